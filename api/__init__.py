@@ -1,0 +1,1 @@
+"""geoplan's HTTP API (FastAPI). Thin routers over functions in ``geoplan``."""

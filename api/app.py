@@ -1,0 +1,43 @@
+"""The FastAPI application factory: ``create_app()`` wires settings, the pool and the routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import geoplan
+from api.deps import open_pool
+from api.routers import assessments, health, maps, ogc, premises, proximity
+from geoplan.config import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
+    """Build the app. ``database_url`` overrides the settings (tests use a throwaway cluster)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from geoplan import db
+
+        url = database_url or db.database_url(settings)
+        app.state.database_url = url
+        app.state.pool = open_pool(url)
+        try:
+            yield
+        finally:
+            app.state.pool.close()
+
+    app = FastAPI(
+        title="geoplan",
+        version=geoplan.__version__,
+        description=(
+            "Business areas, transit hubs and vacant premises for Norwegian municipalities."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    for module in (health, ogc, premises, proximity, assessments, maps):
+        app.include_router(module.router)
+    return app

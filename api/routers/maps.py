@@ -1,0 +1,7 @@
+"""Placeholder router for /maps; filled in by its issue."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

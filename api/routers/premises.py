@@ -1,0 +1,7 @@
+"""Placeholder router for /premises; filled in by its issue."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

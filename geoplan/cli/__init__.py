@@ -1,0 +1,27 @@
+"""The ``geoplan`` command: the one composition root that may import ``api`` and ``maps``.
+
+Each submodule registers one family of commands and stays thin: it parses options, calls one
+function in ``geoplan/`` and prints the result. Errors the user can fix end the command with exit
+code 1 and one readable line (see :func:`geoplan.cli.common.fail`).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from geoplan.cli import assess, db, layers, maps, network, premises, proximity, serve
+
+app = typer.Typer(
+    name="geoplan",
+    help="Geospatial planning for business areas and transit hubs (Lørenskog kommune).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+for module in (db, layers, network, proximity, premises, maps, assess, serve):
+    module.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,129 @@
+"""``geoplan db ...``: the store's lifecycle and schema."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import typer
+
+from geoplan.cli.common import console, fail, info, user_errors
+
+db_app = typer.Typer(
+    help="Manage the database (the local PostGIS cluster, or GEOPLAN_DATABASE_URL)."
+)
+
+
+def _cluster():
+    from geoplan.config import get_settings
+    from geoplan.localdb import LocalCluster
+
+    settings = get_settings()
+    if not settings.managed:
+        return None
+    return LocalCluster.from_settings(settings, log=info)
+
+
+@db_app.command("up")
+def up() -> None:
+    """Create (first time) and start the managed PostGIS cluster, then apply migrations."""
+    from geoplan import db
+
+    with user_errors():
+        url = db.ensure_store(log=info)
+        db.upgrade(url=url)
+    console.print(f"database ready: {_redact(url)}")
+
+
+@db_app.command("down")
+def down() -> None:
+    """Stop the managed cluster (data is kept)."""
+    cluster = _cluster()
+    if cluster is None:
+        fail("GEOPLAN_DATABASE_URL is set: geoplan does not manage that database")
+    with user_errors():
+        stopped = cluster.stop()
+    console.print("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def status() -> None:
+    """Print the URL, data directory, PostGIS version and whether the database is running."""
+    from geoplan import db
+
+    cluster = _cluster()
+    with user_errors():
+        if cluster is not None:
+            st = cluster.status()
+            console.print(f"url:        {_redact(st.url)}")
+            console.print(f"managed:    yes (runs as {st.runs_as})")
+            console.print(f"data dir:   {st.datadir}")
+            console.print(f"running:    {'yes' if st.running else 'no'}")
+            console.print(f"postgis:    {st.postgis_version or '-'}")
+            if st.running:
+                console.print(f"schema:     {db.current_revision() or 'not migrated'}")
+            return
+        url = db.database_url()
+        console.print(f"url:        {_redact(url)}")
+        console.print("managed:    no (GEOPLAN_DATABASE_URL)")
+        try:
+            with db.connect(url) as conn:
+                console.print("running:    yes")
+                console.print(f"postgis:    {db.postgis_version(conn)}")
+            console.print(f"schema:     {db.current_revision(url) or 'not migrated'}")
+        except db.DatabaseError as exc:
+            console.print(f"running:    no ({exc})")
+
+
+@db_app.command("url")
+def url(
+    show_password: bool = typer.Option(False, "--show-password", help="Print the password too."),
+) -> None:
+    """Print the database URL (password hidden unless asked)."""
+    from geoplan import db
+
+    u = db.database_url()
+    console.print(u if show_password else _redact(u))
+
+
+@db_app.command("shell")
+def shell() -> None:
+    """Open psql on the database."""
+    from geoplan import db
+
+    psql = shutil.which("psql")
+    if not psql:
+        fail("psql not found; install it with: apt-get install -y postgresql-client-15")
+    os.execv(psql, [psql, db.conninfo(db.database_url())])
+
+
+@db_app.command("upgrade")
+def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply schema migrations (Alembic) up to REVISION."""
+    from geoplan import db
+
+    with user_errors():
+        db.upgrade(revision)
+        console.print(f"schema at {db.current_revision()}")
+
+
+@db_app.command("downgrade")
+def downgrade(
+    revision: str = typer.Argument(..., help="Target revision, e.g. base or -1."),
+) -> None:
+    """Revert schema migrations down to REVISION."""
+    from geoplan import db
+
+    with user_errors():
+        db.downgrade(revision)
+        console.print(f"schema at {db.current_revision() or 'base'}")
+
+
+def _redact(url: str) -> str:
+    import re
+
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,82 @@
+"""All of geoplan's settings, read once from ``GEOPLAN_*`` environment variables.
+
+Everything that differs between a laptop, CI, docker compose and a municipal server lives here,
+so no other module hard-codes a path, port or URL.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+STORAGE_SRID = 25833
+"""EPSG:25833 (ETRS89 / UTM 33N): metres, what Norwegian planners work in; all storage uses it."""
+
+
+def _default_home() -> Path:
+    # PostgreSQL refuses to run as root, so as root the managed cluster runs as an unprivileged
+    # system user, which cannot reach /root/...; a system-wide location works for both.
+    if os.geteuid() == 0:
+        return Path("/var/lib/geoplan")
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return Path(xdg) / "geoplan" if xdg else Path.home() / ".local" / "share" / "geoplan"
+
+
+class Settings(BaseSettings):
+    """geoplan settings; each field is read from ``GEOPLAN_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GEOPLAN_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of an external PostGIS (postgresql+psycopg://...). "
+        "When unset, geoplan runs its own cluster under GEOPLAN_HOME.",
+    )
+    home: Path = Field(default_factory=_default_home, description="Managed cluster and state.")
+    db_port: int = Field(default=55432, description="Loopback port of the managed cluster.")
+    db_name: str = "geoplan"
+    db_user: str = "geoplan"
+    service_user: str = Field(
+        default="geoplan",
+        description="System user that runs the managed PostgreSQL when geoplan runs as root.",
+    )
+    pg_bindir: Path | None = Field(
+        default=None, description="Directory with initdb/pg_ctl; found automatically when unset."
+    )
+    layers_dir: Path = Field(default=REPO_ROOT / "layers", description="Shipped layer data.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(
+        default=None, description="Base URL used in API links; derived from the request if unset."
+    )
+    walk_speed_kmh: float = Field(
+        default=5.0, gt=0, description="Walking speed (5 km/h = 83 m/min)."
+    )
+    detour_factor: float = Field(
+        default=1.3,
+        ge=1.0,
+        description="Straight line × this ≈ walking distance without a network.",
+    )
+    region_margin_m: float = Field(
+        default=10_000, ge=0, description="How far outside the municipality input may lie."
+    )
+
+    @property
+    def managed(self) -> bool:
+        """True when geoplan runs its own PostgreSQL cluster."""
+        return not self.database_url
+
+    @property
+    def walk_speed_m_per_min(self) -> float:
+        return self.walk_speed_kmh * 1000 / 60
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

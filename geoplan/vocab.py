@@ -1,0 +1,28 @@
+"""The closed vocabularies of geoplan's layers, named once and used by models, import and API."""
+
+from __future__ import annotations
+
+USE_CATEGORIES: tuple[str, ...] = (
+    "office",
+    "retail",
+    "warehouse_logistics",
+    "production",
+    "health",
+    "hospitality",
+    "other",
+)
+"""Use categories a vacant premises can be offered for."""
+
+AREA_ROLES: tuple[str, ...] = ("centre", "local_centre", "business_area", "campus", "destination")
+AREA_SLUGS: tuple[str, ...] = (
+    "sentrum",
+    "stasjonsomradet",
+    "fjellhamar",
+    "visperud",
+    "ahus",
+    "losbydalen",
+)
+HUB_MODES: tuple[str, ...] = ("rail", "metro", "bus_terminal", "bus_stop")
+HUB_STATUSES: tuple[str, ...] = ("existing", "planned")
+PREMISES_STATUSES: tuple[str, ...] = ("available", "withdrawn")
+LAYERS: tuple[str, ...] = ("boundary", "areas", "hubs", "premises")

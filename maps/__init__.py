@@ -1,0 +1,1 @@
+"""Folium map builders. They read through ``geoplan`` and return ``folium.Map`` objects."""
