@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import geoplan
+from api import errors
 from api.deps import open_pool
 from api.routers import assessments, health, maps, ogc, premises, proximity
 from geoplan.config import Settings, get_settings
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         lifespan=lifespan,
     )
     app.state.settings = settings
+    errors.install(app)
     for module in (health, ogc, premises, proximity, assessments, maps):
         app.include_router(module.router)
     return app

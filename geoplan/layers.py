@@ -90,4 +90,7 @@ def load_layers(conn: psycopg.Connection, layers_dir: Path) -> list[LoadResult]:
             raise FileNotFoundError(f"shipped layer file missing: {path}")
         gdf = gpd.read_file(path)
         results.append(LoadResult(layer, upsert_gdf(conn, layer, gdf)))
+    from geoplan.proximity import annotate_premises
+
+    annotate_premises(conn)
     return results
