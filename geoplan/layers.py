@@ -65,8 +65,12 @@ def upsert_gdf(conn: psycopg.Connection, table: str, gdf: gpd.GeoDataFrame) -> i
     for values, g in zip(gdf[cols].itertuples(index=False), wkb, strict=True):
         row = []
         for c, v in zip(cols, values, strict=True):
-            if c in ARRAY_COLUMNS and isinstance(v, str):
-                v = json.loads(v)
+            if c in ARRAY_COLUMNS:
+                v = (
+                    json.loads(v)
+                    if isinstance(v, str)
+                    else [str(x) for x in (v if v is not None else [])]
+                )
             row.append(None if _isna(v) else v)
         rows.append((*row, g))
     with conn.cursor() as cur:
@@ -75,6 +79,8 @@ def upsert_gdf(conn: psycopg.Connection, table: str, gdf: gpd.GeoDataFrame) -> i
 
 
 def _isna(v: object) -> bool:
+    if isinstance(v, list):
+        return False
     try:
         return v is None or (not isinstance(v, list | tuple) and bool(v != v))
     except (TypeError, ValueError):
