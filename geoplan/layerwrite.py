@@ -57,11 +57,15 @@ def write_layer(
     prepared: PreparedLayer,
     *,
     replace: bool = False,
+    replace_prefix: str | None = None,
     actor: str | None = None,
     annotate: bool = True,
     progress: Progress | None = None,
 ) -> WriteResult:
     """Upsert ``prepared`` by id (``replace``: also delete the layer's rows not in it).
+
+    ``replace_prefix`` limits ``replace`` to ids starting with it (GTFS hubs replace only
+    ``gtfs:`` hubs, never the curated ones).
 
     Runs inside the caller's transaction: the caller commits all layers or none.
     ``annotate=False`` defers the premises annotation to the caller (``load`` does it once).
@@ -92,19 +96,29 @@ def write_layer(
         cur.execute("ANALYZE _geoplan_import")
 
         is_premises = table == "premises"
+        prefix_params = {"n": len(replace_prefix or ""), "prefix": replace_prefix}
         if is_premises:
-            scope = "" if replace else "WHERE id IN (SELECT id FROM _geoplan_import)"
+            scope = (
+                "WHERE id IN (SELECT id FROM _geoplan_import)"
+                if not replace
+                else "WHERE left(id, %(n)s) = %(prefix)s"
+                if replace_prefix
+                else ""
+            )
             cur.execute("DROP TABLE IF EXISTS _geoplan_before")
             cur.execute(
                 f"CREATE TEMP TABLE _geoplan_before ON COMMIT DROP AS "
-                f"SELECT p.id, {_premises_json('p')} AS doc FROM premises p {scope}"
+                f"SELECT p.id, {_premises_json('p')} AS doc FROM premises p {scope}",
+                prefix_params,
             )
 
         deleted_ids: list[str] = []
         if replace:
+            only = " AND left(t.id, %(n)s) = %(prefix)s" if replace_prefix else ""
             cur.execute(
                 f"DELETE FROM {table} t WHERE NOT EXISTS "
-                f"(SELECT 1 FROM _geoplan_import i WHERE i.id = t.id) RETURNING t.id"
+                f"(SELECT 1 FROM _geoplan_import i WHERE i.id = t.id){only} RETURNING t.id",
+                prefix_params,
             )
             deleted_ids = [r[0] for r in cur.fetchall()]
 

@@ -2,11 +2,95 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
-from geoplan.cli.common import console, user_errors
+from geoplan.cli.common import console, err_console, fail, info, user_errors
+
+
+class Layer(StrEnum):
+    premises = "premises"
+    areas = "areas"
+    hubs = "hubs"
+    boundary = "boundary"
+
+
+class ExportFormat(StrEnum):
+    geojson = "geojson"
+    gpkg = "gpkg"
+    csv = "csv"
+
+
+@contextmanager
+def stage_progress(quiet: bool) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A rich progress bar with one line per stage (reading, validating, writing).
+
+    Hidden with ``--quiet`` and when stderr is not a terminal (pipes, CI logs, tests).
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    disabled = quiet or not err_console.is_terminal
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<11}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=disabled,
+        transient=False,
+    )
+    tasks: dict[str, int] = {}
+
+    def report(stage: str, done: int, total: int | None) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    with progress:
+        yield report
+
+
+def _provenance(source, source_url, licence, accuracy_m, verified, sample):
+    from geoplan.validation import ProvenanceDefaults
+
+    return ProvenanceDefaults(
+        source=source,
+        source_url=source_url,
+        licence=licence,
+        accuracy_m=accuracy_m,
+        verified=verified,
+        sample=sample,
+    )
+
+
+SOURCE_OPT = typer.Option(
+    None, "--source", help="Provenance for rows without a 'source' (default: the file name)."
+)
+SOURCE_URL_OPT = typer.Option(None, "--source-url", help="Provenance URL for rows without one.")
+LICENCE_OPT = typer.Option(None, "--licence", help="Licence for rows without one.")
+ACCURACY_OPT = typer.Option(
+    None, "--accuracy-m", min=0, help="Positional accuracy (m) for rows without one."
+)
+VERIFIED_OPT = typer.Option(
+    None, "--verified/--no-verified", help="Verified flag for rows without one (default: no)."
+)
+SAMPLE_OPT = typer.Option(
+    None, "--sample/--no-sample", help="Mark rows without a 'sample' value as sample data."
+)
+QUIET_OPT = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
 
 def load(
@@ -20,8 +104,121 @@ def load(
     with user_errors(), db.transaction() as conn:
         results = load_layers(conn, layers_dir or get_settings().layers_dir)
     for r in results:
-        console.print(f"{r.layer:10} {r.rows:6d} rows")
+        console.print(f"{r.layer:10} {r.rows:6d} rows ({r.inserted} new, {r.updated} updated)")
+
+
+def import_(
+    path: Path = typer.Argument(..., help="GeoJSON, GeoPackage, Shapefile (.shp/.zip) or CSV."),
+    layer: Layer = typer.Option(..., "--layer", "-l", help="Layer to import into."),
+    crs: str | None = typer.Option(
+        None, "--crs", help="CRS of the file's coordinates, e.g. EPSG:25832 (sets/overrides)."
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Replace the layer: delete its rows that are not in the file."
+    ),
+    make_valid: bool = typer.Option(
+        False, "--make-valid", help="Repair invalid geometries instead of rejecting the file."
+    ),
+    source_layer: str | None = typer.Option(
+        None, "--source-layer", help="Layer inside a multi-layer GeoPackage."
+    ),
+    source: str | None = SOURCE_OPT,
+    source_url: str | None = SOURCE_URL_OPT,
+    licence: str | None = LICENCE_OPT,
+    accuracy_m: float | None = ACCURACY_OPT,
+    verified: bool | None = VERIFIED_OPT,
+    sample: bool | None = SAMPLE_OPT,
+    quiet: bool = QUIET_OPT,
+) -> None:
+    """Import a file into a layer: all rows or, if any row is bad, none (errors list rows)."""
+    from geoplan import db
+    from geoplan.importing import ImportOptions, import_file
+
+    options = ImportOptions(
+        crs=crs,
+        replace=replace,
+        make_valid=make_valid,
+        provenance=_provenance(source, source_url, licence, accuracy_m, verified, sample),
+        sublayer=source_layer,
+    )
+    with user_errors(), stage_progress(quiet) as progress, db.transaction() as conn:
+        result = import_file(conn, path, layer.value, options, progress)
+    for note in result.notes:
+        info(f"note: {note}")
+    w = result.write
+    console.print(
+        f"{layer.value}: {w.rows} rows from {path.name} ({w.inserted} new, {w.updated} updated, "
+        f"{w.unchanged} unchanged" + (f", {w.deleted} removed" if replace else "") + ")"
+    )
+
+
+def import_gtfs(
+    feed: Path = typer.Argument(..., help="GTFS zip (stops, routes, trips, stop_times...)."),
+    replace: bool = typer.Option(
+        False, "--replace", help="Remove gtfs: hubs the feed no longer has (others stay)."
+    ),
+    margin_m: float | None = typer.Option(
+        None, "--margin-m", min=0, help="Keep hubs within this distance of the municipality."
+    ),
+    service_date: str | None = typer.Option(
+        None, "--date", help="Weekday to count departures on (YYYY-MM-DD); default: busiest."
+    ),
+    source: str | None = typer.Option(
+        None, "--source", help="Provenance (default: publisher + feed file name)."
+    ),
+    licence: str | None = LICENCE_OPT,
+    accuracy_m: float | None = typer.Option(
+        None, "--accuracy-m", min=0, help="Positional accuracy of stops (default 10 m)."
+    ),
+    verified: bool | None = VERIFIED_OPT,
+    quiet: bool = QUIET_OPT,
+) -> None:
+    """Create or update hubs (mode, lines, weekday departures per hour) from a GTFS feed."""
+    from geoplan import db
+    from geoplan.gtfs import DEFAULT_MARGIN_M, GtfsOptions
+    from geoplan.gtfs import import_gtfs as run
+
+    day: date | None = None
+    if service_date:
+        try:
+            day = datetime.strptime(service_date, "%Y-%m-%d").date()
+        except ValueError:
+            fail(f"--date must look like 2025-03-04, got {service_date!r}")
+    options = GtfsOptions(
+        replace=replace,
+        margin_m=DEFAULT_MARGIN_M if margin_m is None else margin_m,
+        service_date=day,
+        provenance=_provenance(source, None, licence, accuracy_m, verified, None),
+    )
+    with user_errors(), stage_progress(quiet) as progress, db.transaction() as conn:
+        r = run(conn, feed, options, progress)
+    w = r.write
+    console.print(
+        f"hubs: {r.hubs} from {r.feed} ({w.inserted} new, {w.updated} updated, "
+        f"{w.unchanged} unchanged" + (f", {w.deleted} removed" if replace else "") + "); "
+        f"departures counted on {r.service_date:%A %Y-%m-%d}; {r.outside} outside the region, "
+        f"{r.unsupported} served only by other modes skipped"
+    )
+
+
+def export(
+    layer: Layer = typer.Option(..., "--layer", "-l", help="Layer to export."),
+    fmt: ExportFormat = typer.Option(
+        ..., "--format", "-f", help="geojson/csv in WGS84, gpkg in EPSG:25833."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file (overwritten)."),
+) -> None:
+    """Export a layer with its provenance columns (re-importable with `geoplan import`)."""
+    from geoplan import db
+    from geoplan.exporting import export_layer
+
+    with user_errors(), db.connect() as conn:
+        n = export_layer(conn, layer.value, fmt.value, out)
+    console.print(f"{layer.value}: {n} features written to {out}")
 
 
 def register(app: typer.Typer) -> None:
     app.command("load")(load)
+    app.command("import")(import_)
+    app.command("import-gtfs")(import_gtfs)
+    app.command("export")(export)
