@@ -98,13 +98,11 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str]]
     x, y = pick(X_NAMES), pick(Y_NAMES)
     wkt = pick(WKT_NAMES)
     if lon and lat:
-        cols, default_crs = (lon, lat), "EPSG:4326"
+        cols: tuple[str, ...] = (lon, lat)
     elif x and y:
-        cols, default_crs = (x, y), DEFAULT_XY_CRS
-        if not crs:
-            notes.append(f"{x}/{y} read as {DEFAULT_XY_CRS} (pass --crs to change)")
+        cols = (x, y)
     elif wkt:
-        cols, default_crs = (wkt,), None
+        cols = (wkt,)
     else:
         raise ValidationError(
             f"{path.name}: no coordinate columns; name them lon/lat (or lng, longitude, "
@@ -123,9 +121,19 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str]]
         geoms[xs.isna().to_numpy() | ys.isna().to_numpy()] = None
     else:
         geoms = shapely.from_wkt(df[cols[0]].to_numpy(), on_invalid="ignore")
-    gdf = gpd.GeoDataFrame(
-        df.drop(columns=list(cols)), geometry=gpd.GeoSeries(geoms), crs=crs or default_crs
-    )
+    if not crs:
+        if lon and lat:
+            crs = "EPSG:4326"
+        else:
+            # Without --crs: values that fit degrees are WGS84, anything else is read as
+            # geoplan's storage CRS; the region check catches a wrong guess and suggests --crs.
+            xy = shapely.get_coordinates(geoms)
+            degrees = len(xy) > 0 and bool(
+                (abs(xy[:, 0]) <= 180).all() and (abs(xy[:, 1]) <= 90).all()
+            )
+            crs = "EPSG:4326" if degrees else DEFAULT_XY_CRS
+            notes.append(f"{'/'.join(cols)} read as {crs} (pass --crs to change)")
+    gdf = gpd.GeoDataFrame(df.drop(columns=list(cols)), geometry=gpd.GeoSeries(geoms), crs=crs)
     gdf.attrs["coordinate_columns"] = cols
     return gdf, notes
 

@@ -14,8 +14,14 @@ err_console = Console(stderr=True, highlight=False)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print one readable error line and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Print one readable error line and exit non-zero.
+
+    The message is printed as is (no rich markup, no wrapping), so the first line stays one
+    line in logs and pipes; validation errors may list rows on the lines after it.
+    """
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
