@@ -315,8 +315,8 @@ def import_gtfs(
     gdf = gdf[inside].reset_index(drop=True)
     if gdf.empty:
         raise ValidationError(
-            f"{path.name}: none of the feed's {outside} hubs lie within "
-            f"{options.margin_m:g} m of the municipality; nothing was imported"
+            f"{path.name}: no hub of the feed lies within {options.margin_m:g} m of the "
+            f"municipality ({outside} outside); nothing was imported"
         )
     prov = options.provenance
     publisher = info.get("feed_publisher_name")
