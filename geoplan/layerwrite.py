@@ -25,8 +25,10 @@ GEOM_TOLERANCE_M = 0.001
 """Geometries closer than this (Hausdorff distance) count as unchanged: a round trip through
 WGS84 moves coordinates by micrometres, which must not count as an edit."""
 
+ANNOTATE_BY_ID_MAX = 5_000
+"""Above this many written premises, annotate all premises rather than pass the ids."""
+ANALYZE_AFTER = 1_000
 TIMESTAMPED = {"areas", "hubs", "premises"}
-PREMISES_DERIVED = ("geom", "nearest_hub_id", "walk_m", "walk_min", "walk_method")
 
 
 @dataclass
@@ -44,10 +46,18 @@ class WriteResult:
 
 
 def _premises_json(alias: str) -> str:
-    """A premises row as JSON for history: attributes plus the position in WGS84."""
-    drop = " - ".join(f"'{c}'" for c in PREMISES_DERIVED)
+    """A premises row as JSON for history: its own attributes plus the position in WGS84.
+
+    Built column by column: ``to_jsonb(row)`` is several times slower (it renders the geometry
+    and derived columns only to drop them), which matters for 100 000-row imports.
+    """
+    from geoplan.layerspec import LAYER_SPECS
+
+    names = [c.name for c in LAYER_SPECS["premises"].columns]
+    names += ["version", "created_at", "updated_at"]
+    pairs = ", ".join(f"'{n}', {alias}.{n}" for n in names)
     return (
-        f"(to_jsonb({alias}) - {drop}) || jsonb_build_object('geometry', "
+        f"jsonb_build_object({pairs}, 'geometry', "
         f"ST_AsGeoJSON(ST_Transform({alias}.geom, 4326), 7)::jsonb)"
     )
 
@@ -137,43 +147,52 @@ def write_layer(
             "ST_NPoints(t.geom) <> ST_NPoints(EXCLUDED.geom) OR "
             f"ST_HausdorffDistance(t.geom, EXCLUDED.geom) > {GEOM_TOLERANCE_M}"
         )
+        cur.execute("DROP TABLE IF EXISTS _geoplan_written")
+        cur.execute("CREATE TEMP TABLE _geoplan_written (id text, inserted bool) ON COMMIT DROP")
         cur.execute(
-            f"INSERT INTO {table} AS t ({', '.join(cols)}, geom) "
+            f"WITH w AS (INSERT INTO {table} AS t ({', '.join(cols)}, geom) "
             f"SELECT {', '.join(cols)}, ST_SetSRID(ST_GeomFromWKB(geom_wkb), {STORAGE_SRID}) "
             f"FROM _geoplan_import "
             f"ON CONFLICT (id) DO UPDATE SET {', '.join(sets)} WHERE {changed} "
-            f"RETURNING t.id, (xmax = 0) AS inserted"
+            f"RETURNING t.id, (xmax = 0) AS inserted) "
+            f"INSERT INTO _geoplan_written SELECT id, inserted FROM w"
         )
-        written = cur.fetchall()
-        inserted = sum(1 for _, ins in written if ins)
-        written_ids = [r[0] for r in written]
+        cur.execute("SELECT count(*), count(*) FILTER (WHERE inserted) FROM _geoplan_written")
+        n_written, inserted = cur.fetchone()
+        cur.execute("ANALYZE _geoplan_written")
+        if n_written > ANALYZE_AFTER:  # fresh statistics, or the planner picks nested loops
+            cur.execute(f"ANALYZE {table}")
+        written_ids: list[str] = []
+        if n_written <= ANNOTATE_BY_ID_MAX:
+            written_ids = [r[0] for r in cur.execute("SELECT id FROM _geoplan_written")]
 
         if is_premises:
             cur.execute(
                 f"""
                 INSERT INTO premises_history (premises_id, action, actor, before, after)
                 SELECT p.id, 'import', %(actor)s, b.doc, {_premises_json("p")}
-                FROM premises p LEFT JOIN _geoplan_before b ON b.id = p.id
-                WHERE p.id = ANY(%(ids)s)
+                FROM _geoplan_written w JOIN premises p ON p.id = w.id
+                LEFT JOIN _geoplan_before b ON b.id = w.id
                 UNION ALL
                 SELECT b.id, 'import', %(actor)s, b.doc, NULL
                 FROM _geoplan_before b WHERE b.id = ANY(%(deleted)s)
                 """,
-                {"actor": actor, "ids": written_ids, "deleted": deleted_ids},
+                {"actor": actor, "deleted": deleted_ids},
             )
         cur.execute("DROP TABLE _geoplan_import")
 
     if annotate:
         from geoplan.proximity import annotate_premises
 
-        if is_premises and written_ids:
-            annotate_premises(conn, written_ids)
-        elif table == "hubs" and (written_ids or deleted_ids):
+        if is_premises and n_written:
+            # Large imports annotate all premises in one pass: cheaper than a huge id list.
+            annotate_premises(conn, written_ids if n_written <= ANNOTATE_BY_ID_MAX else None)
+        elif table == "hubs" and (n_written or deleted_ids):
             annotate_premises(conn)
     return WriteResult(
         table,
         inserted=inserted,
-        updated=len(written) - inserted,
-        unchanged=n - len(written),
+        updated=n_written - inserted,
+        unchanged=n - n_written,
         deleted=len(deleted_ids),
     )
