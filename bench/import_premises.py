@@ -76,14 +76,20 @@ def main(n: int = DEFAULT_ROWS) -> None:
             load_layers(conn, REPO_ROOT / "layers")
         t = time.perf_counter()
         gdf = generate(n)
-        files = {"GeoJSON (EPSG:4326)": tmp / "premises.geojson", "CSV lon/lat": tmp / "p.csv"}
-        gdf.to_crs(4326).to_file(files["GeoJSON (EPSG:4326)"], driver="GeoJSON")
+        geojson, csv_path = tmp / "premises.geojson", tmp / "premises.csv"
         wgs = gdf.to_crs(4326)
-        wgs.drop(columns="geometry").assign(lon=wgs.geometry.x, lat=wgs.geometry.y).to_csv(
-            files["CSV lon/lat"], index=False
+        wgs.to_file(geojson, driver="GeoJSON")
+        other = wgs.assign(id=wgs["id"].str.replace("bench-", "csv-"))
+        other.drop(columns="geometry").assign(lon=wgs.geometry.x, lat=wgs.geometry.y).to_csv(
+            csv_path, index=False
         )
         print(f"generated {n} premises in {time.perf_counter() - t:.1f} s")
-        for label, path in files.items():
+        runs = [
+            ("GeoJSON, all new", geojson),
+            ("CSV, --replace all", csv_path),
+            ("CSV again, unchanged", csv_path),
+        ]
+        for label, path in runs:
             marks: dict[str, float] = {}
 
             def progress(stage: str, done: int, total: int | None, marks=marks) -> None:
@@ -100,7 +106,7 @@ def main(n: int = DEFAULT_ROWS) -> None:
             )
             w = result.write
             print(
-                f"{label:20} {result.read} rows in {total:5.1f} s = {result.read / total:8,.0f} "
+                f"{label:21} {result.read} rows in {total:5.1f} s = {result.read / total:8,.0f} "
                 f"rows/s  ({parts}; writing includes history and nearest-hub annotation; "
                 f"{w.inserted} new, {w.updated} updated, {w.deleted} removed)"
             )
