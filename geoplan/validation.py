@@ -417,8 +417,9 @@ def _prepare_geometry(
 
     def far(i: int) -> str:
         pt = shapely.get_coordinates(geoms[i])[0]
+        fmt = ".6f" if gdf.crs is not None and gdf.crs.is_geographic else ".1f"
         return (
-            f"coordinates ({pt[0]:.6g}, {pt[1]:.6g}) in {crs_name} lie outside the region "
+            f"coordinates ({pt[0]:{fmt}}, {pt[1]:{fmt}}) in {crs_name} lie outside the region "
             f"({region.description}); wrong CRS? pass --crs"
         )
 
