@@ -722,11 +722,17 @@ class _Translator:
 
     def like(self, node: cql.Like) -> _Expr:
         arg = self.expr(node.lhs)
-        if arg.type not in (STRING, None) or not isinstance(node.pattern, str):
+        pattern = (
+            self.coerce(node.pattern, STRING)
+            if not isinstance(node.pattern, cql.Node)
+            else self.expr(node.pattern)
+        )
+        if arg.type not in (STRING, None) or pattern.type != STRING:
             raise self.fail("LIKE needs a text property and a text pattern")
         # CQL2's wildcards are SQL's: % any characters, _ one character, \ escapes.
         op = ("NOT " if node.not_ else "") + ("ILIKE" if node.nocase else "LIKE")
-        return _Expr(f"{arg.sql}::text {op} %s ESCAPE '\\'", [*arg.params, node.pattern], BOOLEAN)
+        sql = f"{arg.sql}::text {op} {pattern.sql} ESCAPE '\\'"
+        return _Expr(sql, arg.params + pattern.params, BOOLEAN)
 
     def in_(self, node: cql.In) -> _Expr:
         arg = self.expr(node.lhs)
@@ -747,6 +753,8 @@ class _Translator:
     # values
     def typed_pair(self, a: Any, b: Any) -> tuple[_Expr, _Expr]:
         lhs, rhs = self.expr(a), self.expr(b)
+        if GEOMETRY in (lhs.type, rhs.type):
+            raise self.fail("compare geometries with spatial functions such as S_INTERSECTS")
         if lhs.literal and not rhs.literal:
             lhs = self.coerce(a, _element(rhs.type))
         elif rhs.literal and not lhs.literal:
