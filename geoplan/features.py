@@ -419,17 +419,21 @@ def _bbox_clause(where: _Where, bbox: list[float], bbox_crs: str | None) -> None
     if crs.geographic:
         if not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90):
             raise ValidationError("bbox is outside longitude ±180 / latitude ±90", "bbox")
-        # Densify before reprojecting so the box's edges stay box edges in UTM.
+        # Densify before reprojecting so the box's edges stay box edges in UTM. The scalar
+        # subquery is evaluated once per query, also under a generic prepared plan (a bare
+        # function of parameters would be re-evaluated, reprojection included, for every row).
         where.add(
-            f"ST_Intersects(t.geom, ST_Transform(ST_Segmentize("
-            f"ST_MakeEnvelope(%s, %s, %s, %s, 4326), 0.01), {STORAGE_SRID}))",
+            f"ST_Intersects(t.geom, (SELECT ST_Transform(ST_Segmentize("
+            f"ST_MakeEnvelope(%s, %s, %s, %s, 4326), 0.01), {STORAGE_SRID})))",
             x1,
             y1,
             x2,
             y2,
         )
     else:
-        where.add(f"t.geom && ST_MakeEnvelope(%s, %s, %s, %s, {STORAGE_SRID})", x1, y1, x2, y2)
+        where.add(
+            f"t.geom && (SELECT ST_MakeEnvelope(%s, %s, %s, %s, {STORAGE_SRID}))", x1, y1, x2, y2
+        )
 
 
 def _coerce_text(prop: Prop, raw: str) -> Any:
@@ -880,7 +884,8 @@ class _Translator:
         sql = f"ST_GeomFromWKB(%s, {crs.srid})"
         if crs.srid != STORAGE_SRID:
             sql = f"ST_Transform({sql}, {STORAGE_SRID})"
-        return _Expr(sql, [shapely.to_wkb(geom)], GEOMETRY)
+        # a scalar subquery: built once per query, not once per row (see _bbox_clause)
+        return _Expr(f"(SELECT {sql})", [shapely.to_wkb(geom)], GEOMETRY)
 
 
 def _element(type_: str | None) -> str | None:
