@@ -410,7 +410,9 @@ def assess(
     for area in assessed:
         _apply_area(f, policy, area["id"], area["name"], area["overlap_share"], inp, what)
         exemptions.append(
-            policy.area_rules(area["id"], inp.use, "abc_exempt") if area["id"] in policy.areas else []
+            policy.area_rules(area["id"], inp.use, "abc_exempt")
+            if area["id"] in policy.areas
+            else []
         )
     if outside_assessed:
         _apply_area(f, policy, OUTSIDE, "outside the focus areas", outside_share, inp, what)
@@ -488,13 +490,18 @@ def assess(
             f"floor area {inp.floor_area_m2:g} ≤ {w.floor_area_m2:g} m²"
             if w.floor_area_m2 is not None
             else None,
-            (f"employees {inp.employees} ≤ {w.employees}" if inp.employees is not None
-             else f"employees not given (limit {w.employees})")
+            (
+                f"employees {inp.employees} ≤ {w.employees}"
+                if inp.employees is not None
+                else f"employees not given (limit {w.employees})"
+            )
             if w.employees is not None
             else None,
-            (f"visitors/day {inp.daily_visitors} ≤ {w.daily_visitors}"
-             if inp.daily_visitors is not None
-             else f"visitors/day not given (limit {w.daily_visitors})")
+            (
+                f"visitors/day {inp.daily_visitors} ≤ {w.daily_visitors}"
+                if inp.daily_visitors is not None
+                else f"visitors/day not given (limit {w.daily_visitors})"
+            )
             if w.daily_visitors is not None
             else None,
         ]
@@ -606,8 +613,11 @@ def _apply_area(
     where = area_name if area_id == OUTSIDE else f"in {area_name}"
     rule = policy.classify(area_id, inp.use)
     if rule is not None:
-        f.reason(rule.id, rule.applied_effect, f"{what} is {rule.kind} {where}{share_text}: "
-                 f"{rule.reason}")
+        f.reason(
+            rule.id,
+            rule.applied_effect,
+            f"{what} is {rule.kind} {where}{share_text}: {rule.reason}",
+        )
     else:
         f.reason(
             f"{area_id}.unlisted",

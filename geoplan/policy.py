@@ -348,7 +348,7 @@ def _check(policy: Policy) -> None:
                 if rule.max_floor_area_m2 is None or rule.effect is None:
                     raise bad(rkey, "a size_limit rule needs max_floor_area_m2 and effect")
             elif rule.max_floor_area_m2 is not None or rule.effect is not None:
-                raise bad(rkey, f"max_floor_area_m2/effect only belong to size_limit rules")
+                raise bad(rkey, "max_floor_area_m2/effect only belong to size_limit rules")
             if rule.kind in CLASSIFYING_KINDS:
                 for c in rule.categories:
                     if c in named:
