@@ -57,26 +57,42 @@ def test_required_class_by_size():
 @pytest.mark.parametrize(
     ("mutate", "key"),
     [
-        (lambda d: d["location_classes"]["A"].update(max_walk_min="ten"),
-         "location_classes.A.max_walk_min"),
-        (lambda d: d["location_classes"]["A"].update(hub_modes=["tram"]),
-         "location_classes.A.hub_modes"),
+        (
+            lambda d: d["location_classes"]["A"].update(max_walk_min="ten"),
+            "location_classes.A.max_walk_min",
+        ),
+        (
+            lambda d: d["location_classes"]["A"].update(hub_modes=["tram"]),
+            "location_classes.A.hub_modes",
+        ),
         (lambda d: d["uses"].pop("office"), "uses"),
         (lambda d: d["uses"]["retail"].update(profile="shops"), "uses.retail.profile"),
-        (lambda d: d["areas"]["visperud"]["rules"][0]["categories"].append("spaceport"),
-         "areas.visperud.rules[0].categories"),
-        (lambda d: d["areas"]["ahus"]["rules"][0]["cite"][0].update(source="nowhere"),
-         "areas.ahus.rules[0].cite[0].source"),
+        (
+            lambda d: d["areas"]["visperud"]["rules"][0]["categories"].append("spaceport"),
+            "areas.visperud.rules[0].categories",
+        ),
+        (
+            lambda d: d["areas"]["ahus"]["rules"][0]["cite"][0].update(source="nowhere"),
+            "areas.ahus.rules[0].cite[0].source",
+        ),
         (lambda d: d["areas"].pop("losbydalen"), "areas"),
-        (lambda d: d["profiles"]["hotel_restaurant"].update(requires_class="D"),
-         "profiles.hotel_restaurant.requires_class"),
+        (
+            lambda d: d["profiles"]["hotel_restaurant"].update(requires_class="D"),
+            "profiles.hotel_restaurant.requires_class",
+        ),
         (lambda d: d["assessment"].update(typo=1), "assessment.typo"),
-        (lambda d: d["areas"]["sentrum"]["rules"][1].update(id="sentrum.preferred"),
-         "areas.sentrum.rules[1].id"),
-        (lambda d: d["areas"]["sentrum"]["rules"][2]["categories"].append("visitor_intensive"),
-         "areas.sentrum.rules[2].categories"),
-        (lambda d: d["areas"]["fjellhamar"]["rules"][3].pop("max_floor_area_m2"),
-         "areas.fjellhamar.rules[3]"),
+        (
+            lambda d: d["areas"]["sentrum"]["rules"][1].update(id="sentrum.preferred"),
+            "areas.sentrum.rules[1].id",
+        ),
+        (
+            lambda d: d["areas"]["sentrum"]["rules"][2]["categories"].append("visitor_intensive"),
+            "areas.sentrum.rules[2].categories",
+        ),
+        (
+            lambda d: d["areas"]["fjellhamar"]["rules"][3].pop("max_floor_area_m2"),
+            "areas.fjellhamar.rules[3]",
+        ),
         (lambda d: d.pop("version"), "version"),
     ],
 )
