@@ -538,9 +538,7 @@ def assess(
     return {
         "verdict": verdict,
         "verdict_label": VERDICT_LABELS[verdict],
-        "summary": f"{VERDICT_LABELS[verdict]}. {key['message']}"
-        if key and verdict != "conforms"
-        else f"{VERDICT_LABELS[verdict]}: {what}.",
+        "summary": key["message"] if key and verdict != "conforms" else f"{what}: no rule objects.",
         "key_rule": key["rule"] if key else None,
         "policy": {"version": policy.version, "updated": str(policy.updated)},
         "input": {
