@@ -8,8 +8,9 @@ isochrones for a hub.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import date
 
 import geopandas as gpd
 import pandas as pd
@@ -247,4 +248,73 @@ def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> PremisesQuery:
         raise ValidationError(f"no focus area with slug {q.area!r}", field="area")
     if q.hub and not conn.execute("SELECT 1 FROM hubs WHERE id = %s", (q.hub,)).fetchone():
         raise ValidationError(f"no hub with id {q.hub!r}", field="hub")
+    return q
+
+
+FILTER_PARAMS: tuple[str, ...] = (
+    "use",
+    "min_area_m2",
+    "max_area_m2",
+    "max_rent_nok_m2",
+    "area",
+    "available_by",
+    "max_walk_min",
+    "hub",
+    "sort",
+    "limit",
+    "offset",
+)
+"""Query parameters of ``/maps/premises`` (the names ``GET /premises`` uses)."""
+
+
+def premises_query_from_params(params: Mapping[str, Sequence[str]]) -> PremisesQuery:
+    """A :class:`PremisesQuery` from URL parameters, as a plain HTML form submits them.
+
+    Empty fields (``min_area_m2=``) mean "no filter" because a GET form sends every field;
+    ``use`` may repeat or be comma-separated (``uses`` is accepted too). A value that does not
+    parse raises :class:`ValidationError` naming the parameter.
+    """
+
+    def one(name: str) -> str | None:
+        values = [v.strip() for v in params.get(name, []) if v is not None and v.strip()]
+        return values[-1] if values else None
+
+    def number(name: str, kind: type = float) -> float | int | None:
+        raw = one(name)
+        if raw is None:
+            return None
+        try:
+            return kind(raw.replace(",", ".") if kind is float else raw)
+        except ValueError:
+            what = "a number" if kind is float else "a whole number"
+            raise ValidationError(f"{name} must be {what}, got {raw!r}", field=name) from None
+
+    uses = [
+        u.strip()
+        for name in ("use", "uses")
+        for v in params.get(name, [])
+        for u in (v or "").split(",")
+        if u.strip()
+    ]
+    available_by = None
+    if raw := one("available_by"):
+        try:
+            available_by = date.fromisoformat(raw)
+        except ValueError:
+            raise ValidationError(
+                f"available_by must be a date (YYYY-MM-DD), got {raw!r}", field="available_by"
+            ) from None
+    q = PremisesQuery(
+        uses=uses or None,
+        min_area_m2=number("min_area_m2"),
+        max_area_m2=number("max_area_m2"),
+        max_rent_nok_m2=number("max_rent_nok_m2"),
+        area=one("area"),
+        available_by=available_by,
+        max_walk_min=number("max_walk_min"),
+        hub=one("hub"),
+        sort=one("sort") or "walk",
+        limit=int(number("limit", int) or 100),
+        offset=int(number("offset", int) or 0),
+    )
     return q
