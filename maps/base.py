@@ -173,7 +173,7 @@ class HtmlPopup(MacroElement):
 
     _template = Template(
         """{% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }},
+        {{ this._parent.get_name() }}.bindPopup({{ this.html_json }},
             {maxWidth: {{ this.max_width|tojson }}});
         {% endmacro %}"""
     )
@@ -182,6 +182,7 @@ class HtmlPopup(MacroElement):
         super().__init__()
         self._name = "GeoplanPopup"
         self.html = html_text
+        self.html_json = _compact_json(html_text)
         self.max_width = max_width
 
 
@@ -213,7 +214,7 @@ class Panel(MacroElement):
         var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
         {{ this.get_name() }}.onAdd = function () {
             var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
-            div.innerHTML = {{ this.html|tojson }};
+            div.innerHTML = {{ this.html_json }};
             L.DomEvent.disableClickPropagation(div);
             L.DomEvent.disableScrollPropagation(div);
             return div;
@@ -226,6 +227,7 @@ class Panel(MacroElement):
         super().__init__()
         self._name = "GeoplanPanel"
         self.html = html_text
+        self.html_json = _compact_json(html_text)
         self.position = position
         self.css_class = css_class
 
