@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
+from playwright import sync_api as playwright_api
 
 from tests.conftest import free_port
 
@@ -31,7 +32,6 @@ CHROMIUM_ARGS = [
 ]
 TILE_HOSTS = ("cache.kartverket.no", "tile.openstreetmap.org")
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 if not Path(CHROMIUM).exists():  # pragma: no cover - the Makefile installs chromium
     pytest.fail(f"{CHROMIUM} is missing: run `make test` (installs Debian's chromium)")
 
