@@ -13,7 +13,7 @@ from typing import Any
 import folium
 import psycopg
 
-from maps.base import new_map
+from maps.base import new_map, render_html
 
 VERDICT_COLOURS = {"conforms": "#1a7f37", "needs_review": "#b35c00", "conflicts": "#c62828"}
 CLASS_COLOURS = {"A": "#1565c0", "B": "#6a1b9a", "C": "#757575"}
@@ -209,4 +209,4 @@ def assessment_report_html(conn: psycopg.Connection, record: dict[str, Any]) -> 
         detour_factor=settings.detour_factor,
         class_limits=limits,
     )
-    return render_report(record, map_html=m.get_root().render(), policy_title=policy.title)
+    return render_report(record, map_html=render_html(m), policy_title=policy.title)
