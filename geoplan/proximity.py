@@ -514,7 +514,7 @@ def _annotate(conn: psycopg.Connection, premises_ids: Sequence[str] | None) -> i
         f"""
         UPDATE premises p SET nearest_hub_id = NULL, walk_m = NULL, walk_min = NULL,
                walk_method = NULL
-        WHERE ({where}) AND p.nearest_hub_id IS NOT NULL
+        WHERE ({where}) AND (p.nearest_hub_id IS NOT NULL OR p.walk_m IS NOT NULL)
           AND NOT EXISTS (SELECT 1 FROM _px_result r WHERE r.id = p.id)
         """,
         {"ids": ids},
