@@ -845,3 +845,44 @@ def coverage(conn: psycopg.Connection) -> list[CoverageRow]:
                 )
             )
     return out
+
+
+# -- what the API and CLI serve -------------------------------------------------------------------
+def nearest_report(conn: psycopg.Connection, lon: float, lat: float, k: int = 3) -> dict:
+    """The ``k`` nearest hubs on foot from ``lon``/``lat`` (WGS84), checked, as plain data."""
+    check_k(k)
+    point = site_from_lonlat(conn, lon, lat)
+    hubs = nearest_hubs(conn, point, k)
+    where = {
+        r[0]: (r[1], r[2])
+        for r in conn.execute(
+            "SELECT id, round(ST_X(g)::numeric, 6)::float8, round(ST_Y(g)::numeric, 6)::float8 "
+            "FROM (SELECT id, ST_Transform(geom, 4326) AS g FROM hubs WHERE id = ANY(%s)) h",
+            ([h.hub_id for h in hubs],),
+        ).fetchall()
+    }
+    s = get_settings()
+    return {
+        "lon": lon,
+        "lat": lat,
+        "k": k,
+        "walk_speed_kmh": s.walk_speed_kmh,
+        "detour_factor": s.detour_factor,
+        "network_loaded": network_loaded(conn),
+        "hubs": [
+            {**h.to_dict(), "lon": where[h.hub_id][0], "lat": where[h.hub_id][1]} for h in hubs
+        ],
+    }
+
+
+def coverage_report(conn: psycopg.Connection) -> dict:
+    """:func:`coverage` with the assumptions it rests on."""
+    s = get_settings()
+    return {
+        "minutes": list(CATCHMENT_MINUTES),
+        "walk_speed_kmh": s.walk_speed_kmh,
+        "detour_factor": s.detour_factor,
+        "network_loaded": network_loaded(conn),
+        "hub_groups": {**HUB_GROUPS, "planned_adds": "planned, and not existing rail/metro"},
+        "rows": [r.to_dict() for r in coverage(conn)],
+    }
