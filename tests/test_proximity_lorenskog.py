@@ -184,7 +184,7 @@ def test_cli_nearest_and_coverage(loaded_db) -> None:
     )
     assert badk.exit_code == 1 and "k must be" in badk.output
     cov = runner.invoke(app, ["proximity", "coverage"])
-    assert cov.exit_code == 0 and "Hele kommunen" in cov.output
+    assert cov.exit_code == 0 and "Visperud" in cov.output and "+planned" in cov.output
     cov_json = runner.invoke(app, ["proximity", "coverage", "--json"])
     assert json.loads(cov_json.output)["rows"]
     cat = runner.invoke(app, ["network", "catchments"])

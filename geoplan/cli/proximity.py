@@ -8,6 +8,13 @@ import typer
 
 from geoplan.cli.common import console, user_errors
 
+GROUP_LABELS = {
+    "existing": "any hub",
+    "existing_rail_metro": "rail/metro",
+    "planned": "planned",
+    "planned_adds": "+planned",
+}
+
 proximity_app = typer.Typer(
     help="Walking distance to transit hubs: nearest hubs, and coverage of vacant premises.",
     no_args_is_help=True,
@@ -42,7 +49,7 @@ def nearest(
         ("walk min", "right"),
         ("method", "left"),
     ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=col != "hub")  # type: ignore[arg-type]
     for h in report["hubs"]:
         table.add_row(
             h["name"],
@@ -80,15 +87,15 @@ def coverage(
     table = Table(
         title="Vacant premises within walking reach (count / floor area m²)",
         caption=(
-            "planned_adds = within reach of a planned hub but not of an existing rail/metro hub"
+            "+planned = near a planned hub but not an existing rail/metro hub"
             + ("" if report["network_loaded"] else "; no network: straight line × detour factor")
         ),
     )
-    table.add_column("area")
-    table.add_column("hubs")
-    table.add_column("all", justify="right")
+    table.add_column("area", overflow="fold")
+    table.add_column("hubs", no_wrap=True)
+    table.add_column("all", justify="right", no_wrap=True)
     for m in minutes:
-        table.add_column(f"≤ {m} min", justify="right")
+        table.add_column(f"≤{m} min", justify="right", no_wrap=True)
     previous = None
     for r in report["rows"]:
         name = r["area_name"] if r["area_id"] != previous else ""
@@ -97,7 +104,8 @@ def coverage(
         for m in minutes:
             w = r["within"][m]
             cells.append(f"{w['premises']} / {w['floor_area_m2']:,.0f}")
-        table.add_row(name, r["hubs"], *cells, end_section=r["hubs"] == "planned_adds")
+        label = GROUP_LABELS.get(r["hubs"], r["hubs"])
+        table.add_row(name, label, *cells, end_section=r["hubs"] == "planned_adds")
     console.print(table)
 
 
