@@ -499,10 +499,11 @@ def annotate_premises(conn: psycopg.Connection, premises_ids: Sequence[str] | No
     """
     if premises_ids is None:
         refresh_catchments(conn)
-    return _annotate(conn, premises_ids)
+    return update_walk_times(conn, premises_ids)
 
 
-def _annotate(conn: psycopg.Connection, premises_ids: Sequence[str] | None) -> int:
+def update_walk_times(conn: psycopg.Connection, premises_ids: Sequence[str] | None = None) -> int:
+    """The batch annotation without refreshing catchments (premises-only changes, benchmarks)."""
     if premises_ids is not None and not premises_ids:
         return 0
     ids = list(premises_ids) if premises_ids is not None else None
@@ -542,7 +543,7 @@ def _annotate(conn: psycopg.Connection, premises_ids: Sequence[str] | None) -> i
 
 def on_hubs_changed(conn: psycopg.Connection) -> tuple[int, int]:
     """After hubs are added, moved or removed: recompute catchments and every premises' hub."""
-    return refresh_catchments(conn), _annotate(conn, None)
+    return refresh_catchments(conn), update_walk_times(conn, None)
 
 
 def on_network_changed(conn: psycopg.Connection) -> tuple[int, int]:
@@ -657,7 +658,7 @@ def compute_catchments(
                     FROM _px_cat_anchor h JOIN walk_edges e ON e.id = h.edge CROSS JOIN budgets b
                 )
                 SELECT hub_id, minutes,
-                       ST_AsBinary(ST_Multi(ST_Buffer(ST_Union(g), %(buf)s, 'quad_segs=4')))
+                       ST_AsBinary(ST_Multi(ST_Buffer(ST_Collect(g), %(buf)s, 'quad_segs=4')))
                 FROM pieces WHERE NOT ST_IsEmpty(g)
                 GROUP BY hub_id, minutes
                 """,
