@@ -3,13 +3,13 @@
 Generates premises at random positions inside Lørenskog's boundary, writes them as GeoJSON and as
 CSV (lon/lat) in a temp directory, and imports each into a throwaway PostGIS cluster (like the
 tests) that already holds the shipped layers. Prints the time per stage and rows/s.
-Run: ``python -m bench.import_premises [N]``.
+Run: ``python -m bench.import_premises [--rows N]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import socket
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -64,7 +64,10 @@ def generate(n: int, seed: int = 42) -> gpd.GeoDataFrame:
     )
 
 
-def main(n: int = DEFAULT_ROWS) -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.import_premises", description=__doc__)
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="premises to generate")
+    n = parser.parse_args(argv).rows
     home = Path(tempfile.mkdtemp(prefix="geoplan-bench-", dir="/tmp"))
     cluster = LocalCluster(home, _free_port(), durable=False, log=lambda *_: None)
     files_dir = tempfile.TemporaryDirectory(prefix="geoplan-bench-files-")
@@ -116,4 +119,4 @@ def main(n: int = DEFAULT_ROWS) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ROWS)
+    main()
