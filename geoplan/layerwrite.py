@@ -182,11 +182,15 @@ def write_layer(
         cur.execute("DROP TABLE _geoplan_import")
 
     if annotate:
-        from geoplan.proximity import annotate_premises
+        from geoplan.proximity import annotate_premises, update_walk_times
 
         if is_premises and n_written:
-            # Large imports annotate all premises in one pass: cheaper than a huge id list.
-            annotate_premises(conn, written_ids if n_written <= ANNOTATE_BY_ID_MAX else None)
+            if n_written <= ANNOTATE_BY_ID_MAX:
+                annotate_premises(conn, written_ids)
+            else:
+                # Large imports annotate all premises in one pass (cheaper than a huge id
+                # list); hubs did not change, so the catchments need no refresh.
+                update_walk_times(conn, None)
         elif table == "hubs" and (n_written or deleted_ids):
             annotate_premises(conn)
     return WriteResult(
