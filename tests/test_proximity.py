@@ -138,6 +138,80 @@ def test_catchments_follow_the_network(railway_town, conn) -> None:
     assert not fifteen.contains(site(2050, 0))  # the island
 
 
+def catchment_ids(conn) -> dict[str, set[int]]:
+    """Row ids of the stored catchments per hub: new ids mean they were recomputed."""
+    out: dict[str, set[int]] = {}
+    for hub_id, cid in conn.execute("SELECT hub_id, id FROM catchments"):
+        out.setdefault(hub_id, set()).add(cid)
+    return out
+
+
+def test_catchments_are_recomputed_only_when_their_inputs_change(railway_town, conn) -> None:
+    assert set(catchment_ids(conn)) == {"north", "south"}  # stored by the network import
+    before = catchment_ids(conn)
+
+    # premises-only changes and hub edits that do not move a hub leave catchments alone
+    add_premises(conn, "p1", 500, -40)
+    conn.execute("UPDATE hubs SET name = 'Nord' WHERE id = 'north'")
+    annotate_premises(conn)
+    assert catchment_ids(conn) == before
+    assert walk_of(conn, "p1")[0] == "south"
+
+    # moving one hub recomputes that hub's catchments, and only those
+    x, y = xy(350, -60)
+    conn.execute(
+        "UPDATE hubs SET geom = ST_SetSRID(ST_MakePoint(%s, %s), 25833) WHERE id = 'north'",
+        (x, y),
+    )
+    annotate_premises(conn)
+    after = catchment_ids(conn)
+    assert after["south"] == before["south"]
+    assert not after["north"] & before["north"] and len(after["north"]) == 3
+    _, five = catchment(conn, "north", 5)
+    assert five.contains(site(350, -50)) and not five.contains(site(500, 50))
+
+    # a new hub gets catchments; a deleted hub's go with it
+    add_hub(conn, "east", 1500, -60)
+    conn.execute("DELETE FROM hubs WHERE id = 'south'")
+    annotate_premises(conn)
+    assert set(catchment_ids(conn)) == {"north", "east"}
+    assert catchment_ids(conn)["north"] == after["north"]
+
+    # the explicit recompute (geoplan network catchments) recomputes everything
+    assert refresh_catchments(conn) == 6
+    assert not catchment_ids(conn)["north"] & after["north"]
+
+
+def test_annotation_never_points_at_a_deleted_hub(railway_town, conn) -> None:
+    # premises.nearest_hub_id has no foreign key (it would slow the batch write-back): every
+    # hub write re-annotates, and that must leave no reference to a hub that is gone
+    add_premises(conn, "p1", 500, -40)
+    add_premises(conn, "p2", 500, 60)
+    annotate_premises(conn)
+    assert walk_of(conn, "p2")[0] == "north"
+    conn.execute("DELETE FROM hubs WHERE id = 'north'")
+    annotate_premises(conn)
+    assert walk_of(conn, "p2")[0] == "south"
+    dangling = conn.execute(
+        "SELECT count(*) FROM premises p WHERE p.nearest_hub_id IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM hubs h WHERE h.id = p.nearest_hub_id)"
+    ).fetchone()[0]
+    assert dangling == 0
+
+
+def test_premises_pages_leave_room_for_hot_updates(empty_db, conn) -> None:
+    # the batch write-back relies on HOT updates (half-empty pages, no annotated column indexed)
+    (options,) = conn.execute(
+        "SELECT reloptions FROM pg_class WHERE relname = 'premises'"
+    ).fetchone()
+    assert "fillfactor=50" in options
+    indexed = conn.execute(
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+        "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'premises'::regclass"
+    ).fetchall()
+    assert not {r[0] for r in indexed} & {"nearest_hub_id", "walk_m", "walk_min", "walk_method"}
+
+
 def test_catchments_fall_back_to_circles(empty_db, conn) -> None:
     add_hub(conn, "lonely", 0, 0)
     assert refresh_catchments(conn) == 3

@@ -258,6 +258,7 @@ def upgrade() -> None:
         sa.Column("hub_id", sa.Text(), nullable=False),
         sa.Column("minutes", sa.Integer(), nullable=False),
         sa.Column("method", sa.Text(), nullable=False),
+        sa.Column("inputs_md5", sa.Text(), nullable=True),
         sa.Column(
             "geom",
             geoalchemy2.types.Geometry(
@@ -336,8 +337,8 @@ def upgrade() -> None:
         sa.CheckConstraint("status IN ('available', 'withdrawn')", name="premises_status_check"),
         sa.CheckConstraint("floor_area_m2 > 0", name="premises_floor_area_check"),
         sa.CheckConstraint("rent_nok_m2_year >= 0", name="premises_rent_check"),
-        sa.ForeignKeyConstraint(["nearest_hub_id"], ["hubs.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
+        postgresql_with={"fillfactor": 50},
     )
 
     for table in GEOMETRY_TABLES:
