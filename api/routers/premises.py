@@ -359,24 +359,24 @@ IfMatch = Annotated[
 def search_premises(
     request: Request,
     use: Annotated[
-        list[str] | None,
+        list[str],
         Query(description="Use category; repeat or comma-separate to match any of several"),
     ] = None,
-    min_area_m2: Annotated[float | None, Query(ge=0, description="Minimum floor area")] = None,
-    max_area_m2: Annotated[float | None, Query(ge=0, description="Maximum floor area")] = None,
+    min_area_m2: Annotated[float, Query(ge=0, description="Minimum floor area")] = None,
+    max_area_m2: Annotated[float, Query(ge=0, description="Maximum floor area")] = None,
     max_rent_nok_m2: Annotated[
-        float | None, Query(ge=0, description="Maximum rent, NOK per m² and year")
+        float, Query(ge=0, description="Maximum rent, NOK per m² and year")
     ] = None,
     area: Annotated[AreaSlug, Query(description="Focus-area slug, e.g. `visperud`")] = None,
     available_by: Annotated[
-        date | None, Query(description="Available on or before this date (YYYY-MM-DD)")
+        date, Query(description="Available on or before this date (YYYY-MM-DD)")
     ] = None,
     max_walk_min: Annotated[
-        float | None,
+        float,
         Query(ge=0, description="Maximum walking time (minutes) to the nearest hub, or to `hub`"),
     ] = None,
     hub: Annotated[
-        str | None,
+        str,
         Query(max_length=200, description="Hub id: walking time to this hub, not the nearest"),
     ] = None,
     sort: Annotated[
