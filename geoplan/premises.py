@@ -712,7 +712,8 @@ def update(
         values["source"] = source or default_source(actor)
         sets, params = _assign(values)
         conn.execute(
-            f"""UPDATE premises SET {", ".join(sets)}, version = version + 1, updated_at = now()
+            f"""UPDATE premises SET {", ".join(sets)}, version = version + 1,
+                       updated_at = clock_timestamp()
                 WHERE id = %s""",
             [*params, premises_id],
         )
@@ -728,7 +729,8 @@ def withdraw(
         if before["status"] == "withdrawn":
             return before
         conn.execute(
-            """UPDATE premises SET status = 'withdrawn', version = version + 1, updated_at = now()
+            """UPDATE premises SET status = 'withdrawn', version = version + 1,
+                      updated_at = clock_timestamp()
                WHERE id = %s""",
             (premises_id,),
         )
