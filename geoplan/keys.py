@@ -23,7 +23,7 @@ from geoplan.errors import NotFoundError, ValidationError
 
 KEY_PREFIX = "gp_"
 SCOPES: tuple[str, ...] = ("write", "admin")
-"""``write`` may create/change/withdraw premises; ``admin`` may do that and everything else."""
+"""``write``: create, change and withdraw premises; ``admin``: also mark them ``verified``."""
 PREFIX_LEN = 10  # "gp_" + 7 characters: enough to recognise a key in a list
 
 

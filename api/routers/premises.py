@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 import psycopg
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -74,7 +74,7 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
 _PROBLEM_TEXT = {
     400: "The body is not valid JSON",
     401: "No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`)",
-    403: "The API key lacks the `write` scope",
+    403: "The API key lacks the scope this needs (`write`; `admin` to set `verified: true`)",
     404: "No premises with this id",
     412: "`If-Match` names an older version: someone changed the record since you read it",
     422: "Invalid input; `errors` names each bad field",
@@ -483,6 +483,7 @@ def create_premises(
     data: dict[str, Any] = feature.properties.model_dump(exclude_unset=True)
     data["geometry"] = feature.geometry.model_dump()
     data["crs"] = _crs(feature.crs, crs)
+    data = _verification(data, key)
     record = core.create(conn, data, _actor(key), source=core.default_source(key.name))
     conn.commit()
     location = f"{_base_url(request)}/premises/{record['id']}"
@@ -491,6 +492,19 @@ def create_premises(
 
 def _actor(key: ApiKey) -> str:
     return f"{key.name} (API key #{key.id})"
+
+
+def _verification(data: dict[str, Any], key: ApiKey) -> dict[str, Any]:
+    """Only the municipality (``admin`` keys) vouches for a listing.
+
+    ``verified: true`` from a ``write`` key is refused (403); any change by a ``write`` key
+    clears ``verified``, because the changed record is no longer the one that was checked.
+    """
+    if key.allows("admin"):
+        return data
+    if data.get("verified") is True:
+        raise HTTPException(403, "only keys with the 'admin' scope may mark premises verified")
+    return data | {"verified": False}
 
 
 _WRITE_RESPONSES = {
@@ -526,6 +540,7 @@ def replace_premises(
     data: dict[str, Any] = feature.properties.model_dump(exclude_unset=True)
     data["geometry"] = feature.geometry.model_dump()
     data["crs"] = _crs(feature.crs, crs)
+    data = _verification(data, key)
     try:
         record = core.update(
             conn,
@@ -562,6 +577,7 @@ def patch_premises(
     if patch.geometry is not None:
         data["geometry"] = patch.geometry.model_dump()
         data["crs"] = _crs(patch.crs, crs)
+    data = _verification(data, key)
     try:
         record = core.update(
             conn,
