@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,10 @@ class Settings(BaseSettings):
         default=None, description="Directory with initdb/pg_ctl; found automatically when unset."
     )
     layers_dir: Path = Field(default=REPO_ROOT / "layers", description="Shipped layer data.")
+    policy_file: Path | None = Field(
+        default=None,
+        description="Assessment policy (TOML); default: <layers_dir>/policy.toml.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = Field(
@@ -66,6 +70,13 @@ class Settings(BaseSettings):
     region_margin_m: float = Field(
         default=10_000, ge=0, description="How far outside the municipality input may lie."
     )
+
+    @model_validator(mode="after")
+    def _default_policy_file(self) -> Settings:
+        # Follows layers_dir unless set, so one GEOPLAN_LAYERS_DIR moves the policy along.
+        if self.policy_file is None:
+            self.policy_file = self.layers_dir / "policy.toml"
+        return self
 
     @property
     def managed(self) -> bool:

@@ -1,12 +1,33 @@
-"""Base maps and shared styling for every geoplan map.
+"""Base maps and the reusable pieces every geoplan map is built from.
 
 Kartverket's WMTS cache (topographic and grey-tone) is what Norwegian planners know; OpenStreetMap
 is the fallback. Attribution is shown on every map (Kartverket data is CC BY 4.0).
+
+Each ``add_*`` function draws one layer from a GeoDataFrame that :mod:`geoplan.mapdata` returns
+(WGS84) and registers it in the page as ``window.geoplanLayers[key]`` so scripts and the browser
+tests can find it. Builders (overview, premises search, area, assessment) compose these pieces and
+finish with :func:`add_controls` and :func:`render_html`.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date
+
 import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium.plugins import Fullscreen, MarkerCluster, MeasureControl, MousePosition
+from folium.template import Template
+
+from maps.assets import inline_assets
+from maps.labels import METHOD_LABELS, MODE_LABELS, ROLE_LABELS, STATUS_LABELS, USE_LABELS
 
 KARTVERKET_ATTR = '&copy; <a href="https://www.kartverket.no/">Kartverket</a> (CC BY 4.0)'
 KARTVERKET_WMTS = (
@@ -21,11 +42,708 @@ BASE_LAYERS = {
 
 LORENSKOG_CENTER = (59.93, 10.965)
 
+ROLE_COLORS: dict[str, str] = {
+    "centre": "#c0392b",
+    "local_centre": "#e67e22",
+    "business_area": "#2e86c1",
+    "campus": "#229954",
+    "destination": "#8e44ad",
+}
+MODE_COLORS: dict[str, str] = {
+    "rail": "#1b4f72",
+    "metro": "#d35400",
+    "bus_terminal": "#b03a2e",
+    "bus_stop": "#7b7d7d",
+}
+MODE_BADGES: dict[str, str] = {"rail": "TOG", "metro": "T", "bus_terminal": "BUSS", "bus_stop": "B"}
+USE_COLORS: dict[str, str] = {
+    "office": "#2e86c1",
+    "retail": "#c0392b",
+    "warehouse_logistics": "#7d6608",
+    "production": "#6c3483",
+    "health": "#148f77",
+    "hospitality": "#d68910",
+    "other": "#566573",
+}
+CATCHMENT_STYLE: dict[int, dict] = {
+    5: {"weight": 2.0, "fillOpacity": 0.10},
+    10: {"weight": 1.5, "fillOpacity": 0.07},
+    15: {"weight": 1.2, "fillOpacity": 0.05},
+}
+HUB_RING_COLORS = {"existing": "#1f3a93", "planned": "#8e44ad"}
 
-def new_map(location: tuple[float, float] = LORENSKOG_CENTER, zoom_start: int = 13) -> folium.Map:
+PREMISES_ROW: tuple[str, ...] = (
+    "lat",
+    "lon",
+    "id",
+    "address",
+    "uses",
+    "floor_area_m2",
+    "rent_nok_m2_year",
+    "available_from",
+    "nearest_hub_name",
+    "walk_min",
+    "walk_method",
+    "sample",
+    "area_id",
+)
+"""Columns of the compact array the premises layer embeds: one short JSON array per premises
+instead of one Leaflet object per point keeps a 10 000-premises map small and fast."""
+
+CSS = """
+.gp-hub{display:flex;align-items:center;justify-content:center;height:20px;min-width:20px;
+  padding:0 4px;box-sizing:border-box;border-radius:10px;border:2px solid;color:#fff;
+  font:bold 11px/1 system-ui,sans-serif;box-shadow:0 1px 3px rgba(0,0,0,.45)}
+.gp-hub.gp-planned{background:#fff!important;border-style:dashed;box-shadow:none}
+.gp-premises{border-radius:50%;border:2px solid #fff;box-shadow:0 0 2px rgba(0,0,0,.7)}
+.gp-premises.gp-sample{border:2px dashed #222}
+.gp-panel{background:rgba(255,255,255,.95);padding:8px 10px;border-radius:6px;
+  box-shadow:0 1px 5px rgba(0,0,0,.4);font:13px/1.35 system-ui,sans-serif;max-width:330px}
+.gp-panel h1{font-size:15px;margin:0 0 4px}.gp-panel h2{font-size:13px;margin:6px 0 2px}
+.gp-panel p{margin:3px 0}.gp-note{color:#7b241c;font-size:12px}
+.gp-form{display:grid;grid-template-columns:auto 1fr;gap:3px 6px;align-items:center;margin-top:4px}
+.gp-form input,.gp-form select{font-size:12px;width:100%;box-sizing:border-box}
+.gp-form button{grid-column:1/3;margin-top:2px}
+.gp-legend{font-size:12px;max-height:55vh;overflow:auto}
+.gp-legend i{display:inline-block;width:14px;height:10px;margin-right:5px;vertical-align:middle}
+.gp-legend .gp-hub{display:inline-flex;vertical-align:middle;margin-right:4px}
+.gp-legend .gp-premises{display:inline-block;width:10px;height:10px;vertical-align:middle;
+  margin-right:5px}
+.gp-sample-tag{background:#f9e79f;color:#7d6608;font-weight:bold;padding:0 4px;border-radius:3px}
+.gp-popup h3{font-size:14px;margin:0 0 4px}.gp-popup table{border-collapse:collapse}
+.gp-popup td{padding:1px 6px 1px 0;vertical-align:top}
+.gp-results{font:13px/1.4 system-ui,sans-serif;padding:8px 12px}
+.gp-results table{border-collapse:collapse;width:100%}
+.gp-results th,.gp-results td{border-bottom:1px solid #ddd;padding:3px 6px;text-align:left}
+.gp-results th{background:#f4f6f7}
+"""
+
+
+def esc(value: object) -> str:
+    """HTML-escape anything for popups and panels (``None`` -> dash)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return html.escape(str(value))
+
+
+def _list(value: object) -> list[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+def _num(value: object) -> float | None:
+    if value is None:
+        return None
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _rounded_geojson(geom: shapely.Geometry, decimals: int = 6) -> dict:
+    """GeoJSON geometry with coordinates rounded (6 decimals ≈ 0.1 m): smaller HTML."""
+    return shapely.geometry.mapping(
+        shapely.transform(geom, lambda c: np.round(c, decimals))  # type: ignore[attr-defined]
+    )
+
+
+class _Register(MacroElement):
+    """``window.geoplanLayers[key] = <layer>``: a stable handle on a layer in the page."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (window.geoplanLayers = window.geoplanLayers || {})[{{ this.key|tojson }}] =
+            {{ this.layer.get_name() }};
+        {% endmacro %}"""
+    )
+
+    def __init__(self, key: str, layer: MacroElement):
+        super().__init__()
+        self._name = "GeoplanRegister"
+        self.key = key
+        self.layer = layer
+
+
+class HtmlPopup(MacroElement):
+    """``layer.bindPopup(html)``: folium's own Popup needs jQuery, which geoplan does not ship."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindPopup({{ this.html_json }},
+            {maxWidth: {{ this.max_width|tojson }}});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, html_text: str, max_width: int = 340):
+        super().__init__()
+        self._name = "GeoplanPopup"
+        self.html = html_text
+        self.html_json = _compact_json(html_text)
+        self.max_width = max_width
+
+
+def register(m: folium.Map, key: str, layer: MacroElement) -> MacroElement:
+    """Make ``layer`` reachable from page scripts and tests as ``geoplanLayers[key]``."""
+    m.add_child(_Register(key, layer))
+    return layer
+
+
+class MetricScale(MacroElement):
+    """A metric-only scale bar (planners in Norway do not need miles)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+
+class Panel(MacroElement):
+    """A Leaflet control holding HTML (title, notes, filter form, legend).
+
+    As a control it stays on the map in fullscreen mode; clicks and scrolling inside it do not
+    pan or zoom the map.
+    """
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
+            div.innerHTML = {{ this.html_json }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, html_text: str, position: str = "topleft", css_class: str = "gp-panel"):
+        super().__init__()
+        self._name = "GeoplanPanel"
+        self.html = html_text
+        self.html_json = _compact_json(html_text)
+        self.position = position
+        self.css_class = css_class
+
+
+def add_panel(
+    m: folium.Map, html_text: str, position: str = "topleft", css_class: str = "gp-panel"
+):
+    """Put an HTML panel on the map (a Leaflet control)."""
+    panel = Panel(html_text, position, css_class)
+    m.add_child(panel)
+    return panel
+
+
+def new_map(
+    location: tuple[float, float] = LORENSKOG_CENTER,
+    zoom_start: int = 13,
+    *,
+    title: str = "geoplan – Lørenskog",
+    height: str = "100%",
+) -> folium.Map:
     """A map with the Norwegian base layers (grey-tone shown first) and OpenStreetMap."""
-    m = folium.Map(location=location, zoom_start=zoom_start, tiles=None, control_scale=True)
+    m = folium.Map(
+        location=location,
+        zoom_start=zoom_start,
+        tiles=None,
+        control_scale=False,
+        height=height,
+        prefer_canvas=False,
+    )
     for i, (name, url) in enumerate(BASE_LAYERS.items()):
         folium.TileLayer(url, name=name, attr=KARTVERKET_ATTR, max_zoom=20, show=i == 1).add_to(m)
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=OSM_ATTR, show=False).add_to(m)
+    m.add_child(MetricScale())
+    root = m.get_root()
+    root.title = title  # type: ignore[attr-defined]
+    root.header.add_child(Element(f"<style>{CSS}</style>"), name="geoplan_css")  # type: ignore
     return m
+
+
+# -- layers ------------------------------------------------------------------------------------
+def add_boundary(m: folium.Map, boundary: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    """The municipal boundary as a line (no fill, so it never hides what lies inside)."""
+    group = folium.FeatureGroup(name="Kommunegrense", overlay=True)
+    for row in boundary.itertuples():
+        folium.GeoJson(
+            _rounded_geojson(row.geometry),
+            style_function=lambda _f: {"color": "#333", "weight": 2.5, "fill": False},
+            tooltip=f"{esc(row.name)} kommune",
+            control=False,
+        ).add_to(group)
+    group.add_to(m)
+    return register(m, "boundary", group)  # type: ignore[return-value]
+
+
+def area_style(role: str, development_area: bool = True, highlight: bool = True) -> dict:
+    """Leaflet path style of a focus area: colour by role; dashed when not a development area."""
+    color = ROLE_COLORS.get(role, "#555")
+    return {
+        "color": color,
+        "fillColor": color,
+        "weight": 3 if highlight else 1.5,
+        "fillOpacity": 0.25 if highlight else 0.08,
+        "opacity": 0.9 if highlight else 0.5,
+        "dashArray": None if development_area else "8 5",
+    }
+
+
+def area_popup_html(area, link_base: str = "") -> str:
+    """Name, role, identity and target industries of a focus area, with a link to its map."""
+    industries = "".join(f"<li>{esc(t)}</li>" for t in _list(area.target_industries))
+    accuracy = _num(area.accuracy_m)
+    verified = "verifisert" if area.verified else "anslått avgrensning, ikke verifisert"
+    return (
+        f'<div class="gp-popup gp-area-popup" data-area="{esc(area.id)}">'
+        f"<h3>{esc(area.name)}</h3>"
+        f"<p><b>Rolle:</b> {esc(ROLE_LABELS.get(area.role, area.role))}</p>"
+        f'<p class="gp-identity">{esc(area.identity)}</p>'
+        f'<p><b>Målnæringer:</b></p><ul class="gp-industries">{industries}</ul>'
+        f"<p><small>Kilde: Næringsstrategi 2025–2037 {esc(area.strategy_ref or '')}. "
+        f"Avgrensning: {verified}"
+        f"{f' (±{accuracy:.0f} m)' if accuracy else ''}.</small></p>"
+        f'<p><a href="{esc(link_base)}/maps/areas/{esc(area.id)}" target="_top">Vis områdekart</a>'
+        f"</p></div>"
+    )
+
+
+def add_areas(
+    m: folium.Map,
+    areas: gpd.GeoDataFrame,
+    *,
+    link_base: str = "",
+    highlight: str | None = None,
+    name: str = "Fokusområder (Næringsstrategi 2025–2037)",
+) -> folium.FeatureGroup:
+    """Focus areas styled by role, each with a popup (identity, target industries, area link).
+
+    ``highlight``: the slug shown strongly (area map); the others are drawn faint.
+    """
+    group = folium.FeatureGroup(name=name, overlay=True)
+    for area in areas.itertuples():
+        strong = highlight is None or area.id == highlight
+        style = area_style(area.role, bool(area.development_area), strong)
+        feature = {
+            "type": "Feature",
+            "id": area.id,
+            "properties": {"id": area.id, "role": area.role, "name": area.name},
+            "geometry": _rounded_geojson(area.geometry),
+        }
+        gj = folium.GeoJson(
+            feature,
+            style_function=lambda _f, s=style: s,
+            highlight_function=lambda _f: {"weight": 4, "fillOpacity": 0.35},
+            tooltip=f"{area.name} – {ROLE_LABELS.get(area.role, area.role)}",
+            control=False,
+        )
+        gj.add_child(HtmlPopup(area_popup_html(area, link_base), 360))
+        gj.add_to(group)
+    group.add_to(m)
+    return register(m, "areas", group)  # type: ignore[return-value]
+
+
+def hub_icon_html(mode: str, status: str) -> str:
+    """The badge drawn for a hub: text by mode, filled when existing, hollow dashed when planned."""
+    color = MODE_COLORS.get(mode, "#555")
+    planned = " gp-planned" if status == "planned" else ""
+    text_color = color if planned else "#fff"
+    return (
+        f'<div class="gp-hub gp-mode-{esc(mode)}{planned}" '
+        f'style="background:{color};border-color:{color};color:{text_color}">'
+        f"{esc(MODE_BADGES.get(mode, '?'))}</div>"
+    )
+
+
+def hub_popup_html(hub) -> str:
+    """Name, mode, status, lines and departures of a hub, with how sure its position is."""
+    lines = ", ".join(_list(hub.lines)) or "ikke oppgitt"
+    dep = _num(hub.departures_per_hour)
+    accuracy = _num(hub.accuracy_m)
+    status = STATUS_LABELS.get(hub.status, hub.status)
+    position = "verifisert" if hub.verified else "anslått, ikke verifisert"
+    rows = [
+        ("Type", MODE_LABELS.get(hub.mode, hub.mode)),
+        ("Status", status),
+        ("Linjer", lines),
+        ("Avganger/time", f"{dep:g} (hverdag, én retning)" if dep is not None else "ikke oppgitt"),
+    ]
+    if hub.nsr_id:
+        rows.append(("NSR-id", hub.nsr_id))
+    rows.append(("Posisjon", f"{position}" + (f" (±{accuracy:.0f} m)" if accuracy else "")))
+    body = "".join(f"<tr><td><b>{esc(k)}</b></td><td>{esc(v)}</td></tr>" for k, v in rows)
+    planned = (
+        "<p class='gp-note'>Planlagt stasjon – posisjonen er bare veiledende.</p>"
+        if hub.status == "planned"
+        else ""
+    )
+    return (
+        f'<div class="gp-popup gp-hub-popup" data-hub="{esc(hub.id)}" '
+        f'data-status="{esc(hub.status)}"><h3>{esc(hub.name)}</h3>'
+        f"<table>{body}</table>{planned}</div>"
+    )
+
+
+def add_hubs(
+    m: folium.Map, hubs: gpd.GeoDataFrame, name: str = "Kollektivknutepunkter"
+) -> folium.FeatureGroup:
+    """Transit hubs: badge by mode (TOG / T / BUSS), planned hubs hollow and dashed."""
+    group = folium.FeatureGroup(name=name, overlay=True)
+    for hub in hubs.itertuples():
+        badge = MODE_BADGES.get(hub.mode, "?")
+        width = 12 + 8 * len(badge)
+        marker = folium.Marker(
+            location=(hub.geometry.y, hub.geometry.x),
+            icon=folium.DivIcon(
+                html=hub_icon_html(hub.mode, hub.status),
+                icon_size=(width, 20),
+                icon_anchor=(width // 2, 10),
+                class_name="gp-hub-icon",
+            ),
+            tooltip=f"{hub.name} ({STATUS_LABELS.get(hub.status, hub.status).lower()})",
+        )
+        marker.add_child(HtmlPopup(hub_popup_html(hub)))
+        marker.add_to(group)
+    group.add_to(m)
+    return register(m, "hubs", group)  # type: ignore[return-value]
+
+
+def catchment_label(minutes: int, methods: Iterable[str]) -> str:
+    """Layer name, saying how the catchment was made (network or straight-line ring)."""
+    methods = sorted(set(methods))
+    how = " / ".join(METHOD_LABELS.get(x, x) for x in methods)
+    return f"Gangavstand {minutes} min ({how})"
+
+
+def add_catchments(m: folium.Map, catchments: gpd.GeoDataFrame) -> list[folium.FeatureGroup]:
+    """One layer per minute value (largest first); straight-line rings are dotted and labelled."""
+    groups = []
+    for minutes in sorted(set(int(x) for x in catchments["minutes"]), reverse=True):
+        rows = catchments[catchments["minutes"] == minutes]
+        group = folium.FeatureGroup(
+            name=catchment_label(minutes, rows["method"]), overlay=True, show=True
+        )
+        base = CATCHMENT_STYLE.get(minutes, {"weight": 1.2, "fillOpacity": 0.05})
+        for c in rows.itertuples():
+            straight = c.method == "straight_line"
+            style = {
+                **base,
+                "color": HUB_RING_COLORS.get(c.hub_status, "#1f3a93"),
+                "fillColor": HUB_RING_COLORS.get(c.hub_status, "#1f3a93"),
+                "dashArray": "3 6" if straight else None,
+                "interactive": True,
+            }
+            how = METHOD_LABELS.get(c.method, c.method)
+            folium.GeoJson(
+                {
+                    "type": "Feature",
+                    "properties": {"hub_id": c.hub_id, "minutes": minutes, "method": c.method},
+                    "geometry": _rounded_geojson(c.geometry, 5),
+                },
+                style_function=lambda _f, s=style: s,
+                tooltip=f"{c.hub_name}: {minutes} min gange ({how})",
+                control=False,
+            ).add_to(group)
+        group.add_to(m)
+        register(m, f"catchments_{minutes}", group)
+        groups.append(group)
+    return groups
+
+
+def premises_rows(premises: gpd.GeoDataFrame) -> list[list]:
+    """The compact rows (see :data:`PREMISES_ROW`) the premises layer embeds."""
+    if premises.empty:
+        return []
+    xs = np.round(premises.geometry.x.to_numpy(), 5)
+    ys = np.round(premises.geometry.y.to_numpy(), 5)
+    rows = []
+    cols = {
+        c: premises[c].tolist() if c in premises else [None] * len(premises) for c in PREMISES_ROW
+    }
+    for i in range(len(premises)):
+        avail = cols["available_from"][i]
+        if avail is None or (not isinstance(avail, str | date) and pd.isna(avail)):
+            avail = None
+        elif hasattr(avail, "isoformat"):
+            avail = avail.isoformat()[:10]
+        walk = _num(cols["walk_min"][i])
+        rows.append(
+            [
+                float(ys[i]),
+                float(xs[i]),
+                str(cols["id"][i]),
+                cols["address"][i],
+                _list(cols["uses"][i]),
+                _num(cols["floor_area_m2"][i]),
+                _num(cols["rent_nok_m2_year"][i]),
+                avail,
+                cols["nearest_hub_name"][i],
+                round(walk, 1) if walk is not None else None,
+                cols["walk_method"][i],
+                1 if bool(cols["sample"][i]) else 0,
+                cols["area_id"][i],
+            ]
+        )
+    return rows
+
+
+def _compact_json(value: object) -> str:
+    """Compact JSON that is safe inside a <script> element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class PremisesCluster(MarkerCluster):
+    """Vacant premises as one compact data array, clustered with Leaflet.markercluster.
+
+    Markers are created in the browser from the array and added in bulk (``chunkedLoading``);
+    popup HTML is only built when a marker is clicked. One JSON array per premises instead of one
+    ``L.marker(...)`` statement keeps 10 000 premises to about 1.5 MB of HTML.
+    """
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = (function () {
+  var base = {{ this.link_base_json }};
+  var useLabels = {{ this.use_labels_json }};
+  var useColors = {{ this.use_colors_json }};
+  var areaNames = {{ this.area_names_json }};
+  var data = {{ this.data_json }};
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c];
+    });
+  }
+  function num(x) {
+    return Math.round(x).toString().replace(/\\B(?=(\\d{3})+(?!\\d))/g, '\\u00a0');
+  }
+  function date(s) { var p = s.split('-'); return p[2] + '.' + p[1] + '.' + p[0]; }
+  function popup(r) {
+    var today = new Date().toISOString().slice(0, 10);
+    var uses = r[4].map(function (u) { return useLabels[u] || u; }).join(', ');
+    var rows = [
+      ['Bruk', esc(uses)],
+      ['Areal', r[5] == null ? '–' : num(r[5]) + ' m²'],
+      ['Leie', r[6] == null ? 'ikke oppgitt' : num(r[6]) + ' kr/m²/år'],
+      ['Ledig', r[7] == null || r[7] <= today ? 'nå' : 'fra ' + date(r[7])],
+      ['Nærmeste knutepunkt', r[8] == null ? '–' : esc(r[8]) + (r[9] == null ? '' :
+        ', ca. ' + Math.round(r[9]) + ' min gange' +
+        (r[10] === 'straight_line' ? ' (luftlinje × omvei, anslag)' : ''))]
+    ];
+    if (r[12] != null) {
+      rows.push(['Fokusområde', '<a href="' + base + '/maps/areas/' + encodeURIComponent(r[12]) +
+        '" target="_top">' + esc(areaNames[r[12]] || r[12]) + '</a>']);
+    }
+    var html = '<div class="gp-popup gp-premises-popup" data-id="' + esc(r[2]) + '">';
+    if (r[11]) { html += '<p><span class="gp-sample-tag">EKSEMPELDATA</span> ' +
+      'Oppdiktet lokale til demonstrasjon, ikke en ekte annonse.</p>'; }
+    html += '<h3>' + esc(r[3]) + '</h3><table>';
+    rows.forEach(function (x) {
+      html += '<tr><td><b>' + x[0] + '</b></td><td>' + x[1] + '</td></tr>';
+    });
+    html += '</table><p><a href="' + base + '/premises/' + encodeURIComponent(r[2]) +
+      '" target="_top">Åpne oppføringen</a></p></div>';
+    return html;
+  }
+  var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+  var markers = new Array(data.length);
+  for (var i = 0; i < data.length; i++) {
+    var r = data[i];
+    var use = r[4][0] || 'other';
+    var m = L.marker([r[0], r[1]], {
+      title: r[3],
+      icon: L.divIcon({
+        className: 'gp-premises gp-use-' + use + (r[11] ? ' gp-sample' : ''),
+        html: '', iconSize: [14, 14]
+      })
+    });
+    m.geoplanId = r[2];
+    m.bindPopup(popup.bind(null, r), {maxWidth: 340});
+    markers[i] = m;
+  }
+  cluster.addLayers(markers);
+  return cluster;
+})();
+{% endmacro %}"""
+    )
+
+    def __init__(
+        self,
+        premises: gpd.GeoDataFrame,
+        *,
+        link_base: str = "",
+        area_names: dict[str, str] | None = None,
+        name: str = "Ledige lokaler",
+    ):
+        super().__init__(
+            name=name,
+            overlay=True,
+            options={
+                "chunkedLoading": True,
+                "maxClusterRadius": 50,
+                "disableClusteringAtZoom": 18,
+                "spiderfyOnMaxZoom": True,
+                "showCoverageOnHover": False,
+            },
+        )
+        self._name = "PremisesCluster"
+        self.rows = premises_rows(premises)
+        self.data_json = _compact_json(self.rows)
+        self.link_base_json = _compact_json(link_base)
+        self.use_labels_json = _compact_json(USE_LABELS)
+        self.use_colors_json = _compact_json(USE_COLORS)
+        self.area_names_json = _compact_json(area_names or {})
+
+
+def add_premises(
+    m: folium.Map,
+    premises: gpd.GeoDataFrame,
+    *,
+    link_base: str = "",
+    area_names: dict[str, str] | None = None,
+    name: str = "Ledige lokaler",
+) -> PremisesCluster:
+    """Premises as clustered markers coloured by their first use; SAMPLE ones dashed."""
+    layer = PremisesCluster(premises, link_base=link_base, area_names=area_names, name=name)
+    css = "".join(f".gp-use-{u}{{background:{c}}}" for u, c in USE_COLORS.items())
+    m.get_root().header.add_child(  # type: ignore[attr-defined]
+        Element(f"<style>{css}</style>"), name="geoplan_use_css"
+    )
+    layer.add_to(m)
+    register(m, "premises", layer)
+    return layer
+
+
+# -- notes, legend, controls, output -------------------------------------------------------------
+def data_notes(
+    areas: gpd.GeoDataFrame | None = None,
+    hubs: gpd.GeoDataFrame | None = None,
+    premises: gpd.GeoDataFrame | None = None,
+    catchments: gpd.GeoDataFrame | None = None,
+) -> list[str]:
+    """Plain warnings about estimated, unverified or sample data actually on the map."""
+    notes = []
+    if areas is not None and len(areas) and not areas["verified"].all():
+        notes.append(
+            "Fokusområdenes avgrensning er anslått av geoplan ut fra næringsstrategien – "
+            "ikke offisielle plangrenser."
+        )
+    if hubs is not None and len(hubs) and not hubs["verified"].all():
+        n = int((~hubs["verified"].astype(bool)).sum())
+        notes.append(
+            f"Posisjonen til {n} av {len(hubs)} knutepunkter er anslått (ikke verifisert); "
+            "planlagte T-banestasjoner er bare veiledende."
+        )
+    if premises is not None and len(premises) and premises["sample"].astype(bool).any():
+        n = int(premises["sample"].astype(bool).sum())
+        what = "Alle lokalene" if n == len(premises) else f"{n} av {len(premises)} lokaler"
+        notes.append(f"{what} er EKSEMPELDATA (oppdiktet), ikke ekte annonser.")
+    if catchments is not None and len(catchments) and (catchments["method"] != "network").any():
+        notes.append(
+            "Gangavstand vises som luftlinje-sirkler (gangfart ÷ omveisfaktor) der gangnettet "
+            "ikke er beregnet."
+        )
+    return notes
+
+
+def notes_html(notes: Sequence[str]) -> str:
+    return "".join(f'<p class="gp-note">⚠ {esc(n)}</p>' for n in notes)
+
+
+def legend_html(
+    roles: Iterable[str] = tuple(ROLE_LABELS),
+    modes: Iterable[str] = ("rail", "metro", "bus_terminal"),
+    minutes: Iterable[int] = (5, 10, 15),
+    uses: Iterable[str] = tuple(USE_LABELS),
+    *,
+    planned: bool = True,
+    sample: bool = True,
+) -> str:
+    parts = ['<details class="gp-legend" open><summary><b>Tegnforklaring</b></summary>']
+    roles = list(roles)
+    if roles:
+        parts.append("<h2>Fokusområder</h2>")
+        for r in roles:
+            c = ROLE_COLORS[r]
+            parts.append(
+                f'<div><i style="background:{c}55;border:2px solid {c}"></i>'
+                f"{esc(ROLE_LABELS[r])}</div>"
+            )
+    modes = list(modes)
+    if modes:
+        parts.append("<h2>Knutepunkter</h2>")
+        for mode in modes:
+            parts.append(f"<div>{hub_icon_html(mode, 'existing')}{esc(MODE_LABELS[mode])}</div>")
+        if planned:
+            parts.append(f"<div>{hub_icon_html('metro', 'planned')}Planlagt (hul, stiplet)</div>")
+    minutes = list(minutes)
+    if minutes:
+        parts.append("<h2>Gangavstand</h2>")
+        parts.append(
+            f"<div>{' / '.join(str(x) for x in minutes)} min rundt knutepunktene; "
+            "stiplet = luftlinje-sirkel</div>"
+        )
+    uses = list(uses)
+    if uses:
+        parts.append("<h2>Ledige lokaler (første bruk)</h2>")
+        for u in uses:
+            parts.append(
+                f'<div><span class="gp-premises" style="background:{USE_COLORS[u]}"></span>'
+                f"{esc(USE_LABELS[u])}</div>"
+            )
+        if sample:
+            parts.append(
+                '<div><span class="gp-premises gp-sample" style="background:#ccc"></span>'
+                "Eksempeldata (stiplet kant)</div>"
+            )
+    parts.append("</details>")
+    return "".join(parts)
+
+
+def add_legend(m: folium.Map, **kwargs) -> Panel:
+    """A legend in the bottom-right corner (keyword arguments as :func:`legend_html`)."""
+    return add_panel(m, legend_html(**kwargs), position="bottomright", css_class="gp-panel")
+
+
+def add_controls(m: folium.Map, *, collapsed_layers: bool = True) -> None:
+    """Layer control, fullscreen, measure tool and coordinate readout (scale bar is built in).
+
+    Call last: the layer control lists the layers added before it.
+    """
+    Fullscreen(position="topright", title="Fullskjerm", title_cancel="Avslutt fullskjerm").add_to(m)
+    MeasureControl(
+        position="topright",
+        primary_length_unit="meters",
+        secondary_length_unit="kilometers",
+        primary_area_unit="sqmeters",
+        secondary_area_unit="hectares",
+        localization="nb",
+    ).add_to(m)
+    MousePosition(
+        position="bottomleft",
+        separator=" | ",
+        prefix="WGS84:",
+        num_digits=5,
+        empty_string="Flytt musen over kartet",
+        lat_formatter="function(n) {return 'N ' + L.Util.formatNum(n, 5);}",
+        lng_formatter="function(n) {return 'Ø ' + L.Util.formatNum(n, 5);}",
+    ).add_to(m)
+    folium.LayerControl(position="topright", collapsed=collapsed_layers).add_to(m)
+
+
+def add_below_map(m: folium.Map, html_text: str) -> None:
+    """HTML placed under the map (e.g. a result table)."""
+    m.get_root().html.add_child(Element(html_text))  # type: ignore[attr-defined]
+
+
+def render_html(m: folium.Map) -> str:
+    """The complete, self-contained HTML page (libraries inline; only tiles load from outside)."""
+    page = m.get_root().render()
+    page = page.replace("<html>", '<html lang="nb">', 1)
+    return inline_assets(page)

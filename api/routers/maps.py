@@ -1,7 +1,66 @@
-"""Placeholder router for /maps; filled in by its issue."""
+"""HTML map pages: ``/`` and ``/maps/overview``, ``/maps/premises``, ``/maps/areas/{slug}``.
+
+Thin: each page is built by a function in ``maps/`` that reads through ``geoplan.mapdata``.
+Bad filter values are 422 problem+json naming the parameter; an unknown area is 404.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import psycopg
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
 
-router = APIRouter()
+from api.deps import get_conn
+from geoplan import mapdata
+from maps.area import render_area_map
+from maps.overview import render_overview
+from maps.search import render_premises_map
+
+router = APIRouter(tags=["maps"])
+
+
+def _link_base(request: Request) -> str:
+    """Links in served pages are root-relative unless GEOPLAN_PUBLIC_URL says otherwise."""
+    public = request.app.state.settings.public_url
+    return public.rstrip("/") if public else ""
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map (HTML)")
+def overview(request: Request, conn: psycopg.Connection = Depends(get_conn)) -> HTMLResponse:
+    """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
+    return HTMLResponse(render_overview(conn, link_base=_link_base(request)))
+
+
+@router.get("/maps/premises", response_class=HTMLResponse, summary="Premises search map (HTML)")
+def premises_map(
+    request: Request,
+    conn: psycopg.Connection = Depends(get_conn),
+    use: list[str] | None = Query(None, description="Use category; repeat or comma-separate."),
+    min_area_m2: str | None = Query(None, description="Smallest floor area (m²)."),
+    max_area_m2: str | None = Query(None, description="Largest floor area (m²)."),
+    max_rent_nok_m2: str | None = Query(None, description="Highest rent (NOK/m²/year)."),
+    area: str | None = Query(None, description="Focus-area slug."),
+    available_by: str | None = Query(None, description="Available by this date (YYYY-MM-DD)."),
+    max_walk_min: str | None = Query(None, description="Most minutes' walk to a hub."),
+    hub: str | None = Query(None, description="Hub id that max_walk_min refers to."),
+    sort: str | None = Query(None, description="walk | area | rent | updated"),
+    limit: str | None = Query(None, description="Results per page (1–1000, default 100)."),
+    offset: str | None = Query(None, description="Results to skip."),
+) -> HTMLResponse:
+    """Matching premises, the hubs and catchments the filter used, and a result table.
+
+    Empty parameters (as a submitted HTML form sends them) mean "no filter".
+    """
+    q = mapdata.premises_query_from_params(
+        {k: request.query_params.getlist(k) for k in request.query_params}
+    )
+    return HTMLResponse(render_premises_map(conn, q, link_base=_link_base(request)))
+
+
+@router.get("/maps/areas/{slug}", response_class=HTMLResponse, summary="Focus-area map (HTML)")
+def area_map(
+    slug: str, request: Request, conn: psycopg.Connection = Depends(get_conn)
+) -> HTMLResponse:
+    """One focus area: identity, the hubs serving it with catchments, premises around it."""
+    return HTMLResponse(render_area_map(conn, slug, link_base=_link_base(request)))

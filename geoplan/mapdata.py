@@ -1,0 +1,320 @@
+"""What the maps draw, read from the store as WGS84 GeoDataFrames ready for display.
+
+The maps package never writes SQL: it calls these functions. Geometry is simplified in PostGIS
+(in metres, before reprojection) so the HTML stays small, and walking catchments fall back to
+clearly labelled straight-line rings when the proximity analysis has not stored network
+isochrones for a hub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date
+
+import geopandas as gpd
+import pandas as pd
+import psycopg
+
+from geoplan.config import STORAGE_SRID, get_settings
+from geoplan.db import read_gdf
+from geoplan.errors import NotFoundError, ValidationError
+from geoplan.premises import PremisesQuery, SearchResult, search
+
+WGS84 = 4326
+CATCHMENT_MINUTES: tuple[int, ...] = (5, 10, 15)
+DISPLAY_TOLERANCE_M = 5.0
+"""Polygon simplification for display: far below the layers' own accuracy (100–500 m)."""
+SEARCH_PAGE = 10_000
+"""Premises are fetched through :func:`geoplan.premises.search` in pages of this size."""
+
+_PROVENANCE = "source, source_url, licence, accuracy_m, verified, sample"
+
+
+def _display(geom: str = "geom", tolerance_m: float = DISPLAY_TOLERANCE_M) -> str:
+    return (
+        f"ST_AsBinary(ST_Transform(ST_SimplifyPreserveTopology({geom}, {float(tolerance_m)}), "
+        f"{WGS84})) AS geom"
+    )
+
+
+def boundary(conn: psycopg.Connection) -> gpd.GeoDataFrame:
+    """The municipal boundary (one row per stored boundary)."""
+    return read_gdf(
+        conn,
+        f"SELECT id, name, kommunenummer, {_PROVENANCE}, {_display()} FROM boundary ORDER BY id",
+        crs=WGS84,
+    )
+
+
+def areas(conn: psycopg.Connection, slug: str | None = None) -> gpd.GeoDataFrame:
+    """The focus areas (or just ``slug``) with role, identity and target industries."""
+    gdf = read_gdf(
+        conn,
+        f"""SELECT id, name, role, identity, identity_en, target_industries, strategy_ref,
+                   development_area, {_PROVENANCE}, {_display()},
+                   ST_X(ST_Transform(ST_PointOnSurface(geom), {WGS84})) AS label_lon,
+                   ST_Y(ST_Transform(ST_PointOnSurface(geom), {WGS84})) AS label_lat
+            FROM areas WHERE (%(slug)s::text IS NULL OR id = %(slug)s) ORDER BY id""",
+        {"slug": slug},
+        crs=WGS84,
+    )
+    if slug is not None and gdf.empty:
+        raise NotFoundError(f"no focus area with slug {slug!r}")
+    return gdf
+
+
+def area_bounds(conn: psycopg.Connection, slug: str) -> tuple[float, float, float, float]:
+    """``(south, west, north, east)`` of one area in WGS84, for zooming the map to it."""
+    row = conn.execute(
+        f"""SELECT ST_YMin(b), ST_XMin(b), ST_YMax(b), ST_XMax(b)
+            FROM (SELECT ST_Transform(geom, {WGS84})::box2d AS b FROM areas WHERE id = %s) s""",
+        (slug,),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no focus area with slug {slug!r}")
+    return tuple(float(v) for v in row)  # type: ignore[return-value]
+
+
+def hubs(conn: psycopg.Connection, ids: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+    """Transit hubs (all, or ``ids``) with mode, status, lines and departures."""
+    return read_gdf(
+        conn,
+        f"""SELECT id, name, mode, status, lines, departures_per_hour, nsr_id, address,
+                   {_PROVENANCE}, ST_AsBinary(ST_Transform(geom, {WGS84})) AS geom
+            FROM hubs WHERE (%(ids)s::text[] IS NULL OR id = ANY(%(ids)s))
+            ORDER BY status, mode, id""",
+        {"ids": list(ids) if ids is not None else None},
+        crs=WGS84,
+    )
+
+
+def ring_radius_m(minutes: float) -> float:
+    """Straight-line radius that stands in for ``minutes`` of walking without a network."""
+    s = get_settings()
+    return s.walk_speed_m_per_min * minutes / s.detour_factor
+
+
+def catchments(
+    conn: psycopg.Connection,
+    hub_ids: Sequence[str] | None = None,
+    minutes: Sequence[int] = CATCHMENT_MINUTES,
+) -> gpd.GeoDataFrame:
+    """Walking catchments per hub and minute value, largest first (so small ones draw on top).
+
+    Rows come from the ``catchments`` table (``method`` as stored, normally ``network``). For a
+    hub/minutes pair the table lacks, a straight-line ring of radius
+    ``walk speed × minutes / detour factor`` is computed instead, with ``method =
+    'straight_line'`` so the map can say so.
+    """
+    s = get_settings()
+    return read_gdf(
+        conn,
+        f"""
+        WITH h AS (SELECT id, name, status, geom FROM hubs
+                   WHERE %(ids)s::text[] IS NULL OR id = ANY(%(ids)s)),
+             m AS (SELECT unnest(%(minutes)s::int[]) AS minutes)
+        SELECT c.hub_id, h.name AS hub_name, h.status AS hub_status, c.minutes, c.method,
+               {_display("c.geom")}
+        FROM catchments c JOIN h ON h.id = c.hub_id JOIN m ON m.minutes = c.minutes
+        UNION ALL
+        SELECT h.id, h.name, h.status, m.minutes, 'straight_line',
+               ST_AsBinary(ST_Transform(
+                   ST_Buffer(h.geom, %(speed)s * m.minutes / %(detour)s, 24), {WGS84})) AS geom
+        FROM h CROSS JOIN m
+        WHERE NOT EXISTS (SELECT 1 FROM catchments c
+                          WHERE c.hub_id = h.id AND c.minutes = m.minutes)
+        ORDER BY minutes DESC, hub_id
+        """,
+        {
+            "ids": list(hub_ids) if hub_ids is not None else None,
+            "minutes": list(minutes),
+            "speed": s.walk_speed_m_per_min,
+            "detour": s.detour_factor,
+        },
+        crs=WGS84,
+    )
+
+
+def hubs_serving_area(conn: psycopg.Connection, slug: str, minutes: int = 15) -> list[str]:
+    """Hubs from which the area is within ``minutes`` walk (catchment, else straight-line ring)."""
+    area_bounds(conn, slug)  # 404 for an unknown slug
+    rows = conn.execute(
+        """
+        SELECT h.id FROM hubs h, areas a
+        WHERE a.id = %(slug)s AND (
+            EXISTS (SELECT 1 FROM catchments c WHERE c.hub_id = h.id AND c.minutes = %(min)s
+                    AND ST_Intersects(c.geom, a.geom))
+            OR (NOT EXISTS (SELECT 1 FROM catchments c
+                            WHERE c.hub_id = h.id AND c.minutes = %(min)s)
+                AND ST_DWithin(h.geom, a.geom, %(radius)s)))
+        ORDER BY ST_Distance(h.geom, a.geom), h.id
+        """,
+        {"slug": slug, "min": minutes, "radius": ring_radius_m(minutes)},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _with_areas(conn: psycopg.Connection, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add ``area_id``: the focus area each premises lies in (None outside all of them)."""
+    ids = [str(i) for i in gdf["id"]] if len(gdf) else []
+    rows = conn.execute(
+        """SELECT DISTINCT ON (p.id) p.id, a.id FROM premises p
+           JOIN areas a ON ST_Intersects(a.geom, p.geom)
+           WHERE p.id = ANY(%s) ORDER BY p.id, a.id""",
+        (ids,),
+    ).fetchall()
+    lookup = dict(rows)
+    gdf = gdf.copy()
+    gdf["area_id"] = [lookup.get(str(i)) for i in gdf["id"]]
+    return gdf
+
+
+def premises(
+    conn: psycopg.Connection, q: PremisesQuery | None = None, *, everything: bool = False
+) -> SearchResult:
+    """Premises matching ``q`` through :func:`geoplan.premises.search`, in WGS84 with ``area_id``.
+
+    With ``everything``, all matches are fetched page by page (the overview draws thousands);
+    otherwise ``q.limit``/``q.offset`` apply as in the API.
+    """
+    q = q or PremisesQuery()
+    if not everything:
+        result = search(conn, q)
+        frames = [result.features]
+    else:
+        page = replace(q, limit=SEARCH_PAGE, offset=0)
+        result = search(conn, page)
+        frames = [result.features]
+        fetched = len(result.features)
+        while fetched < result.number_matched and len(frames[-1]) > 0:
+            page = replace(page, offset=fetched)
+            frames.append(search(conn, page).features)
+            fetched += len(frames[-1])
+    gdf = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    gdf = gpd.GeoDataFrame(gdf, geometry="geometry", crs=frames[0].crs)
+    if gdf.crs is None:
+        gdf = gdf.set_crs(STORAGE_SRID)
+    gdf = _with_areas(conn, gdf.to_crs(WGS84))
+    return SearchResult(gdf, result.number_matched, q)
+
+
+def premises_near_area(conn: psycopg.Connection, slug: str, minutes: int = 15) -> SearchResult:
+    """Premises inside the area or within ``minutes`` of straight-line walking of its edge."""
+    area_bounds(conn, slug)
+    ids = [
+        r[0]
+        for r in conn.execute(
+            """SELECT p.id FROM premises p, areas a
+               WHERE a.id = %s AND p.status = 'available' AND ST_DWithin(p.geom, a.geom, %s)""",
+            (slug, ring_radius_m(minutes)),
+        ).fetchall()
+    ]
+    result = premises(conn, PremisesQuery(), everything=True)
+    gdf = result.features[result.features["id"].isin(ids)].reset_index(drop=True)
+    return SearchResult(gdf, len(gdf), result.query)
+
+
+MAX_LIMIT = 1000
+"""Largest page of the premises search map (the overview draws everything, clustered)."""
+
+
+def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> PremisesQuery:
+    """Reject filter values that cannot match anything with an error naming the field.
+
+    A search map for a misspelt area would silently show nothing; a planner deserves to be told.
+    """
+    from geoplan.premises import SORTS
+    from geoplan.vocab import USE_CATEGORIES
+
+    for use in q.uses or []:
+        if use not in USE_CATEGORIES:
+            raise ValidationError(
+                f"unknown use {use!r}; expected one of {', '.join(USE_CATEGORIES)}", field="use"
+            )
+    for name in ("min_area_m2", "max_area_m2", "max_rent_nok_m2", "max_walk_min"):
+        value = getattr(q, name)
+        if value is not None and value < 0:
+            raise ValidationError(f"{name} must not be negative", field=name)
+    if q.min_area_m2 is not None and q.max_area_m2 is not None and q.min_area_m2 > q.max_area_m2:
+        raise ValidationError("max_area_m2 is smaller than min_area_m2", field="max_area_m2")
+    if q.sort not in SORTS:
+        raise ValidationError(f"sort must be one of {', '.join(SORTS)}", field="sort")
+    if not 1 <= q.limit <= MAX_LIMIT:
+        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    if q.offset < 0:
+        raise ValidationError("offset must not be negative", field="offset")
+    if q.area and not conn.execute("SELECT 1 FROM areas WHERE id = %s", (q.area,)).fetchone():
+        raise ValidationError(f"no focus area with slug {q.area!r}", field="area")
+    if q.hub and not conn.execute("SELECT 1 FROM hubs WHERE id = %s", (q.hub,)).fetchone():
+        raise ValidationError(f"no hub with id {q.hub!r}", field="hub")
+    return q
+
+
+FILTER_PARAMS: tuple[str, ...] = (
+    "use",
+    "min_area_m2",
+    "max_area_m2",
+    "max_rent_nok_m2",
+    "area",
+    "available_by",
+    "max_walk_min",
+    "hub",
+    "sort",
+    "limit",
+    "offset",
+)
+"""Query parameters of ``/maps/premises`` (the names ``GET /premises`` uses)."""
+
+
+def premises_query_from_params(params: Mapping[str, Sequence[str]]) -> PremisesQuery:
+    """A :class:`PremisesQuery` from URL parameters, as a plain HTML form submits them.
+
+    Empty fields (``min_area_m2=``) mean "no filter" because a GET form sends every field;
+    ``use`` may repeat or be comma-separated (``uses`` is accepted too). A value that does not
+    parse raises :class:`ValidationError` naming the parameter.
+    """
+
+    def one(name: str) -> str | None:
+        values = [v.strip() for v in params.get(name, []) if v is not None and v.strip()]
+        return values[-1] if values else None
+
+    def number(name: str, kind: type = float) -> float | int | None:
+        raw = one(name)
+        if raw is None:
+            return None
+        try:
+            return kind(raw.replace(",", ".") if kind is float else raw)
+        except ValueError:
+            what = "a number" if kind is float else "a whole number"
+            raise ValidationError(f"{name} must be {what}, got {raw!r}", field=name) from None
+
+    uses = [
+        u.strip()
+        for name in ("use", "uses")
+        for v in params.get(name, [])
+        for u in (v or "").split(",")
+        if u.strip()
+    ]
+    available_by = None
+    if raw := one("available_by"):
+        try:
+            available_by = date.fromisoformat(raw)
+        except ValueError:
+            raise ValidationError(
+                f"available_by must be a date (YYYY-MM-DD), got {raw!r}", field="available_by"
+            ) from None
+    q = PremisesQuery(
+        uses=uses or None,
+        min_area_m2=number("min_area_m2"),
+        max_area_m2=number("max_area_m2"),
+        max_rent_nok_m2=number("max_rent_nok_m2"),
+        area=one("area"),
+        available_by=available_by,
+        max_walk_min=number("max_walk_min"),
+        hub=one("hub"),
+        sort=one("sort") or "walk",
+        limit=int(number("limit", int) or 100),
+        offset=int(number("offset", int) or 0),
+    )
+    return q
