@@ -33,7 +33,10 @@ from geoplan.db import read_gdf
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.vocab import PREMISES_STATUSES, USE_CATEGORIES
 
-MAX_LIMIT = 1000
+MAX_LIMIT = 10_000
+"""Largest page for callers in geoplan (the maps fetch everything in pages of this size)."""
+API_MAX_LIMIT = 1000
+"""Largest page a client may ask for over HTTP or the CLI."""
 MAX_OFFSET = 2**31 - 1
 MAX_TEXT = 2000
 """Longest accepted free text (address, contact, description, URLs...)."""

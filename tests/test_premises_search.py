@@ -186,7 +186,7 @@ def test_search_features_is_the_same_search_as_geojson(conn, rows):
         (PremisesQuery(hub="no_such_hub", max_walk_min=5), "hub"),
         (PremisesQuery(sort="price"), "sort"),
         (PremisesQuery(limit=0), "limit"),
-        (PremisesQuery(limit=1001), "limit"),
+        (PremisesQuery(limit=10_001), "limit"),
         (PremisesQuery(offset=-1), "offset"),
         (PremisesQuery(offset=2**40), "offset"),
     ],

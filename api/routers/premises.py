@@ -383,7 +383,7 @@ def search_premises(
         Literal["walk", "area", "rent", "updated"],
         Query(description="walk (shortest first), area (largest), rent (cheapest), updated"),
     ] = "walk",
-    limit: Annotated[int, Query(ge=1, le=core.MAX_LIMIT)] = 100,
+    limit: Annotated[int, Query(ge=1, le=core.API_MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0, le=core.MAX_OFFSET)] = 0,
     include_withdrawn: Annotated[bool, Query(description="Also list withdrawn premises")] = False,
     conn: psycopg.Connection = Depends(get_conn),

@@ -94,6 +94,7 @@ def search(
     """Search vacant premises, nearest-hub walking time first by default."""
     from geoplan import db
     from geoplan import premises as core
+    from geoplan.errors import ValidationError
 
     uses = [u.strip() for value in use or [] for u in value.split(",") if u.strip()] or None
     q = core.PremisesQuery(
@@ -111,6 +112,8 @@ def search(
         include_withdrawn=include_withdrawn,
     )
     with user_errors(), db.connect() as conn:
+        if not 1 <= limit <= core.API_MAX_LIMIT:
+            raise ValidationError(f"limit: must be from 1 to {core.API_MAX_LIMIT}", "limit")
         if fmt is Format.geojson:
             page = core.search_features(conn, q)
             sys.stdout.write(
