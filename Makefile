@@ -9,10 +9,11 @@ PG_VERSION ?= 15
 PG_EXT_DIR := /usr/share/postgresql/$(PG_VERSION)/extension
 APT_RUN  := postgresql-$(PG_VERSION) postgresql-$(PG_VERSION)-postgis-3 postgresql-$(PG_VERSION)-pgrouting
 APT_TEST := $(APT_RUN) gdal-bin chromium
+APT_BENCH := $(APT_TEST) wrk
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench sysdeps-run sysdeps-test clean help
+.PHONY: run test lint format bench sysdeps-run sysdeps-test sysdeps-bench clean help
 
 help:
 	@echo "make run    install what is missing, start PostGIS, load layers, serve http://127.0.0.1:8000"
@@ -36,7 +37,8 @@ format: $(STAMP_TEST)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP_TEST)
+bench: sysdeps-bench $(STAMP_TEST)
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 # --- system packages ---------------------------------------------------------------------------
@@ -45,6 +47,9 @@ sysdeps-run:
 
 sysdeps-test:
 	@PKGS="$(APT_TEST)" NEED="$(PG_EXT_DIR)/postgis.control $(PG_EXT_DIR)/pgrouting.control /usr/bin/ogrinfo /usr/bin/chromium" sh scripts/sysdeps.sh
+
+sysdeps-bench:
+	@PKGS="$(APT_BENCH)" NEED="$(PG_EXT_DIR)/postgis.control /usr/bin/wrk" sh scripts/sysdeps.sh
 
 # --- python environment ------------------------------------------------------------------------
 $(BIN)/python:

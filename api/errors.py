@@ -21,6 +21,35 @@ from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("geoplan.api")
 
+BAD_REQUEST_PREFIXES = ("/ogc",)
+"""Paths whose invalid parameters are 400, not 422: OGC API – Features requires 400."""
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": ["string", "null"]},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def _invalid_status(request: Request) -> int:
+    path = request.url.path
+    return 400 if any(path == p or path.startswith(p + "/") for p in BAD_REQUEST_PREFIXES) else 422
+
 
 def problem(
     status: int,
@@ -64,11 +93,11 @@ def install(app: FastAPI) -> None:
             {"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem(422, detail, title="Invalid input", errors=errors)
+        return problem(_invalid_status(request), detail, title="Invalid input", errors=errors)
 
     @app.exception_handler(ValidationError)
     async def geoplan_validation(request: Request, exc: ValidationError) -> JSONResponse:
-        return problem(422, str(exc), title="Invalid input", errors=exc.errors)
+        return problem(_invalid_status(request), str(exc), title="Invalid input", errors=exc.errors)
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
@@ -82,3 +111,40 @@ def install(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "An unexpected error occurred; it has been logged.")
+
+    install_openapi(app)
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Document what the handlers above really send: problem+json for every error status.
+
+    FastAPI's generated document says 422 is ``application/json`` ``{"detail": [...]}``; the
+    handlers send RFC 9457 problems instead, so each operation's 422 is rewritten and a
+    ``default`` problem response covers 400/401/403/404/409/412 alike. Clients (and the
+    schemathesis run in the tests) then see a document that matches the responses.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = generate()
+        problem_response = {
+            "description": "Problem (RFC 9457)",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        for path, operations in doc.get("paths", {}).items():
+            for operation in operations.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                responses = operation["responses"]
+                if "422" in responses:
+                    bad = "400" if path.startswith(BAD_REQUEST_PREFIXES) else "422"
+                    responses.pop("422")
+                    responses[bad] = {**problem_response, "description": "Invalid input"}
+                responses.setdefault("default", problem_response)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

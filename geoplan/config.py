@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     region_margin_m: float = Field(
         default=10_000, ge=0, description="How far outside the municipality input may lie."
     )
+    network_max_snap_m: float = Field(
+        default=300,
+        gt=0,
+        description="Farthest a site or hub may lie from the walking network to be routed on it; "
+        "farther away, walking distance falls back to straight line × detour factor.",
+    )
 
     @model_validator(mode="after")
     def _default_policy_file(self) -> Settings:

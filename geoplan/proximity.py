@@ -1,18 +1,67 @@
-"""Transit-hub proximity: nearest hubs, walking distance and time, premises annotation.
+"""Transit-hub proximity: nearest hubs, walking distance and time, catchments, coverage.
 
-INTERIM VERSION (foundation): straight-line KNN with the detour factor. The proximity issue
-replaces the internals with network walking times; the function signatures stay.
+How a walking distance is obtained (every result says which, in ``method``):
+
+``network``
+    The site and each hub are *anchored* on their nearest walkable edge (within
+    ``settings.network_max_snap_m``); the perpendicular "snap" distance is walked in a straight
+    line, then the route runs along the network (pgRouting Dijkstra, edge cost = metres).
+``straight_line``
+    No network is loaded, the site or hub lies too far from it, or no path connects them (another
+    component of the network, e.g. an island in the extract): straight-line distance ×
+    ``settings.detour_factor`` (1.3 by default — a common ratio of street to crow-flies distance
+    in Norwegian suburbs).
+
+Anchoring on edges rather than on the nearest intersection matters: edges run between
+intersections only, so the nearest *node* can be hundreds of metres away along a long road while
+the road itself passes the door.
+
+Hubs are joined to the graph through *virtual vertices*: one extra vertex per hub, linked to the
+two ends of its anchor edge with the right partial costs. That lets one pgRouting call answer
+"nearest hub on foot" for every premises at once (multi-source ``pgr_drivingDistance`` with
+``equicost``: each node is labelled with its closest hub), and "everything within 15 minutes of
+every hub" for all catchments at once — set-based work in PostGIS, no per-row Python.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import struct
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
+import numpy as np
 import psycopg
+import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geoplan.config import STORAGE_SRID, get_settings
+from geoplan.errors import NotFoundError, ValidationError
+
+CATCHMENT_MINUTES = (5, 10, 15)
+"""The walking times catchments are stored for (and coverage is reported at)."""
+
+CATCHMENT_BUFFER_M = 40.0
+"""Reachable edges are buffered by this much: roughly the distance from a street or path to the
+entrance of the buildings along it, so premises fronting a reachable street fall inside."""
+
+MAX_NETWORK_WALK_M = 20_000.0
+"""Network searches stop here (4 hours' walk); anything farther is reported as straight line."""
+
+MAX_K = 50
+"""Most hubs one nearest-hubs query may ask for."""
+
+REGION_BBOX_WGS84 = (10.0, 59.5, 12.0, 60.4)
+"""Where input may lie when no municipality boundary is loaded: Oslo and Akershus, roughly."""
+
+HUB_GROUPS: dict[str, str] = {
+    "existing": "status = 'existing'",
+    "existing_rail_metro": "status = 'existing' AND mode IN ('rail', 'metro')",
+    "planned": "status = 'planned'",
+}
+"""Hub selections coverage is reported for (SQL conditions on ``hubs``)."""
 
 
 @dataclass
@@ -32,6 +81,143 @@ class HubDistance:
         return asdict(self)
 
 
+# -- input checks shared by the API and the CLI ---------------------------------------------------
+def check_k(k: int) -> int:
+    if not 1 <= k <= MAX_K:
+        raise ValidationError(f"k must be between 1 and {MAX_K}, got {k}", field="k")
+    return k
+
+
+def check_minutes(minutes: float | None) -> float | None:
+    if minutes is not None and not minutes > 0:
+        raise ValidationError(f"minutes must be positive, got {minutes:g}", field="minutes")
+    if minutes is not None and minutes > 120:
+        raise ValidationError(f"minutes must be at most 120, got {minutes:g}", field="minutes")
+    return minutes
+
+
+def site_from_lonlat(conn: psycopg.Connection, lon: float, lat: float) -> BaseGeometry:
+    """The point (EPSG:25833) at ``lon``/``lat`` if it lies in the municipality's surroundings.
+
+    "Surroundings" = within ``settings.region_margin_m`` of the loaded municipality boundary, or
+    inside :data:`REGION_BBOX_WGS84` when no boundary is loaded. The error names the field that
+    is off, so a swapped lon/lat pair is easy to spot.
+    """
+    if not -180 <= lon <= 180:
+        raise ValidationError(f"lon must be between -180 and 180, got {lon}", field="lon")
+    if not -90 <= lat <= 90:
+        raise ValidationError(f"lat must be between -90 and 90, got {lat}", field="lat")
+    margin = get_settings().region_margin_m
+    x, y, inside, has_boundary, bx0, bx1 = conn.execute(
+        f"""
+        WITH pt AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326),
+                                        {STORAGE_SRID}) AS g),
+             b AS (SELECT ST_Extent(geom) AS box FROM boundary)
+        SELECT ST_X(pt.g), ST_Y(pt.g),
+               EXISTS (SELECT 1 FROM boundary b WHERE ST_DWithin(b.geom, pt.g, %(m)s)),
+               EXISTS (SELECT 1 FROM boundary),
+               ST_XMin(b.box) - %(m)s, ST_XMax(b.box) + %(m)s
+        FROM pt, b
+        """,
+        {"lon": lon, "lat": lat, "m": margin},
+    ).fetchone()
+    if has_boundary:
+        where = f"more than {margin / 1000:g} km outside the municipality"
+        east_west_off = not bx0 <= x <= bx1
+    else:
+        x0, y0, x1, y1 = REGION_BBOX_WGS84
+        inside = x0 <= lon <= x1 and y0 <= lat <= y1
+        where = "outside the supported region"
+        east_west_off = not x0 <= lon <= x1
+    if not inside:
+        # name the coordinate that is off (a swapped pair shows up as lon)
+        field_name = "lon" if east_west_off else "lat"
+        raise ValidationError(f"lon={lon}, lat={lat} lies {where}", field=field_name)
+    return shapely.Point(x, y)
+
+
+# -- network plumbing -----------------------------------------------------------------------------
+def network_loaded(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM walk_edges)").fetchone()[0]
+
+
+@lru_cache(maxsize=4)
+def _pgr_start_column(version: str) -> str:
+    # pgRouting 3.6 renamed pgr_drivingDistance's ``from_v`` to ``start_vid``.
+    major, minor = (int(p) for p in version.split(".")[:2])
+    return "start_vid" if (major, minor) >= (3, 6) else "from_v"
+
+
+def _start_col(conn: psycopg.Connection) -> str:
+    return _pgr_start_column(conn.execute("SELECT pgr_version()").fetchone()[0])
+
+
+def _anchor(conn: psycopg.Connection, table: str, points_sql: str, params: dict) -> int:
+    """Create temp ``table`` (key, geom, vid, edge, source, target, len, snap, f).
+
+    ``points_sql`` selects ``key`` and ``geom``; each is anchored on its nearest walk edge within
+    the snap limit (points farther away are left out) and given a virtual vertex id ``vid``
+    above every real node id.
+    """
+    conn.execute(f"DROP TABLE IF EXISTS {table}")
+    conn.execute(
+        f"CREATE TEMP TABLE {table} (key text, geom geometry, vid bigint, edge bigint, "
+        "source bigint, target bigint, len float8, snap float8, f float8)"
+    )
+    conn.execute(
+        f"""
+        INSERT INTO {table}
+        SELECT pts.key, pts.geom,
+               (SELECT coalesce(max(id), 0) FROM walk_nodes)
+                 + row_number() OVER (ORDER BY pts.key) AS vid,
+               e.id AS edge, e.source, e.target, e.length_m AS len, e.snap,
+               ST_LineLocatePoint(e.geom, ST_ClosestPoint(e.geom, pts.geom)) AS f
+        FROM ({points_sql}) pts
+        CROSS JOIN LATERAL (
+            SELECT w.id, w.source, w.target, w.length_m, w.geom,
+                   ST_Distance(w.geom, pts.geom) AS snap
+            FROM walk_edges w ORDER BY w.geom <-> pts.geom LIMIT 1
+        ) e
+        WHERE e.snap <= %(max_snap)s
+        """,
+        {**params, "max_snap": get_settings().network_max_snap_m},
+    )
+    conn.execute(f"ANALYZE {table}")
+    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _links(conn: psycopg.Connection, table: str, anchors: Sequence[str]) -> None:
+    """Temp ``table`` of edges joining each anchored point's virtual vertex to its edge's ends."""
+    conn.execute(f"DROP TABLE IF EXISTS {table}")
+    parts = " UNION ALL ".join(
+        f"""
+        SELECT vid, source AS node, snap + f * len AS c FROM {a}
+        UNION ALL SELECT vid, target, snap + (1 - f) * len FROM {a}
+        """
+        for a in anchors
+    )
+    conn.execute(
+        f"""
+        CREATE TEMP TABLE {table} AS
+        SELECT (SELECT coalesce(max(id), 0) FROM walk_edges) + row_number() OVER () AS id,
+               vid AS source, node AS target, c AS cost, c AS reverse_cost
+        FROM ({parts}) l
+        """
+    )
+
+
+def _edges_sql(links: str, bbox: tuple[float, float, float, float] | None = None) -> str:
+    where = ""
+    if bbox:
+        x0, y0, x1, y1 = (float(v) for v in bbox)
+        where = f" WHERE geom && ST_MakeEnvelope({x0!r}, {y0!r}, {x1!r}, {y1!r}, {STORAGE_SRID})"
+    return (
+        f"SELECT id, source, target, cost, reverse_cost FROM walk_edges{where} "
+        f"UNION ALL SELECT id, source, target, cost, reverse_cost FROM {links}"
+    )
+
+
+# -- nearest hubs for one site --------------------------------------------------------------------
 def nearest_hubs(
     conn: psycopg.Connection,
     site: BaseGeometry,
@@ -40,57 +226,664 @@ def nearest_hubs(
     statuses: Sequence[str] | None = None,
     modes: Sequence[str] | None = None,
 ) -> list[HubDistance]:
-    """The ``k`` nearest hubs to ``site`` (a shapely geometry in EPSG:25833), nearest first."""
+    """The ``k`` hubs nearest on foot to ``site`` (shapely, EPSG:25833), nearest first.
+
+    Candidates are the ``k + 5`` nearest by straight line (KNN ``<->`` on the GiST index); with a
+    network loaded they are ranked by walking distance (``pgr_dijkstraCost`` from the site to all
+    candidates in one call, on the part of the network around them). A hub that is near as the
+    crow flies but far on foot — across a railway without a crossing — drops down the list.
+    """
+    check_k(k)
     s = get_settings()
+    params = {
+        "wkb": site.wkb,
+        "n": k + 5,
+        "statuses": list(statuses) if statuses else None,
+        "modes": list(modes) if modes else None,
+    }
+    site_sql = f"ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID})"
     rows = conn.execute(
         f"""
-        SELECT id, name, mode, status, ST_Distance(geom, site) AS d
-        FROM hubs, (SELECT ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID}) AS site) s
+        SELECT id, name, mode, status, ST_Distance(geom, {site_sql}) AS d
+        FROM hubs
         WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s))
           AND (%(modes)s::text[] IS NULL OR mode = ANY(%(modes)s))
-        ORDER BY geom <-> site
-        LIMIT %(k)s
+        ORDER BY geom <-> {site_sql}
+        LIMIT %(n)s
         """,
-        {
-            "wkb": site.wkb,
-            "k": k,
-            "statuses": list(statuses) if statuses else None,
-            "modes": list(modes) if modes else None,
-        },
+        params,
     ).fetchall()
-    out = []
-    for hub_id, name, mode, status, d in rows:
-        walk = d * s.detour_factor
-        out.append(
-            HubDistance(
-                hub_id, name, mode, status, d, walk, walk / s.walk_speed_m_per_min, "straight_line"
-            )
+    if not rows:
+        return []
+    walk = {r[0]: (r[4] * s.detour_factor, "straight_line") for r in rows}
+    if network_loaded(conn):
+        walk.update(
+            _network_walk_from_site(conn, site, [r[0] for r in rows], max(r[4] for r in rows))
         )
-    out.sort(key=lambda h: h.walk_m)
-    return out
+    out = [
+        HubDistance(
+            hub_id,
+            name,
+            mode,
+            status,
+            round(d, 1),
+            round(walk[hub_id][0], 1),
+            round(walk[hub_id][0] / s.walk_speed_m_per_min, 2),
+            walk[hub_id][1],
+        )
+        for hub_id, name, mode, status, d in rows
+    ]
+    out.sort(key=lambda h: (h.walk_m, h.straight_m))
+    return out[:k]
+
+
+def _network_walk_from_site(
+    conn: psycopg.Connection, site: BaseGeometry, hub_ids: list[str], farthest_m: float
+) -> dict[str, tuple[float, str]]:
+    """Walking metres from ``site`` to each reachable hub of ``hub_ids`` on the network."""
+    site_sql = f"ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID})"
+    n_site = _anchor(
+        conn, "_px_site", f"SELECT 'site'::text AS key, {site_sql} AS geom", {"wkb": site.wkb}
+    )
+    if not n_site:
+        return {}
+    conn.execute("DROP TABLE IF EXISTS _px_hubs_a")
+    n_hubs = _anchor(
+        conn,
+        "_px_hubs_a",
+        "SELECT id AS key, geom FROM hubs WHERE id = ANY(%(ids)s)",
+        {"ids": hub_ids},
+    )
+    if not n_hubs:
+        return {}
+    # virtual vertex ids of the two anchor tables must not collide
+    conn.execute("UPDATE _px_hubs_a SET vid = vid + 1")
+    _links(conn, "_px_links1", ["_px_site", "_px_hubs_a"])
+    # Search only the network around the site and candidates: a generous box (the farthest
+    # candidate's distance on every side) keeps detours in while keeping pgRouting's load small.
+    x0, y0, x1, y1 = site.bounds
+    pad = max(farthest_m, 1000.0)
+    bbox = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+    rows = conn.execute(
+        """
+        WITH site AS (SELECT * FROM _px_site),
+        routed AS (
+            SELECT h.key, d.agg_cost AS m
+            FROM pgr_dijkstraCost(%(edges)s, (SELECT vid FROM site),
+                                  (SELECT array_agg(vid) FROM _px_hubs_a), directed := false) d
+            JOIN _px_hubs_a h ON h.vid = d.end_vid
+        ),
+        same_edge AS (  -- on the same edge the direct way along it may beat going via its ends
+            SELECT h.key, s.snap + abs(s.f - h.f) * s.len + h.snap AS m
+            FROM _px_hubs_a h, site s WHERE h.edge = s.edge
+        )
+        SELECT key, min(m) FROM (SELECT * FROM routed UNION ALL SELECT * FROM same_edge) x
+        GROUP BY key
+        """,
+        {"edges": _edges_sql("_px_links1", bbox)},
+    ).fetchall()
+    return {key: (float(m), "network") for key, m in rows}
+
+
+# -- batch: nearest hub for many premises ---------------------------------------------------------
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_IN_DTYPE = np.dtype(
+    [
+        ("n", ">i2"),
+        ("l1", ">i4"),
+        ("i", ">i8"),
+        ("l2", ">i4"),
+        ("x", ">f8"),
+        ("l3", ">i4"),
+        ("y", ">f8"),
+    ]
+)
+_OUT_DTYPE = np.dtype(
+    [
+        ("n", ">i2"),
+        ("l1", ">i4"),
+        ("i", ">i8"),
+        ("l2", ">i4"),
+        ("h", ">i4"),
+        ("l3", ">i4"),
+        ("d", ">f8"),
+    ]
+)
+
+
+def _copy_out_points(conn: psycopg.Connection, sql: str, params: dict | None = None) -> np.ndarray:
+    """Rows ``(i bigint, x float8, y float8)`` of ``sql`` via binary COPY, parsed by numpy.
+
+    No per-row Python: binary COPY rows of fixed-width columns form a regular array.
+    """
+    buf = io.BytesIO()
+    with conn.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy:
+        for chunk in copy:
+            buf.write(chunk)
+    raw = buf.getvalue()
+    body = raw[len(_COPY_HEADER) : -2]  # header, then the int16 -1 trailer
+    return np.frombuffer(body, dtype=_IN_DTYPE)
+
+
+def _copy_in_results(conn: psycopg.Connection, table: str, i, h, d) -> None:
+    """Binary-COPY the arrays ``(i, h, d)`` into ``table`` in one write."""
+    arr = np.empty(len(i), dtype=_OUT_DTYPE)
+    arr["n"], arr["l1"], arr["i"], arr["l2"], arr["h"], arr["l3"], arr["d"] = 3, 8, i, 4, h, 8, d
+    with conn.cursor().copy(f"COPY {table} (i, h, d) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(_COPY_HEADER + arr.tobytes() + struct.pack(">h", -1))
+
+
+def walk_to_nearest_hub(
+    conn: psycopg.Connection,
+    *,
+    premises_where: str = "true",
+    params: dict | None = None,
+    hub_where: str = "status = 'existing'",
+    out: str = "_px_result",
+) -> int:
+    """Nearest hub and walking distance for a set of premises, into temp table ``out``.
+
+    ``out`` gets ``(id text, hub_id text, straight_m, walk_m, method)``, one row per premises
+    matching ``premises_where`` (an SQL condition on ``premises p``) when any hub matches
+    ``hub_where``. Two set-based passes:
+
+    1. straight line for all: points out by binary COPY, ``shapely.STRtree.query_nearest``
+       vectorised, results back by binary COPY (the benchmark's "geoplan batch path");
+    2. with a network: one multi-source ``pgr_drivingDistance`` from every hub's virtual vertex
+       (``equicost``: each node keeps its closest hub), joined to each premises' anchor edge.
+       Premises it reaches get ``method='network'`` and possibly a different hub than the
+       straight-line one; the rest keep ``straight_line``.
+    """
+    params = params or {}
+    s = get_settings()
+    conn.execute("DROP TABLE IF EXISTS _px_pts")
+    conn.execute("CREATE TEMP TABLE _px_pts (i bigint, id text, geom geometry)")
+    conn.execute(
+        f"INSERT INTO _px_pts SELECT row_number() OVER (), p.id, p.geom FROM premises p "
+        f"WHERE {premises_where}",
+        params,
+    )
+    conn.execute("CREATE INDEX ON _px_pts (id)")
+    conn.execute("ANALYZE _px_pts")
+    hubs = conn.execute(
+        f"SELECT id, ST_X(geom), ST_Y(geom) FROM hubs WHERE {hub_where} ORDER BY id"
+    ).fetchall()
+    conn.execute(f"DROP TABLE IF EXISTS {out}")
+    conn.execute(
+        f"CREATE TEMP TABLE {out} (id text PRIMARY KEY, hub_id text, straight_m float8, "
+        "walk_m float8, method text)"
+    )
+    if not hubs:
+        return 0
+    pts = _copy_out_points(conn, "SELECT i, ST_X(geom), ST_Y(geom) FROM _px_pts")
+    if not len(pts):
+        return 0
+    tree = shapely.STRtree(shapely.points([(h[1], h[2]) for h in hubs]))
+    (_, hub_idx), dist = tree.query_nearest(
+        shapely.points(pts["x"], pts["y"]), return_distance=True, all_matches=False
+    )
+    conn.execute("DROP TABLE IF EXISTS _px_nn")
+    conn.execute("CREATE TEMP TABLE _px_nn (i bigint, h int, d float8)")
+    _copy_in_results(conn, "_px_nn", pts["i"], hub_idx, dist)
+    conn.execute("DROP TABLE IF EXISTS _px_hub_idx")
+    conn.execute("CREATE TEMP TABLE _px_hub_idx (h int, id text)")
+    with conn.cursor().copy("COPY _px_hub_idx (h, id) FROM STDIN") as copy:
+        for n, h in enumerate(hubs):
+            copy.write_row((n, h[0]))
+    n = conn.execute(
+        f"""
+        INSERT INTO {out} (id, hub_id, straight_m, walk_m, method)
+        SELECT t.id, x.id, nn.d, nn.d * %(f)s, 'straight_line'
+        FROM _px_nn nn JOIN _px_pts t ON t.i = nn.i JOIN _px_hub_idx x ON x.h = nn.h
+        """,
+        {"f": s.detour_factor},
+    ).rowcount
+    if network_loaded(conn):
+        _network_pass(conn, hub_where, out)
+    conn.execute(f"ANALYZE {out}")
+    return n
+
+
+def _network_pass(conn: psycopg.Connection, hub_where: str, out: str) -> None:
+    if not _anchor(
+        conn, "_px_hub_anchor", f"SELECT id AS key, geom FROM hubs WHERE {hub_where}", {}
+    ):
+        return
+    # premises virtual ids are not used, only their anchor edge
+    if not _anchor(conn, "_px_pt_anchor", "SELECT id AS key, geom FROM _px_pts", {}):
+        return
+    _links(conn, "_px_links", ["_px_hub_anchor"])
+    col = _start_col(conn)
+    conn.execute("DROP TABLE IF EXISTS _px_reach")
+    conn.execute(
+        f"""
+        CREATE TEMP TABLE _px_reach AS
+        SELECT dd.node, a.key AS hub_id, dd.agg_cost
+        FROM pgr_drivingDistance(%(edges)s, (SELECT array_agg(vid) FROM _px_hub_anchor),
+                                 %(max)s, directed := false, equicost := true) dd
+        JOIN _px_hub_anchor a ON a.vid = dd.{col}
+        """,
+        {"edges": _edges_sql("_px_links"), "max": MAX_NETWORK_WALK_M},
+    )
+    conn.execute("CREATE INDEX ON _px_reach (node)")
+    conn.execute("ANALYZE _px_reach")
+    conn.execute(
+        f"""
+        WITH cand AS (
+            SELECT p.key, r.hub_id, p.snap + p.f * p.len + r.agg_cost AS m
+            FROM _px_pt_anchor p JOIN _px_reach r ON r.node = p.source
+            UNION ALL
+            SELECT p.key, r.hub_id, p.snap + (1 - p.f) * p.len + r.agg_cost
+            FROM _px_pt_anchor p JOIN _px_reach r ON r.node = p.target
+            UNION ALL  -- premises and hub on the same edge: along it directly
+            SELECT p.key, h.key, p.snap + abs(p.f - h.f) * p.len + h.snap
+            FROM _px_pt_anchor p JOIN _px_hub_anchor h ON h.edge = p.edge
+        ),
+        best AS (SELECT DISTINCT ON (key) key, hub_id, m FROM cand ORDER BY key, m, hub_id)
+        UPDATE {out} o SET hub_id = b.hub_id, walk_m = b.m, method = 'network',
+               straight_m = ST_Distance(h.geom, t.geom)
+        FROM best b JOIN hubs h ON h.id = b.hub_id JOIN _px_pts t ON t.id = b.key
+        WHERE o.id = b.key AND b.m <= %(max)s
+        """,
+        {"max": MAX_NETWORK_WALK_M},
+    )
 
 
 def annotate_premises(conn: psycopg.Connection, premises_ids: Sequence[str] | None = None) -> int:
-    """Set each premises' nearest hub and walking time (all premises when ``ids`` is None).
+    """Set each premises' nearest existing hub and walking time; returns the rows updated.
 
-    Call after any write to premises or hubs so no stale value is ever served.
+    Call after any write to premises (with their ids) or to hubs/the network (without ids).
+    With ``premises_ids=None`` the hubs may have changed, so the catchments are recomputed too
+    (see :func:`on_hubs_changed`); every premises is then annotated in one batch.
+    Premises with no existing hub at all get NULLs, so no stale value survives.
+    """
+    if premises_ids is None:
+        refresh_catchments(conn)
+    return update_walk_times(conn, premises_ids)
+
+
+def update_walk_times(conn: psycopg.Connection, premises_ids: Sequence[str] | None = None) -> int:
+    """The batch annotation without refreshing catchments (premises-only changes, benchmarks)."""
+    if premises_ids is not None and not premises_ids:
+        return 0
+    ids = list(premises_ids) if premises_ids is not None else None
+    where = "true" if ids is None else "p.id = ANY(%(ids)s)"
+    n = walk_to_nearest_hub(conn, premises_where=where, params={"ids": ids}, out="_px_result")
+    v = get_settings().walk_speed_m_per_min
+    # Premises no hub could be found for (no existing hub at all) lose their old values.
+    conn.execute(
+        f"""
+        UPDATE premises p SET nearest_hub_id = NULL, walk_m = NULL, walk_min = NULL,
+               walk_method = NULL
+        WHERE ({where}) AND (p.nearest_hub_id IS NOT NULL OR p.walk_m IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM _px_result r WHERE r.id = p.id)
+        """,
+        {"ids": ids},
+    )
+    # One set-based UPDATE; rows whose values did not change are not rewritten.
+    conn.execute(
+        """
+        WITH r AS (
+            SELECT id, hub_id, round(walk_m::numeric, 1)::float8 AS walk_m,
+                   round((walk_m / %(v)s)::numeric, 2)::float8 AS walk_min, method
+            FROM _px_result
+        )
+        UPDATE premises p
+        SET nearest_hub_id = r.hub_id, walk_m = r.walk_m, walk_min = r.walk_min,
+            walk_method = r.method
+        FROM r
+        WHERE p.id = r.id
+          AND (p.nearest_hub_id, p.walk_m, p.walk_min, p.walk_method)
+              IS DISTINCT FROM (r.hub_id, r.walk_m, r.walk_min, r.method)
+        """,
+        {"v": v},
+    )
+    return n
+
+
+def on_hubs_changed(conn: psycopg.Connection) -> tuple[int, int]:
+    """After hubs are added, moved or removed: recompute catchments and every premises' hub."""
+    return refresh_catchments(conn), update_walk_times(conn, None)
+
+
+def on_network_changed(conn: psycopg.Connection) -> tuple[int, int]:
+    """After a network import: the same as for hubs (both depend on the network)."""
+    return on_hubs_changed(conn)
+
+
+# -- catchments -----------------------------------------------------------------------------------
+@dataclass
+class Catchment:
+    hub_id: str
+    minutes: float
+    method: str
+    geom: BaseGeometry
+
+
+def compute_catchments(
+    conn: psycopg.Connection,
+    hub_ids: Sequence[str] | None = None,
+    minutes: Sequence[float] = CATCHMENT_MINUTES,
+) -> list[Catchment]:
+    """The area reachable on foot from each hub within each of ``minutes``.
+
+    Network method: one ``pgr_drivingDistance`` from all hubs' virtual vertices (no
+    ``equicost``: each hub gets its own tree) up to the largest budget; for each budget every
+    edge contributes the part reachable from either end (whole, or a ``ST_LineSubstring`` from
+    each end), plus the hub's own anchor segment and connector; the union is buffered by
+    :data:`CATCHMENT_BUFFER_M`.
+
+    Why a buffered edge union and not a concave hull of reached nodes: a hull fills in whatever
+    lies between reached streets — the far side of a railway, a lake, a fenced hospital — and
+    so claims premises that are in fact a long detour away; the buffered edges show exactly the
+    streets one can reach, which is what a planner asks ("which addresses are within 10
+    minutes?"). The cost is a lacier polygon, which is honest.
+
+    Straight-line method (no network, or the hub lies farther than the snap limit from it):
+    a circle of radius ``speed × minutes / detour_factor``.
     """
     s = get_settings()
-    cur = conn.execute(
-        """
-        UPDATE premises p SET nearest_hub_id = n.id, walk_m = n.d * %(f)s,
-               walk_min = n.d * %(f)s / %(v)s, walk_method = 'straight_line'
-        FROM premises p2
-        CROSS JOIN LATERAL (
-            SELECT h.id, ST_Distance(h.geom, p2.geom) AS d FROM hubs h
-            WHERE h.status = 'existing' ORDER BY h.geom <-> p2.geom LIMIT 1
-        ) n
-        WHERE p.id = p2.id AND (%(ids)s::text[] IS NULL OR p.id = ANY(%(ids)s))
-        """,
+    v = s.walk_speed_m_per_min
+    ids = list(hub_ids) if hub_ids is not None else None
+    hub_rows = conn.execute(
+        "SELECT id FROM hubs WHERE %(ids)s::text[] IS NULL OR id = ANY(%(ids)s) ORDER BY id",
+        {"ids": ids},
+    ).fetchall()
+    all_ids = [r[0] for r in hub_rows]
+    result: list[Catchment] = []
+    networked: set[str] = set()
+    mins = sorted({float(m) for m in minutes})
+    if all_ids and mins and network_loaded(conn):
+        n = _anchor(
+            conn,
+            "_px_cat_anchor",
+            "SELECT id AS key, geom FROM hubs WHERE id = ANY(%(ids)s)",
+            {"ids": all_ids},
+        )
+        if n:
+            _links(conn, "_px_cat_links", ["_px_cat_anchor"])
+            col = _start_col(conn)
+            conn.execute("DROP TABLE IF EXISTS _px_cat_reach")
+            conn.execute(
+                f"""
+                CREATE TEMP TABLE _px_cat_reach AS
+                SELECT a.key AS hub_id, dd.node, dd.agg_cost
+                FROM pgr_drivingDistance(%(edges)s, (SELECT array_agg(vid) FROM _px_cat_anchor),
+                                         %(max)s, directed := false) dd
+                JOIN _px_cat_anchor a ON a.vid = dd.{col}
+                """,
+                {"edges": _edges_sql("_px_cat_links"), "max": max(mins) * v},
+            )
+            conn.execute("CREATE INDEX ON _px_cat_reach (hub_id, node)")
+            conn.execute("ANALYZE _px_cat_reach")
+            rows = conn.execute(
+                """
+                WITH budgets AS (SELECT unnest(%(mins)s::float8[]) AS minutes),
+                touched AS (  -- edges with a reached end, per hub
+                    SELECT r.hub_id, e.id FROM _px_cat_reach r
+                    JOIN walk_edges e ON e.source = r.node
+                    UNION
+                    SELECT r.hub_id, e.id FROM _px_cat_reach r
+                    JOIN walk_edges e ON e.target = r.node
+                ),
+                ends AS (
+                    SELECT t.hub_id, b.minutes, e.geom, e.length_m AS len,
+                           CASE WHEN rs.agg_cost IS NULL THEN 0 ELSE greatest(0, least(1,
+                               (b.minutes * %(v)s - rs.agg_cost) / e.length_m)) END AS a,
+                           CASE WHEN rt.agg_cost IS NULL THEN 0 ELSE greatest(0, least(1,
+                               (b.minutes * %(v)s - rt.agg_cost) / e.length_m)) END AS z
+                    FROM touched t JOIN walk_edges e ON e.id = t.id
+                    CROSS JOIN budgets b
+                    LEFT JOIN _px_cat_reach rs ON rs.hub_id = t.hub_id AND rs.node = e.source
+                    LEFT JOIN _px_cat_reach rt ON rt.hub_id = t.hub_id AND rt.node = e.target
+                ),
+                pieces AS (
+                    SELECT hub_id, minutes, geom AS g FROM ends WHERE a + z >= 1
+                    UNION ALL
+                    SELECT hub_id, minutes, ST_LineSubstring(geom, 0, a) FROM ends
+                    WHERE a + z < 1 AND a > 0
+                    UNION ALL
+                    SELECT hub_id, minutes, ST_LineSubstring(geom, 1 - z, 1) FROM ends
+                    WHERE a + z < 1 AND z > 0
+                    UNION ALL  -- the hub's own edge around its anchor, and the way onto it
+                    SELECT h.key, b.minutes, ST_LineSubstring(
+                        e.geom,
+                        greatest(0, h.f - (b.minutes * %(v)s - h.snap) / h.len),
+                        least(1, h.f + (b.minutes * %(v)s - h.snap) / h.len))
+                    FROM _px_cat_anchor h JOIN walk_edges e ON e.id = h.edge CROSS JOIN budgets b
+                    WHERE b.minutes * %(v)s > h.snap
+                    UNION ALL
+                    SELECT h.key, b.minutes,
+                           ST_MakeLine(h.geom, ST_LineInterpolatePoint(e.geom, h.f))
+                    FROM _px_cat_anchor h JOIN walk_edges e ON e.id = h.edge CROSS JOIN budgets b
+                )
+                SELECT hub_id, minutes,
+                       ST_AsBinary(ST_Multi(ST_Buffer(ST_Collect(g), %(buf)s, 'quad_segs=4')))
+                FROM pieces WHERE NOT ST_IsEmpty(g)
+                GROUP BY hub_id, minutes
+                """,
+                {"mins": mins, "v": v, "buf": CATCHMENT_BUFFER_M},
+            ).fetchall()
+            for hub_id, m, wkb in rows:
+                result.append(Catchment(hub_id, m, "network", shapely.from_wkb(bytes(wkb))))
+                networked.add(hub_id)
+    straight = [h for h in all_ids if h not in networked]
+    if straight:
+        rows = conn.execute(
+            """
+            SELECT h.id, b.minutes,
+                   ST_AsBinary(ST_Multi(ST_Buffer(h.geom, b.minutes * %(v)s / %(f)s, 16)))
+            FROM hubs h CROSS JOIN unnest(%(mins)s::float8[]) AS b(minutes)
+            WHERE h.id = ANY(%(ids)s)
+            """,
+            {"v": v, "f": s.detour_factor, "mins": mins, "ids": straight},
+        ).fetchall()
+        result += [Catchment(h, m, "straight_line", shapely.from_wkb(bytes(g))) for h, m, g in rows]
+    result.sort(key=lambda c: (c.hub_id, c.minutes))
+    return result
+
+
+def refresh_catchments(conn: psycopg.Connection) -> int:
+    """Recompute the stored 5/10/15-minute catchments of every hub (replacing the old ones)."""
+    cats = compute_catchments(conn)
+    conn.execute("DELETE FROM catchments")
+    with conn.cursor().copy("COPY catchments (hub_id, minutes, method, geom) FROM STDIN") as copy:
+        for c in cats:
+            g = shapely.to_wkb(shapely.set_srid(c.geom, STORAGE_SRID), hex=True, include_srid=True)
+            copy.write_row((c.hub_id, int(c.minutes), c.method, g))
+    return len(cats)
+
+
+def catchments_geojson(
+    conn: psycopg.Connection, hub_id: str | None = None, minutes: float | None = None
+) -> dict:
+    """Catchments as a GeoJSON FeatureCollection in WGS84 (stored ones; others computed now)."""
+    check_minutes(minutes)
+    if (
+        hub_id is not None
+        and not conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM hubs WHERE id = %s)", (hub_id,)
+        ).fetchone()[0]
+    ):
+        raise NotFoundError(f"no hub with id {hub_id!r}")
+    if minutes is not None and float(minutes) not in {float(m) for m in CATCHMENT_MINUTES}:
+        cats = compute_catchments(conn, [hub_id] if hub_id else None, [minutes])
+        rows = conn.execute(
+            f"""
+            SELECT c.hub_id, h.name, h.mode, h.status, c.minutes, c.method, NULL::timestamptz,
+                   ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_GeomFromWKB(c.g), {STORAGE_SRID}),
+                                             4326), 6)
+            FROM unnest(%(hubs)s::text[], %(mins)s::float8[], %(methods)s::text[],
+                        %(geoms)s::bytea[]) AS c(hub_id, minutes, method, g)
+            JOIN hubs h ON h.id = c.hub_id
+            """,
+            {
+                "hubs": [c.hub_id for c in cats],
+                "mins": [c.minutes for c in cats],
+                "methods": [c.method for c in cats],
+                "geoms": [c.geom.wkb for c in cats],
+            },
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            """
+            SELECT c.hub_id, h.name, h.mode, h.status, c.minutes, c.method, c.computed_at,
+                   ST_AsGeoJSON(ST_Transform(c.geom, 4326), 6)
+            FROM catchments c JOIN hubs h ON h.id = c.hub_id
+            WHERE (%(hub)s::text IS NULL OR c.hub_id = %(hub)s)
+              AND (%(m)s::float8 IS NULL OR c.minutes = %(m)s)
+            ORDER BY c.hub_id, c.minutes
+            """,
+            {"hub": hub_id, "m": minutes},
+        ).fetchall()
+    features = [
         {
-            "f": s.detour_factor,
-            "v": s.walk_speed_m_per_min,
-            "ids": list(premises_ids) if premises_ids is not None else None,
-        },
+            "type": "Feature",
+            "id": f"{hub}-{m:g}",
+            "properties": {
+                "hub_id": hub,
+                "hub_name": name,
+                "mode": mode,
+                "status": status,
+                "minutes": float(m),
+                "method": method,
+                "computed_at": at.isoformat() if at else None,
+            },
+            "geometry": json.loads(gj),
+        }
+        for hub, name, mode, status, m, method, at, gj in rows
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+# -- coverage -------------------------------------------------------------------------------------
+@dataclass
+class CoverageRow:
+    """Available premises in one zone within walking reach of one group of hubs."""
+
+    area_id: str
+    area_name: str
+    hubs: str  # a key of HUB_GROUPS, or "planned_adds"
+    premises: int
+    floor_area_m2: float
+    within: dict[int, dict[str, float]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+MUNICIPALITY_ID = "municipality"
+
+
+def coverage(conn: psycopg.Connection) -> list[CoverageRow]:
+    """Count and floor area of available premises within 5/10/15 min walk, per focus area and
+    for the whole municipality, of: any existing hub, an existing rail/metro hub, a planned hub,
+    and ``planned_adds`` — within reach of a planned hub but NOT of an existing rail/metro hub
+    (what the planned T-bane would add).
+
+    Walking times come from the same batch path as the premises annotation (network where
+    loaded, straight line × detour factor otherwise), computed now for each hub group.
+    """
+    v = get_settings().walk_speed_m_per_min
+    for group, cond in HUB_GROUPS.items():
+        walk_to_nearest_hub(
+            conn, premises_where="p.status = 'available'", hub_where=cond, out=f"_px_cov_{group}"
+        )
+    has_boundary = conn.execute("SELECT EXISTS (SELECT 1 FROM boundary)").fetchone()[0]
+    muni_geom = "(SELECT ST_Union(geom) FROM boundary)" if has_boundary else "NULL::geometry"
+    cols = []
+    for m in CATCHMENT_MINUTES:
+        lim = m * v
+        conds = {
+            "existing": f"e.walk_m <= {lim}",
+            "existing_rail_metro": f"r.walk_m <= {lim}",
+            "planned": f"pl.walk_m <= {lim}",
+            "planned_adds": f"pl.walk_m <= {lim} AND NOT coalesce(r.walk_m <= {lim}, false)",
+        }
+        for g, c in conds.items():
+            cols.append(f"count(*) FILTER (WHERE {c}) AS n_{g}_{m}")
+            cols.append(f"coalesce(sum(w.floor_area_m2) FILTER (WHERE {c}), 0) AS a_{g}_{m}")
+    cur = conn.execute(
+        f"""
+        WITH w AS (
+            SELECT p.id, p.floor_area_m2, p.geom
+            FROM premises p WHERE p.status = 'available'
+        ),
+        zones AS (
+            SELECT id, name, geom, 1 AS ord FROM areas
+            UNION ALL SELECT '{MUNICIPALITY_ID}', 'Hele kommunen', {muni_geom}, 0
+        )
+        SELECT z.id, z.name, count(w.id) AS n, coalesce(sum(w.floor_area_m2), 0) AS a,
+               {", ".join(cols)}
+        FROM zones z
+        LEFT JOIN w ON (z.geom IS NULL OR ST_Intersects(z.geom, w.geom))
+        LEFT JOIN _px_cov_existing e ON e.id = w.id
+        LEFT JOIN _px_cov_existing_rail_metro r ON r.id = w.id
+        LEFT JOIN _px_cov_planned pl ON pl.id = w.id
+        GROUP BY z.id, z.name, z.ord
+        ORDER BY z.ord, z.id
+        """
     )
-    return cur.rowcount
+    names = [d.name for d in cur.description]
+    out = []
+    for rec in cur.fetchall():
+        r = dict(zip(names, rec, strict=True))
+        for g in (*HUB_GROUPS, "planned_adds"):
+            out.append(
+                CoverageRow(
+                    r["id"],
+                    r["name"],
+                    g,
+                    r["n"],
+                    round(float(r["a"]), 1),
+                    {
+                        m: {
+                            "premises": r[f"n_{g}_{m}"],
+                            "floor_area_m2": round(float(r[f"a_{g}_{m}"]), 1),
+                        }
+                        for m in CATCHMENT_MINUTES
+                    },
+                )
+            )
+    return out
+
+
+# -- what the API and CLI serve -------------------------------------------------------------------
+def nearest_report(conn: psycopg.Connection, lon: float, lat: float, k: int = 3) -> dict:
+    """The ``k`` nearest hubs on foot from ``lon``/``lat`` (WGS84), checked, as plain data."""
+    check_k(k)
+    point = site_from_lonlat(conn, lon, lat)
+    hubs = nearest_hubs(conn, point, k)
+    where = {
+        r[0]: (r[1], r[2])
+        for r in conn.execute(
+            "SELECT id, round(ST_X(g)::numeric, 6)::float8, round(ST_Y(g)::numeric, 6)::float8 "
+            "FROM (SELECT id, ST_Transform(geom, 4326) AS g FROM hubs WHERE id = ANY(%s)) h",
+            ([h.hub_id for h in hubs],),
+        ).fetchall()
+    }
+    s = get_settings()
+    return {
+        "lon": lon,
+        "lat": lat,
+        "k": k,
+        "walk_speed_kmh": s.walk_speed_kmh,
+        "detour_factor": s.detour_factor,
+        "network_loaded": network_loaded(conn),
+        "hubs": [
+            {**h.to_dict(), "lon": where[h.hub_id][0], "lat": where[h.hub_id][1]} for h in hubs
+        ],
+    }
+
+
+def coverage_report(conn: psycopg.Connection) -> dict:
+    """:func:`coverage` with the assumptions it rests on."""
+    s = get_settings()
+    return {
+        "minutes": list(CATCHMENT_MINUTES),
+        "walk_speed_kmh": s.walk_speed_kmh,
+        "detour_factor": s.detour_factor,
+        "network_loaded": network_loaded(conn),
+        "hub_groups": {**HUB_GROUPS, "planned_adds": "planned, and not existing rail/metro"},
+        "rows": [r.to_dict() for r in coverage(conn)],
+    }

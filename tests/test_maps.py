@@ -57,6 +57,9 @@ def test_catchments_fall_back_to_labelled_straight_line_rings(loaded_db, conn):
 
 
 def test_catchments_prefer_stored_network_isochrones(loaded_db, conn):
+    # loading layers stores straight-line catchments for every hub (geoplan.proximity); replace
+    # this hub's with a network one at 5 min only
+    conn.execute("DELETE FROM catchments WHERE hub_id = 'lorenskog_st'")
     conn.execute(
         """INSERT INTO catchments (hub_id, minutes, method, geom)
            SELECT id, 5, 'network', ST_Multi(ST_Buffer(geom, 100)) FROM hubs

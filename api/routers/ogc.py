@@ -1,7 +1,489 @@
-"""Placeholder router for /ogc; filled in by its issue."""
+"""OGC API – Features under ``/ogc`` (Part 1 core, Part 2 CRS, Part 3 filtering).
+
+Thin: parameters in, :mod:`geoplan.features` does the work, links and media types out. Clients
+that only speak the standard — QGIS and GDAL's OAPIF driver, pygeoapi-style scripts — read the
+layers through here unchanged. Invalid parameters are 400 problem+json, as the standard asks
+(see ``api.errors``).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-router = APIRouter()
+import psycopg
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.deps import get_conn
+from geoplan import features
+from geoplan.errors import ValidationError
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+HTML = "text/html"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+SCHEMA_JSON = "application/schema+json"
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+]
+ITEMS_PARAMS = {
+    "f",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "limit",
+    "offset",
+    "sortby",
+    "properties",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+}
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+
+# -- OpenAPI descriptions of the responses (schemathesis checks responses against them) -------
+_LINK = {
+    "type": "object",
+    "required": ["href"],
+    "properties": {
+        "href": {"type": "string"},
+        "rel": {"type": "string"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+    },
+}
+_LINKS = {"type": "array", "items": _LINK}
+_FEATURE = {
+    "type": "object",
+    "required": ["type", "geometry", "properties"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"type": ["string", "integer"]},
+        "geometry": {"type": ["object", "null"]},
+        "properties": {"type": ["object", "null"]},
+        "links": _LINKS,
+    },
+}
+_FEATURE_COLLECTION = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": _FEATURE},
+        "numberMatched": {"type": "integer", "minimum": 0},
+        "numberReturned": {"type": "integer", "minimum": 0},
+        "timeStamp": {"type": "string", "format": "date-time"},
+        "links": _LINKS,
+    },
+}
+_OBJECT_WITH_LINKS = {"type": "object", "required": ["links"], "properties": {"links": _LINKS}}
+_HTML = {HTML: {"schema": {"type": "string"}}}
+
+
+def _ok(media_type: str, schema: dict[str, Any], description: str) -> dict[int, Any]:
+    return {200: {"description": description, "content": {media_type: {"schema": schema}, **_HTML}}}
+
+
+router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
+
+FORMAT = Query(
+    None,
+    description="Output format: json (default for programs) or html (default for browsers).",
+    pattern="^(json|html)$",
+)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _root(request: Request) -> str:
+    """Absolute URL of /ogc: GEOPLAN_PUBLIC_URL behind a proxy, else from the request."""
+    public = request.app.state.settings.public_url
+    base = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    return base + "/ogc"
+
+
+def _here(request: Request, **params: Any) -> str:
+    """This request's URL (made absolute against the public root) with ``params`` replaced."""
+    url = request.url.include_query_params(**params) if params else request.url
+    public = request.app.state.settings.public_url
+    if public:
+        return public.rstrip("/") + url.path + (f"?{url.query}" if url.query else "")
+    return str(url)
+
+
+def _wants_html(request: Request, f: str | None) -> bool:
+    if f:
+        return f == "html"
+    accept = request.headers.get("accept", "")
+    return HTML in accept and "json" not in accept.split(HTML)[0]
+
+
+def _self_links(request: Request, html: bool, json_type: str, title: str) -> list[dict]:
+    own, other = (HTML, json_type) if html else (json_type, HTML)
+    return [
+        {"href": _here(request), "rel": "self", "type": own, "title": title},
+        {
+            "href": _here(request, f="json" if html else "html"),
+            "rel": "alternate",
+            "type": other,
+            "title": f"{title} as {'JSON' if html else 'HTML'}",
+        },
+    ]
+
+
+def _render(
+    request: Request, template: str, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(
+        request, template, {"root": _root(request), **context}, headers=headers
+    )
+
+
+def _collection_doc(request: Request, conn: psycopg.Connection, coll: features.Collection) -> dict:
+    root = _root(request)
+    ext = features.extent(conn, coll)
+    url = f"{root}/collections/{coll.id}"
+    return {
+        "id": coll.id,
+        "title": coll.title,
+        "description": coll.description,
+        "keywords": list(coll.keywords),
+        "itemType": "feature",
+        "extent": {
+            "spatial": {"bbox": [ext.bbox] if ext.bbox else [], "crs": features.CRS84},
+            "temporal": {
+                "interval": [[None, None]],
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+            },
+        },
+        "crs": list(features.SUPPORTED_CRS),
+        "storageCrs": features.STORAGE_CRS,
+        "numberOfFeatures": ext.count,
+        "links": [
+            {"href": url, "rel": "self", "type": JSON, "title": coll.title},
+            {"href": f"{url}?f=html", "rel": "alternate", "type": HTML, "title": "as HTML"},
+            {"href": f"{url}/items", "rel": "items", "type": GEOJSON, "title": "Features"},
+            {
+                "href": f"{url}/items?f=html",
+                "rel": "items",
+                "type": HTML,
+                "title": "Features (HTML)",
+            },
+            {
+                "href": f"{url}/queryables",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": SCHEMA_JSON,
+                "title": "Queryable properties",
+            },
+        ],
+    }
+
+
+# -- endpoints --------------------------------------------------------------------------------
+@router.get(
+    "",
+    summary="Landing page",
+    responses=_ok(JSON, _OBJECT_WITH_LINKS, "The landing page with links to the API."),
+)
+def landing(request: Request, f: str | None = FORMAT) -> Response:
+    root = _root(request)
+    html = _wants_html(request, f)
+    doc = {
+        "title": "geoplan – OGC API – Features",
+        "description": "Focus areas, transit hubs, vacant premises (SAMPLE data in the shipped "
+        "set), walking catchments and the municipality boundary of Lørenskog kommune.",
+        "links": [
+            *_self_links(request, html, JSON, "This document"),
+            {"href": f"{root}/api", "rel": "service-desc", "type": OPENAPI, "title": "OpenAPI"},
+            {"href": f"{root}/api?f=html", "rel": "service-doc", "type": HTML, "title": "API docs"},
+            {"href": f"{root}/conformance", "rel": "conformance", "type": JSON,
+             "title": "Conformance classes"},
+            {"href": f"{root}/conformance",
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/conformance", "type": JSON,
+             "title": "Conformance classes"},
+            {"href": f"{root}/collections", "rel": "data", "type": JSON, "title": "Collections"},
+            {"href": f"{root}/collections", "rel": "http://www.opengis.net/def/rel/ogc/1.0/data",
+             "type": JSON, "title": "Collections"},
+        ],
+    }  # fmt: skip
+    if html:
+        return _render(request, "ogc/landing.html", doc=doc, collections=features.COLLECTIONS)
+    return JSONResponse(doc)
+
+
+@router.get(
+    "/conformance",
+    summary="Conformance classes",
+    responses=_ok(
+        JSON,
+        {"type": "object", "required": ["conformsTo"],
+         "properties": {"conformsTo": {"type": "array", "items": {"type": "string"}}}},
+        "The conformance classes this API implements.",
+    ),
+)  # fmt: skip
+def conformance(request: Request, f: str | None = FORMAT) -> Response:
+    if _wants_html(request, f):
+        return _render(request, "ogc/conformance.html", classes=CONFORMANCE)
+    return JSONResponse({"conformsTo": CONFORMANCE})
+
+
+@router.get(
+    "/api",
+    summary="The OpenAPI document of the OGC API",
+    responses={200: {"description": "OpenAPI 3.0 document",
+                     "content": {OPENAPI: {"schema": {"type": "object"}}, **_HTML}}},
+)  # fmt: skip
+def api_document(request: Request, f: str | None = FORMAT) -> Response:
+    if _wants_html(request, f):
+        return RedirectResponse(str(request.base_url).rstrip("/") + "/docs", status_code=303)
+    doc = ogc_openapi(request)
+    return Response(json.dumps(doc).encode(), media_type=OPENAPI)
+
+
+def ogc_openapi(request: Request) -> dict[str, Any]:
+    """The app's OpenAPI document narrowed to /ogc, with the server it is reached at."""
+    full = request.app.openapi()
+    paths = {p: v for p, v in full["paths"].items() if p == "/ogc" or p.startswith("/ogc/")}
+    base = _root(request)[: -len("/ogc")]
+    return {
+        **full,
+        "info": {**full["info"], "title": "geoplan – OGC API – Features"},
+        "servers": [{"url": base or "/"}],
+        "paths": paths,
+    }
+
+
+@router.get(
+    "/collections",
+    summary="The feature collections",
+    responses=_ok(
+        JSON,
+        {**_OBJECT_WITH_LINKS, "required": ["links", "collections"],
+         "properties": {"links": _LINKS, "collections": {"type": "array"},
+                        "crs": {"type": "array", "items": {"type": "string"}}}},
+        "All collections with extent, CRS and links.",
+    ),
+)  # fmt: skip
+def collections(
+    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_conn)
+) -> Response:
+    html = _wants_html(request, f)
+    doc = {
+        "links": _self_links(request, html, JSON, "Collections"),
+        "collections": [_collection_doc(request, conn, c) for c in features.COLLECTIONS.values()],
+        "crs": list(features.SUPPORTED_CRS),
+    }
+    if html:
+        return _render(request, "ogc/collections.html", doc=doc)
+    return JSONResponse(doc)
+
+
+@router.get(
+    "/collections/{collection_id}",
+    summary="One feature collection",
+    responses=_ok(JSON, _OBJECT_WITH_LINKS, "The collection with extent, CRS and links."),
+)
+def collection(
+    request: Request,
+    collection_id: str,
+    f: str | None = FORMAT,
+    conn: psycopg.Connection = Depends(get_conn),
+) -> Response:
+    coll = features.get_collection(collection_id)
+    doc = _collection_doc(request, conn, coll)
+    if _wants_html(request, f):
+        return _render(request, "ogc/collection.html", doc=doc, coll=coll)
+    return JSONResponse(doc)
+
+
+@router.get(
+    "/collections/{collection_id}/queryables",
+    summary="Queryable properties (JSON Schema)",
+    responses=_ok(SCHEMA_JSON, {"type": "object"}, "JSON Schema of the queryable properties."),
+)
+def queryables(request: Request, collection_id: str, f: str | None = FORMAT) -> Response:
+    coll = features.get_collection(collection_id)
+    url = f"{_root(request)}/collections/{coll.id}/queryables"
+    geometry = {
+        "title": "geometry",
+        "description": f"The feature's geometry ({coll.geometry_type}).",
+        "format": f"geometry-{coll.geometry_type.lower()}",
+    }
+    props: dict[str, Any] = {
+        "id": {"title": "id", "type": coll.id_type, "description": "Feature id."},
+        "geometry": geometry,
+    }
+    props.update({p.name: p.json_schema() for p in coll.queryables})
+    doc = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": url,
+        "type": "object",
+        "title": coll.title,
+        "description": "Properties usable in filter= (CQL2) and as ?property=value.",
+        "properties": props,
+        "additionalProperties": False,
+    }
+    if _wants_html(request, f):
+        return _render(request, "ogc/queryables.html", doc=doc, coll=coll)
+    return Response(json.dumps(doc).encode(), media_type=SCHEMA_JSON)
+
+
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features of a collection",
+    description=(
+        "Paged features. Besides the parameters below, every queryable property works as a "
+        "simple filter `?name=value` (for list properties such as `uses`/`use`: contains one of "
+        "the comma-separated values). `limit` above 10 000 is clamped to 10 000."
+    ),
+    responses=_ok(GEOJSON, _FEATURE_COLLECTION, "A GeoJSON FeatureCollection."),
+    response_class=Response,
+)
+def items(
+    request: Request,
+    collection_id: str,
+    f: str | None = FORMAT,
+    bbox: str | None = Query(
+        None,
+        description="minx,miny,maxx,maxy (or 6 values with heights) in bbox-crs (CRS84).",
+        max_length=500,
+    ),
+    bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox."),
+    crs: str | None = Query(None, description="Output CRS (default CRS84)."),
+    limit: int = Query(
+        features.DEFAULT_LIMIT,
+        ge=1,
+        description=f"Page size (max {features.MAX_LIMIT}; larger values are clamped).",
+    ),
+    offset: int = Query(0, ge=0, le=features.MAX_OFFSET, description="Features to skip."),
+    sortby: str | None = Query(None, description="e.g. +name,-floor_area_m2", max_length=2000),
+    properties: str | None = Query(None, description="Comma-separated properties to return."),
+    filter: str | None = Query(None, description="CQL2 filter (see filter-lang)."),
+    filter_lang: str | None = Query(
+        None, alias="filter-lang", description="cql2-text (default) or cql2-json."
+    ),
+    filter_crs: str | None = Query(
+        None, alias="filter-crs", description="CRS of geometries in the filter (CRS84)."
+    ),
+    conn: psycopg.Connection = Depends(get_conn),
+) -> Response:
+    coll = features.get_collection(collection_id)
+    q = features.ItemsQuery(
+        bbox=_numbers(bbox, "bbox") if bbox is not None else None,
+        bbox_crs=bbox_crs,
+        crs=crs,
+        limit=limit,
+        offset=offset,
+        filters={k: v for k, v in request.query_params.items() if k not in ITEMS_PARAMS},
+        sortby=sortby,
+        properties=properties.split(",") if properties is not None else None,
+        filter=filter,
+        filter_lang=filter_lang,
+        filter_crs=filter_crs,
+    )
+    page = features.query_items(conn, coll, q)
+    html = _wants_html(request, f)
+    links = [
+        *_self_links(request, html, GEOJSON, f"{coll.title}: features"),
+        {"href": f"{_root(request)}/collections/{coll.id}", "rel": "collection", "type": JSON,
+         "title": coll.title},
+    ]  # fmt: skip
+    more = (
+        page.number_matched > page.offset + page.number_returned
+        if page.number_matched is not None
+        else page.number_returned == page.limit
+    )
+    own_type = HTML if html else GEOJSON
+    if more:
+        links.append(
+            {"href": _here(request, offset=page.offset + page.limit, limit=page.limit),
+             "rel": "next", "type": own_type, "title": "Next page"}
+        )  # fmt: skip
+    if page.offset > 0:
+        links.append(
+            {"href": _here(request, offset=max(0, page.offset - page.limit), limit=page.limit),
+             "rel": "prev", "type": own_type, "title": "Previous page"}
+        )  # fmt: skip
+    meta: dict[str, Any] = {"numberReturned": page.number_returned}
+    if page.number_matched is not None:
+        meta["numberMatched"] = page.number_matched
+    meta["timeStamp"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    meta["links"] = links
+    headers = {"Content-Crs": f"<{page.crs.uri}>"}
+    if html:
+        return _render(
+            request,
+            "ogc/items.html",
+            coll=coll,
+            meta=meta,
+            features=json.loads(page.features_json),
+            crs=page.crs,
+            headers=headers,
+        )
+    body = (
+        b'{"type":"FeatureCollection","features":'
+        + page.features_json
+        + b","
+        + json.dumps(meta, separators=(",", ":")).encode()[1:]
+    )
+    return Response(body, media_type=GEOJSON, headers=headers)
+
+
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    summary="One feature",
+    responses=_ok(GEOJSON, _FEATURE, "A GeoJSON Feature."),
+    response_class=Response,
+)
+def item(
+    request: Request,
+    collection_id: str,
+    feature_id: str,
+    f: str | None = FORMAT,
+    crs: str | None = Query(None, description="Output CRS (default CRS84)."),
+    conn: psycopg.Connection = Depends(get_conn),
+) -> Response:
+    coll = features.get_collection(collection_id)
+    feature = features.get_item(conn, coll, feature_id, crs)
+    output_crs = features.parse_crs(crs)
+    html = _wants_html(request, f)
+    url = f"{_root(request)}/collections/{coll.id}"
+    feature["links"] = [
+        *_self_links(request, html, GEOJSON, "This feature"),
+        {"href": url, "rel": "collection", "type": JSON, "title": coll.title},
+    ]
+    headers = {"Content-Crs": f"<{output_crs.uri}>"}
+    if html:
+        return _render(request, "ogc/item.html", coll=coll, feature=feature, headers=headers)
+    return Response(json.dumps(feature).encode(), media_type=GEOJSON, headers=headers)
+
+
+def _numbers(text: str, field_name: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ValidationError(
+            f"{field_name} must be comma-separated numbers, not {text!r}", field_name
+        ) from None

@@ -1,7 +1,45 @@
-"""Placeholder router for /proximity; filled in by its issue."""
+"""``/proximity``: nearest hubs on foot, walking catchments and coverage of vacant premises.
+
+Thin: each endpoint checks nothing itself and calls one function in :mod:`geoplan.proximity`,
+whose ``ValidationError(field=...)`` becomes a 422 problem naming the field.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import psycopg
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 
-router = APIRouter()
+from api.deps import get_conn
+from geoplan import proximity
+
+router = APIRouter(prefix="/proximity", tags=["proximity"])
+
+
+@router.get("/nearest", summary="The k nearest transit hubs on foot from a point")
+def nearest(
+    lon: float = Query(..., description="Longitude (WGS84)", examples=[10.9548]),
+    lat: float = Query(..., description="Latitude (WGS84)", examples=[59.9267]),
+    k: int = Query(3, description=f"How many hubs (1–{proximity.MAX_K})"),
+    conn: psycopg.Connection = Depends(get_conn),
+) -> dict:
+    """Each hub with straight-line and walking distance, walking minutes and the ``method``
+    (``network`` or ``straight_line`` = straight line × detour factor), nearest on foot first."""
+    return proximity.nearest_report(conn, lon, lat, k)
+
+
+@router.get("/catchments", summary="Walking catchments of hubs as GeoJSON (WGS84)")
+def catchments(
+    hub: str | None = Query(None, description="Hub id; all hubs when omitted"),
+    minutes: float | None = Query(
+        None, description="Walking minutes; stored for 5, 10 and 15, others computed on demand"
+    ),
+    conn: psycopg.Connection = Depends(get_conn),
+) -> JSONResponse:
+    fc = proximity.catchments_geojson(conn, hub, minutes)
+    return JSONResponse(fc, media_type="application/geo+json")
+
+
+@router.get("/coverage", summary="Vacant premises within 5/10/15 min walk of hubs, per area")
+def coverage(conn: psycopg.Connection = Depends(get_conn)) -> dict:
+    return proximity.coverage_report(conn)

@@ -15,7 +15,7 @@ err_console = Console(stderr=True, highlight=False)
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one readable error line and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)  # one line, never wrapped
     raise typer.Exit(code)
 
 

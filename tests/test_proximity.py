@@ -1,0 +1,229 @@
+"""Nearest hubs, walking distances, catchments and premises annotation on the hand-drawn network.
+
+See tests/test_network.py for the map. Distances below are worked out by hand from it: roads A
+(y=50) and B (y=-50) run east-west on either side of a railway (y=0) whose only crossing is the
+footbridge at x=1000 (100 m). Hubs and premises sit 10 m off a road unless stated.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+import shapely
+
+from geoplan import db
+from geoplan.config import get_settings
+from geoplan.proximity import (
+    annotate_premises,
+    compute_catchments,
+    coverage,
+    nearest_hubs,
+    refresh_catchments,
+)
+from tests.test_network import load_test_network, xy
+
+SPEED = 5000 / 60  # m/min at the default 5 km/h
+
+
+def add_hub(conn, hub_id: str, dx: float, dy: float, *, status="existing", mode="bus_stop"):
+    x, y = xy(dx, dy)
+    conn.execute(
+        "INSERT INTO hubs (id, name, mode, status, source, geom) "
+        "VALUES (%s, %s, %s, %s, 'test', ST_SetSRID(ST_MakePoint(%s, %s), 25833))",
+        (hub_id, hub_id.title(), mode, status, x, y),
+    )
+
+
+def add_premises(conn, pid: str, dx: float, dy: float, area: float = 100.0) -> None:
+    x, y = xy(dx, dy)
+    conn.execute(
+        "INSERT INTO premises (id, address, uses, floor_area_m2, source, sample, geom) "
+        "VALUES (%s, 'Testveien 1', '{office}', %s, 'test', true, "
+        "ST_SetSRID(ST_MakePoint(%s, %s), 25833))",
+        (pid, area, x, y),
+    )
+
+
+def site(dx: float, dy: float) -> shapely.Point:
+    return shapely.Point(*xy(dx, dy))
+
+
+@pytest.fixture
+def railway_town(empty_db, tmp_path) -> str:
+    """The hand-drawn network with two hubs: NORTH (across the railway) and SOUTH."""
+    with db.transaction(empty_db) as conn:
+        add_hub(conn, "north", 500, 40)  # 10 m south of road A
+        add_hub(conn, "south", 300, -60)  # 10 m south of road B
+    load_test_network(empty_db, tmp_path)
+    return empty_db
+
+
+def test_knn_order_without_network(empty_db, conn) -> None:
+    for i, d in enumerate((900, 100, 500, 300)):
+        add_hub(conn, f"h{i}", d, 0)
+    hubs = nearest_hubs(conn, site(0, 0), k=3)
+    assert [h.hub_id for h in hubs] == ["h1", "h3", "h2"]
+    assert [h.straight_m for h in hubs] == [100, 300, 500]
+    assert all(h.method == "straight_line" for h in hubs)
+    assert hubs[0].walk_m == pytest.approx(100 * get_settings().detour_factor)
+    assert hubs[0].walk_min == pytest.approx(130 / SPEED, abs=0.01)
+
+
+def test_nearest_on_foot_is_not_nearest_as_the_crow_flies(railway_town, conn) -> None:
+    # From 10 m north of road B at x=500: NORTH is 80 m away in a straight line but the railway
+    # is in the way: 10 + 500 (B to x=1000) + 100 (bridge) + 500 (A back to x=500) + 10 = 1120.
+    # SOUTH is 201 m in a straight line and 10 + 200 + 10 = 220 m on foot.
+    hubs = nearest_hubs(conn, site(500, -40), k=2)
+    assert [h.hub_id for h in hubs] == ["south", "north"]
+    assert [h.method for h in hubs] == ["network", "network"]
+    assert hubs[0].walk_m == pytest.approx(220, abs=0.5)
+    assert hubs[1].walk_m == pytest.approx(1120, abs=0.5)
+    assert hubs[1].straight_m == pytest.approx(80, abs=0.5)
+    assert hubs[0].walk_min == pytest.approx(220 / SPEED, abs=0.01)
+    # k=1 keeps the nearest ON FOOT
+    assert [h.hub_id for h in nearest_hubs(conn, site(500, -40), k=1)] == ["south"]
+
+
+def test_same_edge_walks_along_the_edge(railway_town, conn) -> None:
+    # NORTH is on road A's west edge (x 0..600); a site 10 m north of x=300 walks 10+200+10.
+    hubs = nearest_hubs(conn, site(300, 60), k=1)
+    assert hubs[0].hub_id == "north"
+    assert hubs[0].walk_m == pytest.approx(220, abs=0.5)
+
+
+def test_fallback_is_labelled(railway_town, conn) -> None:
+    # 1 km south of road B: farther than the snap limit from any path -> straight line × 1.3
+    far = nearest_hubs(conn, site(300, -1050), k=2)
+    assert {h.method for h in far} == {"straight_line"}
+    assert far[0].hub_id == "south"
+    assert far[0].walk_m == pytest.approx(990 * get_settings().detour_factor, abs=0.5)
+    # A hub on the island (no path to the rest) is reached only "as the crow flies".
+    add_hub(conn, "island", 2050, 10)
+    hubs = {h.hub_id: h for h in nearest_hubs(conn, site(500, -40), k=3)}
+    assert hubs["island"].method == "straight_line"
+    assert hubs["south"].method == "network"
+
+
+def test_filters_by_status_and_mode(railway_town, conn) -> None:
+    add_hub(conn, "metro", 400, -60, status="planned", mode="metro")
+    assert nearest_hubs(conn, site(500, -40), k=1)[0].hub_id == "metro"
+    assert nearest_hubs(conn, site(500, -40), k=1, statuses=["existing"])[0].hub_id == "south"
+    assert [h.hub_id for h in nearest_hubs(conn, site(500, -40), k=5, modes=["metro"])] == ["metro"]
+
+
+def catchment(conn, hub: str, minutes: int) -> tuple[str, shapely.Geometry]:
+    method, wkb = conn.execute(
+        "SELECT method, ST_AsBinary(geom) FROM catchments WHERE hub_id = %s AND minutes = %s",
+        (hub, minutes),
+    ).fetchone()
+    return method, shapely.from_wkb(bytes(wkb))
+
+
+def test_catchments_follow_the_network(railway_town, conn) -> None:
+    # network import refreshed them: 3 per hub
+    assert conn.execute("SELECT count(*) FROM catchments").fetchone()[0] == 6
+    method, five = catchment(conn, "south", 5)
+    assert method == "network"
+    # SOUTH anchors at x=300 on road B: 5 min = 416.7 m, minus the 10 m snap, reaches x≈706.
+    assert five.contains(site(650, -50))
+    assert five.contains(site(650, -30))  # 20 m off the road: inside the buffer
+    assert five.contains(site(0, -50))  # the west end of B (300 m)
+    assert not five.contains(site(780, -50))
+    assert not five.contains(site(300, 50))  # across the railway, 100 m away as the crow flies
+    _, fifteen = catchment(conn, "south", 15)
+    # 1250 - 10 = 1240 m: x=1000 (700), bridge (800), then 440 m west along A -> x≈560
+    assert fifteen.contains(site(700, 50))
+    assert fifteen.contains(site(600, 100))  # 40 m up the spur (x=600) + buffer
+    assert not fifteen.contains(site(400, 50))
+    assert not fifteen.contains(site(2050, 0))  # the island
+
+
+def test_catchments_fall_back_to_circles(empty_db, conn) -> None:
+    add_hub(conn, "lonely", 0, 0)
+    assert refresh_catchments(conn) == 3
+    method, ten = catchment(conn, "lonely", 10)
+    assert method == "straight_line"
+    radius = 10 * SPEED / get_settings().detour_factor  # 641 m
+    assert ten.contains(site(radius - 10, 0))
+    assert not ten.contains(site(radius + 10, 0))
+
+
+def test_catchments_any_minutes_on_the_fly(railway_town, conn) -> None:
+    (two,) = compute_catchments(conn, ["south"], [2])
+    assert two.method == "network"
+    assert two.geom.contains(site(400, -50))  # 10 + 100 m
+    assert not two.geom.contains(site(500, -50))  # 210 m > 166.7
+
+
+def walk_of(conn, pid: str) -> tuple:
+    return conn.execute(
+        "SELECT nearest_hub_id, walk_m, walk_min, walk_method FROM premises WHERE id = %s", (pid,)
+    ).fetchone()
+
+
+def test_annotation_uses_the_network_and_refreshes_after_writes(railway_town, conn) -> None:
+    add_premises(conn, "p1", 500, -40)
+    add_premises(conn, "p2", 500, 60)  # north of road A, 20 m from NORTH by foot
+    add_premises(conn, "far", 300, -1050)  # off the network
+    assert annotate_premises(conn, ["p1", "p2", "far"]) == 3
+    assert walk_of(conn, "p1") == ("south", 220.0, round(220 / SPEED, 2), "network")
+    assert walk_of(conn, "p2") == ("north", 20.0, round(20 / SPEED, 2), "network")
+    hub, m, _, method = walk_of(conn, "far")
+    assert (hub, method) == ("south", "straight_line")
+    assert m == pytest.approx(990 * get_settings().detour_factor, abs=0.1)
+
+    # a write moves p2 across the railway, next to SOUTH's road: annotate(ids) follows
+    x, y = xy(350, -40)
+    conn.execute(
+        "UPDATE premises SET geom = ST_SetSRID(ST_MakePoint(%s, %s), 25833) WHERE id = 'p2'",
+        (x, y),
+    )
+    annotate_premises(conn, ["p2"])
+    assert walk_of(conn, "p2")[:2] == ("south", 70.0)  # 10 + 50 + 10
+
+    # a new hub on p1's own edge: annotating everything picks it and refreshes its catchments
+    add_hub(conn, "new", 520, -45)
+    annotate_premises(conn)
+    assert walk_of(conn, "p1")[:2] == ("new", 35.0)  # 10 + 20 along B + 5
+    assert conn.execute("SELECT count(*) FROM catchments WHERE hub_id = 'new'").fetchone()[0] == 3
+
+    # a planned hub is never anyone's nearest (existing hubs only)
+    add_hub(conn, "planned", 500, -41, status="planned", mode="metro")
+    annotate_premises(conn)
+    assert walk_of(conn, "p1")[0] == "new"
+
+    # removing every existing hub leaves no stale value
+    conn.execute("DELETE FROM hubs WHERE status = 'existing'")
+    annotate_premises(conn)
+    assert walk_of(conn, "p1") == (None, None, None, None)
+
+
+def test_network_import_reannotates_premises(empty_db, tmp_path) -> None:
+    with db.transaction(empty_db) as conn:
+        add_hub(conn, "north", 500, 40)
+        add_hub(conn, "south", 300, -60)
+        add_premises(conn, "p1", 500, -40)
+        annotate_premises(conn)
+        assert walk_of(conn, "p1")[0] == "north"  # crow flies: 80 m vs 201 m
+        assert walk_of(conn, "p1")[3] == "straight_line"
+    load_test_network(empty_db, tmp_path)
+    with psycopg.connect(db.conninfo(empty_db)) as conn:
+        assert walk_of(conn, "p1") == ("south", 220.0, round(220 / SPEED, 2), "network")
+
+
+def test_coverage_counts_premises_by_hub_group(railway_town, conn) -> None:
+    add_hub(conn, "metro", 900, -60, status="planned", mode="metro")
+    add_hub(conn, "rail", 2050, 10, mode="rail")  # on the island: straight line only
+    add_premises(conn, "near_south", 350, -40, 100)  # 70 m to SOUTH
+    add_premises(conn, "near_metro", 950, -40, 200)  # 70 m to METRO, 380+ to SOUTH
+    add_premises(conn, "withdrawn", 350, -40, 999)
+    conn.execute("UPDATE premises SET status = 'withdrawn' WHERE id = 'withdrawn'")
+    rows = {(r.area_id, r.hubs): r for r in coverage(conn)}
+    total = rows[("municipality", "existing")]
+    assert (total.premises, total.floor_area_m2) == (2, 300.0)
+    assert total.within[5] == {"premises": 1, "floor_area_m2": 100.0}
+    assert total.within[10]["premises"] == 2  # near_metro: 10 + 650 + 10 = 670 m < 833
+    assert rows[("municipality", "existing_rail_metro")].within[15]["premises"] == 0
+    planned = rows[("municipality", "planned")]
+    assert planned.within[5] == {"premises": 1, "floor_area_m2": 200.0}
+    assert rows[("municipality", "planned_adds")].within[5]["floor_area_m2"] == 200.0
