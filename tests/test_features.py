@@ -206,6 +206,7 @@ def test_extent_and_missing_things(lconn):
     assert ext.count == lconn.execute("SELECT count(*) FROM premises").fetchone()[0]
     lon1, lat1, lon2, lat2 = ext.bbox
     assert 10.8 < lon1 < lon2 < 11.1 and 59.8 < lat1 < lat2 < 60.0
+    lconn.execute("DELETE FROM catchments")  # loading stores catchments; test the empty case
     assert features.extent(lconn, features.COLLECTIONS["catchments"]).bbox is None
     with pytest.raises(NotFoundError):
         features.get_collection("nope")

@@ -19,10 +19,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from api.deps import get_conn
+from api.geojson import FEATURE_COLLECTION_SCHEMA, FEATURE_SCHEMA, GEOJSON, LINKS_SCHEMA
 from geoplan import features
 from geoplan.errors import ValidationError
 
-GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -65,40 +65,9 @@ ITEMS_PARAMS = {
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 
 # -- OpenAPI descriptions of the responses (schemathesis checks responses against them) -------
-_LINK = {
-    "type": "object",
-    "required": ["href"],
-    "properties": {
-        "href": {"type": "string"},
-        "rel": {"type": "string"},
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-    },
-}
-_LINKS = {"type": "array", "items": _LINK}
-_FEATURE = {
-    "type": "object",
-    "required": ["type", "geometry", "properties"],
-    "properties": {
-        "type": {"type": "string", "enum": ["Feature"]},
-        "id": {"type": ["string", "integer"]},
-        "geometry": {"type": ["object", "null"]},
-        "properties": {"type": ["object", "null"]},
-        "links": _LINKS,
-    },
-}
-_FEATURE_COLLECTION = {
-    "type": "object",
-    "required": ["type", "features"],
-    "properties": {
-        "type": {"type": "string", "enum": ["FeatureCollection"]},
-        "features": {"type": "array", "items": _FEATURE},
-        "numberMatched": {"type": "integer", "minimum": 0},
-        "numberReturned": {"type": "integer", "minimum": 0},
-        "timeStamp": {"type": "string", "format": "date-time"},
-        "links": _LINKS,
-    },
-}
+_LINKS = LINKS_SCHEMA
+_FEATURE = FEATURE_SCHEMA
+_FEATURE_COLLECTION = FEATURE_COLLECTION_SCHEMA
 _OBJECT_WITH_LINKS = {"type": "object", "required": ["links"], "properties": {"links": _LINKS}}
 _HTML = {HTML: {"schema": {"type": "string"}}}
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from api.deps import get_conn
+from api.geojson import GEOJSON, geojson_responses
 from geoplan import proximity
 
 router = APIRouter(prefix="/proximity", tags=["proximity"])
@@ -28,7 +29,12 @@ def nearest(
     return proximity.nearest_report(conn, lon, lat, k)
 
 
-@router.get("/catchments", summary="Walking catchments of hubs as GeoJSON (WGS84)")
+@router.get(
+    "/catchments",
+    summary="Walking catchments of hubs as GeoJSON (WGS84)",
+    response_class=JSONResponse,
+    responses=geojson_responses("Catchment polygons with hub, minutes and method."),
+)
 def catchments(
     hub: str | None = Query(None, description="Hub id; all hubs when omitted"),
     minutes: float | None = Query(
@@ -37,7 +43,7 @@ def catchments(
     conn: psycopg.Connection = Depends(get_conn),
 ) -> JSONResponse:
     fc = proximity.catchments_geojson(conn, hub, minutes)
-    return JSONResponse(fc, media_type="application/geo+json")
+    return JSONResponse(fc, media_type=GEOJSON)
 
 
 @router.get("/coverage", summary="Vacant premises within 5/10/15 min walk of hubs, per area")
