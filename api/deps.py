@@ -1,12 +1,15 @@
-"""Request dependencies shared by the routers: database connections from a pool."""
+"""Request dependencies shared by the routers: pooled database connections, API-key auth."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
-from fastapi import Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
+
+from geoplan.keys import ApiKey
 
 
 def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
@@ -24,3 +27,42 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
     pool: ConnectionPool = request.app.state.pool
     with pool.connection() as conn:
         yield conn
+
+
+# -- authentication ------------------------------------------------------------------------------
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `geoplan keys create --name <who>`, sent as "
+    "`Authorization: Bearer gp_...`. Reads need no key; writes need scope `write` or `admin`.",
+)
+
+
+def _unauthorized(detail: str, error: str | None = None) -> HTTPException:
+    challenge = f'Bearer realm="geoplan", error="{error}"' if error else 'Bearer realm="geoplan"'
+    return HTTPException(401, detail, headers={"WWW-Authenticate": challenge})
+
+
+def require_scope(scope: str) -> Callable[..., ApiKey]:
+    """A dependency that admits only requests bearing an active key allowed ``scope``.
+
+    No key or an unknown/revoked key → 401 with ``WWW-Authenticate: Bearer``; a valid key
+    without the scope → 403. The key itself never reaches a log line.
+    """
+
+    def dependency(
+        credentials: HTTPAuthorizationCredentials | None = Security(bearer_scheme),
+        conn: psycopg.Connection = Depends(get_conn),
+    ) -> ApiKey:
+        from geoplan.keys import verify_key
+
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise _unauthorized("this request needs an API key: Authorization: Bearer <key>")
+        key = verify_key(conn, credentials.credentials)
+        if key is None:
+            raise _unauthorized("the API key is unknown or revoked", "invalid_token")
+        if not key.allows(scope):
+            raise HTTPException(403, f"the key {key.name!r} lacks the {scope!r} scope")
+        return key
+
+    return dependency

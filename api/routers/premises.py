@@ -1,7 +1,614 @@
-"""Placeholder router for /premises; filled in by its issue."""
+"""``/premises``: search vacant premises (open) and keep the register current (API key).
+
+Thin: each route turns HTTP into a call to :mod:`geoplan.premises` and back. Writes commit
+before the response is sent, so a 2xx means the change is stored. Optimistic locking: every
+record has a ``version``; responses carry it as ``ETag: W/"<version>"`` and a write with
+``If-Match`` naming an older version gets 412. ``If-Match`` is optional (a write without it
+overwrites); weak tags are accepted because the tag is the record's version number.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+import psycopg
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.deps import get_conn, require_scope
+from api.errors import PROBLEM_JSON, problem
+from geoplan import premises as core
+from geoplan.errors import ValidationError
+from geoplan.keys import ApiKey
+from geoplan.vocab import AREA_SLUGS, PREMISES_STATUSES, USE_CATEGORIES
+
+router = APIRouter(prefix="/premises", tags=["premises"])
+require_writer = require_scope("write")
+
+GEOJSON = "application/geo+json"
+UseCategory = Literal[USE_CATEGORIES]  # type: ignore[valid-type]
+Status = Literal[PREMISES_STATUSES]  # type: ignore[valid-type]
+AreaSlug = Literal[AREA_SLUGS]  # type: ignore[valid-type]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Text = Annotated[str, Field(max_length=core.MAX_TEXT)]
+PremisesId = Annotated[str, Path(max_length=200, description="Premises id, e.g. `p-1a2b3c4d5e6f`")]
+
+
+class GeoJSONDoc(JSONResponse):
+    """Declares ``application/geo+json`` JSON bodies in OpenAPI (``response_class``)."""
+
+    media_type = GEOJSON
+
+
+class GeoJSONResponse(Response):
+    """A GeoJSON body that is already serialised (built in SQL or by ``json.dumps``)."""
+
+    media_type = GEOJSON
+
+
+# -- documented problem responses ---------------------------------------------------------------
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": ["string", "null"]},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_PROBLEM_TEXT = {
+    400: "The body is not valid JSON",
+    401: "No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`)",
+    403: "The API key lacks the scope this needs (`write`; `admin` to set `verified: true`)",
+    404: "No premises with this id",
+    412: "`If-Match` names an older version: someone changed the record since you read it",
+    422: "Invalid input; `errors` names each bad field",
+}
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for RFC 9457 problem bodies with these status codes."""
+    return {
+        code: {
+            "description": _PROBLEM_TEXT[code],
+            "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+        }
+        for code in codes
+    }
+
+
+# -- bodies -------------------------------------------------------------------------------------
+class PointGeometry(BaseModel):
+    """A GeoJSON Point; WGS84 lon/lat unless a CRS is given (``crs`` member or query)."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["Point"]
+    coordinates: list[FiniteFloat] = Field(min_length=2, max_length=3)
+
+
+class NamedCrsProperties(BaseModel):
+    name: str = Field(max_length=200, examples=["urn:ogc:def:crs:EPSG::25833"])
+
+
+class NamedCrs(BaseModel):
+    """The (pre-RFC 7946) GeoJSON ``crs`` member, e.g. ``{"type":"name","properties":{...}}``."""
+
+    type: Literal["name"]
+    properties: NamedCrsProperties
+
+
+READ_ONLY = {
+    "id",
+    "nearest_hub_id",
+    "nearest_hub_name",
+    "walk_m",
+    "walk_min",
+    "walk_method",
+    "hub_id",
+    "hub_name",
+    "hub_walk_m",
+    "hub_walk_min",
+    "hub_walk_method",
+    "source",
+    "sample",
+    "version",
+    "created_at",
+    "updated_at",
+}
+"""Properties geoplan keeps itself; ignored in bodies so a fetched feature can be sent back."""
+
+
+class _PropertiesBase(BaseModel):
+    """Unknown properties are rejected (a typo must not be silently dropped); the read-only
+    ones geoplan returns are accepted and ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in READ_ONLY}
+        return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        schema = handler(core_schema)
+        schema = handler.resolve_ref_schema(schema)
+        for name in sorted(READ_ONLY):
+            schema.setdefault("properties", {})[name] = {
+                "readOnly": True,
+                "description": "Kept by geoplan; ignored when sent.",
+            }
+        return schema
+
+
+class PremisesProperties(_PropertiesBase):
+    """A complete listing (POST, PUT). Fields left out of a PUT are cleared."""
+
+    address: Text = Field(min_length=1, examples=["Solheimveien 10, 1473 Lørenskog"])
+    uses: list[UseCategory] = Field(min_length=1, max_length=len(USE_CATEGORIES))
+    floor_area_m2: FiniteFloat = Field(gt=0, examples=[450])
+    rent_nok_m2_year: FiniteFloat | None = Field(None, ge=0, examples=[1900])
+    available_from: date | None = None
+    contact: Text | None = None
+    listing_url: Text | None = None
+    description: Text | None = None
+    status: Status | None = None
+    source_url: Text | None = None
+    licence: Text | None = None
+    accuracy_m: FiniteFloat | None = Field(None, ge=0)
+    verified: bool = False
+
+
+class PremisesPatchProperties(_PropertiesBase):
+    """Only the fields to change (PATCH)."""
+
+    address: Text | None = Field(None, min_length=1)
+    uses: list[UseCategory] | None = Field(None, min_length=1, max_length=len(USE_CATEGORIES))
+    floor_area_m2: FiniteFloat | None = Field(None, gt=0)
+    rent_nok_m2_year: FiniteFloat | None = Field(None, ge=0)
+    available_from: date | None = None
+    contact: Text | None = None
+    listing_url: Text | None = None
+    description: Text | None = None
+    status: Status | None = None
+    source_url: Text | None = None
+    licence: Text | None = None
+    accuracy_m: FiniteFloat | None = Field(None, ge=0)
+    verified: bool | None = None
+
+
+class PremisesFeatureIn(BaseModel):
+    """A GeoJSON Feature describing one premises listing."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["Feature"]
+    geometry: PointGeometry
+    properties: PremisesProperties
+    crs: NamedCrs | None = None
+
+
+class PremisesPatchIn(BaseModel):
+    """A partial Feature: any of ``geometry`` and ``properties`` members to change."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["Feature"] | None = None
+    geometry: PointGeometry | None = None
+    properties: PremisesPatchProperties | None = None
+    crs: NamedCrs | None = None
+
+
+# -- responses ----------------------------------------------------------------------------------
+class PremisesOutProperties(BaseModel):
+    id: str
+    address: str
+    uses: list[str]
+    floor_area_m2: float
+    rent_nok_m2_year: float | None = None
+    available_from: date | None = None
+    contact: str | None = None
+    listing_url: str | None = None
+    description: str | None = None
+    status: str
+    nearest_hub_id: str | None = Field(None, description="Nearest existing hub")
+    nearest_hub_name: str | None = None
+    walk_m: float | None = Field(None, description="Walking distance to the nearest hub (m)")
+    walk_min: float | None = Field(None, description="Walking time to the nearest hub (min)")
+    walk_method: str | None = Field(None, description="`network` or `straight_line` estimate")
+    hub_id: str | None = Field(None, description="The hub named by `hub` (search only)")
+    hub_name: str | None = None
+    hub_walk_m: float | None = None
+    hub_walk_min: float | None = None
+    hub_walk_method: str | None = None
+    source: str
+    source_url: str | None = None
+    licence: str | None = None
+    accuracy_m: float | None = None
+    verified: bool
+    sample: bool = Field(description="True for invented demonstration data, never a real listing")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PointOut(BaseModel):
+    type: Literal["Point"]
+    coordinates: list[float]
+
+
+class PremisesFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: PointOut
+    properties: PremisesOutProperties
+
+
+class Link(BaseModel):
+    href: str
+    rel: str
+    type: str | None = None
+    title: str | None = None
+
+
+class PremisesCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    numberMatched: int
+    numberReturned: int
+    timeStamp: datetime
+    links: list[Link]
+    features: list[PremisesFeature]
+
+
+class HistoryEntry(BaseModel):
+    id: int
+    action: str = Field(description="create | update | withdraw")
+    actor: str | None
+    at: datetime
+    before: dict[str, Any] | None = Field(description="The record before (null on create)")
+    after: dict[str, Any] | None
+
+
+class PremisesHistory(BaseModel):
+    premises_id: str
+    history: list[HistoryEntry]
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _etag(record: dict[str, Any]) -> str:
+    return f'W/"{record["version"]}"'
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,18})"\s*$')
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` header demands (None: no header or ``*``).
+
+    A header that names no version of ours (garbage, several tags) can never match: -1.
+    """
+    if if_match is None or if_match.strip() == "*":
+        return None
+    m = _ETAG.match(if_match)
+    return int(m.group(1)) if m else -1
+
+
+def _feature_response(record: dict[str, Any], status_code: int = 200, **headers: str) -> Response:
+    body = json.dumps(core.to_feature(record), default=str, ensure_ascii=False)
+    return GeoJSONResponse(
+        body, status_code=status_code, headers={"ETag": _etag(record), **headers}
+    )
+
+
+def _crs(body_crs: NamedCrs | None, query_crs: str | None) -> str | None:
+    if body_crs and query_crs and body_crs.properties.name != query_crs:
+        raise ValidationError("the body's crs member and the crs parameter disagree", "crs")
+    return body_crs.properties.name if body_crs else query_crs
+
+
+def _base_url(request: Request) -> str:
+    public = request.app.state.settings.public_url
+    return public.rstrip("/") if public else str(request.base_url).rstrip("/")
+
+
+_ETAG_HEADER = {
+    "ETag": {"description": 'The record\'s version, `W/"<n>"`', "schema": {"type": "string"}}
+}
+# Optional parameters typed ``str`` (default None), not ``str | None``: a nullable schema
+# invites clients and fuzzers to send the literal text "null".
+QueryCrs = Annotated[
+    str,
+    Query(
+        max_length=200,
+        description="CRS of the body's coordinates when the Feature has no `crs` member, e.g. "
+        "`http://www.opengis.net/def/crs/EPSG/0/25833` or `EPSG:25833` (default: WGS84 lon/lat)",
+    ),
+]
+IfMatch = Annotated[
+    str,
+    Header(
+        max_length=200,
+        pattern=r'^\s*(\*|(W/)?"[0-9]{1,18}")\s*$',
+        description='Optional: the ETag you read (`W/"3"`). If the record changed since, 412.',
+    ),
+]
+
+
+# -- routes -------------------------------------------------------------------------------------
+@router.get(
+    "",
+    summary="Search vacant premises",
+    response_class=GeoJSONDoc,
+    responses={200: {"model": PremisesCollection}, **problems(422)},
+)
+def search_premises(
+    request: Request,
+    use: Annotated[
+        list[str],
+        Query(description="Use category; repeat or comma-separate to match any of several"),
+    ] = None,
+    min_area_m2: Annotated[float, Query(ge=0, description="Minimum floor area")] = None,
+    max_area_m2: Annotated[float, Query(ge=0, description="Maximum floor area")] = None,
+    max_rent_nok_m2: Annotated[
+        float, Query(ge=0, description="Maximum rent, NOK per m² and year")
+    ] = None,
+    area: Annotated[AreaSlug, Query(description="Focus-area slug, e.g. `visperud`")] = None,
+    available_by: Annotated[
+        date, Query(description="Available on or before this date (YYYY-MM-DD)")
+    ] = None,
+    max_walk_min: Annotated[
+        float,
+        Query(ge=0, description="Maximum walking time (minutes) to the nearest hub, or to `hub`"),
+    ] = None,
+    hub: Annotated[
+        str,
+        Query(max_length=200, description="Hub id: walking time to this hub, not the nearest"),
+    ] = None,
+    sort: Annotated[
+        Literal["walk", "area", "rent", "updated"],
+        Query(description="walk (shortest first), area (largest), rent (cheapest), updated"),
+    ] = "walk",
+    limit: Annotated[int, Query(ge=1, le=core.API_MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0, le=core.MAX_OFFSET)] = 0,
+    include_withdrawn: Annotated[bool, Query(description="Also list withdrawn premises")] = False,
+    conn: psycopg.Connection = Depends(get_conn),
+) -> Response:
+    uses = [u.strip() for value in use or [] for u in value.split(",") if u.strip()] or None
+    q = core.PremisesQuery(
+        uses=uses,
+        min_area_m2=min_area_m2,
+        max_area_m2=max_area_m2,
+        max_rent_nok_m2=max_rent_nok_m2,
+        area=area,
+        available_by=available_by,
+        max_walk_min=max_walk_min,
+        hub=hub,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        include_withdrawn=include_withdrawn,
+    )
+    try:
+        page = core.search_features(conn, q)
+    except ValidationError as exc:  # the query parameter is `use`, the field `uses`
+        errors = [e | {"field": "use"} if e["field"] == "uses" else e for e in exc.errors]
+        raise ValidationError(
+            str(exc).replace("uses:", "use:"), errors[0]["field"], errors
+        ) from exc
+    base = _base_url(request) + request.url.path
+
+    def href(new_offset: int) -> str:
+        query = request.url.include_query_params(offset=new_offset).query
+        return f"{base}?{query}"
+
+    links = [{"href": href(offset), "rel": "self", "type": GEOJSON, "title": "this page"}]
+    if offset + page.number_returned < page.number_matched:
+        links.append({"href": href(offset + limit), "rel": "next", "type": GEOJSON})
+    if offset > 0:
+        links.append({"href": href(max(0, offset - limit)), "rel": "prev", "type": GEOJSON})
+    head = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "numberMatched": page.number_matched,
+            "numberReturned": page.number_returned,
+            "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "links": links,
+        },
+        ensure_ascii=False,
+    )
+    return GeoJSONResponse(head[:-1] + ', "features": ' + page.features_json + "}")
+
+
+@router.get(
+    "/{premises_id}",
+    summary="One premises (ETag = its version)",
+    response_class=GeoJSONDoc,
+    responses={200: {"model": PremisesFeature, "headers": _ETAG_HEADER}, **problems(404, 422)},
+)
+def get_premises(premises_id: PremisesId, conn: psycopg.Connection = Depends(get_conn)) -> Response:
+    return _feature_response(core.get(conn, premises_id))
+
+
+@router.get(
+    "/{premises_id}/history",
+    summary="Every change to a premises: who, when, before and after",
+    response_model=PremisesHistory,
+    responses=problems(404, 422),
+)
+def get_history(
+    premises_id: PremisesId, conn: psycopg.Connection = Depends(get_conn)
+) -> PremisesHistory:
+    entries = core.history(conn, premises_id)
+    return PremisesHistory(premises_id=premises_id, history=[HistoryEntry(**e) for e in entries])
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Add a premises listing (API key with `write` scope)",
+    response_class=GeoJSONDoc,
+    responses={
+        201: {
+            "model": PremisesFeature,
+            "headers": {
+                **_ETAG_HEADER,
+                "Location": {"description": "URL of the new record", "schema": {"type": "string"}},
+            },
+        },
+        **problems(400, 401, 403, 422),
+    },
+)
+def create_premises(
+    request: Request,
+    feature: Annotated[PremisesFeatureIn, Body()],
+    crs: QueryCrs = None,
+    key: ApiKey = Depends(require_writer),
+    conn: psycopg.Connection = Depends(get_conn),
+) -> Response:
+    data: dict[str, Any] = feature.properties.model_dump(exclude_unset=True)
+    data["geometry"] = feature.geometry.model_dump()
+    data["crs"] = _crs(feature.crs, crs)
+    data = _verification(data, key)
+    record = core.create(conn, data, _actor(key), source=core.default_source(key.name))
+    conn.commit()
+    location = f"{_base_url(request)}/premises/{record['id']}"
+    return _feature_response(record, 201, Location=location)
+
+
+def _actor(key: ApiKey) -> str:
+    return f"{key.name} (API key #{key.id})"
+
+
+def _verification(data: dict[str, Any], key: ApiKey) -> dict[str, Any]:
+    """Only the municipality (``admin`` keys) vouches for a listing.
+
+    ``verified: true`` from a ``write`` key is refused (403); any change by a ``write`` key
+    clears ``verified``, because the changed record is no longer the one that was checked.
+    """
+    if key.allows("admin"):
+        return data
+    if data.get("verified") is True:
+        raise HTTPException(403, "only keys with the 'admin' scope may mark premises verified")
+    return data | {"verified": False}
+
+
+_WRITE_RESPONSES = {
+    200: {"model": PremisesFeature, "headers": _ETAG_HEADER},
+    **problems(400, 401, 403, 404, 412, 422),
+}
+
+
+def _stale(exc: core.StaleVersionError) -> Response:
+    return problem(
+        412,
+        str(exc),
+        title="Precondition Failed",
+        headers={"ETag": f'W/"{exc.current}"'},
+        current_version=exc.current,
+    )
+
+
+@router.put(
+    "/{premises_id}",
+    summary="Replace a premises listing (fields left out are cleared)",
+    response_class=GeoJSONDoc,
+    responses=_WRITE_RESPONSES,
+)
+def replace_premises(
+    premises_id: PremisesId,
+    feature: Annotated[PremisesFeatureIn, Body()],
+    crs: QueryCrs = None,
+    if_match: IfMatch = None,
+    key: ApiKey = Depends(require_writer),
+    conn: psycopg.Connection = Depends(get_conn),
+) -> Response:
+    data: dict[str, Any] = feature.properties.model_dump(exclude_unset=True)
+    data["geometry"] = feature.geometry.model_dump()
+    data["crs"] = _crs(feature.crs, crs)
+    data = _verification(data, key)
+    try:
+        record = core.update(
+            conn,
+            premises_id,
+            data,
+            _actor(key),
+            expected_version(if_match),
+            partial=False,
+            source=core.default_source(key.name),
+        )
+    except core.StaleVersionError as exc:
+        return _stale(exc)
+    conn.commit()
+    return _feature_response(record)
+
+
+@router.patch(
+    "/{premises_id}",
+    summary="Change some fields of a premises listing",
+    response_class=GeoJSONDoc,
+    responses=_WRITE_RESPONSES,
+)
+def patch_premises(
+    premises_id: PremisesId,
+    patch: Annotated[PremisesPatchIn, Body()],
+    crs: QueryCrs = None,
+    if_match: IfMatch = None,
+    key: ApiKey = Depends(require_writer),
+    conn: psycopg.Connection = Depends(get_conn),
+) -> Response:
+    data: dict[str, Any] = (
+        patch.properties.model_dump(exclude_unset=True) if patch.properties else {}
+    )
+    if patch.geometry is not None:
+        data["geometry"] = patch.geometry.model_dump()
+        data["crs"] = _crs(patch.crs, crs)
+    data = _verification(data, key)
+    try:
+        record = core.update(
+            conn,
+            premises_id,
+            data,
+            _actor(key),
+            expected_version(if_match),
+            partial=True,
+            source=core.default_source(key.name),
+        )
+    except core.StaleVersionError as exc:
+        return _stale(exc)
+    conn.commit()
+    return _feature_response(record)
+
+
+@router.delete(
+    "/{premises_id}",
+    summary="Withdraw a premises listing (kept, with its history)",
+    response_class=GeoJSONDoc,
+    responses=_WRITE_RESPONSES,
+)
+def withdraw_premises(
+    premises_id: PremisesId,
+    if_match: IfMatch = None,
+    key: ApiKey = Depends(require_writer),
+    conn: psycopg.Connection = Depends(get_conn),
+) -> Response:
+    try:
+        record = core.withdraw(conn, premises_id, _actor(key), expected_version(if_match))
+    except core.StaleVersionError as exc:
+        return _stale(exc)
+    conn.commit()
+    return _feature_response(record)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from geoplan.cli import assess, db, layers, maps, network, premises, proximity, serve
+from geoplan.cli import assess, db, keys, layers, maps, network, premises, proximity, serve
 
 app = typer.Typer(
     name="geoplan",
@@ -19,7 +19,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (db, layers, network, proximity, premises, maps, assess, serve):
+for module in (db, layers, network, proximity, premises, keys, maps, assess, serve):
     module.register(app)
 
 

@@ -1,9 +1,291 @@
-"""``geoplan premises ...``: placeholder, filled in by its issue."""
+"""``geoplan premises search | show | history``: find vacant premises from the terminal.
+
+The same search as ``GET /premises`` (both call :func:`geoplan.premises.search`). Sample
+listings are marked SAMPLE in the table and carry ``sample: true`` in GeoJSON/CSV, so invented
+data can never pass for a real offer.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
+import sys
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
 import typer
+from rich.table import Table
+
+from geoplan.cli.common import console, user_errors
+
+premises_app = typer.Typer(
+    help="Search vacant premises and see their history.", no_args_is_help=True
+)
+
+
+class Sort(StrEnum):
+    walk = "walk"
+    area = "area"
+    rent = "rent"
+    updated = "updated"
+
+
+class Format(StrEnum):
+    table = "table"
+    geojson = "geojson"
+    csv = "csv"
+
+
+CSV_COLUMNS = (
+    "id",
+    "address",
+    "uses",
+    "floor_area_m2",
+    "rent_nok_m2_year",
+    "available_from",
+    "status",
+    "nearest_hub_id",
+    "nearest_hub_name",
+    "walk_min",
+    "walk_method",
+    "hub_id",
+    "hub_walk_min",
+    "lon",
+    "lat",
+    "source",
+    "accuracy_m",
+    "verified",
+    "sample",
+)
+
+
+def _fmt(value: Any, digits: int = 0) -> str:
+    if value is None or value != value:  # None or NaN
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}".replace(",", " ")
+    return str(value)
+
+
+def search(
+    use: list[str] | None = typer.Option(
+        None, "--use", help="Use category (repeat to match any of several)."
+    ),
+    min_area: float | None = typer.Option(None, "--min-area", help="Minimum floor area, m²."),
+    max_area: float | None = typer.Option(None, "--max-area", help="Maximum floor area, m²."),
+    max_rent: float | None = typer.Option(
+        None, "--max-rent", help="Maximum rent, NOK per m² and year."
+    ),
+    area: str | None = typer.Option(None, "--area", help="Focus-area slug, e.g. visperud."),
+    available_by: datetime | None = typer.Option(
+        None, "--available-by", formats=["%Y-%m-%d"], help="Available on or before (YYYY-MM-DD)."
+    ),
+    max_walk_min: float | None = typer.Option(
+        None, "--max-walk-min", help="Max walking minutes to the nearest hub (or --hub)."
+    ),
+    hub: str | None = typer.Option(None, "--hub", help="Measure walking time to this hub id."),
+    sort: Sort = typer.Option(Sort.walk, "--sort", help="walk, area (largest), rent, updated."),
+    limit: int = typer.Option(50, "--limit", help="At most this many rows (1–1000)."),
+    offset: int = typer.Option(0, "--offset", help="Skip this many rows (paging)."),
+    include_withdrawn: bool = typer.Option(False, "--include-withdrawn"),
+    fmt: Format = typer.Option(Format.table, "--format", help="table, geojson or csv."),
+) -> None:
+    """Search vacant premises, nearest-hub walking time first by default."""
+    from geoplan import db
+    from geoplan import premises as core
+    from geoplan.errors import ValidationError
+
+    uses = [u.strip() for value in use or [] for u in value.split(",") if u.strip()] or None
+    q = core.PremisesQuery(
+        uses=uses,
+        min_area_m2=min_area,
+        max_area_m2=max_area,
+        max_rent_nok_m2=max_rent,
+        area=area,
+        available_by=available_by.date() if available_by else None,
+        max_walk_min=max_walk_min,
+        hub=hub,
+        sort=sort.value,
+        limit=limit,
+        offset=offset,
+        include_withdrawn=include_withdrawn,
+    )
+    with user_errors(), db.connect() as conn:
+        if not 1 <= limit <= core.API_MAX_LIMIT:
+            raise ValidationError(f"limit: must be from 1 to {core.API_MAX_LIMIT}", "limit")
+        if fmt is Format.geojson:
+            page = core.search_features(conn, q)
+            sys.stdout.write(
+                '{"type": "FeatureCollection", '
+                f'"numberMatched": {page.number_matched}, '
+                f'"numberReturned": {page.number_returned}, '
+                f'"features": {page.features_json}}}\n'
+            )
+            return
+        result = core.search(conn, q)
+    gdf = result.features
+    if fmt is Format.csv:
+        wgs = gdf.to_crs(4326)
+        writer = csv.DictWriter(sys.stdout, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for (_, row), point in zip(wgs.iterrows(), wgs.geometry, strict=True):
+            record = {k: row.get(k) for k in CSV_COLUMNS}
+            record["uses"] = ";".join(row["uses"])
+            record["lon"], record["lat"] = round(point.x, 7), round(point.y, 7)
+            writer.writerow({k: "" if v is None or v != v else v for k, v in record.items()})
+        return
+    _print_table(result, q)
+
+
+def _print_table(result: Any, q: Any) -> None:
+    gdf = result.features
+    walk_col, walk_title = ("hub_walk_min", f"walk to {q.hub}") if q.hub else ("walk_min", "walk")
+    table = Table(title=f"Vacant premises: {len(gdf)} of {result.number_matched} matching")
+    for title, justify in (
+        ("id", "left"),
+        ("address", "left"),
+        ("uses", "left"),
+        ("m²", "right"),
+        ("NOK/m²/yr", "right"),
+        ("from", "left"),
+        ("nearest hub", "left"),
+        (f"{walk_title} (min)", "right"),
+        ("data", "left"),
+    ):
+        table.add_column(title, justify=justify)  # type: ignore[arg-type]
+    for row in gdf.itertuples():
+        walk = getattr(row, walk_col)
+        method = row.hub_walk_method if q.hub else row.walk_method
+        data = "[bold yellow]SAMPLE[/]" if row.sample else ("verified" if row.verified else "")
+        if row.status != "available":
+            data = f"{data} [red]{row.status}[/]".strip()
+        table.add_row(
+            row.id,
+            row.address,
+            ", ".join(row.uses),
+            _fmt(row.floor_area_m2),
+            _fmt(row.rent_nok_m2_year),
+            _fmt(row.available_from),
+            _fmt(row.nearest_hub_name),
+            _fmt(walk, 1) + ("*" if method == "straight_line" else ""),
+            data,
+        )
+    console.print(table)
+    notes = []
+    if gdf["sample"].any() if len(gdf) else False:
+        notes.append("SAMPLE = invented demonstration data, not a real listing.")
+    if len(gdf) and (gdf["hub_walk_method" if q.hub else "walk_method"] == "straight_line").any():
+        notes.append("* straight line × detour factor (no walking network loaded).")
+    if result.number_matched > q.offset + len(gdf):
+        notes.append(f"More results: --offset {q.offset + len(gdf)}.")
+    for note in notes:
+        console.print(note, style="dim")
+
+
+SHOW_ORDER = (
+    "id",
+    "address",
+    "geometry",
+    "uses",
+    "floor_area_m2",
+    "rent_nok_m2_year",
+    "available_from",
+    "status",
+    "contact",
+    "listing_url",
+    "description",
+    "nearest_hub_id",
+    "nearest_hub_name",
+    "walk_m",
+    "walk_min",
+    "walk_method",
+    "source",
+    "source_url",
+    "licence",
+    "accuracy_m",
+    "verified",
+    "sample",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
+def show(premises_id: str = typer.Argument(..., help="Premises id.")) -> None:
+    """Show one premises (including withdrawn ones) with its provenance."""
+    from geoplan import db
+    from geoplan import premises as core
+
+    with user_errors(), db.connect() as conn:
+        record = core.get(conn, premises_id)
+    table = Table(show_header=False, title=f"Premises {record['id']}")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    if record.get("sample"):
+        table.add_row("SAMPLE", "[bold yellow]invented demonstration data, not a real listing[/]")
+    order = {k: i for i, k in enumerate(SHOW_ORDER)}
+    for key, value in sorted(record.items(), key=lambda kv: (order.get(kv[0], 99), kv[0])):
+        if key == "geometry":
+            lon, lat = value["coordinates"][:2]
+            value = f"{lat:.6f} N, {lon:.6f} E (WGS84)"
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value))
+        table.add_row(key, _fmt(value, 1))
+    console.print(table)
+
+
+def history(premises_id: str = typer.Argument(..., help="Premises id.")) -> None:
+    """Every recorded change to a premises: who, when, and which fields changed."""
+    from geoplan import db
+    from geoplan import premises as core
+
+    with user_errors(), db.connect() as conn:
+        entries = core.history(conn, premises_id)
+    if not entries:
+        console.print(f"{premises_id}: no recorded changes (loaded from a layer file).")
+        return
+    table = Table(title=f"History of {premises_id}")
+    for col in ("at", "action", "by", "changes"):
+        table.add_column(col)
+    for e in entries:
+        table.add_row(
+            e["at"].strftime("%Y-%m-%d %H:%M:%S"),
+            e["action"],
+            e["actor"] or "–",
+            _changes(e["before"], e["after"]),
+        )
+    console.print(table)
+
+
+def _short(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)[:60]
+
+
+def _short(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)[:60]
+
+
+IGNORED_IN_DIFF = {"updated_at", "version", "walk_m", "created_at"}
+
+
+def _changes(before: dict | None, after: dict | None) -> str:
+    """A short, readable summary of what a history entry changed."""
+    if before is None:
+        return "created"
+    lines = []
+    for key in sorted(set(before) | set(after or {})):
+        if key in IGNORED_IN_DIFF:
+            continue
+        old, new = before.get(key), (after or {}).get(key)
+        if old != new:
+            lines.append(f"{key}: {_short(old)} → {_short(new)}")
+    return "\n".join(lines) or "(no field changed)"
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    premises_app.command("search")(search)
+    premises_app.command("show")(show)
+    premises_app.command("history")(history)
+    app.add_typer(premises_app, name="premises")
