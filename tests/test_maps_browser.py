@@ -62,13 +62,35 @@ LAYER_STATS = """() => {
   return out;
 }"""
 
-OPEN_FIRST_PREMISES_POPUP = """() => new Promise(resolve => {
+OPEN_FIRST_PREMISES_POPUP = """() => new Promise((resolve, reject) => {
+  // Zoom straight to the marker without animation, then poll until the cluster shows it on its
+  // own (markercluster's zoomToShowLayer callback can be lost when the browser is slow).
   const cluster = window.geoplanLayers.premises;
+  const map = Object.values(window).find(v => v instanceof L.Map);
   const marker = cluster.getLayers().find(m => m.geoplanId === 'sample-001');
-  cluster.zoomToShowLayer(marker, () => {
-    marker.openPopup();
-    setTimeout(() => resolve(document.querySelector('.leaflet-popup-content').innerHTML), 200);
-  });
+  if (!marker) { reject(new Error('sample-001 is not among the clustered markers')); return; }
+  const zoom = Math.min(map.getMaxZoom(), 19);
+  const started = Date.now();
+  const poll = () => {
+    // (re)apply the view each round: a late fitBounds from the page may have reset it
+    if (map.getZoom() < zoom) map.setView(marker.getLatLng(), zoom, {animate: false});
+    const parent = cluster.getVisibleParent(marker);
+    if (parent && parent !== marker && map.getZoom() >= zoom && parent.spiderfy) {
+      parent.spiderfy();  // markers closer than a pixel stay clustered: fan them out
+    }
+    if (cluster.getVisibleParent(marker) === marker || map.hasLayer(marker)) {
+      marker.openPopup();
+      setTimeout(() => {
+        const el = document.querySelector('.leaflet-popup-content');
+        el ? resolve(el.innerHTML) : reject(new Error('the popup did not open'));
+      }, 200);
+    } else if (Date.now() - started > 20000) {
+      reject(new Error('still clustered after 20 s at zoom ' + map.getZoom()));
+    } else {
+      setTimeout(poll, 100);
+    }
+  };
+  poll();
 })"""
 
 
