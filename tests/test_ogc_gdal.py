@@ -15,9 +15,11 @@ from geoplan import db, features
 from tests.conftest import free_port
 from tests.live_server import live_server
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("ogrinfo") is None, reason="gdal-bin is missing: run `make test` (installs it)"
-)
+
+@pytest.fixture(autouse=True)
+def _gdal_installed() -> None:
+    # `make test` installs gdal-bin; a missing client is a failure, never a silent skip
+    assert shutil.which("ogrinfo"), "gdal-bin is missing: run `make test` (it installs it)"
 
 
 def gdal(*args: str) -> subprocess.CompletedProcess:
