@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -31,6 +31,7 @@ from pyproj.exceptions import CRSError
 from geoplan.config import STORAGE_SRID, get_settings
 from geoplan.db import read_gdf
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
+from geoplan.proximity import HubSelection, walk_to_nearest_hub
 from geoplan.vocab import PREMISES_STATUSES, USE_CATEGORIES
 
 MAX_LIMIT = 10_000
@@ -176,26 +177,26 @@ def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
         )
 
 
-def _compile(q: PremisesQuery) -> tuple[str, str, dict[str, Any]]:
+HUB_WALK_TABLE = "_pq_hub_walk"
+"""Session temp table holding the walk from each candidate premises to the named ``hub``."""
+
+
+def _compile(conn: psycopg.Connection, q: PremisesQuery) -> tuple[str, str, dict[str, Any]]:
     """The FROM+WHERE clause, the ORDER BY and the parameters of a (validated) query.
 
-    With ``hub`` the selection also carries ``hub_walk_m``/``hub_walk_min``: straight line ×
-    ``detour_factor`` to that hub. The filter uses ``ST_DWithin`` on the equivalent straight-line
-    radius so the GiST index does the work.
+    With ``hub`` the selection also carries ``hub_walk_m``/``hub_walk_min``/``hub_walk_method``:
+    the walk from each candidate to that hub, computed now by
+    :func:`geoplan.proximity.walk_to_nearest_hub` restricted to that one hub — on the walking
+    network where one is loaded (``network``), else straight line × ``detour_factor``
+    (``straight_line``). No walk is shorter than the straight line, so with ``max_walk_min``
+    only premises within that many minutes *as the crow flies* are routed (``ST_DWithin`` on
+    the GiST index).
     """
     s = get_settings()
-    params: dict[str, Any] = {
-        "withdrawn": q.include_withdrawn,
-        "f": s.detour_factor,
-        "v": s.walk_speed_m_per_min,
-    }
+    params: dict[str, Any] = {"withdrawn": q.include_withdrawn, "v": s.walk_speed_m_per_min}
     where = ["(%(withdrawn)s OR p.status = 'available')"]
     source = "premises p LEFT JOIN hubs h ON h.id = p.nearest_hub_id"
     walk = "p.walk_min"
-    if q.hub:
-        source += " CROSS JOIN (SELECT id, name, geom FROM hubs WHERE id = %(hub)s) th"
-        params["hub"] = q.hub
-        walk = "ST_Distance(p.geom, th.geom) * %(f)s / %(v)s"
     if q.uses:
         where.append("p.uses && %(uses)s::text[]")
         params["uses"] = list(q.uses)
@@ -218,10 +219,28 @@ def _compile(q: PremisesQuery) -> tuple[str, str, dict[str, Any]]:
         params["by"] = q.available_by
     if q.max_walk_min is not None:
         params["walk"] = q.max_walk_min
-        if q.hub:
-            where.append("ST_DWithin(p.geom, th.geom, %(walk)s * %(v)s / %(f)s)")
-        else:
-            where.append("p.walk_min <= %(walk)s")
+    if q.hub:
+        params["hub"] = q.hub
+        if q.max_walk_min is not None:
+            where.append(
+                "ST_DWithin(p.geom, (SELECT geom FROM hubs WHERE id = %(hub)s), %(walk)s * %(v)s)"
+            )
+        walk_to_nearest_hub(
+            conn,
+            premises_where=" AND ".join(where),
+            params=params,
+            hubs=HubSelection(ids=(q.hub,)),
+            out=HUB_WALK_TABLE,
+        )
+        source += (
+            f" JOIN {HUB_WALK_TABLE} hw ON hw.id = p.id"
+            " CROSS JOIN (SELECT id, name FROM hubs WHERE id = %(hub)s) th"
+        )
+        walk = "hw.walk_m / %(v)s"
+        if q.max_walk_min is not None:
+            where.append("hw.walk_m <= %(walk)s * %(v)s")
+    elif q.max_walk_min is not None:
+        where.append("p.walk_min <= %(walk)s")
     order = SORTS[q.sort].replace("walk_min", walk) + ", p.id"
     return f"{source} WHERE {' AND '.join(where)}", order, params
 
@@ -233,15 +252,14 @@ _SELECT_COLUMNS = """
     p.verified, p.sample, p.version, p.created_at, p.updated_at"""
 
 _HUB_COLUMNS = """,
-    th.id AS hub_id, th.name AS hub_name, ST_Distance(p.geom, th.geom) * %(f)s AS hub_walk_m,
-    ST_Distance(p.geom, th.geom) * %(f)s / %(v)s AS hub_walk_min,
-    'straight_line'::text AS hub_walk_method"""
+    th.id AS hub_id, th.name AS hub_name, hw.walk_m AS hub_walk_m,
+    hw.walk_m / %(v)s AS hub_walk_min, hw.method AS hub_walk_method"""
 
 
 def search(conn: psycopg.Connection, q: PremisesQuery) -> SearchResult:
     """Premises matching ``q`` (a GeoDataFrame in EPSG:25833) and how many match in total."""
     validate_query(conn, q)
-    source, order, params = _compile(q)
+    source, order, params = _compile(conn, q)
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     gdf = read_gdf(
         conn,
@@ -256,9 +274,9 @@ def _feature_sql(with_hub: bool) -> str:
     """A GeoJSON Feature (WGS84) of one premises row, built in PostGIS."""
     hub = (
         """, 'hub_id', th.id, 'hub_name', th.name,
-           'hub_walk_m', round((ST_Distance(p.geom, th.geom) * %(f)s)::numeric, 1),
-           'hub_walk_min', round((ST_Distance(p.geom, th.geom) * %(f)s / %(v)s)::numeric, 1),
-           'hub_walk_method', 'straight_line'"""
+           'hub_walk_m', round(hw.walk_m::numeric, 1),
+           'hub_walk_min', round((hw.walk_m / %(v)s)::numeric, 1),
+           'hub_walk_method', hw.method"""
         if with_hub
         else ""
     )
@@ -290,7 +308,7 @@ class FeaturePage:
 def search_features(conn: psycopg.Connection, q: PremisesQuery) -> FeaturePage:
     """Like :func:`search`, but the page comes back as a GeoJSON features array (WGS84)."""
     validate_query(conn, q)
-    source, order, params = _compile(q)
+    source, order, params = _compile(conn, q)
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     row = conn.execute(
         f"""SELECT coalesce(json_agg(f ORDER BY n), '[]'::json)::text, count(*)
@@ -299,31 +317,6 @@ def search_features(conn: psycopg.Connection, q: PremisesQuery) -> FeaturePage:
         params | {"limit": q.limit, "offset": q.offset},
     ).fetchone()
     return FeaturePage(row[0], total, row[1])
-
-
-def walk_to_hub(
-    conn: psycopg.Connection, premises_ids: Sequence[str], hub_id: str
-) -> dict[str, dict[str, Any]]:
-    """Walking distance/time from each premises to one named hub (straight line × detour).
-
-    Interim: the proximity module's network routing should replace this estimate; ``method``
-    says which one was used.
-    """
-    s = get_settings()
-    rows = conn.execute(
-        """SELECT p.id, ST_Distance(p.geom, h.geom) * %(f)s FROM premises p, hubs h
-           WHERE h.id = %(hub)s AND p.id = ANY(%(ids)s)""",
-        {"f": s.detour_factor, "hub": hub_id, "ids": list(premises_ids)},
-    ).fetchall()
-    return {
-        pid: {
-            "hub_id": hub_id,
-            "walk_m": m,
-            "walk_min": m / s.walk_speed_m_per_min,
-            "method": "straight_line",
-        }
-        for pid, m in rows
-    }
 
 
 # -- reading one --------------------------------------------------------------------------------
