@@ -143,7 +143,7 @@ def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
     if q.uses:
         unknown = [u for u in q.uses if u not in USE_CATEGORIES]
         if unknown:
-            bad("uses", f"unknown use {unknown[0]!r}; known: {', '.join(USE_CATEGORIES)}")
+            bad("uses", f"unknown use {unknown[0]!r}; known uses: {', '.join(USE_CATEGORIES)}")
     if q.available_by is not None and not isinstance(q.available_by, date):
         bad("available_by", "must be a date (YYYY-MM-DD)")
     if q.sort not in SORTS:
@@ -175,6 +175,110 @@ def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
             field=errors[0]["field"],
             errors=errors,
         )
+
+
+QUERY_PARAMS: tuple[str, ...] = (
+    "use",
+    "min_area_m2",
+    "max_area_m2",
+    "max_rent_nok_m2",
+    "area",
+    "available_by",
+    "max_walk_min",
+    "hub",
+    "sort",
+    "limit",
+    "offset",
+    "include_withdrawn",
+)
+"""The search parameters users type: ``GET /premises``, ``/maps/premises`` and (as ``--min-area``
+etc.) the CLI. ``use`` is the parameter for :attr:`PremisesQuery.uses`."""
+
+
+def query_from_params(params: Mapping[str, Any]) -> PremisesQuery:
+    """A :class:`PremisesQuery` from search parameters as a user gave them (names: QUERY_PARAMS).
+
+    The one parser behind ``GET /premises``, ``/maps/premises``, ``geoplan premises search`` and
+    ``geoplan map premises``. A value may already be typed (FastAPI, typer) or be text from a
+    URL or an HTML form, and may be a list (a repeated parameter; the last one counts, except
+    ``use``). Empty text means "no filter" because a GET form sends every field. ``use`` may
+    repeat or be comma-separated (``uses`` is accepted too). A value that does not parse raises
+    :class:`ValidationError` naming the parameter; range and existence checks are
+    :func:`check_query`'s.
+    """
+
+    def values(name: str) -> list[Any]:
+        raw = params.get(name)
+        items = raw if isinstance(raw, list | tuple) else [raw]
+        return [v.strip() if isinstance(v, str) else v for v in items if v is not None]
+
+    def one(name: str) -> Any:
+        given = [v for v in values(name) if v != ""]
+        return given[-1] if given else None
+
+    def number(name: str, kind: type = float) -> Any:
+        value = one(name)
+        if not isinstance(value, str):
+            return value
+        try:
+            return kind(value.replace(",", ".") if kind is float else value)
+        except ValueError:
+            what = "a number" if kind is float else "a whole number"
+            raise ValidationError(f"{name} must be {what}, got {value!r}", field=name) from None
+
+    uses = [u.strip() for name in ("use", "uses") for v in values(name) for u in str(v).split(",")]
+    available_by = one("available_by")
+    if isinstance(available_by, str):
+        try:
+            available_by = date.fromisoformat(available_by)
+        except ValueError:
+            raise ValidationError(
+                f"available_by must be a date (YYYY-MM-DD), got {available_by!r}",
+                field="available_by",
+            ) from None
+    withdrawn = one("include_withdrawn")
+    if isinstance(withdrawn, str):
+        withdrawn = withdrawn.lower() in ("1", "true", "yes", "on")
+    limit, offset = number("limit", int), number("offset", int)
+    return PremisesQuery(
+        uses=[u for u in uses if u] or None,
+        min_area_m2=number("min_area_m2"),
+        max_area_m2=number("max_area_m2"),
+        max_rent_nok_m2=number("max_rent_nok_m2"),
+        area=one("area"),
+        available_by=available_by,
+        max_walk_min=number("max_walk_min"),
+        hub=one("hub"),
+        sort=one("sort") or "walk",
+        limit=100 if limit is None else limit,
+        offset=0 if offset is None else offset,
+        include_withdrawn=bool(withdrawn),
+    )
+
+
+def check_query(
+    conn: psycopg.Connection, q: PremisesQuery, *, max_limit: int = API_MAX_LIMIT
+) -> PremisesQuery:
+    """:func:`validate_query` for a query a user typed, with errors named by the parameter.
+
+    Pages are at most ``max_limit`` (the API's limit; geoplan's own callers may page further
+    through :func:`search`), and the ``uses`` field is reported as ``use``, the name the user
+    typed (``?use=`` / ``--use``). A search map for a misspelt area would silently show nothing;
+    a planner deserves to be told, so the maps check through here too.
+    """
+    errors: list[dict] = []
+    message = ""
+    try:
+        validate_query(conn, q)
+    except ValidationError as exc:
+        errors = [e | {"field": "use"} if e["field"] == "uses" else e for e in exc.errors]
+        message = str(exc).replace("uses: unknown", "use: unknown")
+    if not any(e["field"] == "limit" for e in errors) and not 1 <= q.limit <= max_limit:
+        errors.append({"field": "limit", "message": f"must be an integer from 1 to {max_limit}"})
+        message = "; ".join(filter(None, (message, f"limit: {errors[-1]['message']}")))
+    if errors:
+        raise ValidationError(message, field=errors[0]["field"], errors=errors)
+    return q
 
 
 HUB_WALK_TABLE = "_pq_hub_walk"

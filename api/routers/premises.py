@@ -388,28 +388,23 @@ def search_premises(
     include_withdrawn: Annotated[bool, Query(description="Also list withdrawn premises")] = False,
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
-    uses = [u.strip() for value in use or [] for u in value.split(",") if u.strip()] or None
-    q = core.PremisesQuery(
-        uses=uses,
-        min_area_m2=min_area_m2,
-        max_area_m2=max_area_m2,
-        max_rent_nok_m2=max_rent_nok_m2,
-        area=area,
-        available_by=available_by,
-        max_walk_min=max_walk_min,
-        hub=hub,
-        sort=sort,
-        limit=limit,
-        offset=offset,
-        include_withdrawn=include_withdrawn,
+    q = core.query_from_params(
+        {
+            "use": use,
+            "min_area_m2": min_area_m2,
+            "max_area_m2": max_area_m2,
+            "max_rent_nok_m2": max_rent_nok_m2,
+            "area": area,
+            "available_by": available_by,
+            "max_walk_min": max_walk_min,
+            "hub": hub,
+            "sort": sort,
+            "limit": limit,
+            "offset": offset,
+            "include_withdrawn": include_withdrawn,
+        }
     )
-    try:
-        page = core.search_features(conn, q)
-    except ValidationError as exc:  # the query parameter is `use`, the field `uses`
-        errors = [e | {"field": "use"} if e["field"] == "uses" else e for e in exc.errors]
-        raise ValidationError(
-            str(exc).replace("uses:", "use:"), errors[0]["field"], errors
-        ) from exc
+    page = core.search_features(conn, core.check_query(conn, q))
     base = _base_url(request) + request.url.path
 
     def href(new_offset: int) -> str:
