@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import get_conn, require_scope
-from api.errors import PROBLEM_JSON, problem
+from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, problem
 from geoplan import premises as core
 from geoplan.errors import ValidationError
 from geoplan.keys import ApiKey
@@ -51,26 +51,6 @@ class GeoJSONResponse(Response):
 
 
 # -- documented problem responses ---------------------------------------------------------------
-_PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": {"type": ["string", "null"]},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-    },
-}
 _PROBLEM_TEXT = {
     400: "The body is not valid JSON",
     401: "No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`)",
@@ -86,7 +66,7 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {
         code: {
             "description": _PROBLEM_TEXT[code],
-            "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
         }
         for code in codes
     }
