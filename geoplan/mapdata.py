@@ -8,9 +8,8 @@ isochrones for a hub.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
 
 import geopandas as gpd
 import pandas as pd
@@ -18,7 +17,7 @@ import psycopg
 
 from geoplan.config import STORAGE_SRID, get_settings
 from geoplan.db import read_gdf
-from geoplan.errors import NotFoundError, ValidationError
+from geoplan.errors import NotFoundError
 from geoplan.premises import PremisesQuery, SearchResult, search
 
 WGS84 = 4326
@@ -213,108 +212,3 @@ def premises_near_area(conn: psycopg.Connection, slug: str, minutes: int = 15) -
     result = premises(conn, PremisesQuery(), everything=True)
     gdf = result.features[result.features["id"].isin(ids)].reset_index(drop=True)
     return SearchResult(gdf, len(gdf), result.query)
-
-
-MAX_LIMIT = 1000
-"""Largest page of the premises search map (the overview draws everything, clustered)."""
-
-
-def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> PremisesQuery:
-    """Reject filter values that cannot match anything with an error naming the field.
-
-    A search map for a misspelt area would silently show nothing; a planner deserves to be told.
-    """
-    from geoplan.premises import SORTS
-    from geoplan.vocab import USE_CATEGORIES
-
-    for use in q.uses or []:
-        if use not in USE_CATEGORIES:
-            raise ValidationError(
-                f"unknown use {use!r}; expected one of {', '.join(USE_CATEGORIES)}", field="use"
-            )
-    for name in ("min_area_m2", "max_area_m2", "max_rent_nok_m2", "max_walk_min"):
-        value = getattr(q, name)
-        if value is not None and value < 0:
-            raise ValidationError(f"{name} must not be negative", field=name)
-    if q.min_area_m2 is not None and q.max_area_m2 is not None and q.min_area_m2 > q.max_area_m2:
-        raise ValidationError("max_area_m2 is smaller than min_area_m2", field="max_area_m2")
-    if q.sort not in SORTS:
-        raise ValidationError(f"sort must be one of {', '.join(SORTS)}", field="sort")
-    if not 1 <= q.limit <= MAX_LIMIT:
-        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
-    if q.offset < 0:
-        raise ValidationError("offset must not be negative", field="offset")
-    if q.area and not conn.execute("SELECT 1 FROM areas WHERE id = %s", (q.area,)).fetchone():
-        raise ValidationError(f"no focus area with slug {q.area!r}", field="area")
-    if q.hub and not conn.execute("SELECT 1 FROM hubs WHERE id = %s", (q.hub,)).fetchone():
-        raise ValidationError(f"no hub with id {q.hub!r}", field="hub")
-    return q
-
-
-FILTER_PARAMS: tuple[str, ...] = (
-    "use",
-    "min_area_m2",
-    "max_area_m2",
-    "max_rent_nok_m2",
-    "area",
-    "available_by",
-    "max_walk_min",
-    "hub",
-    "sort",
-    "limit",
-    "offset",
-)
-"""Query parameters of ``/maps/premises`` (the names ``GET /premises`` uses)."""
-
-
-def premises_query_from_params(params: Mapping[str, Sequence[str]]) -> PremisesQuery:
-    """A :class:`PremisesQuery` from URL parameters, as a plain HTML form submits them.
-
-    Empty fields (``min_area_m2=``) mean "no filter" because a GET form sends every field;
-    ``use`` may repeat or be comma-separated (``uses`` is accepted too). A value that does not
-    parse raises :class:`ValidationError` naming the parameter.
-    """
-
-    def one(name: str) -> str | None:
-        values = [v.strip() for v in params.get(name, []) if v is not None and v.strip()]
-        return values[-1] if values else None
-
-    def number(name: str, kind: type = float) -> float | int | None:
-        raw = one(name)
-        if raw is None:
-            return None
-        try:
-            return kind(raw.replace(",", ".") if kind is float else raw)
-        except ValueError:
-            what = "a number" if kind is float else "a whole number"
-            raise ValidationError(f"{name} must be {what}, got {raw!r}", field=name) from None
-
-    uses = [
-        u.strip()
-        for name in ("use", "uses")
-        for v in params.get(name, [])
-        for u in (v or "").split(",")
-        if u.strip()
-    ]
-    available_by = None
-    if raw := one("available_by"):
-        try:
-            available_by = date.fromisoformat(raw)
-        except ValueError:
-            raise ValidationError(
-                f"available_by must be a date (YYYY-MM-DD), got {raw!r}", field="available_by"
-            ) from None
-    q = PremisesQuery(
-        uses=uses or None,
-        min_area_m2=number("min_area_m2"),
-        max_area_m2=number("max_area_m2"),
-        max_rent_nok_m2=number("max_rent_nok_m2"),
-        area=one("area"),
-        available_by=available_by,
-        max_walk_min=number("max_walk_min"),
-        hub=one("hub"),
-        sort=one("sort") or "walk",
-        limit=int(number("limit", int) or 100),
-        offset=int(number("offset", int) or 0),
-    )
-    return q

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -31,6 +31,7 @@ from pyproj.exceptions import CRSError
 from geoplan.config import STORAGE_SRID, get_settings
 from geoplan.db import read_gdf
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
+from geoplan.proximity import HubSelection, walk_to_nearest_hub
 from geoplan.vocab import PREMISES_STATUSES, USE_CATEGORIES
 
 MAX_LIMIT = 10_000
@@ -142,7 +143,7 @@ def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
     if q.uses:
         unknown = [u for u in q.uses if u not in USE_CATEGORIES]
         if unknown:
-            bad("uses", f"unknown use {unknown[0]!r}; known: {', '.join(USE_CATEGORIES)}")
+            bad("uses", f"unknown use {unknown[0]!r}; known uses: {', '.join(USE_CATEGORIES)}")
     if q.available_by is not None and not isinstance(q.available_by, date):
         bad("available_by", "must be a date (YYYY-MM-DD)")
     if q.sort not in SORTS:
@@ -176,26 +177,130 @@ def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
         )
 
 
-def _compile(q: PremisesQuery) -> tuple[str, str, dict[str, Any]]:
+QUERY_PARAMS: tuple[str, ...] = (
+    "use",
+    "min_area_m2",
+    "max_area_m2",
+    "max_rent_nok_m2",
+    "area",
+    "available_by",
+    "max_walk_min",
+    "hub",
+    "sort",
+    "limit",
+    "offset",
+    "include_withdrawn",
+)
+"""The search parameters users type: ``GET /premises``, ``/maps/premises`` and (as ``--min-area``
+etc.) the CLI. ``use`` is the parameter for :attr:`PremisesQuery.uses`."""
+
+
+def query_from_params(params: Mapping[str, Any]) -> PremisesQuery:
+    """A :class:`PremisesQuery` from search parameters as a user gave them (names: QUERY_PARAMS).
+
+    The one parser behind ``GET /premises``, ``/maps/premises``, ``geoplan premises search`` and
+    ``geoplan map premises``. A value may already be typed (FastAPI, typer) or be text from a
+    URL or an HTML form, and may be a list (a repeated parameter; the last one counts, except
+    ``use``). Empty text means "no filter" because a GET form sends every field. ``use`` may
+    repeat or be comma-separated (``uses`` is accepted too). A value that does not parse raises
+    :class:`ValidationError` naming the parameter; range and existence checks are
+    :func:`check_query`'s.
+    """
+
+    def values(name: str) -> list[Any]:
+        raw = params.get(name)
+        items = raw if isinstance(raw, list | tuple) else [raw]
+        return [v.strip() if isinstance(v, str) else v for v in items if v is not None]
+
+    def one(name: str) -> Any:
+        given = [v for v in values(name) if v != ""]
+        return given[-1] if given else None
+
+    def number(name: str, kind: type = float) -> Any:
+        value = one(name)
+        if not isinstance(value, str):
+            return value
+        try:
+            return kind(value.replace(",", ".") if kind is float else value)
+        except ValueError:
+            what = "a number" if kind is float else "a whole number"
+            raise ValidationError(f"{name} must be {what}, got {value!r}", field=name) from None
+
+    uses = [u.strip() for name in ("use", "uses") for v in values(name) for u in str(v).split(",")]
+    available_by = one("available_by")
+    if isinstance(available_by, str):
+        try:
+            available_by = date.fromisoformat(available_by)
+        except ValueError:
+            raise ValidationError(
+                f"available_by must be a date (YYYY-MM-DD), got {available_by!r}",
+                field="available_by",
+            ) from None
+    withdrawn = one("include_withdrawn")
+    if isinstance(withdrawn, str):
+        withdrawn = withdrawn.lower() in ("1", "true", "yes", "on")
+    limit, offset = number("limit", int), number("offset", int)
+    return PremisesQuery(
+        uses=[u for u in uses if u] or None,
+        min_area_m2=number("min_area_m2"),
+        max_area_m2=number("max_area_m2"),
+        max_rent_nok_m2=number("max_rent_nok_m2"),
+        area=one("area"),
+        available_by=available_by,
+        max_walk_min=number("max_walk_min"),
+        hub=one("hub"),
+        sort=one("sort") or "walk",
+        limit=100 if limit is None else limit,
+        offset=0 if offset is None else offset,
+        include_withdrawn=bool(withdrawn),
+    )
+
+
+def check_query(
+    conn: psycopg.Connection, q: PremisesQuery, *, max_limit: int = API_MAX_LIMIT
+) -> PremisesQuery:
+    """:func:`validate_query` for a query a user typed, with errors named by the parameter.
+
+    Pages are at most ``max_limit`` (the API's limit; geoplan's own callers may page further
+    through :func:`search`), and the ``uses`` field is reported as ``use``, the name the user
+    typed (``?use=`` / ``--use``). A search map for a misspelt area would silently show nothing;
+    a planner deserves to be told, so the maps check through here too.
+    """
+    errors: list[dict] = []
+    message = ""
+    try:
+        validate_query(conn, q)
+    except ValidationError as exc:
+        errors = [e | {"field": "use"} if e["field"] == "uses" else e for e in exc.errors]
+        message = str(exc).replace("uses: unknown", "use: unknown")
+    if not any(e["field"] == "limit" for e in errors) and not 1 <= q.limit <= max_limit:
+        errors.append({"field": "limit", "message": f"must be an integer from 1 to {max_limit}"})
+        message = "; ".join(filter(None, (message, f"limit: {errors[-1]['message']}")))
+    if errors:
+        raise ValidationError(message, field=errors[0]["field"], errors=errors)
+    return q
+
+
+HUB_WALK_TABLE = "_pq_hub_walk"
+"""Session temp table holding the walk from each candidate premises to the named ``hub``."""
+
+
+def _compile(conn: psycopg.Connection, q: PremisesQuery) -> tuple[str, str, dict[str, Any]]:
     """The FROM+WHERE clause, the ORDER BY and the parameters of a (validated) query.
 
-    With ``hub`` the selection also carries ``hub_walk_m``/``hub_walk_min``: straight line ×
-    ``detour_factor`` to that hub. The filter uses ``ST_DWithin`` on the equivalent straight-line
-    radius so the GiST index does the work.
+    With ``hub`` the selection also carries ``hub_walk_m``/``hub_walk_min``/``hub_walk_method``:
+    the walk from each candidate to that hub, computed now by
+    :func:`geoplan.proximity.walk_to_nearest_hub` restricted to that one hub — on the walking
+    network where one is loaded (``network``), else straight line × ``detour_factor``
+    (``straight_line``). No walk is shorter than the straight line, so with ``max_walk_min``
+    only premises within that many minutes *as the crow flies* are routed (``ST_DWithin`` on
+    the GiST index).
     """
     s = get_settings()
-    params: dict[str, Any] = {
-        "withdrawn": q.include_withdrawn,
-        "f": s.detour_factor,
-        "v": s.walk_speed_m_per_min,
-    }
+    params: dict[str, Any] = {"withdrawn": q.include_withdrawn, "v": s.walk_speed_m_per_min}
     where = ["(%(withdrawn)s OR p.status = 'available')"]
     source = "premises p LEFT JOIN hubs h ON h.id = p.nearest_hub_id"
     walk = "p.walk_min"
-    if q.hub:
-        source += " CROSS JOIN (SELECT id, name, geom FROM hubs WHERE id = %(hub)s) th"
-        params["hub"] = q.hub
-        walk = "ST_Distance(p.geom, th.geom) * %(f)s / %(v)s"
     if q.uses:
         where.append("p.uses && %(uses)s::text[]")
         params["uses"] = list(q.uses)
@@ -218,10 +323,28 @@ def _compile(q: PremisesQuery) -> tuple[str, str, dict[str, Any]]:
         params["by"] = q.available_by
     if q.max_walk_min is not None:
         params["walk"] = q.max_walk_min
-        if q.hub:
-            where.append("ST_DWithin(p.geom, th.geom, %(walk)s * %(v)s / %(f)s)")
-        else:
-            where.append("p.walk_min <= %(walk)s")
+    if q.hub:
+        params["hub"] = q.hub
+        if q.max_walk_min is not None:
+            where.append(
+                "ST_DWithin(p.geom, (SELECT geom FROM hubs WHERE id = %(hub)s), %(walk)s * %(v)s)"
+            )
+        walk_to_nearest_hub(
+            conn,
+            premises_where=" AND ".join(where),
+            params=params,
+            hubs=HubSelection(ids=(q.hub,)),
+            out=HUB_WALK_TABLE,
+        )
+        source += (
+            f" JOIN {HUB_WALK_TABLE} hw ON hw.id = p.id"
+            " CROSS JOIN (SELECT id, name FROM hubs WHERE id = %(hub)s) th"
+        )
+        walk = "hw.walk_m / %(v)s"
+        if q.max_walk_min is not None:
+            where.append("hw.walk_m <= %(walk)s * %(v)s")
+    elif q.max_walk_min is not None:
+        where.append("p.walk_min <= %(walk)s")
     order = SORTS[q.sort].replace("walk_min", walk) + ", p.id"
     return f"{source} WHERE {' AND '.join(where)}", order, params
 
@@ -233,15 +356,14 @@ _SELECT_COLUMNS = """
     p.verified, p.sample, p.version, p.created_at, p.updated_at"""
 
 _HUB_COLUMNS = """,
-    th.id AS hub_id, th.name AS hub_name, ST_Distance(p.geom, th.geom) * %(f)s AS hub_walk_m,
-    ST_Distance(p.geom, th.geom) * %(f)s / %(v)s AS hub_walk_min,
-    'straight_line'::text AS hub_walk_method"""
+    th.id AS hub_id, th.name AS hub_name, hw.walk_m AS hub_walk_m,
+    hw.walk_m / %(v)s AS hub_walk_min, hw.method AS hub_walk_method"""
 
 
 def search(conn: psycopg.Connection, q: PremisesQuery) -> SearchResult:
     """Premises matching ``q`` (a GeoDataFrame in EPSG:25833) and how many match in total."""
     validate_query(conn, q)
-    source, order, params = _compile(q)
+    source, order, params = _compile(conn, q)
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     gdf = read_gdf(
         conn,
@@ -256,9 +378,9 @@ def _feature_sql(with_hub: bool) -> str:
     """A GeoJSON Feature (WGS84) of one premises row, built in PostGIS."""
     hub = (
         """, 'hub_id', th.id, 'hub_name', th.name,
-           'hub_walk_m', round((ST_Distance(p.geom, th.geom) * %(f)s)::numeric, 1),
-           'hub_walk_min', round((ST_Distance(p.geom, th.geom) * %(f)s / %(v)s)::numeric, 1),
-           'hub_walk_method', 'straight_line'"""
+           'hub_walk_m', round(hw.walk_m::numeric, 1),
+           'hub_walk_min', round((hw.walk_m / %(v)s)::numeric, 1),
+           'hub_walk_method', hw.method"""
         if with_hub
         else ""
     )
@@ -290,7 +412,7 @@ class FeaturePage:
 def search_features(conn: psycopg.Connection, q: PremisesQuery) -> FeaturePage:
     """Like :func:`search`, but the page comes back as a GeoJSON features array (WGS84)."""
     validate_query(conn, q)
-    source, order, params = _compile(q)
+    source, order, params = _compile(conn, q)
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     row = conn.execute(
         f"""SELECT coalesce(json_agg(f ORDER BY n), '[]'::json)::text, count(*)
@@ -299,31 +421,6 @@ def search_features(conn: psycopg.Connection, q: PremisesQuery) -> FeaturePage:
         params | {"limit": q.limit, "offset": q.offset},
     ).fetchone()
     return FeaturePage(row[0], total, row[1])
-
-
-def walk_to_hub(
-    conn: psycopg.Connection, premises_ids: Sequence[str], hub_id: str
-) -> dict[str, dict[str, Any]]:
-    """Walking distance/time from each premises to one named hub (straight line × detour).
-
-    Interim: the proximity module's network routing should replace this estimate; ``method``
-    says which one was used.
-    """
-    s = get_settings()
-    rows = conn.execute(
-        """SELECT p.id, ST_Distance(p.geom, h.geom) * %(f)s FROM premises p, hubs h
-           WHERE h.id = %(hub)s AND p.id = ANY(%(ids)s)""",
-        {"f": s.detour_factor, "hub": hub_id, "ids": list(premises_ids)},
-    ).fetchall()
-    return {
-        pid: {
-            "hub_id": hub_id,
-            "walk_m": m,
-            "walk_min": m / s.walk_speed_m_per_min,
-            "method": "straight_line",
-        }
-        for pid, m in rows
-    }
 
 
 # -- reading one --------------------------------------------------------------------------------

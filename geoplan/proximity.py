@@ -57,12 +57,53 @@ MAX_K = 50
 REGION_BBOX_WGS84 = (10.0, 59.5, 12.0, 60.4)
 """Where input may lie when no municipality boundary is loaded: Oslo and Akershus, roughly."""
 
-HUB_GROUPS: dict[str, str] = {
-    "existing": "status = 'existing'",
-    "existing_rail_metro": "status = 'existing' AND mode IN ('rail', 'metro')",
-    "planned": "status = 'planned'",
+
+@dataclass(frozen=True)
+class HubSelection:
+    """Which hubs a batch walk may end at: by status, mode and/or id (None = any).
+
+    The values are bound as query parameters, never spliced into SQL text, so a hub id typed
+    by a user (``GET /premises?hub=...``) can select hubs but cannot change the statement.
+    """
+
+    statuses: tuple[str, ...] | None = None
+    modes: tuple[str, ...] | None = None
+    ids: tuple[str, ...] | None = None
+
+    def where(self) -> tuple[str, dict[str, list[str] | None]]:
+        """An SQL condition on ``hubs`` (constant text) and the parameters it binds."""
+        sql = (
+            "(%(hs_statuses)s::text[] IS NULL OR status = ANY(%(hs_statuses)s)) "
+            "AND (%(hs_modes)s::text[] IS NULL OR mode = ANY(%(hs_modes)s)) "
+            "AND (%(hs_ids)s::text[] IS NULL OR id = ANY(%(hs_ids)s))"
+        )
+        params = {
+            "hs_statuses": list(self.statuses) if self.statuses is not None else None,
+            "hs_modes": list(self.modes) if self.modes is not None else None,
+            "hs_ids": list(self.ids) if self.ids is not None else None,
+        }
+        return sql, params
+
+    def describe(self) -> str:
+        """The selection as a readable condition, e.g. ``status = 'existing'`` (for reports)."""
+        parts = []
+        for column, values in (("status", self.statuses), ("mode", self.modes), ("id", self.ids)):
+            if values is None:
+                continue
+            quoted = ", ".join(f"'{v}'" for v in values)
+            parts.append(f"{column} = {quoted}" if len(values) == 1 else f"{column} IN ({quoted})")
+        return " AND ".join(parts) or "any hub"
+
+
+EXISTING_HUBS = HubSelection(statuses=("existing",))
+"""The hubs every premises' nearest hub is chosen from."""
+
+HUB_GROUPS: dict[str, HubSelection] = {
+    "existing": EXISTING_HUBS,
+    "existing_rail_metro": HubSelection(statuses=("existing",), modes=("rail", "metro")),
+    "planned": HubSelection(statuses=("planned",)),
 }
-"""Hub selections coverage is reported for (SQL conditions on ``hubs``)."""
+"""Hub selections coverage is reported for."""
 
 
 @dataclass
@@ -399,14 +440,15 @@ def walk_to_nearest_hub(
     *,
     premises_where: str = "true",
     params: dict | None = None,
-    hub_where: str = "status = 'existing'",
+    hubs: HubSelection = EXISTING_HUBS,
     out: str = "_px_result",
 ) -> int:
     """Nearest hub and walking distance for a set of premises, into temp table ``out``.
 
     ``out`` gets ``(id text, hub_id text, straight_m, walk_m, method)``, one row per premises
-    matching ``premises_where`` (an SQL condition on ``premises p``) when any hub matches
-    ``hub_where``. Two set-based passes:
+    matching ``premises_where`` when any hub is in ``hubs`` (select one hub by id to get every
+    premises' walk to *that* hub). ``premises_where`` is an SQL condition on ``premises p``
+    written by geoplan code, never by a user: values go in ``params``. Two set-based passes:
 
     1. straight line for all: points out by binary COPY, ``shapely.STRtree.query_nearest``
        vectorised, results back by binary COPY (the benchmark's "geoplan batch path");
@@ -416,11 +458,11 @@ def walk_to_nearest_hub(
        straight-line one; the rest keep ``straight_line``.
     """
     with _batch_settings(conn):
-        return _walk_to_nearest_hub(conn, premises_where, params or {}, hub_where, out)[0]
+        return _walk_to_nearest_hub(conn, premises_where, params or {}, hubs, out)[0]
 
 
 def _walk_to_nearest_hub(
-    conn: psycopg.Connection, premises_where: str, params: dict, hub_where: str, out: str
+    conn: psycopg.Connection, premises_where: str, params: dict, hubs: HubSelection, out: str
 ) -> tuple[int, int]:
     """:func:`walk_to_nearest_hub`, also returning how many premises were selected.
 
@@ -436,17 +478,18 @@ def _walk_to_nearest_hub(
         params,
     ).rowcount
     conn.execute(f"DROP TABLE IF EXISTS {out}")
-    hubs = conn.execute(
-        f"SELECT id, ST_X(geom), ST_Y(geom) FROM hubs WHERE {hub_where} ORDER BY id"
+    hub_where, hub_params = hubs.where()
+    hub_rows = conn.execute(
+        f"SELECT id, ST_X(geom), ST_Y(geom) FROM hubs WHERE {hub_where} ORDER BY id", hub_params
     ).fetchall()
     pts = _copy_out_points(conn, "SELECT i, ST_X(geom), ST_Y(geom) FROM _px_pts")
-    if not hubs or not len(pts):
+    if not hub_rows or not len(pts):
         conn.execute(
             f"CREATE TEMP TABLE {out} (id text, hub_id text, straight_m float8, walk_m float8, "
             "method text)"
         )
         return 0, n_pts
-    hub_xy = np.array([(h[1], h[2]) for h in hubs], dtype=float)
+    hub_xy = np.array([(h[1], h[2]) for h in hub_rows], dtype=float)
     tree = shapely.STRtree(shapely.points(hub_xy))
     (_, hub_idx), dist = tree.query_nearest(
         shapely.points(pts["x"], pts["y"]), return_distance=True, all_matches=False
@@ -457,7 +500,7 @@ def _walk_to_nearest_hub(
     conn.execute("DROP TABLE IF EXISTS _px_hub_idx")
     conn.execute("CREATE TEMP TABLE _px_hub_idx (h int, id text)")
     with conn.cursor().copy("COPY _px_hub_idx (h, id) FROM STDIN") as copy:
-        for k, h in enumerate(hubs):
+        for k, h in enumerate(hub_rows):
             copy.write_row((k, h[0]))
     n = conn.execute(
         f"""
@@ -472,13 +515,14 @@ def _walk_to_nearest_hub(
         conn.execute(f"CREATE INDEX ON {out} (id)")
         conn.execute("CREATE INDEX ON _px_pts (id)")
         conn.execute("ANALYZE _px_pts")
-        _network_pass(conn, hub_where, out)
+        _network_pass(conn, hubs, out)
     return n, n_pts
 
 
-def _network_pass(conn: psycopg.Connection, hub_where: str, out: str) -> None:
+def _network_pass(conn: psycopg.Connection, hubs: HubSelection, out: str) -> None:
+    hub_where, hub_params = hubs.where()
     if not _anchor(
-        conn, "_px_hub_anchor", f"SELECT id AS key, geom FROM hubs WHERE {hub_where}", {}
+        conn, "_px_hub_anchor", f"SELECT id AS key, geom FROM hubs WHERE {hub_where}", hub_params
     ):
         return
     # premises virtual ids are not used, only their anchor edge
@@ -547,9 +591,7 @@ def update_walk_times(conn: psycopg.Connection, premises_ids: Sequence[str] | No
 def _update_walk_times(conn: psycopg.Connection, premises_ids: Sequence[str] | None) -> int:
     ids = list(premises_ids) if premises_ids is not None else None
     where = "true" if ids is None else "p.id = ANY(%(ids)s)"
-    n, n_selected = _walk_to_nearest_hub(
-        conn, where, {"ids": ids}, "status = 'existing'", "_px_result"
-    )
+    n, n_selected = _walk_to_nearest_hub(conn, where, {"ids": ids}, EXISTING_HUBS, "_px_result")
     v = get_settings().walk_speed_m_per_min
     if n < n_selected:
         # Premises no hub could be found for (no existing hub at all) lose their old values.
@@ -886,9 +928,9 @@ def coverage(conn: psycopg.Connection) -> list[CoverageRow]:
     loaded, straight line × detour factor otherwise), computed now for each hub group.
     """
     v = get_settings().walk_speed_m_per_min
-    for group, cond in HUB_GROUPS.items():
+    for group, selection in HUB_GROUPS.items():
         walk_to_nearest_hub(
-            conn, premises_where="p.status = 'available'", hub_where=cond, out=f"_px_cov_{group}"
+            conn, premises_where="p.status = 'available'", hubs=selection, out=f"_px_cov_{group}"
         )
     has_boundary = conn.execute("SELECT EXISTS (SELECT 1 FROM boundary)").fetchone()[0]
     muni_geom = "(SELECT ST_Union(geom) FROM boundary)" if has_boundary else "NULL::geometry"
@@ -985,6 +1027,9 @@ def coverage_report(conn: psycopg.Connection) -> dict:
         "walk_speed_kmh": s.walk_speed_kmh,
         "detour_factor": s.detour_factor,
         "network_loaded": network_loaded(conn),
-        "hub_groups": {**HUB_GROUPS, "planned_adds": "planned, and not existing rail/metro"},
+        "hub_groups": {
+            **{group: selection.describe() for group, selection in HUB_GROUPS.items()},
+            "planned_adds": "planned, and not existing rail/metro",
+        },
         "rows": [r.to_dict() for r in coverage(conn)],
     }

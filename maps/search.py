@@ -9,7 +9,7 @@ import folium
 import psycopg
 
 from geoplan import mapdata
-from geoplan.premises import PremisesQuery
+from geoplan.premises import PremisesQuery, check_query
 from maps import base
 from maps.labels import USE_LABELS
 from maps.page import filter_form_html, results_table_html, title_panel_html
@@ -41,7 +41,7 @@ def build_premises_map(
     conn: psycopg.Connection, q: PremisesQuery, *, link_base: str = ""
 ) -> tuple[folium.Map, mapdata.SearchResult]:
     """The search map and the search result it shows (the caller may report the count)."""
-    mapdata.validate_query(conn, q)
+    check_query(conn, q)
     result = mapdata.premises(conn, q)
     found = result.features
     areas = mapdata.areas(conn)

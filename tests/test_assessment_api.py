@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import psycopg
@@ -11,7 +10,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from geoplan import db
+from geoplan import db, keys
 from geoplan.cli import app as cli_app
 from tests.test_assessment_cases import LANDMARKS
 
@@ -23,7 +22,7 @@ def add_key(url: str, key: str, *, scope: str = "write", revoked: bool = False) 
         conn.execute(
             "INSERT INTO api_keys (name, scope, prefix, key_hash, revoked_at) "
             "VALUES (%s, %s, %s, %s, CASE WHEN %s THEN now() END)",
-            (f"key-{key[-4:]}", scope, key[:8], hashlib.sha256(key.encode()).hexdigest(), revoked),
+            (f"key-{key[-4:]}", scope, key[:8], keys.hash_key(key), revoked),
         )
 
 
@@ -91,6 +90,15 @@ def test_revoked_key_is_refused(client: TestClient, loaded_db: str):
         "/assessments", json=body(), headers={"Authorization": "Bearer gp_revoked_key_abcdef"}
     )
     assert r.status_code == 401
+
+
+def test_admin_key_may_assess(client: TestClient, loaded_db: str):
+    add_key(loaded_db, "gp_admin_key_wxyz", scope="admin")
+    r = client.post(
+        "/assessments", json=body(), headers={"Authorization": "Bearer gp_admin_key_wxyz"}
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["created_by"] == "key-wxyz"
 
 
 @pytest.mark.parametrize(

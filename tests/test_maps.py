@@ -12,7 +12,7 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from geoplan import mapdata
+from geoplan import mapdata, premises
 from geoplan.errors import NotFoundError, ValidationError
 from geoplan.premises import PremisesQuery
 from maps import base
@@ -85,7 +85,7 @@ def test_premises_fetch_everything_in_pages(loaded_db, conn, monkeypatch):
 
 
 def test_query_from_form_params_treats_empty_as_no_filter():
-    q = mapdata.premises_query_from_params(
+    q = premises.query_from_params(
         {
             "use": ["office,retail"],
             "min_area_m2": [""],
@@ -97,7 +97,7 @@ def test_query_from_form_params_treats_empty_as_no_filter():
     assert q.uses == ["office", "retail"] and q.min_area_m2 is None and q.area is None
     assert q.max_rent_nok_m2 == 1500 and q.max_walk_min == 10
     with pytest.raises(ValidationError) as e:
-        mapdata.premises_query_from_params({"max_area_m2": ["stor"]})
+        premises.query_from_params({"max_area_m2": ["stor"]})
     assert e.value.field == "max_area_m2"
 
 
@@ -113,7 +113,7 @@ def test_query_from_form_params_treats_empty_as_no_filter():
 )
 def test_bad_filters_are_rejected_naming_the_field(loaded_db, conn, query, field):
     with pytest.raises(ValidationError) as e:
-        mapdata.validate_query(conn, query)
+        premises.check_query(conn, query)
     assert e.value.field == field
 
 
@@ -344,3 +344,28 @@ def test_cli_writes_maps_and_fails_in_one_line(loaded_db, tmp_path):
     r = runner.invoke(app, ["map", "area", "atlantis", "--out", str(tmp_path / "x.html")])
     assert r.exit_code == 1 and "atlantis" in r.output and not (tmp_path / "x.html").exists()
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_search_map_takes_the_search_parameters_and_gives_its_messages(client, tmp_path):
+    for query in ("use=kontor", "hub=nowhere&max_walk_min=5", "area=atlantis&limit=5000"):
+        search = client.get(f"/premises?{query}")
+        on_map = client.get(f"/maps/premises?{query}")
+        assert search.status_code == on_map.status_code == 422, query
+        if "area" in query:  # GET /premises checks types in its OpenAPI schema: same fields
+            fields = [{e["field"] for e in r.json()["errors"]} for r in (search, on_map)]
+            assert fields[0] == fields[1] == {"area", "limit"}
+        else:  # checked by geoplan: same fields and messages
+            assert search.json()["errors"] == on_map.json()["errors"], query
+    assert client.get("/maps/premises?use=kontor").json()["errors"][0]["field"] == "use"
+
+    from geoplan.cli import app
+
+    runner = CliRunner()
+    out = str(tmp_path / "s.html")
+    for args in (["--use", "kontor"], ["--available-by", "2026-13-01"], ["--limit", "5000"]):
+        listed = runner.invoke(app, ["premises", "search", *args], env={"COLUMNS": "1000"})
+        mapped = runner.invoke(app, ["map", "premises", *args, "-o", out], env={"COLUMNS": "1000"})
+        assert listed.exit_code == mapped.exit_code == 1, args
+        assert listed.output == mapped.output and listed.output.startswith("error:"), args
+    r = runner.invoke(app, ["map", "premises", "--max-walk-min", "10", "--offset", "2", "-o", out])
+    assert r.exit_code == 0, r.output

@@ -15,6 +15,7 @@ from geoplan import premises
 from geoplan.config import get_settings
 from geoplan.errors import ValidationError
 from geoplan.premises import PremisesQuery, search, search_features
+from geoplan.proximity import HubSelection, walk_to_nearest_hub
 
 
 @pytest.fixture
@@ -108,13 +109,19 @@ def test_max_walk_min_to_a_named_hub(conn, rows):
     assert list(gdf["hub_walk_min"]) == sorted(gdf["hub_walk_min"])  # sort=walk uses the hub
 
 
-def test_walk_to_hub_matches_search(conn):
+def test_named_hub_walk_comes_from_the_proximity_module(conn):
     result = run(conn, hub="ahus")
-    some = list(result.features["id"][:3])
-    walk = premises.walk_to_hub(conn, some, "ahus")
-    for pid, m in zip(result.features["id"][:3], result.features["hub_walk_min"][:3], strict=True):
-        assert walk[pid]["walk_min"] == pytest.approx(m)
-        assert walk[pid]["method"] == "straight_line"
+    walk_to_nearest_hub(conn, hubs=HubSelection(ids=("ahus",)), out="_t_ahus")
+    walk = {r[0]: r[1:] for r in conn.execute("SELECT id, walk_m, method FROM _t_ahus")}
+    assert len(walk) == len(result.features)
+    for pid, m, method in zip(
+        result.features["id"],
+        result.features["hub_walk_m"],
+        result.features["hub_walk_method"],
+        strict=True,
+    ):
+        assert walk[pid] == (pytest.approx(m), method)
+        assert method == "straight_line"  # no walking network ships
 
 
 @pytest.mark.parametrize(

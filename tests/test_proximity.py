@@ -13,12 +13,15 @@ import shapely
 
 from geoplan import db
 from geoplan.config import get_settings
+from geoplan.premises import PremisesQuery, search
 from geoplan.proximity import (
+    HubSelection,
     annotate_premises,
     compute_catchments,
     coverage,
     nearest_hubs,
     refresh_catchments,
+    walk_to_nearest_hub,
 )
 from tests.test_network import load_test_network, xy
 
@@ -301,3 +304,32 @@ def test_coverage_counts_premises_by_hub_group(railway_town, conn) -> None:
     planned = rows[("municipality", "planned")]
     assert planned.within[5] == {"premises": 1, "floor_area_m2": 200.0}
     assert rows[("municipality", "planned_adds")].within[5]["floor_area_m2"] == 200.0
+
+
+def test_premises_search_to_a_named_hub_walks_the_network(railway_town, conn) -> None:
+    add_premises(conn, "p1", 500, -40)  # 80 m from NORTH as the crow flies, 1120 m on foot
+    add_premises(conn, "p2", 500, 60)  # 20 m from NORTH on foot
+    add_premises(conn, "far", 300, -1050)  # off the network
+    # 5 minutes = 417 m: the straight-line estimate (80 × 1.3 = 104 m) would let p1 in
+    found = search(conn, PremisesQuery(hub="north", max_walk_min=5))
+    assert list(found.features["id"]) == ["p2"]
+    assert list(found.features["hub_walk_method"]) == ["network"]
+    assert found.features["hub_walk_m"][0] == pytest.approx(20, abs=0.5)
+
+    every = search(conn, PremisesQuery(hub="north")).features.set_index("id")
+    assert list(every.index) == ["p2", "p1", "far"]  # sort=walk: by walk to NORTH
+    assert every.loc["p1", "hub_walk_m"] == pytest.approx(1120, abs=0.5)
+    assert every.loc["p1", "hub_walk_min"] == pytest.approx(1120 / SPEED, abs=0.01)
+    assert every.loc["p1", "hub_walk_method"] == "network"
+    far = every.loc["far"]
+    assert far["hub_walk_method"] == "straight_line"
+    straight = ((300 - 500) ** 2 + (-1050 - 40) ** 2) ** 0.5
+    assert far["hub_walk_m"] == pytest.approx(straight * get_settings().detour_factor, abs=0.5)
+
+
+def test_hub_selection_binds_values_as_parameters(railway_town, conn) -> None:
+    add_premises(conn, "p1", 500, -40)
+    sneaky = HubSelection(ids=("north' OR 'x' = 'x",))
+    assert walk_to_nearest_hub(conn, hubs=sneaky, out="_t_none") == 0
+    assert walk_to_nearest_hub(conn, hubs=HubSelection(ids=("south",)), out="_t_south") == 1
+    assert conn.execute("SELECT hub_id, method FROM _t_south").fetchone() == ("south", "network")

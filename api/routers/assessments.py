@@ -1,47 +1,25 @@
 """/assessments: assess a case (write key), fetch it, and its printable HTML report.
 
 Thin: the work is in :mod:`geoplan.assessment`; this router parses, authorises and stores.
-
-``require_write_key`` is a minimal local dependency so this branch stays independent of the
-shared API-key work (``api/deps.py`` + ``geoplan/keys.py``); at merge it should be replaced by the
-shared write-key dependency.
+Creating an assessment needs an API key with the ``write`` scope (``admin`` includes it), checked
+by the same dependency as the premises writes (:func:`api.deps.require_scope`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import psycopg
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException
 
-from api.deps import get_conn
+from api.deps import get_conn, require_scope
 from geoplan.assessment import AssessmentInput, assess, get_assessment, store_assessment
+from geoplan.keys import ApiKey
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
-
-
-def require_write_key(request: Request, conn: psycopg.Connection = Depends(get_conn)) -> str:
-    """The name of the API key in ``Authorization: Bearer <key>``; 401 unless a live write key."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    challenge = {"WWW-Authenticate": 'Bearer realm="geoplan"'}
-    if scheme.lower() != "bearer" or not token.strip():
-        raise HTTPException(
-            401, "a write API key is required (Authorization: Bearer <key>)", headers=challenge
-        )
-    digest = hashlib.sha256(token.strip().encode()).hexdigest()
-    row = conn.execute(
-        "SELECT name FROM api_keys WHERE key_hash = %s AND revoked_at IS NULL "
-        "AND scope IN ('write', 'admin')",
-        (digest,),
-    ).fetchone()
-    if row is None:
-        raise HTTPException(401, "the API key is unknown or revoked", headers=challenge)
-    return row[0]
+require_writer = require_scope("write")
 
 
 class AssessmentRequest(BaseModel):
@@ -71,11 +49,11 @@ def create_assessment(
     body: AssessmentRequest,
     request: Request,
     response: Response,
-    key_name: str = Depends(require_write_key),
+    key: ApiKey = Depends(require_writer),
     conn: psycopg.Connection = Depends(get_conn),
 ) -> dict[str, Any]:
     result = assess(conn, AssessmentInput(**body.model_dump()))
-    record = store_assessment(conn, result, created_by=key_name)
+    record = store_assessment(conn, result, created_by=key.name)
     conn.commit()
     response.headers["Location"] = str(request.url_for("read_assessment", case_id=record["id"]))
     return record

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import get_conn
-from geoplan import mapdata
+from geoplan import premises
 from maps.area import render_area_map
 from maps.overview import render_overview
 from maps.search import render_premises_map
@@ -50,9 +50,10 @@ def premises_map(
 ) -> HTMLResponse:
     """Matching premises, the hubs and catchments the filter used, and a result table.
 
-    Empty parameters (as a submitted HTML form sends them) mean "no filter".
+    Empty parameters (as a submitted HTML form sends them) mean "no filter"; otherwise the
+    parameters and their checks are those of ``GET /premises``.
     """
-    q = mapdata.premises_query_from_params(
+    q = premises.query_from_params(
         {k: request.query_params.getlist(k) for k in request.query_params}
     )
     return HTMLResponse(render_premises_map(conn, q, link_base=_link_base(request)))

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import get_conn, require_scope
-from api.errors import PROBLEM_JSON, problem
+from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, problem
 from geoplan import premises as core
 from geoplan.errors import ValidationError
 from geoplan.keys import ApiKey
@@ -51,26 +51,6 @@ class GeoJSONResponse(Response):
 
 
 # -- documented problem responses ---------------------------------------------------------------
-_PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": {"type": ["string", "null"]},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-    },
-}
 _PROBLEM_TEXT = {
     400: "The body is not valid JSON",
     401: "No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`)",
@@ -86,7 +66,7 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {
         code: {
             "description": _PROBLEM_TEXT[code],
-            "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
         }
         for code in codes
     }
@@ -388,28 +368,23 @@ def search_premises(
     include_withdrawn: Annotated[bool, Query(description="Also list withdrawn premises")] = False,
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
-    uses = [u.strip() for value in use or [] for u in value.split(",") if u.strip()] or None
-    q = core.PremisesQuery(
-        uses=uses,
-        min_area_m2=min_area_m2,
-        max_area_m2=max_area_m2,
-        max_rent_nok_m2=max_rent_nok_m2,
-        area=area,
-        available_by=available_by,
-        max_walk_min=max_walk_min,
-        hub=hub,
-        sort=sort,
-        limit=limit,
-        offset=offset,
-        include_withdrawn=include_withdrawn,
+    q = core.query_from_params(
+        {
+            "use": use,
+            "min_area_m2": min_area_m2,
+            "max_area_m2": max_area_m2,
+            "max_rent_nok_m2": max_rent_nok_m2,
+            "area": area,
+            "available_by": available_by,
+            "max_walk_min": max_walk_min,
+            "hub": hub,
+            "sort": sort,
+            "limit": limit,
+            "offset": offset,
+            "include_withdrawn": include_withdrawn,
+        }
     )
-    try:
-        page = core.search_features(conn, q)
-    except ValidationError as exc:  # the query parameter is `use`, the field `uses`
-        errors = [e | {"field": "use"} if e["field"] == "uses" else e for e in exc.errors]
-        raise ValidationError(
-            str(exc).replace("uses:", "use:"), errors[0]["field"], errors
-        ) from exc
+    page = core.search_features(conn, core.check_query(conn, q))
     base = _base_url(request) + request.url.path
 
     def href(new_offset: int) -> str:

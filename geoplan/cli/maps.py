@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 
 from geoplan.cli.common import console, fail, user_errors
+from geoplan.cli.premises import (
+    AREA,
+    AVAILABLE_BY,
+    HUB,
+    MAX_AREA,
+    MAX_RENT,
+    MAX_WALK_MIN,
+    MIN_AREA,
+    OFFSET,
+    SORT,
+    USE,
+    Sort,
+    query_from_options,
+)
 
 map_app = typer.Typer(help="Write interactive maps (self-contained HTML files).")
 
@@ -49,43 +62,38 @@ def overview(out: Path = OUT, link_base: str | None = LINK_BASE) -> None:
 @map_app.command("premises")
 def premises(
     out: Path = OUT,
-    use: list[str] = typer.Option([], "--use", help="Use category (repeatable)."),
-    min_area: float | None = typer.Option(None, "--min-area", help="Smallest floor area, m²."),
-    max_area: float | None = typer.Option(None, "--max-area", help="Largest floor area, m²."),
-    max_rent: float | None = typer.Option(None, "--max-rent", help="Highest rent, NOK/m²/year."),
-    area: str | None = typer.Option(None, "--area", help="Focus-area slug, e.g. visperud."),
-    available_by: str | None = typer.Option(None, "--available-by", help="YYYY-MM-DD."),
-    max_walk: float | None = typer.Option(None, "--max-walk", help="Most minutes' walk to a hub."),
-    hub: str | None = typer.Option(None, "--hub", help="Hub id --max-walk refers to."),
-    sort: str = typer.Option("walk", "--sort", help="walk | area | rent | updated"),
-    limit: int = typer.Option(100, "--limit", help="Results on the map and in the table."),
+    use: list[str] | None = USE,
+    min_area: float | None = MIN_AREA,
+    max_area: float | None = MAX_AREA,
+    max_rent: float | None = MAX_RENT,
+    area: str | None = AREA,
+    available_by: str | None = AVAILABLE_BY,
+    max_walk_min: float | None = MAX_WALK_MIN,
+    hub: str | None = HUB,
+    sort: Sort = SORT,
+    limit: int = typer.Option(100, "--limit", help="Results on the map and in the table (1–1000)."),
+    offset: int = OFFSET,
     link_base: str | None = LINK_BASE,
 ) -> None:
-    """Premises matching the filters (as GET /premises), with hubs, catchments and a table."""
+    """Premises matching the filters (as `geoplan premises search`), with hubs, catchments and
+    a table."""
     from geoplan import db
-    from geoplan.errors import ValidationError
-    from geoplan.premises import PremisesQuery
     from maps.base import render_html
     from maps.search import build_premises_map
 
     with user_errors(), db.connect() as conn:
-        try:
-            by = date.fromisoformat(available_by) if available_by else None
-        except ValueError:
-            raise ValidationError(
-                "--available-by must be YYYY-MM-DD", field="available_by"
-            ) from None
-        q = PremisesQuery(
-            uses=[u for v in use for u in v.split(",") if u] or None,
-            min_area_m2=min_area,
-            max_area_m2=max_area,
-            max_rent_nok_m2=max_rent,
+        q = query_from_options(
+            use=use,
+            min_area=min_area,
+            max_area=max_area,
+            max_rent=max_rent,
             area=area,
-            available_by=by,
-            max_walk_min=max_walk,
+            available_by=available_by,
+            max_walk_min=max_walk_min,
             hub=hub,
             sort=sort,
             limit=limit,
+            offset=offset,
         )
         m, result = build_premises_map(conn, q, link_base=_link_base(link_base))
         html = render_html(m)
