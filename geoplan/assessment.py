@@ -27,9 +27,10 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from geoplan.config import STORAGE_SRID
-from geoplan.errors import GeoplanError, NotFoundError, ValidationError
+from geoplan.errors import NotFoundError, ValidationError
 from geoplan.policy import CLASS_RANK, OUTSIDE, SEVERITY, Policy, load_policy
 from geoplan.proximity import HubDistance, nearest_hubs
+from geoplan.region import site_in_municipality
 
 SITE_TYPES = ("Point", "Polygon", "MultiPolygon")
 VERDICT_LABELS = {
@@ -205,30 +206,19 @@ _SITE_CTE = f"WITH s AS (SELECT ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRI
 
 
 def _municipality_facts(conn: psycopg.Connection, site: BaseGeometry) -> dict[str, Any]:
-    row = conn.execute(
-        f"""{_SITE_CTE}, b AS (SELECT string_agg(name, ', ' ORDER BY id) AS name,
-                                      ST_Union(geom) AS geom FROM boundary)
-        SELECT b.name, ST_Intersects(b.geom, s.g), ST_Within(s.g, b.geom),
-               CASE WHEN ST_Area(s.g) > 0
-                    THEN ST_Area(ST_Intersection(b.geom, s.g)) / ST_Area(s.g) END,
-               ST_Distance(b.geom, s.g)
-        FROM b, s""",
-        {"wkb": site.wkb},
-    ).fetchone()
-    name, intersects, within, share, distance = row
-    if name is None:
-        raise GeoplanError("no municipal boundary is loaded; run `geoplan load` first")
-    if not intersects:
+    """The site against the loaded boundary (see :mod:`geoplan.region`): it must touch the
+    municipality; a site partly outside is assessed with its share inside."""
+    facts = site_in_municipality(conn, site)
+    if not facts.touches:
         raise ValidationError(
-            f"site lies outside {name} kommune ({distance:,.0f} m from the boundary); "
-            "geoplan assesses sites inside the municipality only",
+            f"site lies outside {facts.name} kommune ({facts.distance_m:,.0f} m from the "
+            "boundary); geoplan assesses sites inside the municipality only",
             field="site",
         )
-    inside_share = 1.0 if within else round(float(share if share is not None else 1.0), 3)
     return {
-        "name": name,
-        "inside": "yes" if within else "partly",
-        "inside_share": inside_share,
+        "name": facts.name,
+        "inside": "yes" if facts.within else "partly",
+        "inside_share": 1.0 if facts.within else round(facts.share_inside, 3),
     }
 
 

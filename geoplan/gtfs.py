@@ -17,8 +17,9 @@ without a parent, all stops sharing a name. For each hub:
   planner judging a site cares what a visitor finds at any time of the working day.
 
 Hubs are kept when they lie within ``margin_m`` of the municipality (the loaded boundary, else
-Lørenskog's envelope). Ids are ``gtfs:<station or stop id>``, so re-importing a newer feed updates
-the same hubs; ``replace`` removes ``gtfs:`` hubs the feed no longer has (other hubs stay).
+Lørenskog's envelope; see :mod:`geoplan.region`). Ids are ``gtfs:<station or stop id>``, so
+re-importing a newer feed updates the same hubs; ``replace`` removes ``gtfs:`` hubs the feed no
+longer has (other hubs stay).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
 from geoplan.layerspec import layer_spec
 from geoplan.layerwrite import Progress, WriteResult, write_layer
-from geoplan.validation import LORENSKOG_BBOX_25833, ProvenanceDefaults, prepare, region_for
+from geoplan.region import region
+from geoplan.validation import ProvenanceDefaults, prepare, region_for
 
 BUS_TERMINAL_MIN_ROUTES = 4
 DEFAULT_MARGIN_M = 3_000.0
@@ -281,15 +283,6 @@ def read_hubs(
     return gdf, day, unsupported, info
 
 
-def _clip_region(conn: psycopg.Connection, margin_m: float) -> shapely.Geometry:
-    row = conn.execute(
-        "SELECT ST_AsBinary(ST_Buffer(ST_Union(geom), %s)) FROM boundary", (margin_m,)
-    ).fetchone()
-    if row and row[0] is not None:
-        return shapely.from_wkb(bytes(row[0]))
-    return shapely.box(*LORENSKOG_BBOX_25833).buffer(margin_m)
-
-
 def import_gtfs(
     conn: psycopg.Connection,
     path: Path,
@@ -307,10 +300,7 @@ def import_gtfs(
     report("reading", 1, 1)
     if gdf is None:
         raise ValidationError(f"{path.name}: the feed has no stops served by rail, metro or bus")
-    inside = shapely.contains_xy(
-        _clip_region(conn, options.margin_m),
-        *shapely.get_coordinates(gdf.to_crs(STORAGE_SRID).geometry.values).T,
-    )
+    inside = region(conn, options.margin_m).contains(gdf.to_crs(STORAGE_SRID).geometry.values)
     outside = int((~inside).sum())
     gdf = gdf[inside].reset_index(drop=True)
     if gdf.empty:

@@ -32,6 +32,7 @@ from geoplan.config import STORAGE_SRID, get_settings
 from geoplan.db import read_gdf
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.proximity import HubSelection, walk_to_nearest_hub
+from geoplan.region import NoBoundaryError, in_municipality
 from geoplan.vocab import PREMISES_STATUSES, USE_CATEGORIES
 
 MAX_LIMIT = 10_000
@@ -559,12 +560,11 @@ def _point_25833(geometry: Any, crs: Any, errors: list[dict]) -> tuple[float, fl
 def _check_inside_boundary(
     conn: psycopg.Connection, xy: tuple[float, float], errors: list[dict]
 ) -> None:
-    inside = conn.execute(
-        f"""SELECT bool_or(ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), {STORAGE_SRID})))
-            FROM boundary""",
-        xy,
-    ).fetchone()[0]
-    if inside is None:
+    """A listing must lie in the municipality itself (not just its region): strict, and only
+    against the real boundary (see :mod:`geoplan.region`)."""
+    try:
+        inside = in_municipality(conn, *xy)
+    except NoBoundaryError:
         errors.append(
             {
                 "field": "geometry",
@@ -572,7 +572,8 @@ def _check_inside_boundary(
                 "checked (run `geoplan load`)",
             }
         )
-    elif not inside:
+        return
+    if not inside:
         errors.append({"field": "geometry", "message": "point lies outside the municipality"})
 
 

@@ -40,6 +40,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geoplan.config import STORAGE_SRID, get_settings
 from geoplan.errors import NotFoundError, ValidationError
+from geoplan.region import locate_lonlat
 
 CATCHMENT_MINUTES = (5, 10, 15)
 """The walking times catchments are stored for (and coverage is reported at)."""
@@ -53,9 +54,6 @@ MAX_NETWORK_WALK_M = 20_000.0
 
 MAX_K = 50
 """Most hubs one nearest-hubs query may ask for."""
-
-REGION_BBOX_WGS84 = (10.0, 59.5, 12.0, 60.4)
-"""Where input may lie when no municipality boundary is loaded: Oslo and Akershus, roughly."""
 
 
 @dataclass(frozen=True)
@@ -141,41 +139,26 @@ def check_minutes(minutes: float | None) -> float | None:
 def site_from_lonlat(conn: psycopg.Connection, lon: float, lat: float) -> BaseGeometry:
     """The point (EPSG:25833) at ``lon``/``lat`` if it lies in the municipality's surroundings.
 
-    "Surroundings" = within ``settings.region_margin_m`` of the loaded municipality boundary, or
-    inside :data:`REGION_BBOX_WGS84` when no boundary is loaded. The error names the field that
-    is off, so a swapped lon/lat pair is easy to spot.
+    "Surroundings" = the region of :func:`geoplan.region.locate_lonlat`: within
+    ``settings.region_margin_m`` of the municipality (its fallback envelope when no boundary is
+    loaded). The error names the field that is off, so a swapped lon/lat pair is easy to spot.
     """
     if not -180 <= lon <= 180:
         raise ValidationError(f"lon must be between -180 and 180, got {lon}", field="lon")
     if not -90 <= lat <= 90:
         raise ValidationError(f"lat must be between -90 and 90, got {lat}", field="lat")
-    margin = get_settings().region_margin_m
-    x, y, inside, has_boundary, bx0, bx1 = conn.execute(
-        f"""
-        WITH pt AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326),
-                                        {STORAGE_SRID}) AS g),
-             b AS (SELECT ST_Extent(geom) AS box FROM boundary)
-        SELECT ST_X(pt.g), ST_Y(pt.g),
-               EXISTS (SELECT 1 FROM boundary b WHERE ST_DWithin(b.geom, pt.g, %(m)s)),
-               EXISTS (SELECT 1 FROM boundary),
-               ST_XMin(b.box) - %(m)s, ST_XMax(b.box) + %(m)s
-        FROM pt, b
-        """,
-        {"lon": lon, "lat": lat, "m": margin},
-    ).fetchone()
-    if has_boundary:
-        where = f"more than {margin / 1000:g} km outside the municipality"
-        east_west_off = not bx0 <= x <= bx1
-    else:
-        x0, y0, x1, y1 = REGION_BBOX_WGS84
-        inside = x0 <= lon <= x1 and y0 <= lat <= y1
-        where = "outside the supported region"
-        east_west_off = not x0 <= lon <= x1
-    if not inside:
+    where = locate_lonlat(conn, lon, lat)
+    if not where.inside:
         # name the coordinate that is off (a swapped pair shows up as lon)
-        field_name = "lon" if east_west_off else "lat"
-        raise ValidationError(f"lon={lon}, lat={lat} lies {where}", field=field_name)
-    return shapely.Point(x, y)
+        field_name = "lon" if not where.easting_inside else "lat"
+        what = where.municipality_name
+        if not where.boundary_loaded:
+            what += " (no boundary is loaded)"
+        raise ValidationError(
+            f"lon={lon}, lat={lat} lies more than {where.margin_m / 1000:g} km outside {what}",
+            field=field_name,
+        )
+    return shapely.Point(where.x, where.y)
 
 
 # -- network plumbing -----------------------------------------------------------------------------

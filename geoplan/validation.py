@@ -19,15 +19,14 @@ import pandas as pd
 import psycopg
 import shapely
 
-from geoplan.config import STORAGE_SRID, get_settings
+from geoplan import region as regions
+from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
 from geoplan.layerspec import ColumnSpec, LayerSpec, normalise_name
+from geoplan.region import Region
 
 SHOW_ERRORS = 20
 """How many row errors a message lists before it says "... and N more"."""
-
-LORENSKOG_BBOX_25833: tuple[float, float, float, float] = (270_900, 6_639_900, 278_300, 6_653_600)
-"""Envelope of Lørenskog kommune (3222) in EPSG:25833, used when no boundary is loaded."""
 
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "ja", "j", "sann", "x"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "nei", "usann", ""}
@@ -76,14 +75,6 @@ class ProvenanceDefaults:
 
 
 @dataclass
-class Region:
-    """Where input may lie: an EPSG:25833 envelope and how it was obtained (for messages)."""
-
-    bounds: tuple[float, float, float, float]
-    description: str
-
-
-@dataclass
 class PreparedLayer:
     """Validated rows, ready to copy: python values per column and WKB geometries (25833)."""
 
@@ -98,27 +89,13 @@ class PreparedLayer:
 
 
 def region_for(conn: psycopg.Connection, layer: str, margin_m: float | None = None) -> Region:
-    """The municipality's envelope plus ``region_margin_m``: loaded boundary, else Lørenskog's.
+    """Where rows of ``layer`` may lie: within ``margin_m`` (default ``region_margin_m``) of the
+    municipality (see :mod:`geoplan.region`).
 
-    The boundary layer itself is checked against the fixed Lørenskog envelope, so replacing the
+    The boundary layer itself is checked against the fallback Lørenskog envelope, so replacing the
     boundary cannot be blocked by the boundary being replaced.
     """
-    margin = get_settings().region_margin_m if margin_m is None else margin_m
-    box = None
-    if layer != "boundary":
-        row = conn.execute(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-            "FROM (SELECT ST_Extent(geom) AS e FROM boundary) s"
-        ).fetchone()
-        if row and row[0] is not None:
-            box, what = row, "the loaded municipal boundary"
-    if box is None:
-        box, what = LORENSKOG_BBOX_25833, "Lørenskog kommune"
-    x0, y0, x1, y1 = box
-    return Region(
-        (x0 - margin, y0 - margin, x1 + margin, y1 + margin),
-        f"within {margin / 1000:g} km of {what}",
-    )
+    return regions.region(conn, margin_m, use_boundary=layer != "boundary")
 
 
 # -- column mapping ----------------------------------------------------------------------------
@@ -394,7 +371,7 @@ def _prepare_geometry(
                     "fix it or pass --make-valid"
                 ),
             )
-    # Transform to storage CRS and check the region (bounding boxes, vectorised).
+    # Transform to storage CRS and check the region (vectorised, see geoplan.region).
     ok = ~empty & ~wrong
     series = gpd.GeoSeries(np.where(ok, geoms, None), crs=gdf.crs)
     try:
@@ -403,16 +380,7 @@ def _prepare_geometry(
         raise ValidationError(f"cannot transform from {gdf.crs} to EPSG:25833: {exc}") from exc
     if spec.geometry == "polygon":
         moved = np.array([_polygonal(g) if g is not None else None for g in moved], dtype=object)
-    bounds = shapely.bounds(moved)
-    x0, y0, x1, y1 = region.bounds
-    with np.errstate(invalid="ignore"):
-        outside = ok & (
-            ~np.isfinite(bounds).all(axis=1)
-            | (bounds[:, 0] < x0)
-            | (bounds[:, 1] < y0)
-            | (bounds[:, 2] > x1)
-            | (bounds[:, 3] > y1)
-        )
+    outside = ok & ~region.contains(moved)
     crs_name = gdf.crs.to_string() if gdf.crs is not None else "?"
 
     def far(i: int) -> str:
