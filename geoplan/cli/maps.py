@@ -55,8 +55,10 @@ def premises(
     max_rent: float | None = typer.Option(None, "--max-rent", help="Highest rent, NOK/m²/year."),
     area: str | None = typer.Option(None, "--area", help="Focus-area slug, e.g. visperud."),
     available_by: str | None = typer.Option(None, "--available-by", help="YYYY-MM-DD."),
-    max_walk: float | None = typer.Option(None, "--max-walk", help="Most minutes' walk to a hub."),
-    hub: str | None = typer.Option(None, "--hub", help="Hub id --max-walk refers to."),
+    max_walk: float | None = typer.Option(
+        None, "--max-walk-min", "--max-walk", help="Most minutes' walk to a hub."
+    ),
+    hub: str | None = typer.Option(None, "--hub", help="Hub id --max-walk-min refers to."),
     sort: str = typer.Option("walk", "--sort", help="walk | area | rent | updated"),
     limit: int = typer.Option(100, "--limit", help="Results on the map and in the table."),
     link_base: str | None = LINK_BASE,
