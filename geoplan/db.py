@@ -6,9 +6,13 @@ work happens in PostGIS and Python only pulls what it needs. SQLAlchemy is used 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -128,3 +132,89 @@ def current_revision(url: str | None = None) -> str | None:
         except psycopg.errors.UndefinedTable:
             return None
     return row[0] if row else None
+
+
+# -- schema drift --------------------------------------------------------------------------------
+# Until the first release, migration 0001 is edited in place (parallel branches must not create
+# several Alembic heads). A database migrated by an older checkout therefore says "at head" yet
+# lacks tables or columns the code needs, and every command then fails deep inside a query.
+def schema_drift(url: str) -> list[str]:
+    """Tables (``name``) and columns (``table.column``) the models define but the store lacks."""
+    from geoplan.models import Base
+
+    with connect(url) as conn:
+        rows = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema()"
+        ).fetchall()
+    have: dict[str, set[str]] = {}
+    for table, column in rows:
+        have.setdefault(table, set()).add(column)
+    missing: list[str] = []
+    for table in Base.metadata.sorted_tables:
+        if table.name not in have:
+            missing.append(table.name)
+            continue
+        missing += [
+            f"{table.name}.{c.name}" for c in table.columns if c.name not in have[table.name]
+        ]
+    return missing
+
+
+def rebuild_schema(url: str, backup_dir: Path, *, pg_bindir: Path | None = None) -> Path:
+    """Back the database up with ``pg_dump``, drop geoplan's tables and migrate afresh.
+
+    Returns the backup file. The backup is taken first and the rebuild refused if it fails, so
+    listings and keys written through the API are never lost without a copy.
+    """
+    from geoplan.models import Base
+
+    pg_dump = str(pg_bindir / "pg_dump") if pg_bindir else shutil.which("pg_dump")
+    if not pg_dump or not Path(pg_dump).exists():
+        raise DatabaseError("cannot back up the outdated schema: pg_dump not found")
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    backup = backup_dir / f"geoplan-{datetime.now():%Y%m%d-%H%M%S}.dump"
+    proc = subprocess.run(
+        [pg_dump, "--format=custom", f"--file={backup}", conninfo(url)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise DatabaseError(f"cannot back up the outdated schema with pg_dump: {detail}")
+    tables = [t.name for t in Base.metadata.sorted_tables] + ["alembic_version"]
+    with transaction(url) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {', '.join(tables)} CASCADE")
+    upgrade(url=url)
+    return backup
+
+
+def ensure_current_schema(
+    url: str, settings: Settings | None = None, *, log: Callable[[str], None] = print
+) -> Path | None:
+    """Migrate, then make sure the schema really matches the code; returns a backup if rebuilt.
+
+    The managed cluster is geoplan's own: an outdated schema there is backed up and rebuilt (the
+    caller reloads the layers). A database given by ``GEOPLAN_DATABASE_URL`` belongs to someone
+    else, so geoplan only says what is wrong and how to rebuild it.
+    """
+    settings = settings or get_settings()
+    upgrade(url=url)
+    missing = schema_drift(url)
+    if not missing:
+        return None
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    if not settings.managed:
+        raise DatabaseError(
+            f"the database schema is older than this version of geoplan (missing {shown}); "
+            "back it up, then run `geoplan db downgrade base && geoplan db upgrade`"
+        )
+    backup_dir = settings.home / "backups"
+    log(
+        f"the database schema is older than this version of geoplan (missing {shown}); "
+        f"backing it up to {backup_dir} and recreating it"
+    )
+    cluster = LocalCluster.from_settings(settings, log=log)
+    backup = rebuild_schema(url, backup_dir, pg_bindir=cluster.bindir)
+    log(f"schema recreated; the old data is in {backup} (restore with pg_restore)")
+    return backup

@@ -38,7 +38,10 @@ SORT_LABELS: dict[str, str] = {
 
 
 def nok(value: float | None) -> str:
-    """``2225.0`` -> ``'2 225'`` (Norwegian thousands separator)."""
-    if value is None:
+    """``2225.0`` -> ``'2 225'`` (Norwegian thousands separator); missing (None/NaN) -> ``–``.
+
+    Pandas turns a NULL rent into NaN, which would otherwise be printed as ``nan``.
+    """
+    if value is None or value != value:
         return "–"
     return f"{value:,.0f}".replace(",", "\u00a0")

@@ -28,12 +28,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn geoplan's own error types (and bad values) into :func:`fail`, not a traceback."""
+    import psycopg
+
     from geoplan.errors import GeoplanError
 
     try:
         yield
     except GeoplanError as exc:
         fail(str(exc))
+    except psycopg.Error as exc:
+        # A query the store refused (e.g. a schema older than the code): one line, not a trace.
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        fail(f"database error: {first} (is the schema current? run `geoplan db up`)")
     except FileNotFoundError as exc:
         fail(f"file not found: {exc.filename or exc}")
 

@@ -31,7 +31,7 @@ def up() -> None:
 
     with user_errors():
         url = db.ensure_store(log=info)
-        db.upgrade(url=url)
+        db.ensure_current_schema(url, log=info)
     console.print(f"database ready: {_redact(url)}")
 
 
