@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 import geoplan
 from api import errors
 from api.deps import open_pool
 from api.routers import assessments, health, maps, ogc, premises, proximity
 from geoplan.config import Settings, get_settings
+from maps.assets import STATIC_DIR
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -42,4 +44,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     errors.install(app)
     for module in (health, ogc, premises, proximity, assessments, maps):
         app.include_router(module.router)
+    # Leaflet and its plugins, served locally so HTML pages work without internet access
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

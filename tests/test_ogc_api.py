@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import psycopg
@@ -185,6 +186,11 @@ def test_html_pages_render(client, url):
     r = client.get(url)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "<html" in r.text and "geoplan" in r.text
+    # pages work offline: every script and stylesheet is served by geoplan itself
+    for ref in re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', r.text):
+        assert not ref.startswith(("http:", "https:", "//")), ref
+        if ref.startswith("/static/"):
+            assert client.get(ref).status_code == 200, ref
 
 
 def test_browsers_get_html_without_asking(client):
