@@ -498,6 +498,33 @@ def _stale(exc: core.StaleVersionError) -> Response:
     )
 
 
+def _update(
+    conn: psycopg.Connection,
+    premises_id: str,
+    data: dict[str, Any],
+    key: ApiKey,
+    if_match: str | None,
+    *,
+    partial: bool,
+) -> Response:
+    """PUT and PATCH differ only in ``partial``: one write path, one stale-version answer."""
+    data = _verification(data, key)
+    try:
+        record = core.update(
+            conn,
+            premises_id,
+            data,
+            _actor(key),
+            expected_version(if_match),
+            partial=partial,
+            source=core.default_source(key.name),
+        )
+    except core.StaleVersionError as exc:
+        return _stale(exc)
+    conn.commit()
+    return _feature_response(record)
+
+
 @router.put(
     "/{premises_id}",
     summary="Replace a premises listing (fields left out are cleared)",
@@ -515,21 +542,7 @@ def replace_premises(
     data: dict[str, Any] = feature.properties.model_dump(exclude_unset=True)
     data["geometry"] = feature.geometry.model_dump()
     data["crs"] = _crs(feature.crs, crs)
-    data = _verification(data, key)
-    try:
-        record = core.update(
-            conn,
-            premises_id,
-            data,
-            _actor(key),
-            expected_version(if_match),
-            partial=False,
-            source=core.default_source(key.name),
-        )
-    except core.StaleVersionError as exc:
-        return _stale(exc)
-    conn.commit()
-    return _feature_response(record)
+    return _update(conn, premises_id, data, key, if_match, partial=False)
 
 
 @router.patch(
@@ -552,21 +565,7 @@ def patch_premises(
     if patch.geometry is not None:
         data["geometry"] = patch.geometry.model_dump()
         data["crs"] = _crs(patch.crs, crs)
-    data = _verification(data, key)
-    try:
-        record = core.update(
-            conn,
-            premises_id,
-            data,
-            _actor(key),
-            expected_version(if_match),
-            partial=True,
-            source=core.default_source(key.name),
-        )
-    except core.StaleVersionError as exc:
-        return _stale(exc)
-    conn.commit()
-    return _feature_response(record)
+    return _update(conn, premises_id, data, key, if_match, partial=True)
 
 
 @router.delete(
