@@ -90,7 +90,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
+            {
+                # a body that is not JSON at all is located at a character offset: name the body
+                "field": "body" if e.get("type") == "json_invalid" else _field(e.get("loc", ())),
+                "message": e.get("msg", ""),
+            }
+            for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(_invalid_status(request), detail, title="Invalid input", errors=errors)

@@ -386,3 +386,13 @@ def test_keys_are_never_in_the_database_or_responses(client, api_keys, loaded_db
         ).fetchone()[0]
     for plaintext in api_keys.values():
         assert plaintext not in dump and plaintext not in history and plaintext not in r.text
+
+
+def test_body_that_is_not_json_is_named_body(client, api_keys):
+    r = client.post(
+        "/premises",
+        content=b"{not json",
+        headers={**auth(api_keys["write"]), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == ["body"]
