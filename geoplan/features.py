@@ -177,7 +177,7 @@ COLLECTIONS: dict[str, Collection] = {
             "areas",
             "Focus areas (næringsområder)",
             "The six focus areas for business development in Lørenskog (sentrum, "
-            "stasjonsområdet, Fjellhamar, Visperud, Ahus, Løsbydalen) with their role, identity "
+            "stasjonsområdet, Fjellhamar, Visperud, Ahus, Losbydalen) with their role, identity "
             "and target industries, from the municipality's business-area strategy. Outlines are "
             "approximate (see accuracy_m and source on each feature).",
             "MultiPolygon",
@@ -200,8 +200,9 @@ COLLECTIONS: dict[str, Collection] = {
             "hubs",
             "Transit hubs (kollektivknutepunkt)",
             "Rail, metro and bus hubs in and near Lørenskog, existing and planned, with lines "
-            "and departures per hour (from Entur's stop register / route data where available; "
-            "see source on each feature).",
+            "and departures per hour. The shipped hubs are hand-curated from public sources "
+            "and partly estimated; GTFS imports (e.g. Entur) add more (see source, accuracy_m "
+            "and verified on each feature).",
             "Point",
             (
                 Prop("name", STRING, "Name of the hub."),
