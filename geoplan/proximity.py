@@ -502,6 +502,41 @@ def _walk_to_nearest_hub(
     return n, n_pts
 
 
+def _reach_from_hubs(
+    conn: psycopg.Connection,
+    anchors: str,
+    links: str,
+    out: str,
+    max_m: float,
+    *,
+    nearest_only: bool,
+) -> None:
+    """Temp table ``out`` (node, hub_id, agg_cost): network nodes within ``max_m`` of the hubs
+    anchored in ``anchors``. ``nearest_only`` keeps each node for its nearest hub alone (pgRouting's
+    ``equicost``), which labels nodes for nearest-hub annotation; catchments need every hub's
+    reach, so they pass False.
+    """
+    _links(conn, links, [anchors])
+    col = _start_col(conn)
+    conn.execute(f"DROP TABLE IF EXISTS {out}")
+    conn.execute(
+        f"""
+        CREATE TEMP TABLE {out} AS
+        SELECT dd.node, a.key AS hub_id, dd.agg_cost
+        FROM pgr_drivingDistance(%(edges)s, (SELECT array_agg(vid) FROM {anchors}),
+                                 %(max)s, directed := false, equicost := %(eq)s) dd
+        JOIN {anchors} a ON a.vid = dd.{col}
+        """,
+        {"edges": _edges_sql(links), "max": max_m, "eq": nearest_only},
+    )
+    conn.execute(
+        f"CREATE INDEX ON {out} (hub_id, node)"
+        if not nearest_only
+        else f"CREATE INDEX ON {out} (node)"
+    )
+    conn.execute(f"ANALYZE {out}")
+
+
 def _network_pass(conn: psycopg.Connection, hubs: HubSelection, out: str) -> None:
     hub_where, hub_params = hubs.where()
     if not _anchor(
@@ -511,21 +546,9 @@ def _network_pass(conn: psycopg.Connection, hubs: HubSelection, out: str) -> Non
     # premises virtual ids are not used, only their anchor edge
     if not _anchor(conn, "_px_pt_anchor", "SELECT id AS key, geom FROM _px_pts", {}):
         return
-    _links(conn, "_px_links", ["_px_hub_anchor"])
-    col = _start_col(conn)
-    conn.execute("DROP TABLE IF EXISTS _px_reach")
-    conn.execute(
-        f"""
-        CREATE TEMP TABLE _px_reach AS
-        SELECT dd.node, a.key AS hub_id, dd.agg_cost
-        FROM pgr_drivingDistance(%(edges)s, (SELECT array_agg(vid) FROM _px_hub_anchor),
-                                 %(max)s, directed := false, equicost := true) dd
-        JOIN _px_hub_anchor a ON a.vid = dd.{col}
-        """,
-        {"edges": _edges_sql("_px_links"), "max": MAX_NETWORK_WALK_M},
+    _reach_from_hubs(
+        conn, "_px_hub_anchor", "_px_links", "_px_reach", MAX_NETWORK_WALK_M, nearest_only=True
     )
-    conn.execute("CREATE INDEX ON _px_reach (node)")
-    conn.execute("ANALYZE _px_reach")
     conn.execute(
         f"""
         WITH cand AS (
@@ -671,21 +694,14 @@ def compute_catchments(
             {"ids": all_ids},
         )
         if n:
-            _links(conn, "_px_cat_links", ["_px_cat_anchor"])
-            col = _start_col(conn)
-            conn.execute("DROP TABLE IF EXISTS _px_cat_reach")
-            conn.execute(
-                f"""
-                CREATE TEMP TABLE _px_cat_reach AS
-                SELECT a.key AS hub_id, dd.node, dd.agg_cost
-                FROM pgr_drivingDistance(%(edges)s, (SELECT array_agg(vid) FROM _px_cat_anchor),
-                                         %(max)s, directed := false) dd
-                JOIN _px_cat_anchor a ON a.vid = dd.{col}
-                """,
-                {"edges": _edges_sql("_px_cat_links"), "max": max(mins) * v},
+            _reach_from_hubs(
+                conn,
+                "_px_cat_anchor",
+                "_px_cat_links",
+                "_px_cat_reach",
+                max(mins) * v,
+                nearest_only=False,
             )
-            conn.execute("CREATE INDEX ON _px_cat_reach (hub_id, node)")
-            conn.execute("ANALYZE _px_cat_reach")
             rows = conn.execute(
                 """
                 WITH budgets AS (SELECT unnest(%(mins)s::float8[]) AS minutes),
