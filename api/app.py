@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 import geoplan
 from api import errors
-from api.deps import open_pool
+from api.deps import open_pool, open_read_pool
 from api.routers import assessments, health, maps, ogc, premises, proximity
 from geoplan.config import Settings, get_settings
 from maps.assets import STATIC_DIR
@@ -28,8 +28,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.state.database_url = url
         app.state.pool = open_pool(url)
         try:
+            app.state.read_pool = await open_read_pool(url, size=settings.read_pool_size)
+        except BaseException:
+            app.state.pool.close()
+            raise
+        try:
             yield
         finally:
+            await app.state.read_pool.close()
             app.state.pool.close()
 
     app = FastAPI(

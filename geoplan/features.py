@@ -521,8 +521,47 @@ def build_where(coll: Collection, q: ItemsQuery) -> _Where:
     return where
 
 
-def query_items(conn: psycopg.Connection, coll: Collection, q: ItemsQuery) -> ItemsPage:
-    """One page of ``coll`` as a GeoJSON features array built by PostgreSQL."""
+@dataclass(frozen=True)
+class PageStatement:
+    """The one SQL statement that answers a page request, and what the answer means.
+
+    One statement, one round trip, returning ``(numberReturned, numberMatched, features)``;
+    sync and async callers (CLI, tests, the API's asyncio path) share it, so they cannot drift.
+    See :func:`items_statement` for how numberMatched is found without a second full scan.
+    """
+
+    sql: str
+    params: list[Any]
+    crs: Crs
+    limit: int
+    offset: int
+
+    def page(self, row: tuple[int, int, str]) -> ItemsPage:
+        returned, matched, features = row
+        return ItemsPage(
+            features.encode(),
+            returned,
+            matched if matched <= COUNT_CAP else None,
+            self.crs,
+            self.limit,
+            self.offset,
+        )
+
+
+def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
+    """Validate ``q`` and build the statement for one page of ``coll`` (no database needed).
+
+    numberMatched costs a scan of every match, so it is taken where that scan happens anyway:
+
+    - with a ``bbox`` the GiST index yields the matches unordered, so PostgreSQL reads all of
+      them to sort out the page; ``count(*) OVER ()`` counts them in that same pass (over the
+      ids only, then the page's rows are joined back, so a bbox around everything does not
+      drag every full row through the window);
+    - otherwise the page may come straight off the ordered primary key (``LIMIT`` stops
+      early), and a separate capped count runs only when the page does not tell: PostgreSQL
+      evaluates an uncorrelated scalar subquery lazily, so the ``CASE`` skips it when the
+      first page is not full (it then holds every match).
+    """
     crs = parse_crs(q.crs, "crs")
     limit = max(1, min(int(q.limit), MAX_LIMIT))  # OGC: the server may clamp the page size
     offset = int(q.offset)
@@ -532,26 +571,62 @@ def query_items(conn: psycopg.Connection, coll: Collection, q: ItemsQuery) -> It
     where = build_where(coll, q)
     order = _order_by(coll, q.sortby)
     feature = _feature_sql(coll, crs, props)
-    page_sql = f"""
-        SELECT count(*), coalesce(json_agg({feature} ORDER BY {order}), '[]'::json)::text
-        FROM (SELECT * FROM {coll.table} t WHERE {where.sql}
-              ORDER BY {order} LIMIT %s OFFSET %s) t"""
+    features = f"coalesce(json_agg({feature} ORDER BY {order}), '[]'::json)::text"
+    count = (
+        f"(SELECT count(*) FROM (SELECT 1 FROM {coll.table} t WHERE {where.sql} "
+        f"LIMIT {COUNT_CAP + 1}) c)"
+    )
+    if q.bbox is not None:
+        sql = f"""
+            SELECT count(*), coalesce(max(k.matched), CASE WHEN %s = 0 THEN 0 ELSE {count} END),
+                   {features}
+            FROM (SELECT t.id, count(*) OVER () AS matched FROM {coll.table} t
+                  WHERE {where.sql} ORDER BY {order} LIMIT %s OFFSET %s) k
+            JOIN {coll.table} t ON t.id = k.id"""
+        params = [offset, *where.params, *where.params, limit, offset]
+    else:
+        sql = f"""
+            SELECT p.returned,
+                   CASE WHEN %s = 0 AND p.returned < %s THEN p.returned ELSE {count} END,
+                   p.features
+            FROM (SELECT count(*) AS returned, {features} AS features
+                  FROM (SELECT * FROM {coll.table} t WHERE {where.sql}
+                        ORDER BY {order} LIMIT %s OFFSET %s) t) p"""
+        params = [offset, limit, *where.params, *where.params, limit, offset]
+    return PageStatement(sql, params, crs, limit, offset)
+
+
+def query_items(conn: psycopg.Connection, coll: Collection, q: ItemsQuery) -> ItemsPage:
+    """One page of ``coll`` as a GeoJSON features array built by PostgreSQL."""
+    stmt = items_statement(coll, q)
     try:
+        # a savepoint when the caller has a transaction open, so a bad value does not spoil it
         with conn.transaction():
-            returned, features = conn.execute(page_sql, [*where.params, limit, offset]).fetchone()
-            if offset == 0 and returned < limit:
-                matched: int | None = returned
-            else:
-                matched = conn.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {coll.table} t WHERE {where.sql} "
-                    f"LIMIT {COUNT_CAP + 1}) s",
-                    where.params,
-                ).fetchone()[0]
-                if matched > COUNT_CAP:
-                    matched = None
+            row = conn.execute(stmt.sql, stmt.params).fetchone()
     except psycopg.DataError as exc:  # a value PostgreSQL cannot take (overflow, NUL byte…)
-        raise ValidationError(f"invalid query value: {_first_line(exc)}", "filter") from exc
-    return ItemsPage(features.encode(), returned, matched, crs, limit, offset)
+        raise _invalid_value(exc) from exc
+    return stmt.page(row)
+
+
+async def query_items_async(
+    conn: psycopg.AsyncConnection, coll: Collection, q: ItemsQuery
+) -> ItemsPage:
+    """:func:`query_items` on an asyncio connection (the API's hot path: no thread hops).
+
+    ``conn`` should be in autocommit mode: the statement is then its own transaction and one
+    round trip, and an error leaves nothing open.
+    """
+    stmt = items_statement(coll, q)
+    try:
+        cur = await conn.execute(stmt.sql, stmt.params)
+        row = await cur.fetchone()
+    except psycopg.DataError as exc:
+        raise _invalid_value(exc) from exc
+    return stmt.page(row)
+
+
+def _invalid_value(exc: psycopg.DataError) -> ValidationError:
+    return ValidationError(f"invalid query value: {_first_line(exc)}", "filter")
 
 
 def get_item(
