@@ -159,6 +159,9 @@ class Collection:
     id_type: str = STRING
     aliases: dict[str, str] = field(default_factory=dict)  # simple-filter name -> property
     keywords: tuple[str, ...] = ()
+    # A column holding each row's Feature (CRS84, all properties) rendered at write time, for
+    # tables read far more than written (see migration 0002); None: always built live.
+    feature_json: str | None = None
 
     def prop(self, name: str) -> Prop | None:
         name = self.aliases.get(name, name)
@@ -249,6 +252,7 @@ COLLECTIONS: dict[str, Collection] = {
             ),
             aliases={"use": "uses"},
             keywords=("ledige lokaler", "vacant premises", "SAMPLE DATA"),
+            feature_json="feature_json",
         ),
         Collection(
             "boundary",
@@ -571,7 +575,12 @@ def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
     where = build_where(coll, q)
     order = _order_by(coll, q.sortby)
     feature = _feature_sql(coll, crs, props)
-    features = f"coalesce(json_agg({feature} ORDER BY {order}), '[]'::json)::text"
+    if coll.feature_json and crs.uri == CRS84 and q.properties is None:
+        # rendered when the row was written (the same expression; live where a row has none)
+        one = f"coalesce(t.{coll.feature_json}, ({feature})::text)"
+        features = f"'[' || coalesce(string_agg({one}, ',' ORDER BY {order}), '') || ']'"
+    else:
+        features = f"coalesce(json_agg({feature} ORDER BY {order}), '[]'::json)::text"
     count = (
         f"(SELECT count(*) FROM (SELECT 1 FROM {coll.table} t WHERE {where.sql} "
         f"LIMIT {COUNT_CAP + 1}) c)"

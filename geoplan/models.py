@@ -148,6 +148,11 @@ class Premises(Provenance, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+    # Read-optimised copy, written by the trigger of migration 0002 on every INSERT/UPDATE:
+    # OGC item pages splice it instead of building 23 properties per row (geoplan.features).
+    feature_json: Mapped[str | None] = mapped_column(
+        Text, comment="The OGC GeoJSON Feature (CRS84, all properties), kept by a trigger"
+    )
 
 
 class PremisesHistory(Base):

@@ -142,6 +142,59 @@ def test_paging_is_stable_and_counts_all_matches(lconn):
     assert sorted(seen) == sql_ids(lconn, "premises", "TRUE")
 
 
+def test_bbox_pages_count_every_match_in_the_same_pass(lconn):
+    box = [10.90, 59.88, 11.02, 59.96]
+    utm_box = f"ST_Transform(ST_MakeEnvelope({', '.join(map(str, box))}, 4326), 25833)"
+    matched = sql_ids(lconn, "premises", f"ST_Intersects(geom, {utm_box})")
+    assert len(matched) > 6, "the sample data should fill more than two pages"
+    seen = []
+    for offset in range(0, len(matched) + 6, 3):
+        page = features.query_items(
+            lconn, PREMISES, features.ItemsQuery(bbox=box, limit=3, offset=offset)
+        )
+        assert page.number_matched == len(matched), offset
+        got = [f["id"] for f in json.loads(page.features_json)]
+        assert page.number_returned == len(got)
+        seen += got
+    assert seen == matched  # in id order, each once; pages past the end are empty
+    empty = features.query_items(lconn, PREMISES, features.ItemsQuery(bbox=[0, 0, 0.1, 0.1]))
+    assert (empty.number_matched, empty.number_returned, empty.features_json) == (0, 0, b"[]")
+
+
+def test_stored_features_equal_the_live_built_ones(lconn):
+    """premises.feature_json (migration 0002's trigger) must say what the registry says."""
+    crs84 = features.SUPPORTED_CRS[features.CRS84]
+    live = features._feature_sql(PREMISES, crs84, list(PREMISES.props))
+
+    def mismatches() -> list[str]:
+        rows = lconn.execute(
+            f"SELECT t.id, t.feature_json, ({live})::text FROM premises t ORDER BY t.id"
+        ).fetchall()
+        assert rows
+        return [
+            i
+            for i, stored, built in rows
+            if stored is None or json.loads(stored) != json.loads(built)
+        ]
+
+    assert mismatches() == []
+    with lconn.transaction(force_rollback=True):  # an update re-renders the row
+        lconn.execute(
+            "UPDATE premises SET rent_nok_m2_year = 1234, walk_min = 3.5, "
+            "geom = ST_Translate(geom, 10, 10) WHERE id = 'sample-001'"
+        )
+        assert mismatches() == []
+        stored = lconn.execute(
+            "SELECT feature_json FROM premises WHERE id = 'sample-001'"
+        ).fetchone()[0]
+        assert json.loads(stored)["properties"]["rent_nok_m2_year"] == 1234
+    # and the page splices them: same features as built live for an explicit property list
+    names = [p.name for p in PREMISES.props]
+    spliced = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=1000))
+    built = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=1000, properties=names))
+    assert json.loads(spliced.features_json) == json.loads(built.features_json)
+
+
 def test_limit_is_clamped_to_the_maximum(lconn):
     page = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=10**12))
     assert page.limit == features.MAX_LIMIT

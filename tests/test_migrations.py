@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 
 from geoplan import db
@@ -54,3 +56,30 @@ def test_every_geometry_is_25833_with_gist_index(db_url: str) -> None:
     assert {t for t, _ in cols} >= {"boundary", "areas", "hubs", "premises", "catchments"}
     assert all(srid == 25833 for _, srid in cols)
     assert {t for t, _ in cols} <= gist
+
+
+def test_0002_renders_existing_premises_and_downgrades_cleanly(make_database) -> None:
+    url = make_database()
+    db.upgrade("0001", url=url)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO premises (id, address, uses, floor_area_m2, source, licence, "
+            "accuracy_m, geom) VALUES ('p1', 'Storgata 1', ARRAY['office'], 250, 'test', "
+            "'none', 10, ST_SetSRID(ST_MakePoint(607000, 6645000), 25833))"
+        )
+    db.upgrade(url=url)
+    with psycopg.connect(db.conninfo(url)) as conn:
+        stored = conn.execute("SELECT feature_json FROM premises WHERE id = 'p1'").fetchone()[0]
+    feature = json.loads(stored)
+    assert feature["id"] == "p1" and feature["properties"]["floor_area_m2"] == 250
+    assert feature["geometry"]["type"] == "Point"
+    db.downgrade("0001", url=url)
+    with psycopg.connect(db.conninfo(url)) as conn:
+        columns = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'premises'"
+            )
+        }
+        assert "feature_json" not in columns
+        assert conn.execute("SELECT count(*) FROM premises").fetchone()[0] == 1
