@@ -159,9 +159,9 @@ class Collection:
     id_type: str = STRING
     aliases: dict[str, str] = field(default_factory=dict)  # simple-filter name -> property
     keywords: tuple[str, ...] = ()
-    # A column holding each row's Feature (CRS84, all properties) rendered at write time, for
-    # tables read far more than written (see migration 0002); None: always built live.
-    feature_json: str | None = None
+    # A table (id, feature) holding each row's Feature (CRS84, all properties) rendered at
+    # write time, for tables read far more than written (migration 0002); None: built live.
+    features_table: str | None = None
 
     def prop(self, name: str) -> Prop | None:
         name = self.aliases.get(name, name)
@@ -252,7 +252,7 @@ COLLECTIONS: dict[str, Collection] = {
             ),
             aliases={"use": "uses"},
             keywords=("ledige lokaler", "vacant premises", "SAMPLE DATA"),
-            feature_json="feature_json",
+            features_table="premises_features",
         ),
         Collection(
             "boundary",
@@ -575,9 +575,11 @@ def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
     where = build_where(coll, q)
     order = _order_by(coll, q.sortby)
     feature = _feature_sql(coll, crs, props)
-    if coll.feature_json and crs.uri == CRS84 and q.properties is None:
+    stored = ""
+    if coll.features_table and crs.uri == CRS84 and q.properties is None:
         # rendered when the row was written (the same expression; live where a row has none)
-        one = f"coalesce(t.{coll.feature_json}, ({feature})::text)"
+        stored = f"LEFT JOIN {coll.features_table} stored ON stored.id = t.id"
+        one = f"coalesce(stored.feature, ({feature})::text)"
         features = f"'[' || coalesce(string_agg({one}, ',' ORDER BY {order}), '') || ']'"
     else:
         features = f"coalesce(json_agg({feature} ORDER BY {order}), '[]'::json)::text"
@@ -591,7 +593,7 @@ def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
                    {features}
             FROM (SELECT t.id, count(*) OVER () AS matched FROM {coll.table} t
                   WHERE {where.sql} ORDER BY {order} LIMIT %s OFFSET %s) k
-            JOIN {coll.table} t ON t.id = k.id"""
+            JOIN {coll.table} t ON t.id = k.id {stored}"""
         params = [offset, *where.params, *where.params, limit, offset]
     else:
         sql = f"""
@@ -600,7 +602,7 @@ def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
                    p.features
             FROM (SELECT count(*) AS returned, {features} AS features
                   FROM (SELECT * FROM {coll.table} t WHERE {where.sql}
-                        ORDER BY {order} LIMIT %s OFFSET %s) t) p"""
+                        ORDER BY {order} LIMIT %s OFFSET %s) t {stored}) p"""
         params = [offset, limit, *where.params, *where.params, limit, offset]
     return PageStatement(sql, params, crs, limit, offset)
 

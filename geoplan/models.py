@@ -148,11 +148,23 @@ class Premises(Provenance, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
-    # Read-optimised copy, written by the trigger of migration 0002 on every INSERT/UPDATE:
-    # OGC item pages splice it instead of building 23 properties per row (geoplan.features).
-    feature_json: Mapped[str | None] = mapped_column(
-        Text, comment="The OGC GeoJSON Feature (CRS84, all properties), kept by a trigger"
+
+
+class PremisesFeature(Base):
+    """Each premises' OGC GeoJSON Feature (CRS84, all properties), rendered when it is written.
+
+    Written only by the trigger of migration 0002 (on every INSERT/UPDATE of ``premises``,
+    COPY imports and the proximity re-annotation included); OGC item pages splice it instead
+    of building 23 properties per row (:mod:`geoplan.features`). A table of its own, not a
+    column, so ``premises`` keeps its row size: its scans (searches, re-annotation) and HOT
+    updates stay as fast as before.
+    """
+
+    __tablename__ = "premises_features"
+    id: Mapped[str] = mapped_column(
+        Text, ForeignKey("premises.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
     )
+    feature: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 class PremisesHistory(Base):

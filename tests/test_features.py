@@ -162,13 +162,14 @@ def test_bbox_pages_count_every_match_in_the_same_pass(lconn):
 
 
 def test_stored_features_equal_the_live_built_ones(lconn):
-    """premises.feature_json (migration 0002's trigger) must say what the registry says."""
+    """premises_features (migration 0002's trigger) must say what the registry says."""
     crs84 = features.SUPPORTED_CRS[features.CRS84]
     live = features._feature_sql(PREMISES, crs84, list(PREMISES.props))
 
     def mismatches() -> list[str]:
         rows = lconn.execute(
-            f"SELECT t.id, t.feature_json, ({live})::text FROM premises t ORDER BY t.id"
+            f"SELECT t.id, s.feature, ({live})::text FROM premises t "
+            "LEFT JOIN premises_features s ON s.id = t.id ORDER BY t.id"
         ).fetchall()
         assert rows
         return [
@@ -178,17 +179,25 @@ def test_stored_features_equal_the_live_built_ones(lconn):
         ]
 
     assert mismatches() == []
-    with lconn.transaction(force_rollback=True):  # an update re-renders the row
+    with lconn.transaction(force_rollback=True):  # writes re-render the row
         lconn.execute(
             "UPDATE premises SET rent_nok_m2_year = 1234, walk_min = 3.5, "
             "geom = ST_Translate(geom, 10, 10) WHERE id = 'sample-001'"
         )
+        lconn.execute("UPDATE premises SET id = 'sample-001b' WHERE id = 'sample-002'")
         assert mismatches() == []
         stored = lconn.execute(
-            "SELECT feature_json FROM premises WHERE id = 'sample-001'"
+            "SELECT feature FROM premises_features WHERE id = 'sample-001'"
         ).fetchone()[0]
         assert json.loads(stored)["properties"]["rent_nok_m2_year"] == 1234
-    # and the page splices them: same features as built live for an explicit property list
+        lconn.execute("DELETE FROM premises WHERE id = 'sample-003'")
+        assert (
+            lconn.execute(
+                "SELECT count(*) FROM premises_features WHERE id IN ('sample-002', 'sample-003')"
+            ).fetchone()[0]
+            == 0
+        )
+    # and the page splices them: the same features as built live for an explicit property list
     names = [p.name for p in PREMISES.props]
     spliced = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=1000))
     built = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=1000, properties=names))

@@ -14,6 +14,7 @@ TABLES = {
     "hubs",
     "premises",
     "premises_history",
+    "premises_features",
     "api_keys",
     "walk_nodes",
     "walk_edges",
@@ -69,17 +70,11 @@ def test_0002_renders_existing_premises_and_downgrades_cleanly(make_database) ->
         )
     db.upgrade(url=url)
     with psycopg.connect(db.conninfo(url)) as conn:
-        stored = conn.execute("SELECT feature_json FROM premises WHERE id = 'p1'").fetchone()[0]
+        stored = conn.execute("SELECT feature FROM premises_features WHERE id = 'p1'").fetchone()[0]
     feature = json.loads(stored)
     assert feature["id"] == "p1" and feature["properties"]["floor_area_m2"] == 250
     assert feature["geometry"]["type"] == "Point"
     db.downgrade("0001", url=url)
+    assert "premises_features" not in _tables(url)
     with psycopg.connect(db.conninfo(url)) as conn:
-        columns = {
-            r[0]
-            for r in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'premises'"
-            )
-        }
-        assert "feature_json" not in columns
         assert conn.execute("SELECT count(*) FROM premises").fetchone()[0] == 1

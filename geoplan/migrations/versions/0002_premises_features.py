@@ -1,0 +1,88 @@
+"""premises_features: each listing's OGC GeoJSON Feature (CRS84), rendered when it is written.
+
+Why: an OGC items page of 100 premises spent about a third of its PostgreSQL time building 100
+features × 23 properties with ``json_build_object`` (PostgreSQL 15 works out each value's JSON
+type anew on every call). Premises are read far more often than written (every map pan is a
+page request; a listing changes a few times a month), so the Feature is rendered once, by a
+trigger after every INSERT/UPDATE of ``premises`` (COPY imports, API writes and the proximity
+re-annotation included), and a page is then a ``string_agg`` of ready text.
+``geoplan.features`` builds the JSON live for other CRSs, ``properties=`` subsets, and any row
+without a stored Feature. ``tests/test_features.py`` checks that the stored text equals the
+live-built Feature, so a property added to the registry without a new revision of this
+trigger is caught.
+
+A table of its own rather than a column: the ~800-byte text inline made ``premises`` 3.7×
+larger on disk (fillfactor 50), which slowed every scan of it — the ``/premises`` search by
+40 % — while a page needs only the 100 Features it shows (a primary-key join).
+
+The expression is frozen here (a migration must not change when the code does); it is
+``geoplan.features._feature_sql(premises, CRS84, all properties)`` with ``t.`` → ``NEW.``.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-23 15:15:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+FEATURE_SQL = """json_build_object('type', 'Feature', 'id', NEW.id, 'geometry', ST_AsGeoJSON(ST_Transform(NEW.geom, 4326), 7, 0)::json, 'properties', json_build_object('address', NEW.address, 'uses', NEW.uses, 'floor_area_m2', NEW.floor_area_m2, 'rent_nok_m2_year', NEW.rent_nok_m2_year, 'available_from', NEW.available_from, 'contact', NEW.contact, 'listing_url', NEW.listing_url, 'description', NEW.description, 'status', NEW.status, 'nearest_hub_id', NEW.nearest_hub_id, 'walk_m', NEW.walk_m, 'walk_min', NEW.walk_min, 'walk_method', NEW.walk_method, 'version', NEW.version, 'created_at', NEW.created_at, 'updated_at', NEW.updated_at, 'source', NEW.source, 'source_url', NEW.source_url, 'licence', NEW.licence, 'accuracy_m', NEW.accuracy_m, 'verified', NEW.verified, 'sample', NEW.sample))::text"""
+
+
+def upgrade() -> None:
+    op.create_table(
+        "premises_features",
+        sa.Column("id", sa.Text(), nullable=False),
+        sa.Column("feature", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["id"], ["premises.id"], ondelete="CASCADE", onupdate="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    # Statement-level, over the transition table: one set-based upsert per statement, so a
+    # bulk write (an import, re-annotating every premises after a hub change) costs one
+    # INSERT … SELECT, not a PL/pgSQL call per row. OR REPLACE: geoplan.db.rebuild_schema
+    # drops the tables (and so the triggers) but not functions, then migrates afresh.
+    # An id that changes: the old id's row is deleted (the foreign key's cascade may have
+    # renamed it already); one row under the new id remains either way.
+    render = FEATURE_SQL.replace("NEW.", "n.")
+    op.execute(
+        f"""
+        CREATE OR REPLACE FUNCTION premises_features_render() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'UPDATE' THEN
+                DELETE FROM premises_features f USING old_rows o
+                WHERE f.id = o.id AND NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.id = o.id);
+            END IF;
+            INSERT INTO premises_features (id, feature)
+            SELECT n.id, {render} FROM new_rows n
+            ON CONFLICT (id) DO UPDATE SET feature = EXCLUDED.feature;
+            RETURN NULL;
+        END $$"""
+    )
+    op.execute(
+        "CREATE TRIGGER premises_features_insert AFTER INSERT ON premises "
+        "REFERENCING NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION premises_features_render()"
+    )
+    op.execute(
+        "CREATE TRIGGER premises_features_update AFTER UPDATE ON premises "
+        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION premises_features_render()"
+    )
+    # the rows already there
+    op.execute(
+        "INSERT INTO premises_features (id, feature) "
+        f"SELECT p.id, {FEATURE_SQL.replace('NEW.', 'p.')} FROM premises p"
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP TRIGGER premises_features_update ON premises")
+    op.execute("DROP TRIGGER premises_features_insert ON premises")
+    op.execute("DROP FUNCTION premises_features_render()")
+    op.drop_table("premises_features")
