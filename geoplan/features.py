@@ -162,6 +162,9 @@ class Collection:
     # A table (id, feature) holding each row's Feature (CRS84, all properties) rendered at
     # write time, for tables read far more than written (migration 0002); None: built live.
     features_table: str | None = None
+    # A stored CRS84 ``point`` column with a GiST index INCLUDE (id) (point tables, migration
+    # 0002): a CRS84 bbox then needs no reprojection and is answered from the index alone.
+    lonlat: str | None = None
 
     def prop(self, name: str) -> Prop | None:
         name = self.aliases.get(name, name)
@@ -253,6 +256,7 @@ COLLECTIONS: dict[str, Collection] = {
             aliases={"use": "uses"},
             keywords=("ledige lokaler", "vacant premises", "SAMPLE DATA"),
             features_table="premises_features",
+            lonlat="lonlat",
         ),
         Collection(
             "boundary",
@@ -408,7 +412,7 @@ def _selected_props(coll: Collection, names: list[str] | None) -> list[Prop]:
     return props
 
 
-def _bbox_clause(where: _Where, bbox: list[float], bbox_crs: str | None) -> None:
+def _bbox_clause(where: _Where, coll: Collection, bbox: list[float], bbox_crs: str | None) -> None:
     crs = parse_crs(bbox_crs, "bbox-crs")
     if len(bbox) not in (4, 6):
         raise ValidationError("bbox needs 4 numbers (or 6 with heights)", "bbox")
@@ -424,6 +428,9 @@ def _bbox_clause(where: _Where, bbox: list[float], bbox_crs: str | None) -> None
     if crs.geographic:
         if not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90):
             raise ValidationError("bbox is outside longitude ±180 / latitude ±90", "bbox")
+        if coll.lonlat:  # a lon/lat box on stored lon/lat points: exact, index-only
+            where.add(f"t.{coll.lonlat} <@ box(point(%s, %s), point(%s, %s))", x1, y1, x2, y2)
+            return
         # Densify before reprojecting so the box's edges stay box edges in UTM. The scalar
         # subquery is evaluated once per query, also under a generic prepared plan (a bare
         # function of parameters would be re-evaluated, reprojection included, for every row).
@@ -517,7 +524,7 @@ def build_where(coll: Collection, q: ItemsQuery) -> _Where:
     """All of the query's conditions as parameterised SQL (validates every part)."""
     where = _Where()
     if q.bbox is not None:
-        _bbox_clause(where, q.bbox, q.bbox_crs)
+        _bbox_clause(where, coll, q.bbox, q.bbox_crs)
     _simple_filters(where, coll, q.filters)
     if q.filter is not None and q.filter.strip():
         sql, params = cql2_to_sql(q.filter, coll, lang=q.filter_lang, filter_crs=q.filter_crs)

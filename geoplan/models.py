@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -25,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 from geoplan.config import STORAGE_SRID
 from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES, USE_CATEGORIES
@@ -32,6 +34,15 @@ from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES
 
 def _geom(kind: str) -> Geometry:
     return Geometry(kind, srid=STORAGE_SRID, spatial_index=False)
+
+
+class _Point(UserDefinedType):
+    """PostgreSQL's built-in ``point`` (not PostGIS): its GiST opclass allows index-only scans."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "point"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -147,6 +158,15 @@ class Premises(Provenance, Base):
     )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    # The position in CRS84 as a PostgreSQL point, for index-only CRS84 bbox scans (GiST index
+    # premises_lonlat_gist INCLUDE (id), created by migration 0002 like the other GiST indexes).
+    lonlat = mapped_column(
+        _Point(),
+        Computed(
+            "point(ST_X(ST_Transform(geom, 4326)), ST_Y(ST_Transform(geom, 4326)))",
+            persisted=True,
+        ),
     )
 
 
