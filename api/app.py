@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,9 +33,15 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         except BaseException:
             app.state.pool.close()
             raise
+        # Everything loaded so far (FastAPI, pydantic models, geopandas, pyproj…) lives as long
+        # as the process: moved out of the collector's sight, each full collection no longer
+        # walks it. Measured: OGC items p99 under load fell from ≈ 110-180 ms to ≈ 80-90 ms.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()  # collectable again (tests build many apps in one process)
             await app.state.read_pool.close()
             app.state.pool.close()
 
