@@ -435,7 +435,7 @@ def search_features(conn: psycopg.Connection, q: PremisesQuery) -> FeaturePage:
 
 # -- reading one --------------------------------------------------------------------------------
 _RECORD_SQL = f"""
-    SELECT to_jsonb(p) - 'geom'
+    SELECT to_jsonb(p) - 'geom' - 'lonlat'  -- lonlat: geom again, for OGC bbox scans
            || jsonb_build_object('nearest_hub_name', h.name,
                                  'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 9)::jsonb)
     FROM premises p LEFT JOIN hubs h ON h.id = p.nearest_hub_id WHERE p.id = %s"""
