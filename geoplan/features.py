@@ -595,12 +595,21 @@ def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
         f"LIMIT {COUNT_CAP + 1}) c)"
     )
     if q.bbox is not None:
+        page = f"""
+            FROM (SELECT t.id, count(*) OVER () AS matched FROM {coll.table} t
+                  WHERE {where.sql} ORDER BY {order} LIMIT %s OFFSET %s) k"""
+        if stored and order == "t.id":
+            # the default order (what map clients ask for): the ids and their stored Features
+            # make the page; a row is read only for a Feature that is missing
+            live = f"(SELECT ({feature})::text FROM {coll.table} t WHERE t.id = k.id)"
+            one = f"coalesce(stored.feature, {live})"
+            features = f"'[' || coalesce(string_agg({one}, ',' ORDER BY k.id), '') || ']'"
+            page += f" LEFT JOIN {coll.features_table} stored ON stored.id = k.id"
+        else:
+            page += f" JOIN {coll.table} t ON t.id = k.id {stored}"
         sql = f"""
             SELECT count(*), coalesce(max(k.matched), CASE WHEN %s = 0 THEN 0 ELSE {count} END),
-                   {features}
-            FROM (SELECT t.id, count(*) OVER () AS matched FROM {coll.table} t
-                  WHERE {where.sql} ORDER BY {order} LIMIT %s OFFSET %s) k
-            JOIN {coll.table} t ON t.id = k.id {stored}"""
+                   {features} {page}"""
         params = [offset, *where.params, *where.params, limit, offset]
     else:
         sql = f"""

@@ -197,11 +197,17 @@ def test_stored_features_equal_the_live_built_ones(lconn):
             ).fetchone()[0]
             == 0
         )
-    # and the page splices them: the same features as built live for an explicit property list
+    # and pages splice them: the same features, in the same order, as built live for an
+    # explicit property list — without a bbox, with one, and with one and a sort order
     names = [p.name for p in PREMISES.props]
-    spliced = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=1000))
-    built = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=1000, properties=names))
-    assert json.loads(spliced.features_json) == json.loads(built.features_json)
+    box = [10.90, 59.88, 11.02, 59.96]
+    for kw in ({}, {"bbox": box}, {"bbox": box, "sortby": "-floor_area_m2"}):
+        spliced = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=1000, **kw))
+        built = features.query_items(
+            lconn, PREMISES, features.ItemsQuery(limit=1000, properties=names, **kw)
+        )
+        assert spliced.number_returned > 5, kw
+        assert json.loads(spliced.features_json) == json.loads(built.features_json), kw
 
 
 def test_limit_is_clamped_to_the_maximum(lconn):
