@@ -238,7 +238,8 @@ def test_catchments_any_minutes_on_the_fly(railway_town, conn) -> None:
 
 def walk_of(conn, pid: str) -> tuple:
     return conn.execute(
-        "SELECT nearest_hub_id, walk_m, walk_min, walk_method FROM premises_annotated WHERE id = %s",
+        "SELECT nearest_hub_id, walk_m, walk_min, walk_method FROM premises_annotated "
+        "WHERE id = %s",
         (pid,),
     ).fetchone()
 
