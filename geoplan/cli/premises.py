@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from geoplan.cli.common import console, user_errors
+from geoplan.geojson import feature_collection
 
 premises_app = typer.Typer(
     help="Search vacant premises and see their history.", no_args_is_help=True
@@ -161,12 +162,12 @@ def search(
         core.check_query(conn, q)
         if fmt is Format.geojson:
             page = core.search_features(conn, q)
-            sys.stdout.write(
-                '{"type": "FeatureCollection", '
-                f'"numberMatched": {page.number_matched}, '
-                f'"numberReturned": {page.number_returned}, '
-                f'"features": {page.features_json}}}\n'
+            collection = feature_collection(
+                page.features_json,
+                numberMatched=page.number_matched,
+                numberReturned=page.number_returned,
             )
+            sys.stdout.write(collection + "\n")
             return
         result = core.search(conn, q)
     gdf = result.features
@@ -301,10 +302,6 @@ def history(premises_id: str = typer.Argument(..., help="Premises id.")) -> None
             _changes(e["before"], e["after"]),
         )
     console.print(table)
-
-
-def _short(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)[:60]
 
 
 def _short(value: Any) -> str:
