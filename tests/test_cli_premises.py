@@ -123,9 +123,12 @@ def _option_names(*path: str) -> set[str]:
 
 
 def test_search_and_map_take_the_same_filters_from_one_list(loaded_db, tmp_path):
-    from geoplan.cli.search_filters import SEARCH_FILTERS
+    import inspect
 
-    declared = {opt for f in SEARCH_FILTERS for opt in f.option.param_decls}
+    from geoplan.cli.search_filters import search_filter_options
+
+    params = inspect.signature(search_filter_options).parameters.values()
+    declared = {opt for p in params for opt in p.default.param_decls}
     assert {"--use", "--max-walk-min", "--max-walk", "--sort"} <= declared
     assert declared | {"--offset", "--limit"} <= _option_names("premises", "search")
     assert declared | {"--offset", "--limit"} <= _option_names("map", "premises")
