@@ -220,7 +220,7 @@ COLLECTIONS: dict[str, Collection] = {
         ),
         Collection(
             "premises",
-            "premises",
+            "premises_annotated",
             "Vacant business premises (ledige næringslokaler)",
             "Vacant business premises with floor area, rent, availability, and the walking "
             "time to the nearest transit hub. The premises shipped with geoplan are SAMPLE DATA "

@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Integer,
     Text,
     UniqueConstraint,
@@ -117,10 +118,6 @@ class Premises(Provenance, Base):
             name="premises_uses_check",
         ),
         CheckConstraint(_in("status", PREMISES_STATUSES), name="premises_status_check"),
-        # Half-empty pages: re-annotating every premises (hub or network changes, bulk imports)
-        # then rewrites each row on its own page as a HOT update, without touching any index
-        # (no annotated column is indexed) — about 3× faster than with full pages.
-        {"postgresql_with": {"fillfactor": 50}},
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     address: Mapped[str] = mapped_column(Text, nullable=False)
@@ -132,14 +129,9 @@ class Premises(Provenance, Base):
     listing_url: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="available")
-    # Kept current by geoplan.proximity whenever premises or hubs change (every hub write
-    # re-annotates all premises in the same transaction). No foreign key on purpose: its per-row
-    # check made a full re-annotation ~20 % slower and would guard nothing the annotation does
-    # not already guarantee; readers LEFT JOIN hubs.
-    nearest_hub_id: Mapped[str | None] = mapped_column(Text)
-    walk_m: Mapped[float | None] = mapped_column(Float)
-    walk_min: Mapped[float | None] = mapped_column(Float)
-    walk_method: Mapped[str | None] = mapped_column(Text)
+    # A compact internal key for bulk work (binary COPY of fixed-width rows, integer joins);
+    # the public identity stays ``id``.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), nullable=False, unique=True)
     geom = mapped_column(_geom("POINT"), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     created_at: Mapped[datetime] = mapped_column(
@@ -148,6 +140,38 @@ class Premises(Provenance, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+
+
+class PremisesWalk(Base):
+    """Each premises' nearest existing hub and walk there: derived data, kept apart from listings.
+
+    Written only by :mod:`geoplan.proximity` whenever premises, hubs or the network change.
+    Keeping it out of ``premises`` means re-annotating a million listings writes a million
+    narrow rows (or replaces the table) instead of rewriting every listing, and never touches a
+    listing's version, ETag or history. Readers use the view ``premises_annotated``
+    (see below). No foreign key on purpose: its per-row check would slow
+    the bulk path and guard nothing the annotation does not (a deleted premises' seq is never
+    reused, and every re-annotation drops rows of premises that are gone).
+    """
+
+    __tablename__ = "premises_walk"
+    __table_args__ = (
+        CheckConstraint(
+            "method IN ('network', 'straight_line')", name="premises_walk_method_check"
+        ),
+    )
+    premises_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hub_id: Mapped[str] = mapped_column(Text, nullable=False)
+    walk_m: Mapped[float] = mapped_column(Float, nullable=False)
+    walk_min: Mapped[float] = mapped_column(Float, nullable=False)
+    method: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+# The view ``premises_annotated`` (created by migration 0002; a migration that adds premises
+# columns must recreate it) is premises as readers see them: every listing column plus
+# ``nearest_hub_id``, ``walk_m``, ``walk_min`` and ``walk_method`` from premises_walk (NULLs where
+# no hub exists). PostgreSQL drops the join when a query reads no walk column (premises_seq is
+# unique), so reading through the view costs nothing extra. Writes go to ``premises``.
 
 
 class PremisesHistory(Base):

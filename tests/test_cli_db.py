@@ -6,8 +6,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
+from geoplan import db
 from geoplan.cli import app
 from geoplan.config import get_settings
 from tests.conftest import free_port
@@ -41,7 +43,8 @@ def test_managed_up_status_down(managed_env: Path) -> None:
     assert "running:    yes" in status.output
     assert str(managed_env / "pgdata") in status.output
     assert "postgis:    3." in status.output
-    assert "schema:     0001" in status.output
+    head = ScriptDirectory.from_config(db.alembic_config()).get_current_head()
+    assert f"schema:     {head}" in status.output
 
     url = runner.invoke(app, ["db", "url", "--show-password"])
     assert (managed_env / "db-password").read_text().strip() in url.output

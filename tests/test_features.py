@@ -54,7 +54,7 @@ def lconn(loaded_db: str):
     ],
 )  # fmt: skip
 def test_cql2_text_matches_hand_written_sql(lconn, cql, where):
-    expected = sql_ids(lconn, "premises", where)
+    expected = sql_ids(lconn, "premises_annotated", where)
     assert expected, f"the sample data should make {cql!r} non-trivial"
     assert sorted(ids(lconn, PREMISES, filter=cql)) == expected
 

@@ -85,7 +85,7 @@ def stored(url: str, ids: list[str]) -> dict[str, dict]:
     with psycopg.connect(db.conninfo(url)) as c:
         rows = c.execute(
             "SELECT id, address, uses, floor_area_m2, source, verified, accuracy_m, "
-            "ST_X(geom), ST_Y(geom), nearest_hub_id FROM premises WHERE id = ANY(%s)",
+            "ST_X(geom), ST_Y(geom), nearest_hub_id FROM premises_annotated WHERE id = ANY(%s)",
             (ids,),
         ).fetchall()
     keys = ("id", "address", "uses", "area", "source", "verified", "accuracy", "x", "y", "hub")
@@ -398,7 +398,7 @@ def test_hub_import_reannotates_premises(loaded_db, tmp_path):
     run_import(loaded_db, write(hubs, tmp_path / "hubs.geojson", "geojson"), layer="hubs")
     with psycopg.connect(db.conninfo(loaded_db)) as c:
         hub, mode = c.execute(
-            "SELECT p.nearest_hub_id, h.mode FROM premises p JOIN hubs h ON h.id = "
+            "SELECT p.nearest_hub_id, h.mode FROM premises_annotated p JOIN hubs h ON h.id = "
             "p.nearest_hub_id WHERE p.id = %s",
             (pid,),
         ).fetchone()

@@ -42,8 +42,10 @@ def test_upgrade_downgrade_upgrade(make_database) -> None:
 
 def test_every_geometry_is_25833_with_gist_index(db_url: str) -> None:
     with psycopg.connect(db.conninfo(db_url)) as conn:
-        cols = conn.execute(
-            "SELECT f_table_name, srid FROM geometry_columns WHERE f_table_schema = 'public'"
+        cols = conn.execute(  # tables only: a view (premises_annotated) reads a table's index
+            "SELECT f_table_name, srid FROM geometry_columns g JOIN information_schema.tables t "
+            "ON t.table_schema = g.f_table_schema AND t.table_name = g.f_table_name "
+            "WHERE f_table_schema = 'public' AND t.table_type = 'BASE TABLE'"
         ).fetchall()
         gist = {
             r[0]
@@ -54,3 +56,34 @@ def test_every_geometry_is_25833_with_gist_index(db_url: str) -> None:
     assert {t for t, _ in cols} >= {"boundary", "areas", "hubs", "premises", "catchments"}
     assert all(srid == 25833 for _, srid in cols)
     assert {t for t, _ in cols} <= gist
+
+
+def test_0002_moves_the_walk_annotation_and_back(make_database) -> None:
+    """Upgrading a 0001 store keeps every premises' annotation; downgrading restores it."""
+    url = make_database()
+    db.upgrade("0001", url=url)
+    with psycopg.connect(db.conninfo(url)) as conn:
+        conn.execute(
+            "INSERT INTO premises (id, address, uses, floor_area_m2, source, geom, nearest_hub_id, "
+            "walk_m, walk_min, walk_method) VALUES "
+            "('a', 'x', '{office}', 10, 's', ST_SetSRID(ST_MakePoint(1, 2), 25833), 'h1', 130, "
+            "1.56, 'straight_line'), "
+            "('b', 'y', '{office}', 10, 's', ST_SetSRID(ST_MakePoint(3, 4), 25833), NULL, NULL, "
+            "NULL, NULL)"
+        )
+    db.upgrade(url=url)
+    query = "SELECT id, nearest_hub_id, walk_m, walk_min, walk_method FROM {} ORDER BY id"
+    expect = [("a", "h1", 130.0, 1.56, "straight_line"), ("b", None, None, None, None)]
+    with psycopg.connect(db.conninfo(url)) as conn:
+        assert conn.execute(query.format("premises_annotated")).fetchall() == expect
+        assert conn.execute("SELECT count(*) FROM premises_walk").fetchone()[0] == 1
+        cols = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'premises'"
+            )
+        }
+        assert not cols & {"nearest_hub_id", "walk_m", "walk_min", "walk_method"}
+    db.downgrade("0001", url=url)
+    with psycopg.connect(db.conninfo(url)) as conn:
+        assert conn.execute(query.format("premises")).fetchall() == expect
