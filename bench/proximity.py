@@ -9,9 +9,9 @@ the Lørenskog boundary; nothing here is real.
 What is compared (straight-line nearest existing hub):
 
 * geoplan batch — :func:`geoplan.proximity.update_walk_times` END TO END: binary COPY of the
-  points out of PostGIS, ``shapely.STRtree.query_nearest``, binary COPY of the result into a
-  temp table, one ``UPDATE ... FROM`` of ``premises``, commit (first annotation: every row
-  changes); "re-run" = the same again when nothing changed;
+  points out of PostGIS, a k-d tree query over the hubs (scipy), binary COPY of the rounded
+  results into a temp table, ``premises_walk`` rebuilt (TRUNCATE, INSERT, primary key), commit;
+  "re-run" = the same again (the full pass always rebuilds);
 * STRtree in memory — only the tree query on coordinates already in memory (the floor);
 * ``geopandas.sjoin_nearest`` — in memory, plus the ``read_postgis`` time to get the data there;
 * per-row ``LATERAL ... ORDER BY <-> LIMIT 1`` in PostGIS (SELECT only, no write-back).
@@ -119,7 +119,7 @@ def bench_straight(conn, sizes, hub_sizes, box, lateral_max: int) -> list[dict]:
             t_batch, _ = _timed(batch)
             t_again, _ = _timed(batch)  # nothing changed: no row is rewritten
             annotated = conn.execute(
-                "SELECT count(*) FROM premises WHERE walk_method = 'straight_line'"
+                "SELECT count(*) FROM premises_annotated WHERE walk_method = 'straight_line'"
             ).fetchone()[0]
             assert annotated == n, (annotated, n)
 
@@ -199,7 +199,7 @@ def bench_network(conn, box, premises_sizes, hub_sizes) -> list[dict]:
 
             t_walk, _ = _timed(walk)
             net = conn.execute(
-                "SELECT count(*) FROM premises WHERE walk_method = 'network'"
+                "SELECT count(*) FROM premises_annotated WHERE walk_method = 'network'"
             ).fetchone()[0]
             conn.rollback()
             with conn.transaction():
@@ -228,7 +228,11 @@ def bench_network(conn, box, premises_sizes, hub_sizes) -> list[dict]:
     return rows
 
 
-def run(url: str, *, quick: bool, full: bool) -> None:
+def run(url: str, *, quick: bool, full: bool, only: tuple[int, int] | None = None) -> None:
+    if only:
+        with psycopg.connect(db.conninfo(url)) as conn:
+            bench_straight(conn, [only[0]], [only[1]], extent(), 0)
+        return
     if quick:
         sizes, hub_sizes, lateral_max = [1_000, 10_000], [100, 1_000], 10_000
     elif full:
@@ -303,6 +307,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--quick", action="store_true", help="small sizes only (about a minute)")
     p.add_argument("--full", action="store_true", help="up to 10^6 points (several minutes)")
+    p.add_argument(
+        "--only",
+        nargs=2,
+        type=int,
+        metavar=("POINTS", "HUBS"),
+        help="just the batch nearest hub at one size, e.g. --only 1000000 5000",
+    )
     args = p.parse_args(argv)
     url = os.environ.get("GEOPLAN_BENCH_DATABASE_URL")
     cluster = None
@@ -315,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
             c.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             c.execute("CREATE EXTENSION IF NOT EXISTS pgrouting")
         db.upgrade(url=url)
-        run(url, quick=args.quick, full=args.full)
+        run(url, quick=args.quick, full=args.full, only=args.only)
     finally:
         if cluster is not None:
             cluster.destroy()

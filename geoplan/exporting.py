@@ -26,6 +26,7 @@ from geoplan.errors import ValidationError
 from geoplan.layerspec import layer_spec
 
 EXPORT_FORMATS = ("geojson", "gpkg", "csv")
+READ_FROM = {"premises": "premises_annotated"}  # the listing with its nearest hub and walk
 EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
     # Derived or bookkeeping values, useful to readers; ``geoplan import`` ignores them.
     "premises": ("nearest_hub_id", "walk_m", "walk_min", "walk_method", "version", "updated_at"),
@@ -71,9 +72,10 @@ def export_layer(conn: psycopg.Connection, layer: str, fmt: str, out: Path) -> i
     cols = export_columns(layer)
     srid = STORAGE_SRID if fmt == "gpkg" else 4326
     geom_sql = "geom" if srid == STORAGE_SRID else f"ST_Transform(geom, {srid})"
+    source = READ_FROM.get(layer, spec.table)
     gdf = read_gdf(
         conn,
-        f"SELECT {', '.join(cols)}, ST_AsBinary({geom_sql}) AS geom FROM {spec.table} ORDER BY id",
+        f"SELECT {', '.join(cols)}, ST_AsBinary({geom_sql}) AS geom FROM {source} ORDER BY id",
         crs=srid,
     )
     if gdf.empty:

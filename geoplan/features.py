@@ -159,11 +159,14 @@ class Collection:
     id_type: str = STRING
     aliases: dict[str, str] = field(default_factory=dict)  # simple-filter name -> property
     keywords: tuple[str, ...] = ()
-    # A table (id, feature) holding each row's Feature (CRS84, all properties) rendered at
-    # write time, for tables read far more than written (migration 0002); None: built live.
+    # A table (id, head) holding each row's Feature (CRS84) rendered at write time up to the
+    # end of its stored properties, left open; the ``live_props`` (derived data kept
+    # elsewhere) are appended at read time. For tables read far more than written (migration
+    # 0003); None: built live.
     features_table: str | None = None
+    live_props: tuple[str, ...] = ()
     # A stored CRS84 ``point`` column with a GiST index INCLUDE (id) (point tables, migration
-    # 0002): a CRS84 bbox then needs no reprojection and is answered from the index alone.
+    # 0003): a CRS84 bbox then needs no reprojection and is answered from the index alone.
     lonlat: str | None = None
 
     def prop(self, name: str) -> Prop | None:
@@ -226,7 +229,7 @@ COLLECTIONS: dict[str, Collection] = {
         ),
         Collection(
             "premises",
-            "premises",
+            "premises_annotated",
             "Vacant business premises (ledige næringslokaler)",
             "Vacant business premises with floor area, rent, availability, and the walking "
             "time to the nearest transit hub. The premises shipped with geoplan are SAMPLE DATA "
@@ -256,6 +259,7 @@ COLLECTIONS: dict[str, Collection] = {
             aliases={"use": "uses"},
             keywords=("ledige lokaler", "vacant premises", "SAMPLE DATA"),
             features_table="premises_features",
+            live_props=("nearest_hub_id", "walk_m", "walk_min", "walk_method"),  # premises_walk
             lonlat="lonlat",
         ),
         Collection(
@@ -584,9 +588,12 @@ def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
     feature = _feature_sql(coll, crs, props)
     stored = ""
     if coll.features_table and crs.uri == CRS84 and q.properties is None:
-        # rendered when the row was written (the same expression; live where a row has none)
+        # rendered when the row was written (the same expression) up to its live properties,
+        # which are appended here; built live where a row has no stored head
         stored = f"LEFT JOIN {coll.features_table} stored ON stored.id = t.id"
-        one = f"coalesce(stored.feature, ({feature})::text)"
+        live = "json_build_object(" + ", ".join(f"'{n}', t.{n}" for n in coll.live_props) + ")"
+        tail = f"', ' || substr({live}::text, 2, length({live}::text) - 2) || '}}}}'"
+        one = f"coalesce(stored.head || {tail}, ({feature})::text)"
         features = f"'[' || coalesce(string_agg({one}, ',' ORDER BY {order}), '') || ']'"
     else:
         features = f"coalesce(json_agg({feature} ORDER BY {order}), '[]'::json)::text"
@@ -598,15 +605,7 @@ def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
         page = f"""
             FROM (SELECT t.id, count(*) OVER () AS matched FROM {coll.table} t
                   WHERE {where.sql} ORDER BY {order} LIMIT %s OFFSET %s) k"""
-        if stored and order == "t.id":
-            # the default order (what map clients ask for): the ids and their stored Features
-            # make the page; a row is read only for a Feature that is missing
-            live = f"(SELECT ({feature})::text FROM {coll.table} t WHERE t.id = k.id)"
-            one = f"coalesce(stored.feature, {live})"
-            features = f"'[' || coalesce(string_agg({one}, ',' ORDER BY k.id), '') || ']'"
-            page += f" LEFT JOIN {coll.features_table} stored ON stored.id = k.id"
-        else:
-            page += f" JOIN {coll.table} t ON t.id = k.id {stored}"
+        page += f" JOIN {coll.table} t ON t.id = k.id {stored}"
         sql = f"""
             SELECT count(*), coalesce(max(k.matched), CASE WHEN %s = 0 THEN 0 ELSE {count} END),
                    {features} {page}"""

@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Integer,
     Text,
     UniqueConstraint,
@@ -128,10 +129,6 @@ class Premises(Provenance, Base):
             name="premises_uses_check",
         ),
         CheckConstraint(_in("status", PREMISES_STATUSES), name="premises_status_check"),
-        # Half-empty pages: re-annotating every premises (hub or network changes, bulk imports)
-        # then rewrites each row on its own page as a HOT update, without touching any index
-        # (no annotated column is indexed) — about 3× faster than with full pages.
-        {"postgresql_with": {"fillfactor": 50}},
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     address: Mapped[str] = mapped_column(Text, nullable=False)
@@ -143,14 +140,9 @@ class Premises(Provenance, Base):
     listing_url: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="available")
-    # Kept current by geoplan.proximity whenever premises or hubs change (every hub write
-    # re-annotates all premises in the same transaction). No foreign key on purpose: its per-row
-    # check made a full re-annotation ~20 % slower and would guard nothing the annotation does
-    # not already guarantee; readers LEFT JOIN hubs.
-    nearest_hub_id: Mapped[str | None] = mapped_column(Text)
-    walk_m: Mapped[float | None] = mapped_column(Float)
-    walk_min: Mapped[float | None] = mapped_column(Float)
-    walk_method: Mapped[str | None] = mapped_column(Text)
+    # A compact internal key for bulk work (binary COPY of fixed-width rows, integer joins);
+    # the public identity stays ``id``.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), nullable=False, unique=True)
     geom = mapped_column(_geom("POINT"), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     created_at: Mapped[datetime] = mapped_column(
@@ -160,7 +152,7 @@ class Premises(Provenance, Base):
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
     # The position in CRS84 as a PostgreSQL point, for index-only CRS84 bbox scans (GiST index
-    # premises_lonlat_gist INCLUDE (id), created by migration 0002 like the other GiST indexes).
+    # premises_lonlat_gist INCLUDE (id), created by migration 0003 like the other GiST indexes).
     lonlat = mapped_column(
         _Point(),
         Computed(
@@ -171,20 +163,54 @@ class Premises(Provenance, Base):
 
 
 class PremisesFeature(Base):
-    """Each premises' OGC GeoJSON Feature (CRS84, all properties), rendered when it is written.
+    """Each premises' OGC GeoJSON Feature (CRS84), rendered when the listing is written.
 
-    Written only by the trigger of migration 0002 (on every INSERT/UPDATE of ``premises``,
-    COPY imports and the proximity re-annotation included); OGC item pages splice it instead
-    of building 23 properties per row (:mod:`geoplan.features`). A table of its own, not a
-    column, so ``premises`` keeps its row size: its scans (searches, re-annotation) and HOT
-    updates stay as fast as before.
+    Written only by the triggers of migration 0003 (on every INSERT/UPDATE of ``premises``,
+    COPY imports included). ``head`` is the Feature's text up to the end of the listing's own
+    properties, left open: OGC item pages append the walk properties (``premises_walk``, which
+    every re-annotation rewrites) and close it, instead of building 23 properties per row
+    (:mod:`geoplan.features`). A table of its own, not a column, so ``premises`` keeps its row
+    size and its scans (the search) their speed.
     """
 
     __tablename__ = "premises_features"
     id: Mapped[str] = mapped_column(
         Text, ForeignKey("premises.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
     )
-    feature: Mapped[str] = mapped_column(Text, nullable=False)
+    head: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class PremisesWalk(Base):
+    """Each premises' nearest existing hub and walk there: derived data, kept apart from listings.
+
+    Written only by :mod:`geoplan.proximity` whenever premises, hubs or the network change.
+    Keeping it out of ``premises`` means re-annotating a million listings writes a million
+    narrow rows (or replaces the table) instead of rewriting every listing, and never touches a
+    listing's version, ETag or history. Readers use the view ``premises_annotated``
+    (see below). No foreign key on purpose: its per-row check would slow
+    the bulk path and guard nothing the annotation does not (a deleted premises' seq is never
+    reused, and every re-annotation drops rows of premises that are gone).
+    """
+
+    __tablename__ = "premises_walk"
+    __table_args__ = (
+        CheckConstraint(
+            "method IN ('network', 'straight_line')", name="premises_walk_method_check"
+        ),
+    )
+    premises_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hub_id: Mapped[str] = mapped_column(Text, nullable=False)
+    walk_m: Mapped[float] = mapped_column(Float, nullable=False)
+    walk_min: Mapped[float] = mapped_column(Float, nullable=False)
+    method: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003;
+# a migration that adds premises
+# columns must recreate it) is premises as readers see them: every listing column plus
+# ``nearest_hub_id``, ``walk_m``, ``walk_min`` and ``walk_method`` from premises_walk (NULLs where
+# no hub exists). PostgreSQL drops the join when a query reads no walk column (premises_seq is
+# unique), so reading through the view costs nothing extra. Writes go to ``premises``.
 
 
 class PremisesHistory(Base):

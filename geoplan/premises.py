@@ -300,7 +300,7 @@ def _compile(conn: psycopg.Connection, q: PremisesQuery) -> tuple[str, str, dict
     s = get_settings()
     params: dict[str, Any] = {"withdrawn": q.include_withdrawn, "v": s.walk_speed_m_per_min}
     where = ["(%(withdrawn)s OR p.status = 'available')"]
-    source = "premises p LEFT JOIN hubs h ON h.id = p.nearest_hub_id"
+    source = "premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id"
     walk = "p.walk_min"
     if q.uses:
         where.append("p.uses && %(uses)s::text[]")
@@ -338,7 +338,7 @@ def _compile(conn: psycopg.Connection, q: PremisesQuery) -> tuple[str, str, dict
             out=HUB_WALK_TABLE,
         )
         source += (
-            f" JOIN {HUB_WALK_TABLE} hw ON hw.id = p.id"
+            f" JOIN {HUB_WALK_TABLE} hw ON hw.seq = p.seq"
             " CROSS JOIN (SELECT id, name FROM hubs WHERE id = %(hub)s) th"
         )
         walk = "hw.walk_m / %(v)s"
@@ -435,10 +435,10 @@ def search_features(conn: psycopg.Connection, q: PremisesQuery) -> FeaturePage:
 
 # -- reading one --------------------------------------------------------------------------------
 _RECORD_SQL = f"""
-    SELECT to_jsonb(p) - 'geom' - 'lonlat'  -- lonlat: geom again, for OGC bbox scans
+    SELECT to_jsonb(p) - 'geom' - 'seq' - 'lonlat'  -- internal: a bulk key; geom again
            || jsonb_build_object('nearest_hub_name', h.name,
                                  'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 9)::jsonb)
-    FROM premises p LEFT JOIN hubs h ON h.id = p.nearest_hub_id WHERE p.id = %s"""
+    FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id WHERE p.id = %s"""
 
 
 def _snapshot(conn: psycopg.Connection, premises_id: str) -> dict[str, Any] | None:

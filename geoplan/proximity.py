@@ -36,6 +36,7 @@ from functools import lru_cache
 import numpy as np
 import psycopg
 import shapely
+from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from geoplan.config import STORAGE_SRID, get_settings
@@ -351,51 +352,113 @@ def _network_walk_from_site(
 
 
 # -- batch: nearest hub for many premises ---------------------------------------------------------
+# Binary COPY moves fixed-width rows between PostGIS and numpy without per-row Python: a row is
+# its field count (int16), then each field's length (int32) and big-endian value.
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_IN_DTYPE = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l1", ">i4"),
-        ("i", ">i8"),
-        ("l2", ">i4"),
-        ("x", ">f8"),
-        ("l3", ">i4"),
-        ("y", ">f8"),
-    ]
-)
-_OUT_DTYPE = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l1", ">i4"),
-        ("i", ">i8"),
-        ("l2", ">i4"),
-        ("h", ">i4"),
-        ("l3", ">i4"),
-        ("d", ">f8"),
-    ]
-)
+_COPY_TRAILER = struct.pack(">h", -1)
 
 
-def _copy_out_points(conn: psycopg.Connection, sql: str, params: dict | None = None) -> np.ndarray:
-    """Rows ``(i bigint, x float8, y float8)`` of ``sql`` via binary COPY, parsed by numpy.
+def _copy_row(*fields: tuple[str, str]) -> np.dtype:
+    """The numpy dtype of one binary-COPY row of the fixed-width ``fields`` (name, dtype)."""
+    parts: list[tuple[str, str]] = [("_n", ">i2")]
+    for name, dtype in fields:
+        parts += [(f"_len_{name}", ">i4"), (name, dtype)]
+    return np.dtype(parts)
 
-    No per-row Python: binary COPY rows of fixed-width columns form a regular array.
-    """
+
+_POINT_ROW = _copy_row(("seq", ">i8"), ("x", ">f8"), ("y", ">f8"))
+
+
+def _copy_out(conn: psycopg.Connection, sql: str, params: dict | None, row: np.dtype) -> np.ndarray:
+    """The rows of ``sql`` (fixed-width columns matching ``row``) as a numpy record array."""
     buf = io.BytesIO()
     with conn.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy:
         for chunk in copy:
             buf.write(chunk)
-    raw = buf.getvalue()
-    body = raw[len(_COPY_HEADER) : -2]  # header, then the int16 -1 trailer
-    return np.frombuffer(body, dtype=_IN_DTYPE)
+    return np.frombuffer(buf.getbuffer()[len(_COPY_HEADER) : -len(_COPY_TRAILER)], dtype=row)
 
 
-def _copy_in_results(conn: psycopg.Connection, table: str, i, h, d) -> None:
-    """Binary-COPY the arrays ``(i, h, d)`` into ``table`` in one write."""
-    arr = np.empty(len(i), dtype=_OUT_DTYPE)
-    arr["n"], arr["l1"], arr["i"], arr["l2"], arr["h"], arr["l3"], arr["d"] = 3, 8, i, 4, h, 8, d
-    with conn.cursor().copy(f"COPY {table} (i, h, d) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.write(_COPY_HEADER + arr.tobytes() + struct.pack(">h", -1))
+Labels = tuple[np.ndarray, Sequence[str]]
+"""A text column given as codes (one per row) into a short list of distinct labels."""
+
+
+def _copy_in(conn: psycopg.Connection, table: str, **columns: np.ndarray | str | Labels) -> None:
+    """Binary-COPY columns into the like-named columns of ``table``, in one write.
+
+    A column is a numpy array of int32/int64/float64, a ``str`` (the same text in every row) or
+    :data:`Labels` (at most one such column, e.g. hub ids). Rows that share a label share one
+    fixed layout, so each group is encoded as one numpy record array: no per-row Python.
+    """
+    labelled = [name for name, col in columns.items() if isinstance(col, tuple)]
+    if len(labelled) > 1:
+        raise ValueError("at most one Labels column")
+    if labelled:
+        codes, labels = columns[labelled[0]]  # type: ignore[misc]
+        order = np.argsort(codes, kind="stable")
+        ends = np.cumsum(np.bincount(codes, minlength=len(labels)))
+        groups = [
+            (label, order[end - count : end])
+            for label, end, count in zip(labels, ends, np.diff(ends, prepend=0), strict=True)
+            if count
+        ]
+    else:
+        n = len(next(c for c in columns.values() if isinstance(c, np.ndarray)))
+        groups = [("", np.arange(n))]
+    parts = [_COPY_HEADER]
+    for label, rows in groups:
+        fields: list[tuple[str, np.dtype | str]] = [("_n", ">i2")]
+        values: dict[str, object] = {}
+        for name, col in columns.items():
+            if isinstance(col, np.ndarray):
+                dtype, value = col.dtype.newbyteorder(">"), col[rows]
+            else:
+                text = (label if name in labelled else col).encode()  # type: ignore[union-attr]
+                dtype, value = f"S{len(text)}", text
+            fields += [(f"_len_{name}", ">i4"), (name, dtype)]
+            values[name] = value
+        arr = np.empty(len(rows), dtype=fields)
+        arr["_n"] = len(columns)
+        for name, value in values.items():
+            arr[f"_len_{name}"] = arr.dtype[name].itemsize
+            arr[name] = value
+        parts.append(arr.tobytes())
+    parts.append(_COPY_TRAILER)
+    with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as c:
+        c.write(b"".join(parts))
+
+
+@dataclass
+class _Nearest:
+    """Straight-line nearest hub of each selected premises (``hub`` indexes ``hub_ids``)."""
+
+    seq: np.ndarray
+    hub: np.ndarray
+    dist: np.ndarray
+    hub_ids: list[str]
+
+
+def _straight_line_nearest(
+    conn: psycopg.Connection, points_sql: str, params: dict, hubs: HubSelection
+) -> _Nearest:
+    """Nearest hub by straight line for the points ``points_sql`` selects as (seq, x, y).
+
+    The points come out by binary COPY, and a k-d tree over the hubs answers all of them at once
+    (hubs are points, so a k-d tree on coordinates is exact — and several times faster than an
+    STRtree of geometries).
+    """
+    hub_where, hub_params = hubs.where()
+    hub_rows = conn.execute(
+        f"SELECT id, ST_X(geom), ST_Y(geom) FROM hubs WHERE {hub_where} ORDER BY id", hub_params
+    ).fetchall()
+    hub_ids = [h[0] for h in hub_rows]
+    pts = _copy_out(conn, points_sql, params, _POINT_ROW)
+    if not hub_rows or not len(pts):
+        empty = np.empty(0)
+        return _Nearest(empty.astype(np.int64), empty.astype(np.int32), empty, hub_ids)
+    tree = cKDTree(np.array([(h[1], h[2]) for h in hub_rows], dtype=np.float64))
+    xy = np.column_stack((pts["x"].astype(np.float64), pts["y"].astype(np.float64)))
+    dist, hub = tree.query(xy, k=1)
+    return _Nearest(pts["seq"].astype(np.int64), hub.astype(np.int32), dist, hub_ids)
 
 
 @contextmanager
@@ -428,78 +491,52 @@ def walk_to_nearest_hub(
 ) -> int:
     """Nearest hub and walking distance for a set of premises, into temp table ``out``.
 
-    ``out`` gets ``(id text, hub_id text, straight_m, walk_m, method)``, one row per premises
-    matching ``premises_where`` when any hub is in ``hubs`` (select one hub by id to get every
-    premises' walk to *that* hub). ``premises_where`` is an SQL condition on ``premises p``
+    ``out`` gets ``(seq bigint, id text, hub_id text, straight_m, walk_m, method)``, one row per
+    premises matching ``premises_where`` when any hub is in ``hubs`` (select one hub by id to get
+    every premises' walk to *that* hub). ``premises_where`` is an SQL condition on ``premises p``
     written by geoplan code, never by a user: values go in ``params``. Two set-based passes:
 
-    1. straight line for all: points out by binary COPY, ``shapely.STRtree.query_nearest``
-       vectorised, results back by binary COPY (the benchmark's "geoplan batch path");
+    1. straight line for all (:func:`_straight_line_nearest`), results back by binary COPY;
     2. with a network: one multi-source ``pgr_drivingDistance`` from every hub's virtual vertex
        (``equicost``: each node keeps its closest hub), joined to each premises' anchor edge.
        Premises it reaches get ``method='network'`` and possibly a different hub than the
        straight-line one; the rest keep ``straight_line``.
     """
     with _batch_settings(conn):
-        return _walk_to_nearest_hub(conn, premises_where, params or {}, hubs, out)[0]
+        return _walk_to_nearest_hub(conn, premises_where, params or {}, hubs, out)
 
 
 def _walk_to_nearest_hub(
     conn: psycopg.Connection, premises_where: str, params: dict, hubs: HubSelection, out: str
-) -> tuple[int, int]:
-    """:func:`walk_to_nearest_hub`, also returning how many premises were selected.
-
-    Every statement here is set-based and the temp tables carry no indexes or statistics the
-    straight-line path does not need (hash joins over them are what the planner picks anyway):
-    at 10⁵ premises the bookkeeping around the tree query is what the end-to-end time is made of.
-    """
-    s = get_settings()
+) -> int:
     conn.execute("DROP TABLE IF EXISTS _px_pts")
-    n_pts = conn.execute(
-        f"CREATE TEMP TABLE _px_pts AS SELECT row_number() OVER () AS i, p.id, p.geom "
-        f"FROM premises p WHERE {premises_where}",
+    conn.execute(
+        f"CREATE TEMP TABLE _px_pts AS SELECT p.seq, p.id, p.geom FROM premises p "
+        f"WHERE {premises_where}",
         params,
-    ).rowcount
-    conn.execute(f"DROP TABLE IF EXISTS {out}")
-    hub_where, hub_params = hubs.where()
-    hub_rows = conn.execute(
-        f"SELECT id, ST_X(geom), ST_Y(geom) FROM hubs WHERE {hub_where} ORDER BY id", hub_params
-    ).fetchall()
-    pts = _copy_out_points(conn, "SELECT i, ST_X(geom), ST_Y(geom) FROM _px_pts")
-    if not hub_rows or not len(pts):
-        conn.execute(
-            f"CREATE TEMP TABLE {out} (id text, hub_id text, straight_m float8, walk_m float8, "
-            "method text)"
-        )
-        return 0, n_pts
-    hub_xy = np.array([(h[1], h[2]) for h in hub_rows], dtype=float)
-    tree = shapely.STRtree(shapely.points(hub_xy))
-    (_, hub_idx), dist = tree.query_nearest(
-        shapely.points(pts["x"], pts["y"]), return_distance=True, all_matches=False
+    )
+    nearest = _straight_line_nearest(
+        conn, "SELECT seq, ST_X(geom), ST_Y(geom) FROM _px_pts", {}, hubs
     )
     conn.execute("DROP TABLE IF EXISTS _px_nn")
-    conn.execute("CREATE TEMP TABLE _px_nn (i bigint, h int, d float8)")
-    _copy_in_results(conn, "_px_nn", pts["i"], hub_idx, dist)
-    conn.execute("DROP TABLE IF EXISTS _px_hub_idx")
-    conn.execute("CREATE TEMP TABLE _px_hub_idx (h int, id text)")
-    with conn.cursor().copy("COPY _px_hub_idx (h, id) FROM STDIN") as copy:
-        for k, h in enumerate(hub_rows):
-            copy.write_row((k, h[0]))
+    conn.execute("CREATE TEMP TABLE _px_nn (seq bigint, hub_id text, d float8)")
+    _copy_in(conn, "_px_nn", seq=nearest.seq, hub_id=(nearest.hub, nearest.hub_ids), d=nearest.dist)
+    conn.execute(f"DROP TABLE IF EXISTS {out}")
     n = conn.execute(
         f"""
         CREATE TEMP TABLE {out} AS
-        SELECT t.id, x.id AS hub_id, nn.d AS straight_m, nn.d * %(f)s AS walk_m,
+        SELECT t.seq, t.id, nn.hub_id, nn.d AS straight_m, nn.d * %(f)s AS walk_m,
                'straight_line'::text AS method
-        FROM _px_nn nn JOIN _px_pts t ON t.i = nn.i JOIN _px_hub_idx x ON x.h = nn.h
+        FROM _px_nn nn JOIN _px_pts t ON t.seq = nn.seq
         """,
-        {"f": s.detour_factor},
+        {"f": get_settings().detour_factor},
     ).rowcount
-    if network_loaded(conn):
-        conn.execute(f"CREATE INDEX ON {out} (id)")
-        conn.execute("CREATE INDEX ON _px_pts (id)")
+    if n and network_loaded(conn):
+        conn.execute(f"CREATE INDEX ON {out} (seq)")
+        conn.execute("CREATE INDEX ON _px_pts (seq)")
         conn.execute("ANALYZE _px_pts")
         _network_pass(conn, hubs, out)
-    return n, n_pts
+    return n
 
 
 def _reach_from_hubs(
@@ -544,7 +581,7 @@ def _network_pass(conn: psycopg.Connection, hubs: HubSelection, out: str) -> Non
     ):
         return
     # premises virtual ids are not used, only their anchor edge
-    if not _anchor(conn, "_px_pt_anchor", "SELECT id AS key, geom FROM _px_pts", {}):
+    if not _anchor(conn, "_px_pt_anchor", "SELECT seq::text AS key, geom FROM _px_pts", {}):
         return
     _reach_from_hubs(
         conn, "_px_hub_anchor", "_px_links", "_px_reach", MAX_NETWORK_WALK_M, nearest_only=True
@@ -561,25 +598,29 @@ def _network_pass(conn: psycopg.Connection, hubs: HubSelection, out: str) -> Non
             SELECT p.key, h.key, p.snap + abs(p.f - h.f) * p.len + h.snap
             FROM _px_pt_anchor p JOIN _px_hub_anchor h ON h.edge = p.edge
         ),
-        best AS (SELECT DISTINCT ON (key) key, hub_id, m FROM cand ORDER BY key, m, hub_id)
+        best AS (
+            SELECT DISTINCT ON (key) key::bigint AS seq, hub_id, m
+            FROM cand ORDER BY key, m, hub_id
+        )
         UPDATE {out} o SET hub_id = b.hub_id, walk_m = b.m, method = 'network',
                straight_m = ST_Distance(h.geom, t.geom)
-        FROM best b JOIN hubs h ON h.id = b.hub_id JOIN _px_pts t ON t.id = b.key
-        WHERE o.id = b.key AND b.m <= %(max)s
+        FROM best b JOIN hubs h ON h.id = b.hub_id JOIN _px_pts t ON t.seq = b.seq
+        WHERE o.seq = b.seq AND b.m <= %(max)s
         """,
         {"max": MAX_NETWORK_WALK_M},
     )
 
 
 def annotate_premises(conn: psycopg.Connection, premises_ids: Sequence[str] | None = None) -> int:
-    """Set each premises' nearest existing hub and walking time; returns the rows updated.
+    """Set each premises' nearest existing hub and walking time; returns the premises annotated.
 
     Call after any write to premises (with their ids) or to hubs/the network (without ids).
     With ``premises_ids=None`` the hubs may have changed, so catchments are brought up to date
     too — only those of hubs whose position (or the network) changed are recomputed, so a call
     after a premises-only change costs a hash check (see :func:`refresh_catchments`); every
     premises is then annotated in one batch.
-    Premises with no existing hub at all get NULLs, so no stale value survives.
+    Premises with no existing hub at all get no row in ``premises_walk`` (NULLs in
+    ``premises_annotated``), so no stale value survives.
     """
     if premises_ids is None:
         refresh_catchments(conn, force=False)
@@ -587,7 +628,14 @@ def annotate_premises(conn: psycopg.Connection, premises_ids: Sequence[str] | No
 
 
 def update_walk_times(conn: psycopg.Connection, premises_ids: Sequence[str] | None = None) -> int:
-    """The batch annotation without refreshing catchments (premises-only changes, benchmarks)."""
+    """The batch annotation without refreshing catchments (premises-only changes, benchmarks).
+
+    With ``premises_ids=None`` ``premises_walk`` is rebuilt from scratch (TRUNCATE, bulk insert,
+    index built afterwards): at a million premises that is several times cheaper than updating
+    rows in place. TRUNCATE locks the table until the transaction commits, so reads of
+    ``premises_annotated`` wait for the rebuild (≈ 1 s per million premises; nothing at the
+    municipality's scale); they never see a half-written table.
+    """
     if premises_ids is not None and not premises_ids:
         return 0
     with _batch_settings(conn):
@@ -595,41 +643,54 @@ def update_walk_times(conn: psycopg.Connection, premises_ids: Sequence[str] | No
 
 
 def _update_walk_times(conn: psycopg.Connection, premises_ids: Sequence[str] | None) -> int:
+    s = get_settings()
     ids = list(premises_ids) if premises_ids is not None else None
     where = "true" if ids is None else "p.id = ANY(%(ids)s)"
-    n, n_selected = _walk_to_nearest_hub(conn, where, {"ids": ids}, EXISTING_HUBS, "_px_result")
-    v = get_settings().walk_speed_m_per_min
-    if n < n_selected:
-        # Premises no hub could be found for (no existing hub at all) lose their old values.
-        # (With any hub every premises has a result, so this pass is skipped.)
+    if network_loaded(conn):
+        n = _walk_to_nearest_hub(conn, where, {"ids": ids}, EXISTING_HUBS, "_px_result")
+        walks = f"""
+            SELECT seq, hub_id, round(walk_m::numeric, 1)::float8,
+                   round((walk_m / {s.walk_speed_m_per_min!r})::numeric, 2)::float8, method
+            FROM _px_result"""
+    else:  # the straight-line fast path: rounded in numpy, one binary COPY into premises_walk
+        nearest = _straight_line_nearest(
+            conn,
+            f"SELECT p.seq, ST_X(p.geom), ST_Y(p.geom) FROM premises p WHERE {where}",
+            {"ids": ids},
+            EXISTING_HUBS,
+        )
+        n = len(nearest.seq)
+        walks = ""
+    _clear_walks(conn, ids)
+    if walks:
+        conn.execute(f"INSERT INTO premises_walk {walks}")
+    elif n:
+        walk_m = nearest.dist * s.detour_factor
+        _copy_in(
+            conn,
+            "premises_walk",
+            premises_seq=nearest.seq,
+            hub_id=(nearest.hub, nearest.hub_ids),
+            walk_m=np.round(walk_m, 1),
+            walk_min=np.round(walk_m / s.walk_speed_m_per_min, 2),
+            method="straight_line",
+        )
+    if ids is None:  # built after the bulk load: far cheaper than maintained row by row
+        conn.execute("ALTER TABLE premises_walk ADD PRIMARY KEY (premises_seq)")
+    return n
+
+
+def _clear_walks(conn: psycopg.Connection, ids: list[str] | None) -> None:
+    """Empty ``premises_walk`` for a full pass (index dropped until reloaded), else the ids'."""
+    if ids is None:
+        conn.execute("TRUNCATE premises_walk")
+        conn.execute("ALTER TABLE premises_walk DROP CONSTRAINT premises_walk_pkey")
+    else:
         conn.execute(
-            f"""
-            UPDATE premises p SET nearest_hub_id = NULL, walk_m = NULL, walk_min = NULL,
-                   walk_method = NULL
-            WHERE ({where}) AND (p.nearest_hub_id IS NOT NULL OR p.walk_m IS NOT NULL)
-              AND NOT EXISTS (SELECT 1 FROM _px_result r WHERE r.id = p.id)
-            """,
+            "DELETE FROM premises_walk w USING premises p "
+            "WHERE p.seq = w.premises_seq AND p.id = ANY(%(ids)s)",
             {"ids": ids},
         )
-    # One set-based UPDATE; rows whose values did not change are not rewritten.
-    conn.execute(
-        """
-        WITH r AS (
-            SELECT id, hub_id, round(walk_m::numeric, 1)::float8 AS walk_m,
-                   round((walk_m / %(v)s)::numeric, 2)::float8 AS walk_min, method
-            FROM _px_result
-        )
-        UPDATE premises p
-        SET nearest_hub_id = r.hub_id, walk_m = r.walk_m, walk_min = r.walk_min,
-            walk_method = r.method
-        FROM r
-        WHERE p.id = r.id
-          AND (p.nearest_hub_id, p.walk_m, p.walk_min, p.walk_method)
-              IS DISTINCT FROM (r.hub_id, r.walk_m, r.walk_min, r.method)
-        """,
-        {"v": v},
-    )
-    return n
 
 
 def on_hubs_changed(conn: psycopg.Connection) -> tuple[int, int]:

@@ -50,10 +50,14 @@ class RowValidationError(ValidationError):
         what = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
         if rows:
             what += f" in {len(rows)} row{'s' if len(rows) != 1 else ''}"
-        head = f"{source}: {what}, nothing was imported (first: {errors[0]})"
-        lines = [f"  {e}" for e in errors[:SHOW_ERRORS]]
-        if len(errors) > SHOW_ERRORS:
-            lines.append(f"  ... and {len(errors) - SHOW_ERRORS} more")
+        if len(errors) == 1:
+            # The one error is the whole message; listing it again under the head repeats it.
+            head, lines = f"{source}: {what}, nothing was imported: {errors[0]}", []
+        else:
+            head = f"{source}: {what}, nothing was imported (first: {errors[0]})"
+            lines = [f"  {e}" for e in errors[:SHOW_ERRORS]]
+            if len(errors) > SHOW_ERRORS:
+                lines.append(f"  ... and {len(errors) - SHOW_ERRORS} more")
         super().__init__(
             "\n".join([head, *lines]),
             field=errors[0].column,
@@ -187,6 +191,17 @@ class _Collector:
         """Add an error for each row where ``mask``; ``message(i)`` builds the text."""
         for i in np.flatnonzero(mask):
             self.errors.append(RowError(int(i) + 1, column, message(int(i))))
+
+    def reported(self, column: str, n: int) -> np.ndarray:
+        """A mask of the ``n`` rows that already have an error in ``column``.
+
+        A cell that could not be parsed (``abc`` as a number) becomes None; without this, a
+        required column would report the same cell a second time as empty.
+        """
+        mask = np.zeros(n, dtype=bool)
+        rows = [e.row - 1 for e in self.errors if e.column == column and e.row is not None]
+        mask[rows] = True
+        return mask
 
 
 def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any]:
@@ -442,6 +457,7 @@ def prepare(
         if col.required and col.name in columns:
             vals = columns[col.name]
             empty = np.array([v is None or v == [] for v in vals], dtype=bool)
+            empty &= ~errs.reported(col.name, n)
             errs.rows(empty, col.name, lambda i, c=col.name: f"{c} is empty")
 
     # Provenance: fill what the file leaves out from the options, then from defaults.

@@ -44,7 +44,7 @@ def test_managed_up_status_down(managed_env: Path) -> None:
     assert str(managed_env / "pgdata") in status.output
     assert "postgis:    3." in status.output
     head = ScriptDirectory.from_config(db.alembic_config()).get_current_head()
-    assert f"schema:     {head}" in status.output  # migrated to the newest revision
+    assert f"schema:     {head}" in status.output
 
     url = runner.invoke(app, ["db", "url", "--show-password"])
     assert (managed_env / "db-password").read_text().strip() in url.output

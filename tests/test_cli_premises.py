@@ -111,3 +111,36 @@ def test_show_and_history(loaded_db):
     assert hist.exit_code == 0, hist.output
     assert "create" in hist.stdout and "update" in hist.stdout and "bob" in hist.stdout
     assert "floor_area_m2: 120" in hist.stdout and "150" in hist.stdout
+
+
+def _option_names(*path: str) -> set[str]:
+    import typer
+
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    return {opt for p in command.params for opt in p.opts}
+
+
+def test_search_and_map_take_the_same_filters_from_one_list(loaded_db, tmp_path):
+    import inspect
+
+    from geoplan.cli.search_filters import search_filter_options
+
+    params = inspect.signature(search_filter_options).parameters.values()
+    declared = {opt for p in params for opt in p.default.param_decls}
+    assert {"--use", "--max-walk-min", "--max-walk", "--sort"} <= declared
+    assert declared | {"--offset", "--limit"} <= _option_names("premises", "search")
+    assert declared | {"--offset", "--limit"} <= _option_names("map", "premises")
+
+    # The same filters select the same premises in both commands, and they do filter.
+    filters = ["--use", "office", "--max-rent", "2000", "--max-walk", "15", "--sort", "rent"]
+    r = invoke("search", *filters, "--limit", "3", "--format", "geojson")
+    assert r.exit_code == 0, r.output
+    matched = json.loads(r.stdout)["numberMatched"]
+    everything = json.loads(invoke("search", "--format", "geojson").stdout)["numberMatched"]
+    assert 3 < matched < everything
+    out = tmp_path / "map.html"
+    r = runner.invoke(app, ["map", "premises", "--out", str(out), *filters, "--limit", "3"])
+    assert r.exit_code == 0, r.output
+    assert f"{matched} premises match; 3 on the map" in r.stdout

@@ -54,7 +54,7 @@ def lconn(loaded_db: str):
     ],
 )  # fmt: skip
 def test_cql2_text_matches_hand_written_sql(lconn, cql, where):
-    expected = sql_ids(lconn, "premises", where)
+    expected = sql_ids(lconn, "premises_annotated", where)
     assert expected, f"the sample data should make {cql!r} non-trivial"
     assert sorted(ids(lconn, PREMISES, filter=cql)) == expected
 
@@ -162,52 +162,40 @@ def test_bbox_pages_count_every_match_in_the_same_pass(lconn):
 
 
 def test_stored_features_equal_the_live_built_ones(lconn):
-    """premises_features (migration 0002's trigger) must say what the registry says."""
-    crs84 = features.SUPPORTED_CRS[features.CRS84]
-    live = features._feature_sql(PREMISES, crs84, list(PREMISES.props))
-
-    def mismatches() -> list[str]:
-        rows = lconn.execute(
-            f"SELECT t.id, s.feature, ({live})::text FROM premises t "
-            "LEFT JOIN premises_features s ON s.id = t.id ORDER BY t.id"
-        ).fetchall()
-        assert rows
-        return [
-            i
-            for i, stored, built in rows
-            if stored is None or json.loads(stored) != json.loads(built)
-        ]
-
-    assert mismatches() == []
-    with lconn.transaction(force_rollback=True):  # writes re-render the row
-        lconn.execute(
-            "UPDATE premises SET rent_nok_m2_year = 1234, walk_min = 3.5, "
-            "geom = ST_Translate(geom, 10, 10) WHERE id = 'sample-001'"
-        )
-        lconn.execute("UPDATE premises SET id = 'sample-001b' WHERE id = 'sample-002'")
-        assert mismatches() == []
-        stored = lconn.execute(
-            "SELECT feature FROM premises_features WHERE id = 'sample-001'"
-        ).fetchone()[0]
-        assert json.loads(stored)["properties"]["rent_nok_m2_year"] == 1234
-        lconn.execute("DELETE FROM premises WHERE id = 'sample-003'")
-        assert (
-            lconn.execute(
-                "SELECT count(*) FROM premises_features WHERE id IN ('sample-002', 'sample-003')"
-            ).fetchone()[0]
-            == 0
-        )
-    # and pages splice them: the same features, in the same order, as built live for an
-    # explicit property list — without a bbox, with one, and with one and a sort order
+    """premises_features (migration 0003's triggers) + the walk must say what the registry says."""
     names = [p.name for p in PREMISES.props]
     box = [10.90, 59.88, 11.02, 59.96]
-    for kw in ({}, {"bbox": box}, {"bbox": box, "sortby": "-floor_area_m2"}):
-        spliced = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=1000, **kw))
-        built = features.query_items(
-            lconn, PREMISES, features.ItemsQuery(limit=1000, properties=names, **kw)
+
+    def pages_agree() -> None:
+        # the same features, in the same order, as built live for an explicit property list —
+        # without a bbox, with one, and with one and a sort order
+        for kw in ({}, {"bbox": box}, {"bbox": box, "sortby": "-floor_area_m2"}):
+            spliced = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=1000, **kw))
+            built = features.query_items(
+                lconn, PREMISES, features.ItemsQuery(limit=1000, properties=names, **kw)
+            )
+            assert spliced.number_returned > 5, kw
+            assert json.loads(spliced.features_json) == json.loads(built.features_json), kw
+
+    def heads() -> dict[str, str]:
+        return dict(lconn.execute("SELECT id, head FROM premises_features").fetchall())
+
+    total = lconn.execute("SELECT count(*) FROM premises").fetchone()[0]
+    assert len(heads()) == total
+    pages_agree()
+    with lconn.transaction(force_rollback=True):  # writes re-render the row
+        lconn.execute(
+            "UPDATE premises SET rent_nok_m2_year = 1234, geom = ST_Translate(geom, 10, 10) "
+            "WHERE id = 'sample-001'"
         )
-        assert spliced.number_returned > 5, kw
-        assert json.loads(spliced.features_json) == json.loads(built.features_json), kw
+        lconn.execute("UPDATE premises SET id = 'sample-001b' WHERE id = 'sample-002'")
+        lconn.execute("DELETE FROM premises WHERE id = 'sample-003'")
+        lconn.execute("UPDATE premises_walk SET walk_min = 99")  # the walk is read live
+        stored = heads()
+        assert "sample-002" not in stored and "sample-003" not in stored
+        assert '"rent_nok_m2_year" : 1234' in stored["sample-001"]
+        assert len(stored) == total - 1
+        pages_agree()
 
 
 def test_limit_is_clamped_to_the_maximum(lconn):

@@ -179,7 +179,7 @@ def test_explicit_date_and_premises_annotation(loaded_db: str, tmp_path: Path):
     got = hubs(loaded_db)
     assert got["gtfs:lørenskog-sentrum"][3] == 8.0  # Tuesday: no extra trips
     # The import re-annotated every premises: annotating again from scratch changes nothing.
-    query = "SELECT id, nearest_hub_id, walk_m FROM premises ORDER BY id"
+    query = "SELECT id, nearest_hub_id, walk_m FROM premises_annotated ORDER BY id"
     with psycopg.connect(db.conninfo(loaded_db)) as c:
         after_import = c.execute(query).fetchall()
         annotate_premises(c)

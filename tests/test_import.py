@@ -85,7 +85,7 @@ def stored(url: str, ids: list[str]) -> dict[str, dict]:
     with psycopg.connect(db.conninfo(url)) as c:
         rows = c.execute(
             "SELECT id, address, uses, floor_area_m2, source, verified, accuracy_m, "
-            "ST_X(geom), ST_Y(geom), nearest_hub_id FROM premises WHERE id = ANY(%s)",
+            "ST_X(geom), ST_Y(geom), nearest_hub_id FROM premises_annotated WHERE id = ANY(%s)",
             (ids,),
         ).fetchall()
     keys = ("id", "address", "uses", "area", "source", "verified", "accuracy", "x", "y", "hub")
@@ -230,6 +230,73 @@ def test_bad_row_imports_nothing(loaded_db: str, tmp_path: Path, kind: str):
     assert err.value.row_errors[0].row == 3
 
 
+def test_csv_text_in_a_number_column_is_reported_once(loaded_db, tmp_path):
+    # `abc` in floor_area_m2 (a required column) was reported twice: as "not a number" and, once
+    # the cell had become None, again as "floor_area_m2 is empty"; a single error was also
+    # repeated under the summary line.
+    path = write(premises_frame(3), tmp_path / "p.csv", "csv_lonlat")
+    text = path.read_text(encoding="utf-8").splitlines()
+    header = text[0].split(",")
+    cells = text[2].split(",")
+    cells[header.index("floor_area_m2")] = "abc"
+    text[2] = ",".join(cells)
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    before = state(loaded_db)
+
+    with pytest.raises(RowValidationError) as err:
+        run_import(loaded_db, path)
+
+    assert state(loaded_db) == before
+    assert [(e.row, e.column, e.message) for e in err.value.row_errors] == [
+        (2, "floor_area_m2", "floor_area_m2 is not a number ('abc')")
+    ]
+    message = str(err.value)
+    assert message == (
+        "p.csv: 1 error in 1 row, nothing was imported: "
+        "row 2: floor_area_m2 is not a number ('abc')"
+    )
+
+    # Two bad cells: each listed once under the summary, no "is empty" for either.
+    cells = text[3].split(",")
+    cells[header.index("floor_area_m2")] = "stor"
+    text[3] = ",".join(cells)
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    with pytest.raises(RowValidationError) as err:
+        run_import(loaded_db, path)
+    lines = str(err.value).splitlines()
+    assert lines[0].startswith("p.csv: 2 errors in 2 rows, nothing was imported (first: row 2")
+    assert lines[1:] == [
+        "  row 2: floor_area_m2 is not a number ('abc')",
+        "  row 3: floor_area_m2 is not a number ('stor')",
+    ]
+
+    # An empty required cell is still reported as empty.
+    cells[header.index("floor_area_m2")] = ""
+    text[3] = ",".join(cells)
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    with pytest.raises(RowValidationError) as err:
+        run_import(loaded_db, path)
+    assert [str(e) for e in err.value.row_errors] == [
+        "row 2: floor_area_m2 is not a number ('abc')",
+        "row 3: floor_area_m2 is empty",
+    ]
+
+
+def test_cli_reports_a_bad_number_cell_once(loaded_db, tmp_path):
+    gdf = premises_frame(2)
+    gdf["floor_area_m2"] = gdf["floor_area_m2"].astype(object)
+    gdf.loc[1, "floor_area_m2"] = "abc"
+    path = write(gdf, tmp_path / "p.csv", "csv_xy")
+
+    res = runner.invoke(app, ["import", str(path), "--layer", "premises"])
+
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [
+        "error: p.csv: 1 error in 1 row, nothing was imported: "
+        "row 2: floor_area_m2 is not a number ('abc')"
+    ]
+
+
 def test_invalid_geometry_is_reported_and_repaired_only_on_request(loaded_db, tmp_path):
     bowtie = shapely.Polygon([(X0, Y0), (X0 + 100, Y0 + 100), (X0 + 100, Y0), (X0, Y0 + 100)])
     areas = gpd.GeoDataFrame(
@@ -331,7 +398,7 @@ def test_hub_import_reannotates_premises(loaded_db, tmp_path):
     run_import(loaded_db, write(hubs, tmp_path / "hubs.geojson", "geojson"), layer="hubs")
     with psycopg.connect(db.conninfo(loaded_db)) as c:
         hub, mode = c.execute(
-            "SELECT p.nearest_hub_id, h.mode FROM premises p JOIN hubs h ON h.id = "
+            "SELECT p.nearest_hub_id, h.mode FROM premises_annotated p JOIN hubs h ON h.id = "
             "p.nearest_hub_id WHERE p.id = %s",
             (pid,),
         ).fetchone()

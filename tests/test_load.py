@@ -39,7 +39,7 @@ def test_load_fills_provenance_and_annotates(loaded_db: str):
             "SELECT count(*) FROM premises WHERE NOT sample OR source IS NULL"
         ).fetchone()[0]
         annotated = c.execute(
-            "SELECT count(*) FROM premises WHERE nearest_hub_id IS NOT NULL"
+            "SELECT count(*) FROM premises_annotated WHERE nearest_hub_id IS NOT NULL"
         ).fetchone()[0]
         srid = c.execute("SELECT DISTINCT ST_SRID(geom) FROM areas").fetchall()
     assert unlabelled == 0

@@ -26,7 +26,7 @@ def rows(loaded_db, conn) -> list[dict]:
                   p.walk_min, p.status, p.updated_at,
                   (SELECT a.id FROM areas a WHERE ST_Intersects(a.geom, p.geom) LIMIT 1) AS area,
                   (SELECT jsonb_object_agg(h.id, ST_Distance(h.geom, p.geom)) FROM hubs h) AS d
-           FROM premises p"""
+           FROM premises_annotated p"""
     )
     cols = [c.name for c in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]

@@ -171,7 +171,7 @@ def test_moving_a_premises_updates_its_nearest_hub(loaded_db, conn):
     assert moved["nearest_hub_id"] == "lorenskog_st"
     assert moved["walk_min"] < 1
     stored = conn.execute(
-        "SELECT nearest_hub_id FROM premises WHERE id = %s", (rec["id"],)
+        "SELECT nearest_hub_id FROM premises_annotated WHERE id = %s", (rec["id"],)
     ).fetchone()[0]
     assert stored == "lorenskog_st"
 

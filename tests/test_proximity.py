@@ -186,7 +186,7 @@ def test_catchments_are_recomputed_only_when_their_inputs_change(railway_town, c
 
 
 def test_annotation_never_points_at_a_deleted_hub(railway_town, conn) -> None:
-    # premises.nearest_hub_id has no foreign key (it would slow the batch write-back): every
+    # premises_walk.hub_id has no foreign key (it would slow the batch write-back): every
     # hub write re-annotates, and that must leave no reference to a hub that is gone
     add_premises(conn, "p1", 500, -40)
     add_premises(conn, "p2", 500, 60)
@@ -196,23 +196,27 @@ def test_annotation_never_points_at_a_deleted_hub(railway_town, conn) -> None:
     annotate_premises(conn)
     assert walk_of(conn, "p2")[0] == "south"
     dangling = conn.execute(
-        "SELECT count(*) FROM premises p WHERE p.nearest_hub_id IS NOT NULL "
+        "SELECT count(*) FROM premises_annotated p WHERE p.nearest_hub_id IS NOT NULL "
         "AND NOT EXISTS (SELECT 1 FROM hubs h WHERE h.id = p.nearest_hub_id)"
     ).fetchone()[0]
     assert dangling == 0
 
 
-def test_premises_pages_leave_room_for_hot_updates(empty_db, conn) -> None:
-    # the batch write-back relies on HOT updates (half-empty pages, no annotated column indexed)
-    (options,) = conn.execute(
-        "SELECT reloptions FROM pg_class WHERE relname = 'premises'"
-    ).fetchone()
-    assert "fillfactor=50" in options
-    indexed = conn.execute(
-        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-        "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'premises'::regclass"
-    ).fetchall()
-    assert not {r[0] for r in indexed} & {"nearest_hub_id", "walk_m", "walk_min", "walk_method"}
+def test_reannotation_leaves_the_listings_untouched(empty_db, conn) -> None:
+    # the annotation lives in premises_walk: re-annotating rewrites no listing row (no version
+    # or ETag change, no bloat of the wide table), in the full and the per-id pass alike
+    add_hub(conn, "north", 500, 40)
+    add_premises(conn, "p1", 500, -40)
+    add_premises(conn, "p2", 900, 60)
+    annotate_premises(conn)
+    listings = "SELECT id, xmin::text, version, updated_at FROM premises ORDER BY id"
+    before = conn.execute(listings).fetchall()
+    add_hub(conn, "east", 900, 40)
+    assert annotate_premises(conn) == 2
+    assert annotate_premises(conn, ["p1"]) == 1
+    assert conn.execute(listings).fetchall() == before
+    assert walk_of(conn, "p2")[0] == "east" and walk_of(conn, "p1")[0] == "north"
+    assert conn.execute("SELECT count(*) FROM premises_walk").fetchone()[0] == 2
 
 
 def test_catchments_fall_back_to_circles(empty_db, conn) -> None:
@@ -234,7 +238,9 @@ def test_catchments_any_minutes_on_the_fly(railway_town, conn) -> None:
 
 def walk_of(conn, pid: str) -> tuple:
     return conn.execute(
-        "SELECT nearest_hub_id, walk_m, walk_min, walk_method FROM premises WHERE id = %s", (pid,)
+        "SELECT nearest_hub_id, walk_m, walk_min, walk_method FROM premises_annotated "
+        "WHERE id = %s",
+        (pid,),
     ).fetchone()
 
 

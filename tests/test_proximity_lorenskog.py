@@ -62,7 +62,7 @@ def test_walking_times_between_known_places_are_plausible(loaded_db, conn) -> No
 def test_shipped_premises_are_annotated_with_existing_hubs(loaded_db, conn) -> None:
     rows = conn.execute(
         "SELECT p.walk_method, h.status, p.walk_min, p.walk_m "
-        "FROM premises p JOIN hubs h ON h.id = p.nearest_hub_id"
+        "FROM premises_annotated p JOIN hubs h ON h.id = p.nearest_hub_id"
     ).fetchall()
     assert len(rows) == 45
     assert {r[0] for r in rows} == {"straight_line"}

@@ -23,6 +23,7 @@ from api.deps import get_conn, require_scope
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, problem
 from geoplan import premises as core
 from geoplan.errors import ValidationError
+from geoplan.geojson import feature_collection
 from geoplan.keys import ApiKey
 from geoplan.vocab import AREA_SLUGS, PREMISES_STATUSES, USE_CATEGORIES
 
@@ -396,17 +397,15 @@ def search_premises(
         links.append({"href": href(offset + limit), "rel": "next", "type": GEOJSON})
     if offset > 0:
         links.append({"href": href(max(0, offset - limit)), "rel": "prev", "type": GEOJSON})
-    head = json.dumps(
-        {
-            "type": "FeatureCollection",
-            "numberMatched": page.number_matched,
-            "numberReturned": page.number_returned,
-            "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
-            "links": links,
-        },
-        ensure_ascii=False,
+    return GeoJSONResponse(
+        feature_collection(
+            page.features_json,
+            numberMatched=page.number_matched,
+            numberReturned=page.number_returned,
+            timeStamp=datetime.now(UTC).isoformat(timespec="seconds"),
+            links=links,
+        )
     )
-    return GeoJSONResponse(head[:-1] + ', "features": ' + page.features_json + "}")
 
 
 @router.get(

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+
+# Typer vendors click as ``typer._click``; its exception classes are only importable from there.
+from typer._click.exceptions import (
+    BadOptionUsage,
+    BadParameter,
+    ClickException,
+    MissingParameter,
+    NoArgsIsHelpError,
+    NoSuchOption,
+    UsageError,
+)
+from typer.core import TyperGroup
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -42,6 +54,99 @@ def user_errors() -> Iterator[None]:
         fail(f"database error: {first} (is the schema current? run `geoplan db up`)")
     except FileNotFoundError as exc:
         fail(f"file not found: {exc.filename or exc}")
+
+
+def _param_name(param: Any) -> str:
+    """How the user wrote the parameter: ``--format`` for an option, ``premises_id`` for an
+    argument (as ``--help`` lists it)."""
+    opts = getattr(param, "opts", None) or []
+    if getattr(param, "param_type_name", "") == "option" and opts:
+        return max(opts, key=len)  # the long name: ``--out`` rather than ``-o``
+    return getattr(param, "human_readable_name", None) or getattr(param, "name", "?")
+
+
+def _bad_input(exc: BadParameter) -> Any:
+    """The value typer's pydantic coercion refused, or ``None`` when the error does not say."""
+    errors = getattr(exc.__cause__, "errors", None)
+    try:
+        return errors()[0]["input"] if callable(errors) else None
+    except (IndexError, KeyError, TypeError):
+        return None
+
+
+def _sentence(text: str) -> str:
+    """``text`` as the tail of an ``error:`` line: one line, no final period, lower-case start
+    (unless the first word is an acronym or an option)."""
+    text = " ".join(text.split()).rstrip(".")
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def usage_error_line(exc: ClickException) -> str:
+    """One readable line for an error typer/click found in the command line itself, naming
+    the option or argument: ``--format: 'xls' is not one of 'table', 'geojson', 'csv'``.
+
+    Click's own rendering is a usage line, a hint and a boxed panel over several lines; the
+    house rule is one line that a log or a pipe keeps whole.
+    """
+    ctx = getattr(exc, "ctx", None)
+    see = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    if isinstance(exc, MissingParameter):
+        param = exc.param
+        if param is None:
+            return _sentence(exc.format_message()) + see
+        kind = getattr(param, "param_type_name", "parameter")
+        return f"missing {kind} {_param_name(param)}{see}"
+    if isinstance(exc, BadParameter):
+        message = exc.message.removeprefix("Value error, ")
+        value = _bad_input(exc)
+        if value is not None and repr(value) not in message:
+            message = f"{_sentence(message)} (got {value!r})"
+        if exc.param is None:
+            return f"invalid value: {_sentence(message)}"
+        return f"{_param_name(exc.param)}: {_sentence(message)}"
+    if isinstance(exc, NoSuchOption):
+        line = f"no such option: {exc.option_name}"
+        if exc.possibilities:
+            line += f" (did you mean {' or '.join(sorted(exc.possibilities))}?)"
+            return line
+        return line + see
+    if isinstance(exc, BadOptionUsage):  # "Option '--limit' requires an argument."
+        message = exc.message.removeprefix(f"Option '{exc.option_name}' ")
+        return f"{exc.option_name}: {_sentence(message)}"
+    if isinstance(exc, UsageError):
+        return _sentence(exc.message) + see
+    return _sentence(exc.format_message())
+
+
+class OneLineErrorsGroup(TyperGroup):
+    """The root command: errors in the command line (a bad option value, an unknown option, a
+    missing argument) end it as :func:`fail` does, with one line, but with exit code 2 as click
+    uses for usage errors.
+
+    Parsing happens in ``make_context`` (the root's options) and ``invoke`` (every subcommand's),
+    so catching there covers ``geoplan ...`` from a shell and typer's ``CliRunner`` alike;
+    ``--help`` exits before any of this, and a bare group still prints its help.
+    """
+
+    def make_context(self, info_name: str | None, args: list[str], *a: Any, **kw: Any) -> Any:
+        with _usage_errors():
+            return super().make_context(info_name, args, *a, **kw)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _usage_errors():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # typer has printed the help already
+    except ClickException as exc:
+        fail(usage_error_line(exc), code=exc.exit_code)
 
 
 def info(message: str) -> None:

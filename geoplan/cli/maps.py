@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from geoplan.cli.common import console, fail, user_errors
-from geoplan.cli.premises import (
-    AREA,
-    AVAILABLE_BY,
-    HUB,
-    MAX_AREA,
-    MAX_RENT,
-    MAX_WALK_MIN,
-    MIN_AREA,
-    OFFSET,
-    SORT,
-    USE,
-    Sort,
-    query_from_options,
-)
+from geoplan.cli.search_filters import OFFSET, with_search_filters
 
 map_app = typer.Typer(help="Write interactive maps (self-contained HTML files).")
 
@@ -60,17 +48,11 @@ def overview(out: Path = OUT, link_base: str | None = LINK_BASE) -> None:
 
 
 @map_app.command("premises")
+@with_search_filters
 def premises(
     out: Path = OUT,
-    use: list[str] | None = USE,
-    min_area: float | None = MIN_AREA,
-    max_area: float | None = MAX_AREA,
-    max_rent: float | None = MAX_RENT,
-    area: str | None = AREA,
-    available_by: str | None = AVAILABLE_BY,
-    max_walk_min: float | None = MAX_WALK_MIN,
-    hub: str | None = HUB,
-    sort: Sort = SORT,
+    *,
+    filters: dict[str, Any],
     limit: int = typer.Option(100, "--limit", help="Results on the map and in the table (1–1000)."),
     offset: int = OFFSET,
     link_base: str | None = LINK_BASE,
@@ -78,23 +60,12 @@ def premises(
     """Premises matching the filters (as `geoplan premises search`), with hubs, catchments and
     a table."""
     from geoplan import db
+    from geoplan import premises as core
     from maps.base import render_html
     from maps.search import build_premises_map
 
     with user_errors(), db.connect() as conn:
-        q = query_from_options(
-            use=use,
-            min_area=min_area,
-            max_area=max_area,
-            max_rent=max_rent,
-            area=area,
-            available_by=available_by,
-            max_walk_min=max_walk_min,
-            hub=hub,
-            sort=sort,
-            limit=limit,
-            offset=offset,
-        )
+        q = core.query_from_params({**filters, "limit": limit, "offset": offset})
         m, result = build_premises_map(conn, q, link_base=_link_base(link_base))
         html = render_html(m)
     console.print(f"{result.number_matched} premises match; {len(result.features)} on the map")

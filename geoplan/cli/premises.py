@@ -17,17 +17,12 @@ import typer
 from rich.table import Table
 
 from geoplan.cli.common import console, user_errors
+from geoplan.cli.search_filters import OFFSET, with_search_filters
+from geoplan.geojson import feature_collection
 
 premises_app = typer.Typer(
     help="Search vacant premises and see their history.", no_args_is_help=True
 )
-
-
-class Sort(StrEnum):
-    walk = "walk"
-    area = "area"
-    rent = "rent"
-    updated = "updated"
 
 
 class Format(StrEnum):
@@ -67,73 +62,9 @@ def _fmt(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
-# -- search filters, shared with ``geoplan map premises`` ---------------------------------------
-# One definition each, so both commands take the same options as GET /premises takes parameters.
-USE = typer.Option(
-    None, "--use", help="Use category (repeat or comma-separate to match any of several)."
-)
-MIN_AREA = typer.Option(None, "--min-area", help="Minimum floor area, m².")
-MAX_AREA = typer.Option(None, "--max-area", help="Maximum floor area, m².")
-MAX_RENT = typer.Option(None, "--max-rent", help="Maximum rent, NOK per m² and year.")
-AREA = typer.Option(None, "--area", help="Focus-area slug, e.g. visperud.")
-AVAILABLE_BY = typer.Option(None, "--available-by", help="Available on or before (YYYY-MM-DD).")
-MAX_WALK_MIN = typer.Option(
-    None,
-    "--max-walk-min",
-    "--max-walk",
-    help="Max walking minutes to the nearest existing hub (or to --hub).",
-)
-HUB = typer.Option(None, "--hub", help="Measure walking time to this hub id.")
-SORT = typer.Option(Sort.walk, "--sort", help="walk, area (largest), rent, updated.")
-OFFSET = typer.Option(0, "--offset", help="Skip this many rows (paging).")
-
-
-def query_from_options(
-    *,
-    use: list[str] | None,
-    min_area: float | None,
-    max_area: float | None,
-    max_rent: float | None,
-    area: str | None,
-    available_by: str | None,
-    max_walk_min: float | None,
-    hub: str | None,
-    sort: Sort,
-    limit: int,
-    offset: int,
-    include_withdrawn: bool = False,
-) -> Any:
-    """The :class:`~geoplan.premises.PremisesQuery` for these options, parsed as the API does."""
-    from geoplan import premises as core
-
-    return core.query_from_params(
-        {
-            "use": use,
-            "min_area_m2": min_area,
-            "max_area_m2": max_area,
-            "max_rent_nok_m2": max_rent,
-            "area": area,
-            "available_by": available_by,
-            "max_walk_min": max_walk_min,
-            "hub": hub,
-            "sort": sort.value,
-            "limit": limit,
-            "offset": offset,
-            "include_withdrawn": include_withdrawn,
-        }
-    )
-
-
+@with_search_filters
 def search(
-    use: list[str] | None = USE,
-    min_area: float | None = MIN_AREA,
-    max_area: float | None = MAX_AREA,
-    max_rent: float | None = MAX_RENT,
-    area: str | None = AREA,
-    available_by: str | None = AVAILABLE_BY,
-    max_walk_min: float | None = MAX_WALK_MIN,
-    hub: str | None = HUB,
-    sort: Sort = SORT,
+    filters: dict[str, Any],
     limit: int = typer.Option(50, "--limit", help="At most this many rows (1–1000)."),
     offset: int = OFFSET,
     include_withdrawn: bool = typer.Option(False, "--include-withdrawn"),
@@ -144,29 +75,18 @@ def search(
     from geoplan import premises as core
 
     with user_errors(), db.connect() as conn:
-        q = query_from_options(
-            use=use,
-            min_area=min_area,
-            max_area=max_area,
-            max_rent=max_rent,
-            area=area,
-            available_by=available_by,
-            max_walk_min=max_walk_min,
-            hub=hub,
-            sort=sort,
-            limit=limit,
-            offset=offset,
-            include_withdrawn=include_withdrawn,
+        q = core.query_from_params(
+            {**filters, "limit": limit, "offset": offset, "include_withdrawn": include_withdrawn}
         )
         core.check_query(conn, q)
         if fmt is Format.geojson:
             page = core.search_features(conn, q)
-            sys.stdout.write(
-                '{"type": "FeatureCollection", '
-                f'"numberMatched": {page.number_matched}, '
-                f'"numberReturned": {page.number_returned}, '
-                f'"features": {page.features_json}}}\n'
+            collection = feature_collection(
+                page.features_json,
+                numberMatched=page.number_matched,
+                numberReturned=page.number_returned,
             )
+            sys.stdout.write(collection + "\n")
             return
         result = core.search(conn, q)
     gdf = result.features
@@ -301,10 +221,6 @@ def history(premises_id: str = typer.Argument(..., help="Premises id.")) -> None
             _changes(e["before"], e["after"]),
         )
     console.print(table)
-
-
-def _short(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)[:60]
 
 
 def _short(value: Any) -> str:
