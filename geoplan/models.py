@@ -152,7 +152,7 @@ class Premises(Provenance, Base):
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
     # The position in CRS84 as a PostgreSQL point, for index-only CRS84 bbox scans (GiST index
-    # premises_lonlat_gist INCLUDE (id), created by migration 0003 like the other GiST indexes).
+    # premises_lonlat_gist INCLUDE (id, seq), made by migration 0003 like the other GiST indexes).
     lonlat = mapped_column(
         _Point(),
         Computed(
