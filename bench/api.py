@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
                 tipg = max(theirs, key=lambda r: r.rps)
                 ratio = best.rps / tipg.rps
                 line += f" | tipg {tipg.rps:6.1f} req/s, p99 {tipg.p99_ms:6.1f} ms"
-                line += f" | ratio {ratio:.1f}× ({'met' if ratio >= TARGET_RATIO else 'NOT met'})"
+                line += f" | ratio {ratio:.2f}× ({'met' if ratio >= TARGET_RATIO else 'NOT met'})"
             line += f" | p99 {'met' if p99_ok else 'NOT met'}"
             print(line, flush=True)
         search = [r for k, r in results.items() if k.endswith("premises")]
