@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL used in API links; derived from the request if unset."
     )
+    read_pool_size: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="Database connections per API worker for the asyncio read path (OGC "
+        "items); more concurrent requests queue for one.",
+    )
     walk_speed_kmh: float = Field(
         default=5.0, gt=0, description="Walking speed (5 km/h = 83 m/min)."
     )

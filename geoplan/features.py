@@ -159,6 +159,15 @@ class Collection:
     id_type: str = STRING
     aliases: dict[str, str] = field(default_factory=dict)  # simple-filter name -> property
     keywords: tuple[str, ...] = ()
+    # A table (id, head) holding each row's Feature (CRS84) rendered at write time up to the
+    # end of its stored properties, left open; the ``live_props`` (derived data kept
+    # elsewhere) are appended at read time. For tables read far more than written (migration
+    # 0003); None: built live.
+    features_table: str | None = None
+    live_props: tuple[str, ...] = ()
+    # A stored CRS84 ``point`` column with a GiST index INCLUDE (id) (point tables, migration
+    # 0003): a CRS84 bbox then needs no reprojection and is answered from the index alone.
+    lonlat: str | None = None
 
     def prop(self, name: str) -> Prop | None:
         name = self.aliases.get(name, name)
@@ -249,6 +258,9 @@ COLLECTIONS: dict[str, Collection] = {
             ),
             aliases={"use": "uses"},
             keywords=("ledige lokaler", "vacant premises", "SAMPLE DATA"),
+            features_table="premises_features",
+            live_props=("nearest_hub_id", "walk_m", "walk_min", "walk_method"),  # premises_walk
+            lonlat="lonlat",
         ),
         Collection(
             "boundary",
@@ -404,7 +416,7 @@ def _selected_props(coll: Collection, names: list[str] | None) -> list[Prop]:
     return props
 
 
-def _bbox_clause(where: _Where, bbox: list[float], bbox_crs: str | None) -> None:
+def _bbox_clause(where: _Where, coll: Collection, bbox: list[float], bbox_crs: str | None) -> None:
     crs = parse_crs(bbox_crs, "bbox-crs")
     if len(bbox) not in (4, 6):
         raise ValidationError("bbox needs 4 numbers (or 6 with heights)", "bbox")
@@ -420,6 +432,9 @@ def _bbox_clause(where: _Where, bbox: list[float], bbox_crs: str | None) -> None
     if crs.geographic:
         if not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90):
             raise ValidationError("bbox is outside longitude ±180 / latitude ±90", "bbox")
+        if coll.lonlat:  # a lon/lat box on stored lon/lat points: exact, index-only
+            where.add(f"t.{coll.lonlat} <@ box(point(%s, %s), point(%s, %s))", x1, y1, x2, y2)
+            return
         # Densify before reprojecting so the box's edges stay box edges in UTM. The scalar
         # subquery is evaluated once per query, also under a generic prepared plan (a bare
         # function of parameters would be re-evaluated, reprojection included, for every row).
@@ -513,7 +528,7 @@ def build_where(coll: Collection, q: ItemsQuery) -> _Where:
     """All of the query's conditions as parameterised SQL (validates every part)."""
     where = _Where()
     if q.bbox is not None:
-        _bbox_clause(where, q.bbox, q.bbox_crs)
+        _bbox_clause(where, coll, q.bbox, q.bbox_crs)
     _simple_filters(where, coll, q.filters)
     if q.filter is not None and q.filter.strip():
         sql, params = cql2_to_sql(q.filter, coll, lang=q.filter_lang, filter_crs=q.filter_crs)
@@ -521,8 +536,47 @@ def build_where(coll: Collection, q: ItemsQuery) -> _Where:
     return where
 
 
-def query_items(conn: psycopg.Connection, coll: Collection, q: ItemsQuery) -> ItemsPage:
-    """One page of ``coll`` as a GeoJSON features array built by PostgreSQL."""
+@dataclass(frozen=True)
+class PageStatement:
+    """The one SQL statement that answers a page request, and what the answer means.
+
+    One statement, one round trip, returning ``(numberReturned, numberMatched, features)``;
+    sync and async callers (CLI, tests, the API's asyncio path) share it, so they cannot drift.
+    See :func:`items_statement` for how numberMatched is found without a second full scan.
+    """
+
+    sql: str
+    params: list[Any]
+    crs: Crs
+    limit: int
+    offset: int
+
+    def page(self, row: tuple[int, int, str]) -> ItemsPage:
+        returned, matched, features = row
+        return ItemsPage(
+            features.encode(),
+            returned,
+            matched if matched <= COUNT_CAP else None,
+            self.crs,
+            self.limit,
+            self.offset,
+        )
+
+
+def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
+    """Validate ``q`` and build the statement for one page of ``coll`` (no database needed).
+
+    numberMatched costs a scan of every match, so it is taken where that scan happens anyway:
+
+    - with a ``bbox`` the GiST index yields the matches unordered, so PostgreSQL reads all of
+      them to sort out the page; ``count(*) OVER ()`` counts them in that same pass (over the
+      ids only, then the page's rows are joined back, so a bbox around everything does not
+      drag every full row through the window);
+    - otherwise the page may come straight off the ordered primary key (``LIMIT`` stops
+      early), and a separate capped count runs only when the page does not tell: PostgreSQL
+      evaluates an uncorrelated scalar subquery lazily, so the ``CASE`` skips it when the
+      first page is not full (it then holds every match).
+    """
     crs = parse_crs(q.crs, "crs")
     limit = max(1, min(int(q.limit), MAX_LIMIT))  # OGC: the server may clamp the page size
     offset = int(q.offset)
@@ -532,26 +586,73 @@ def query_items(conn: psycopg.Connection, coll: Collection, q: ItemsQuery) -> It
     where = build_where(coll, q)
     order = _order_by(coll, q.sortby)
     feature = _feature_sql(coll, crs, props)
-    page_sql = f"""
-        SELECT count(*), coalesce(json_agg({feature} ORDER BY {order}), '[]'::json)::text
-        FROM (SELECT * FROM {coll.table} t WHERE {where.sql}
-              ORDER BY {order} LIMIT %s OFFSET %s) t"""
+    stored = ""
+    if coll.features_table and crs.uri == CRS84 and q.properties is None:
+        # rendered when the row was written (the same expression) up to its live properties,
+        # which are appended here; built live where a row has no stored head
+        stored = f"LEFT JOIN {coll.features_table} stored ON stored.id = t.id"
+        live = "json_build_object(" + ", ".join(f"'{n}', t.{n}" for n in coll.live_props) + ")"
+        tail = f"', ' || substr({live}::text, 2, length({live}::text) - 2) || '}}}}'"
+        one = f"coalesce(stored.head || {tail}, ({feature})::text)"
+        features = f"'[' || coalesce(string_agg({one}, ',' ORDER BY {order}), '') || ']'"
+    else:
+        features = f"coalesce(json_agg({feature} ORDER BY {order}), '[]'::json)::text"
+    count = (
+        f"(SELECT count(*) FROM (SELECT 1 FROM {coll.table} t WHERE {where.sql} "
+        f"LIMIT {COUNT_CAP + 1}) c)"
+    )
+    if q.bbox is not None:
+        page = f"""
+            FROM (SELECT t.id, count(*) OVER () AS matched FROM {coll.table} t
+                  WHERE {where.sql} ORDER BY {order} LIMIT %s OFFSET %s) k"""
+        page += f" JOIN {coll.table} t ON t.id = k.id {stored}"
+        sql = f"""
+            SELECT count(*), coalesce(max(k.matched), CASE WHEN %s = 0 THEN 0 ELSE {count} END),
+                   {features} {page}"""
+        params = [offset, *where.params, *where.params, limit, offset]
+    else:
+        sql = f"""
+            SELECT p.returned,
+                   CASE WHEN %s = 0 AND p.returned < %s THEN p.returned ELSE {count} END,
+                   p.features
+            FROM (SELECT count(*) AS returned, {features} AS features
+                  FROM (SELECT * FROM {coll.table} t WHERE {where.sql}
+                        ORDER BY {order} LIMIT %s OFFSET %s) t {stored}) p"""
+        params = [offset, limit, *where.params, *where.params, limit, offset]
+    return PageStatement(sql, params, crs, limit, offset)
+
+
+def query_items(conn: psycopg.Connection, coll: Collection, q: ItemsQuery) -> ItemsPage:
+    """One page of ``coll`` as a GeoJSON features array built by PostgreSQL."""
+    stmt = items_statement(coll, q)
     try:
+        # a savepoint when the caller has a transaction open, so a bad value does not spoil it
         with conn.transaction():
-            returned, features = conn.execute(page_sql, [*where.params, limit, offset]).fetchone()
-            if offset == 0 and returned < limit:
-                matched: int | None = returned
-            else:
-                matched = conn.execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {coll.table} t WHERE {where.sql} "
-                    f"LIMIT {COUNT_CAP + 1}) s",
-                    where.params,
-                ).fetchone()[0]
-                if matched > COUNT_CAP:
-                    matched = None
+            row = conn.execute(stmt.sql, stmt.params).fetchone()
     except psycopg.DataError as exc:  # a value PostgreSQL cannot take (overflow, NUL byte…)
-        raise ValidationError(f"invalid query value: {_first_line(exc)}", "filter") from exc
-    return ItemsPage(features.encode(), returned, matched, crs, limit, offset)
+        raise _invalid_value(exc) from exc
+    return stmt.page(row)
+
+
+async def query_items_async(
+    conn: psycopg.AsyncConnection, coll: Collection, q: ItemsQuery
+) -> ItemsPage:
+    """:func:`query_items` on an asyncio connection (the API's hot path: no thread hops).
+
+    ``conn`` should be in autocommit mode: the statement is then its own transaction and one
+    round trip, and an error leaves nothing open.
+    """
+    stmt = items_statement(coll, q)
+    try:
+        cur = await conn.execute(stmt.sql, stmt.params)
+        row = await cur.fetchone()
+    except psycopg.DataError as exc:
+        raise _invalid_value(exc) from exc
+    return stmt.page(row)
+
+
+def _invalid_value(exc: psycopg.DataError) -> ValidationError:
+    return ValidationError(f"invalid query value: {_first_line(exc)}", "filter")
 
 
 def get_item(

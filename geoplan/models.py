@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 from geoplan.config import STORAGE_SRID
 from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES, USE_CATEGORIES
@@ -33,6 +35,15 @@ from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES
 
 def _geom(kind: str) -> Geometry:
     return Geometry(kind, srid=STORAGE_SRID, spatial_index=False)
+
+
+class _Point(UserDefinedType):
+    """PostgreSQL's built-in ``point`` (not PostGIS): its GiST opclass allows index-only scans."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "point"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -140,6 +151,33 @@ class Premises(Provenance, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+    # The position in CRS84 as a PostgreSQL point, for index-only CRS84 bbox scans (GiST index
+    # premises_lonlat_gist INCLUDE (id, seq), made by migration 0003 like the other GiST indexes).
+    lonlat = mapped_column(
+        _Point(),
+        Computed(
+            "point(ST_X(ST_Transform(geom, 4326)), ST_Y(ST_Transform(geom, 4326)))",
+            persisted=True,
+        ),
+    )
+
+
+class PremisesFeature(Base):
+    """Each premises' OGC GeoJSON Feature (CRS84), rendered when the listing is written.
+
+    Written only by the triggers of migration 0003 (on every INSERT/UPDATE of ``premises``,
+    COPY imports included). ``head`` is the Feature's text up to the end of the listing's own
+    properties, left open: OGC item pages append the walk properties (``premises_walk``, which
+    every re-annotation rewrites) and close it, instead of building 23 properties per row
+    (:mod:`geoplan.features`). A table of its own, not a column, so ``premises`` keeps its row
+    size and its scans (the search) their speed.
+    """
+
+    __tablename__ = "premises_features"
+    id: Mapped[str] = mapped_column(
+        Text, ForeignKey("premises.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    )
+    head: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 class PremisesWalk(Base):
@@ -167,7 +205,8 @@ class PremisesWalk(Base):
     method: Mapped[str] = mapped_column(Text, nullable=False)
 
 
-# The view ``premises_annotated`` (created by migration 0002; a migration that adds premises
+# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003;
+# a migration that adds premises
 # columns must recreate it) is premises as readers see them: every listing column plus
 # ``nearest_hub_id``, ``walk_m``, ``walk_min`` and ``walk_method`` from premises_walk (NULLs where
 # no hub exists). PostgreSQL drops the join when a query reads no walk column (premises_seq is

@@ -426,7 +426,7 @@ def search_features(conn: psycopg.Connection, q: PremisesQuery) -> FeaturePage:
 
 # -- reading one --------------------------------------------------------------------------------
 _RECORD_SQL = f"""
-    SELECT to_jsonb(p) - 'geom' - 'seq'  -- seq: an internal key for bulk work
+    SELECT to_jsonb(p) - 'geom' - 'seq' - 'lonlat'  -- internal: a bulk key; geom again
            || jsonb_build_object('nearest_hub_name', h.name,
                                  'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 9)::jsonb)
     FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id WHERE p.id = %s"""

@@ -134,6 +134,8 @@ def test_get_one_with_etag_and_404(client):
     r = client.get("/premises/sample-001")
     assert r.status_code == 200 and r.headers["etag"] == 'W/"1"'
     assert r.json()["properties"]["sample"] is True
+    # columns derived for the OGC read path (migration 0002) are no listing attributes
+    assert not {"lonlat", "geom", "feature"} & set(r.json()["properties"])
     missing = client.get("/premises/p-missing")
     assert missing.status_code == 404 and missing.headers["content-type"].startswith(PROBLEM)
     assert client.get("/premises/p-missing/history").status_code == 404

@@ -21,7 +21,8 @@ from tests.test_import import state
 runner = CliRunner()
 LAYERS = ("boundary", "areas", "hubs", "premises")
 FORMATS = ("geojson", "gpkg", "csv")
-SKIP = {"created_at", "updated_at", "version", "geom", "seq"}  # seq: internal, re-assigned
+# geom is compared as geometry below; premises.lonlat is geom again (CRS84, migration 0003)
+SKIP = {"created_at", "updated_at", "version", "geom", "seq", "lonlat"}  # seq: internal
 
 
 def snapshot(url: str, layer: str) -> dict[str, tuple]:

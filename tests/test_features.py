@@ -142,6 +142,62 @@ def test_paging_is_stable_and_counts_all_matches(lconn):
     assert sorted(seen) == sql_ids(lconn, "premises", "TRUE")
 
 
+def test_bbox_pages_count_every_match_in_the_same_pass(lconn):
+    box = [10.90, 59.88, 11.02, 59.96]
+    utm_box = f"ST_Transform(ST_MakeEnvelope({', '.join(map(str, box))}, 4326), 25833)"
+    matched = sql_ids(lconn, "premises", f"ST_Intersects(geom, {utm_box})")
+    assert len(matched) > 6, "the sample data should fill more than two pages"
+    seen = []
+    for offset in range(0, len(matched) + 6, 3):
+        page = features.query_items(
+            lconn, PREMISES, features.ItemsQuery(bbox=box, limit=3, offset=offset)
+        )
+        assert page.number_matched == len(matched), offset
+        got = [f["id"] for f in json.loads(page.features_json)]
+        assert page.number_returned == len(got)
+        seen += got
+    assert seen == matched  # in id order, each once; pages past the end are empty
+    empty = features.query_items(lconn, PREMISES, features.ItemsQuery(bbox=[0, 0, 0.1, 0.1]))
+    assert (empty.number_matched, empty.number_returned, empty.features_json) == (0, 0, b"[]")
+
+
+def test_stored_features_equal_the_live_built_ones(lconn):
+    """premises_features (migration 0003's triggers) + the walk must say what the registry says."""
+    names = [p.name for p in PREMISES.props]
+    box = [10.90, 59.88, 11.02, 59.96]
+
+    def pages_agree() -> None:
+        # the same features, in the same order, as built live for an explicit property list —
+        # without a bbox, with one, and with one and a sort order
+        for kw in ({}, {"bbox": box}, {"bbox": box, "sortby": "-floor_area_m2"}):
+            spliced = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=1000, **kw))
+            built = features.query_items(
+                lconn, PREMISES, features.ItemsQuery(limit=1000, properties=names, **kw)
+            )
+            assert spliced.number_returned > 5, kw
+            assert json.loads(spliced.features_json) == json.loads(built.features_json), kw
+
+    def heads() -> dict[str, str]:
+        return dict(lconn.execute("SELECT id, head FROM premises_features").fetchall())
+
+    total = lconn.execute("SELECT count(*) FROM premises").fetchone()[0]
+    assert len(heads()) == total
+    pages_agree()
+    with lconn.transaction(force_rollback=True):  # writes re-render the row
+        lconn.execute(
+            "UPDATE premises SET rent_nok_m2_year = 1234, geom = ST_Translate(geom, 10, 10) "
+            "WHERE id = 'sample-001'"
+        )
+        lconn.execute("UPDATE premises SET id = 'sample-001b' WHERE id = 'sample-002'")
+        lconn.execute("DELETE FROM premises WHERE id = 'sample-003'")
+        lconn.execute("UPDATE premises_walk SET walk_min = 99")  # the walk is read live
+        stored = heads()
+        assert "sample-002" not in stored and "sample-003" not in stored
+        assert '"rent_nok_m2_year" : 1234' in stored["sample-001"]
+        assert len(stored) == total - 1
+        pages_agree()
+
+
 def test_limit_is_clamped_to_the_maximum(lconn):
     page = features.query_items(lconn, PREMISES, features.ItemsQuery(limit=10**12))
     assert page.limit == features.MAX_LIMIT

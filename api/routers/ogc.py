@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.deps import get_conn
+from api.deps import get_conn, get_read_conn
 from api.geojson import FEATURE_COLLECTION_SCHEMA, FEATURE_SCHEMA, GEOJSON, LINKS_SCHEMA
 from geoplan import features
 from geoplan.errors import ValidationError
@@ -330,7 +330,7 @@ def queryables(request: Request, collection_id: str, f: str | None = FORMAT) -> 
     responses=_ok(GEOJSON, _FEATURE_COLLECTION, "A GeoJSON FeatureCollection."),
     response_class=Response,
 )
-def items(
+async def items(
     request: Request,
     collection_id: str,
     f: str | None = FORMAT,
@@ -356,8 +356,9 @@ def items(
     filter_crs: str | None = Query(
         None, alias="filter-crs", description="CRS of geometries in the filter (CRS84)."
     ),
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.AsyncConnection = Depends(get_read_conn),
 ) -> Response:
+    # async: the hot path of every map client (one request per tile); see api.deps.open_read_pool
     coll = features.get_collection(collection_id)
     q = features.ItemsQuery(
         bbox=_numbers(bbox, "bbox") if bbox is not None else None,
@@ -372,7 +373,7 @@ def items(
         filter_lang=filter_lang,
         filter_crs=filter_crs,
     )
-    page = features.query_items(conn, coll, q)
+    page = await features.query_items_async(conn, coll, q)
     html = _wants_html(request, f)
     links = [
         *_self_links(request, html, GEOJSON, f"{coll.title}: features"),
