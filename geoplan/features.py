@@ -165,6 +165,11 @@ class Collection:
     # 0003); None: built live.
     features_table: str | None = None
     live_props: tuple[str, ...] = ()
+    # Where the ``live_props`` come from without reading the row: a relation with a column
+    # ``key`` holding the row's ``live_key`` (premises: premises_walk by seq). With a lonlat
+    # index that INCLUDEs id and that key, a default-order bbox page reads no table row at all.
+    live_source: str | None = None
+    live_key: str = "id"
     # A stored CRS84 ``point`` column with a GiST index INCLUDE (id) (point tables, migration
     # 0003): a CRS84 bbox then needs no reprojection and is answered from the index alone.
     lonlat: str | None = None
@@ -260,6 +265,9 @@ COLLECTIONS: dict[str, Collection] = {
             keywords=("ledige lokaler", "vacant premises", "SAMPLE DATA"),
             features_table="premises_features",
             live_props=("nearest_hub_id", "walk_m", "walk_min", "walk_method"),  # premises_walk
+            live_source="(SELECT premises_seq AS key, hub_id AS nearest_hub_id, walk_m, walk_min, "
+            "method AS walk_method FROM premises_walk)",
+            live_key="seq",
             lonlat="lonlat",
         ),
         Collection(
@@ -602,10 +610,23 @@ def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
         f"LIMIT {COUNT_CAP + 1}) c)"
     )
     if q.bbox is not None:
+        fast = bool(stored and coll.live_source and order == "t.id")
+        key = f", t.{coll.live_key} AS key" if fast else ""
         page = f"""
-            FROM (SELECT t.id, count(*) OVER () AS matched FROM {coll.table} t
+            FROM (SELECT t.id{key}, count(*) OVER () AS matched FROM {coll.table} t
                   WHERE {where.sql} ORDER BY {order} LIMIT %s OFFSET %s) k"""
-        page += f" JOIN {coll.table} t ON t.id = k.id {stored}"
+        if fast:
+            # the default order (what map clients ask): ids (and key) from the index, stored
+            # heads, live properties by key — no table row is read unless a head is missing
+            row = f"(SELECT ({feature})::text FROM {coll.table} t WHERE t.id = k.id)"
+            one = f"coalesce(stored.head || {tail}, {row})"
+            features = f"'[' || coalesce(string_agg({one}, ',' ORDER BY k.id), '') || ']'"
+            page += (
+                f" LEFT JOIN {coll.features_table} stored ON stored.id = k.id"
+                f" LEFT JOIN {coll.live_source} t ON t.key = k.key"
+            )
+        else:
+            page += f" JOIN {coll.table} t ON t.id = k.id {stored}"
         sql = f"""
             SELECT count(*), coalesce(max(k.matched), CASE WHEN %s = 0 THEN 0 ELSE {count} END),
                    {features} {page}"""

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     Text,
     UniqueConstraint,
@@ -197,6 +198,8 @@ class PremisesWalk(Base):
         CheckConstraint(
             "method IN ('network', 'straight_line')", name="premises_walk_method_check"
         ),
+        # searches by walking time read it in walk order (rebuilt with the table by proximity)
+        Index("premises_walk_min_idx", "walk_min"),
     )
     premises_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hub_id: Mapped[str] = mapped_column(Text, nullable=False)

@@ -50,6 +50,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("premises_seq"),
     )
+    # searches by walking time (max_walk_min, sort=walk) read it in walk order
+    op.create_index("premises_walk_min_idx", "premises_walk", ["walk_min"])
     op.execute(
         "INSERT INTO premises_walk (premises_seq, hub_id, walk_m, walk_min, method) "
         "SELECT seq, nearest_hub_id, walk_m, walk_min, walk_method FROM premises "
