@@ -339,3 +339,25 @@ def test_hub_selection_binds_values_as_parameters(railway_town, conn) -> None:
     assert walk_to_nearest_hub(conn, hubs=sneaky, out="_t_none") == 0
     assert walk_to_nearest_hub(conn, hubs=HubSelection(ids=("south",)), out="_t_south") == 1
     assert conn.execute("SELECT hub_id, method FROM _t_south").fetchone() == ("south", "network")
+
+
+def test_full_rebuild_keeps_the_walk_tables_indexes(empty_db, conn) -> None:
+    # a full pass drops premises_walk's indexes for the bulk load and must build them again:
+    # the primary key (lets PostgreSQL drop the view's join; per-id writes) and walk_min
+    # (searches by walking time)
+    def indexes() -> set[tuple[str, str]]:
+        return set(
+            conn.execute(
+                "SELECT indexname, regexp_replace(indexdef, '^.* USING ', '') FROM pg_indexes "
+                "WHERE tablename = 'premises_walk'"
+            ).fetchall()
+        )
+
+    migrated = indexes()
+    assert {name for name, _ in migrated} == {"premises_walk_pkey", "premises_walk_min_idx"}
+    add_hub(conn, "north", 500, 40)
+    add_premises(conn, "p1", 500, -40)
+    assert annotate_premises(conn) == 1
+    assert indexes() == migrated
+    assert annotate_premises(conn, ["p1"]) == 1
+    assert indexes() == migrated
