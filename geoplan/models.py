@@ -166,7 +166,7 @@ class Premises(Provenance, Base):
 class PremisesFeature(Base):
     """Each premises' OGC GeoJSON Feature (CRS84), rendered when the listing is written.
 
-    Written only by the triggers of migration 0003 (on every INSERT/UPDATE of ``premises``,
+    Written only by the triggers of migrations 0003/0004 (on every INSERT/UPDATE of ``premises``,
     COPY imports included). ``head`` is the Feature's text up to the end of the listing's own
     properties, left open: OGC item pages append the walk properties (``premises_walk``, which
     every re-annotation rewrites) and close it, instead of building 23 properties per row
@@ -175,8 +175,12 @@ class PremisesFeature(Base):
     """
 
     __tablename__ = "premises_features"
-    id: Mapped[str] = mapped_column(
-        Text, ForeignKey("premises.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    # keyed by premises.seq (migration 0004), which the bbox index returns: integer probes
+    seq: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("premises.seq", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
     )
     head: Mapped[str] = mapped_column(Text, nullable=False)
 
@@ -197,6 +201,12 @@ class PremisesWalk(Base):
     __table_args__ = (
         CheckConstraint(
             "method IN ('network', 'straight_line')", name="premises_walk_method_check"
+        ),
+        # pages append the numbers as text (geoplan.features): valid JSON only when finite
+        CheckConstraint(
+            "walk_m >= 0 AND walk_m < 'Infinity'::float8 AND walk_min >= 0 "
+            "AND walk_min < 'Infinity'::float8",
+            name="premises_walk_finite_check",
         ),
         # searches by walking time read it in walk order (rebuilt with the table by proximity)
         Index("premises_walk_min_idx", "walk_min"),

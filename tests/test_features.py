@@ -162,7 +162,7 @@ def test_bbox_pages_count_every_match_in_the_same_pass(lconn):
 
 
 def test_stored_features_equal_the_live_built_ones(lconn):
-    """premises_features (migration 0003's triggers) + the walk must say what the registry says."""
+    """premises_features (migration 0003/0004 triggers) + the walk say what the registry says."""
     names = [p.name for p in PREMISES.props]
     box = [10.90, 59.88, 11.02, 59.96]
 
@@ -178,7 +178,11 @@ def test_stored_features_equal_the_live_built_ones(lconn):
             assert json.loads(spliced.features_json) == json.loads(built.features_json), kw
 
     def heads() -> dict[str, str]:
-        return dict(lconn.execute("SELECT id, head FROM premises_features").fetchall())
+        return dict(
+            lconn.execute(
+                "SELECT p.id, f.head FROM premises_features f JOIN premises p USING (seq)"
+            ).fetchall()
+        )
 
     total = lconn.execute("SELECT count(*) FROM premises").fetchone()[0]
     assert len(heads()) == total

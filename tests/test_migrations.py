@@ -102,7 +102,7 @@ def test_0003_renders_existing_premises_and_downgrades_cleanly(make_database) ->
             "accuracy_m, geom) VALUES ('p1', 'Storgata 1', ARRAY['office'], 250, 'test', "
             "'none', 10, ST_SetSRID(ST_MakePoint(607000, 6645000), 25833))"
         )
-    db.upgrade(url=url)
+    db.upgrade("0003", url=url)
     with psycopg.connect(db.conninfo(url)) as conn:
         head = conn.execute("SELECT head FROM premises_features WHERE id = 'p1'").fetchone()[0]
         lon = conn.execute("SELECT lonlat[0] FROM premises_annotated WHERE id = 'p1'").fetchone()[0]
@@ -115,3 +115,44 @@ def test_0003_renders_existing_premises_and_downgrades_cleanly(make_database) ->
     assert "premises_features" not in _tables(url)
     with psycopg.connect(db.conninfo(url)) as conn:
         assert conn.execute("SELECT count(*) FROM premises").fetchone()[0] == 1
+
+
+def test_0004_rekeys_stored_features_by_seq_and_downgrades_cleanly(make_database) -> None:
+    url = make_database()
+    db.upgrade("0003", url=url)
+    insert = (
+        "INSERT INTO premises (id, address, uses, floor_area_m2, source, licence, accuracy_m, "
+        "geom) VALUES (%s, 'Storgata 1', ARRAY['office'], 250, 'test', 'none', 10, "
+        "ST_SetSRID(ST_MakePoint(607000, 6645000), 25833))"
+    )
+    heads_by_id = (
+        "SELECT p.id, f.head FROM premises_features f JOIN premises p USING ({key}) ORDER BY 1"
+    )
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        conn.execute(insert, ["p1"])
+        before = conn.execute(heads_by_id.format(key="id")).fetchall()
+    db.upgrade("0004", url=url)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        assert conn.execute(heads_by_id.format(key="seq")).fetchall() == before
+        # the new triggers: insert, update, rename and delete keep one head per listing
+        conn.execute(insert, ["p2"])
+        conn.execute("UPDATE premises SET floor_area_m2 = 300, id = 'p2b' WHERE id = 'p2'")
+        conn.execute("DELETE FROM premises WHERE id = 'p1'")
+        heads = dict(conn.execute(heads_by_id.format(key="seq")).fetchall())
+        assert list(heads) == ["p2b"]
+        assert json.loads(heads["p2b"] + "}}")["properties"]["floor_area_m2"] == 300
+        assert json.loads(heads["p2b"] + "}}")["id"] == "p2b"
+        # walk numbers are appended as text by the read path: only finite ones are accepted
+        seq = conn.execute("SELECT seq FROM premises WHERE id = 'p2b'").fetchone()[0]
+        for bad in ("'NaN'", "'Infinity'", "-1"):
+            with pytest.raises(psycopg.errors.CheckViolation):
+                conn.execute(
+                    "INSERT INTO premises_walk (premises_seq, hub_id, walk_m, walk_min, method) "
+                    f"VALUES (%s, 'h', {bad}, 1, 'straight_line')",
+                    [seq],
+                )
+    db.downgrade("0003", url=url)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        assert [r[0] for r in conn.execute(heads_by_id.format(key="id"))] == ["p2b"]
+        conn.execute("UPDATE premises SET id = 'p2c' WHERE id = 'p2b'")  # 0003's triggers again
+        assert [r[0] for r in conn.execute(heads_by_id.format(key="id"))] == ["p2c"]

@@ -9,17 +9,21 @@ layers through here unchanged. Invalid parameters are 400 problem+json, as the s
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.deps import get_conn, get_read_conn
+from api import query_params
+from api.deps import get_conn, read_connection
 from api.geojson import FEATURE_COLLECTION_SCHEMA, FEATURE_SCHEMA, GEOJSON, LINKS_SCHEMA
+from api.query_params import Param
 from geoplan import features
 from geoplan.errors import ValidationError
 
@@ -48,19 +52,42 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ]
-ITEMS_PARAMS = {
-    "f",
-    "bbox",
-    "bbox-crs",
-    "crs",
-    "limit",
-    "offset",
-    "sortby",
-    "properties",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-}
+# The items page's parameters, read by api.query_params (not FastAPI's solver: the hot path)
+ITEMS_QUERY = (
+    Param(
+        "f",
+        "Output format: json (default for programs) or html (default for browsers).",
+        pattern="^(json|html)$",
+    ),
+    Param(
+        "bbox",
+        "minx,miny,maxx,maxy (or 6 values with heights) in bbox-crs (CRS84).",
+        max_length=500,
+    ),
+    Param("bbox-crs", "CRS of bbox."),
+    Param("crs", "Output CRS (default CRS84)."),
+    Param(
+        "limit",
+        f"Page size (max {features.MAX_LIMIT}; larger values are clamped).",
+        integer=True,
+        default=features.DEFAULT_LIMIT,
+        minimum=1,
+    ),
+    Param(
+        "offset",
+        "Features to skip.",
+        integer=True,
+        default=0,
+        minimum=0,
+        maximum=features.MAX_OFFSET,
+    ),
+    Param("sortby", "e.g. +name,-floor_area_m2", max_length=2000),
+    Param("properties", "Comma-separated properties to return."),
+    Param("filter", "CQL2 filter (see filter-lang)."),
+    Param("filter-lang", "cql2-text (default) or cql2-json."),
+    Param("filter-crs", "CRS of geometries in the filter (CRS84)."),
+)
+ITEMS_PARAMS = {p.name for p in ITEMS_QUERY}
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 
@@ -93,13 +120,26 @@ def _root(request: Request) -> str:
     return base + "/ogc"
 
 
+def _url_maker(request: Request) -> Callable[..., str]:
+    """``here(**params)``: this request's URL (absolute against the public root), with ``params``
+    replaced. The query is parsed once, however many links a page carries."""
+    public = request.app.state.settings.public_url
+    url = request.url
+    base = public.rstrip("/") + url.path if public else str(url).split("?", 1)[0]
+    query = url.query
+
+    def here(**params: Any) -> str:
+        if not params:
+            return f"{base}?{query}" if query else base
+        items = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in params]
+        return f"{base}?{urlencode([*items, *((k, str(v)) for k, v in params.items())])}"
+
+    return here
+
+
 def _here(request: Request, **params: Any) -> str:
     """This request's URL (made absolute against the public root) with ``params`` replaced."""
-    url = request.url.include_query_params(**params) if params else request.url
-    public = request.app.state.settings.public_url
-    if public:
-        return public.rstrip("/") + url.path + (f"?{url.query}" if url.query else "")
-    return str(url)
+    return _url_maker(request)(**params)
 
 
 def _wants_html(request: Request, f: str | None) -> bool:
@@ -109,12 +149,15 @@ def _wants_html(request: Request, f: str | None) -> bool:
     return HTML in accept and "json" not in accept.split(HTML)[0]
 
 
-def _self_links(request: Request, html: bool, json_type: str, title: str) -> list[dict]:
+def _self_links(
+    request: Request, html: bool, json_type: str, title: str, here: Callable[..., str] | None = None
+) -> list[dict]:
+    here = here or _url_maker(request)
     own, other = (HTML, json_type) if html else (json_type, HTML)
     return [
-        {"href": _here(request), "rel": "self", "type": own, "title": title},
+        {"href": here(), "rel": "self", "type": own, "title": title},
         {
-            "href": _here(request, f="json" if html else "html"),
+            "href": here(f="json" if html else "html"),
             "rel": "alternate",
             "type": other,
             "title": f"{title} as {'JSON' if html else 'HTML'}",
@@ -329,54 +372,33 @@ def queryables(request: Request, collection_id: str, f: str | None = FORMAT) -> 
     ),
     responses=_ok(GEOJSON, _FEATURE_COLLECTION, "A GeoJSON FeatureCollection."),
     response_class=Response,
+    openapi_extra=query_params.openapi(ITEMS_QUERY),
 )
-async def items(
-    request: Request,
-    collection_id: str,
-    f: str | None = FORMAT,
-    bbox: str | None = Query(
-        None,
-        description="minx,miny,maxx,maxy (or 6 values with heights) in bbox-crs (CRS84).",
-        max_length=500,
-    ),
-    bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox."),
-    crs: str | None = Query(None, description="Output CRS (default CRS84)."),
-    limit: int = Query(
-        features.DEFAULT_LIMIT,
-        ge=1,
-        description=f"Page size (max {features.MAX_LIMIT}; larger values are clamped).",
-    ),
-    offset: int = Query(0, ge=0, le=features.MAX_OFFSET, description="Features to skip."),
-    sortby: str | None = Query(None, description="e.g. +name,-floor_area_m2", max_length=2000),
-    properties: str | None = Query(None, description="Comma-separated properties to return."),
-    filter: str | None = Query(None, description="CQL2 filter (see filter-lang)."),
-    filter_lang: str | None = Query(
-        None, alias="filter-lang", description="cql2-text (default) or cql2-json."
-    ),
-    filter_crs: str | None = Query(
-        None, alias="filter-crs", description="CRS of geometries in the filter (CRS84)."
-    ),
-    conn: psycopg.AsyncConnection = Depends(get_read_conn),
-) -> Response:
-    # async: the hot path of every map client (one request per tile); see api.deps.open_read_pool
+async def items(request: Request, collection_id: str) -> Response:
+    # async, parameters read by api.query_params, a connection from the asyncio read pool: the
+    # hot path of every map client (one request per tile or pan); see api.deps.open_read_pool
     coll = features.get_collection(collection_id)
+    query = request.query_params
+    p = query_params.parse(ITEMS_QUERY, query)
     q = features.ItemsQuery(
-        bbox=_numbers(bbox, "bbox") if bbox is not None else None,
-        bbox_crs=bbox_crs,
-        crs=crs,
-        limit=limit,
-        offset=offset,
-        filters={k: v for k, v in request.query_params.items() if k not in ITEMS_PARAMS},
-        sortby=sortby,
-        properties=properties.split(",") if properties is not None else None,
-        filter=filter,
-        filter_lang=filter_lang,
-        filter_crs=filter_crs,
+        bbox=_numbers(p["bbox"], "bbox") if p["bbox"] is not None else None,
+        bbox_crs=p["bbox-crs"],
+        crs=p["crs"],
+        limit=p["limit"],
+        offset=p["offset"],
+        filters={k: v for k, v in query.items() if k not in ITEMS_PARAMS},
+        sortby=p["sortby"],
+        properties=p["properties"].split(",") if p["properties"] is not None else None,
+        filter=p["filter"],
+        filter_lang=p["filter-lang"],
+        filter_crs=p["filter-crs"],
     )
-    page = await features.query_items_async(conn, coll, q)
-    html = _wants_html(request, f)
+    async with read_connection(request) as conn:
+        page = await features.query_items_async(conn, coll, q)
+    html = _wants_html(request, p["f"])
+    here = _url_maker(request)
     links = [
-        *_self_links(request, html, GEOJSON, f"{coll.title}: features"),
+        *_self_links(request, html, GEOJSON, f"{coll.title}: features", here),
         {"href": f"{_root(request)}/collections/{coll.id}", "rel": "collection", "type": JSON,
          "title": coll.title},
     ]  # fmt: skip
@@ -388,12 +410,12 @@ async def items(
     own_type = HTML if html else GEOJSON
     if more:
         links.append(
-            {"href": _here(request, offset=page.offset + page.limit, limit=page.limit),
+            {"href": here(offset=page.offset + page.limit, limit=page.limit),
              "rel": "next", "type": own_type, "title": "Next page"}
         )  # fmt: skip
     if page.offset > 0:
         links.append(
-            {"href": _here(request, offset=max(0, page.offset - page.limit), limit=page.limit),
+            {"href": here(offset=max(0, page.offset - page.limit), limit=page.limit),
              "rel": "prev", "type": own_type, "title": "Previous page"}
         )  # fmt: skip
     meta: dict[str, Any] = {"numberReturned": page.number_returned}
