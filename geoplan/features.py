@@ -176,6 +176,8 @@ class Collection:
     # The column keying stored heads and live properties: an integer (premises: seq, migration
     # 0004) — a page probes both by it a hundred times, and integers compare faster than text.
     row_key: str = "id"
+    # The default page order (and the tie-breaker of every sortby): a unique, stable column.
+    order_key: str = "id"
     # A stored CRS84 ``point`` column with a GiST index INCLUDE (id) (point tables, migration
     # 0003): a CRS84 bbox then needs no reprojection and is answered from the index alone.
     lonlat: str | None = None
@@ -274,6 +276,9 @@ COLLECTIONS: dict[str, Collection] = {
             live_source="(SELECT premises_seq AS key, hub_id AS nearest_hub_id, walk_m, walk_min, "
             "method AS walk_method FROM premises_walk)",
             row_key="seq",
+            # registration order: API-made ids are random ("p-" + hex), so an id order says
+            # nothing, and a bbox page sorts ~1 000 integers instead of ~1 000 strings
+            order_key="seq",
             lonlat="lonlat",
         ),
         Collection(
@@ -551,7 +556,7 @@ def _order_by(coll: Collection, sortby: str | None) -> str:
                 "sortby",
             )
         keys.append(f"{prop.sql} {'DESC NULLS LAST' if desc else 'ASC NULLS LAST'}")
-    keys.append("t.id")  # a stable order, so pages neither repeat nor skip features
+    keys.append(f"t.{coll.order_key}")  # a stable order: pages neither repeat nor skip
     return ", ".join(keys)
 
 
@@ -633,28 +638,29 @@ def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
         f"LIMIT {COUNT_CAP + 1}) c)"
     )
     if q.bbox is not None:
-        key = f"t.{coll.row_key}"
-        page_ids = f"""
-            (SELECT t.id, {key} AS key, count(*) OVER () AS matched FROM {coll.table} t
-             WHERE {where.sql} ORDER BY {order} LIMIT %s OFFSET %s) k"""
-        if stored and coll.live_source and order == "t.id":
-            # The default order (what map clients ask): ids and keys from the index, stored
-            # heads and live properties by key — no table row is read unless a head is
-            # missing. Aggregated from a subquery in page order, not with ORDER BY inside
-            # string_agg: the nested loops keep k's order, where an ordered aggregate sorted
-            # the hundred ~800-byte texts once more. (A subquery with ORDER BY is planned on
-            # its own and feeds the aggregate in that order.)
-            row = f"(SELECT ({feature})::text FROM {coll.table} t WHERE t.id = k.id)"
+        if stored and coll.live_source and order == f"t.{coll.row_key}":
+            # The default order (what map clients ask): keys from the index, stored heads and
+            # live properties by key — no table row is read unless a head is missing.
+            # Aggregated from a subquery in page order, not with ORDER BY inside string_agg:
+            # the nested loops keep k's order, where an ordered aggregate sorted the hundred
+            # ~800-byte texts once more. (A subquery with ORDER BY is planned on its own and
+            # feeds the aggregate in that order.)
+            key = f"t.{coll.row_key}"
+            row = f"(SELECT ({feature})::text FROM {coll.table} t WHERE {key} = k.key)"
             features = "'[' || coalesce(string_agg(k.feature, ','), '') || ']'"
             page = f"""
             FROM (SELECT coalesce(stored.head || {_live_tail_sql(coll)}, {row}) AS feature,
                          k.matched
-                  FROM {page_ids}
+                  FROM (SELECT {key} AS key, count(*) OVER () AS matched FROM {coll.table} t
+                        WHERE {where.sql} ORDER BY {order} LIMIT %s OFFSET %s) k
                   LEFT JOIN {coll.features_table} stored ON stored.{coll.row_key} = k.key
                   LEFT JOIN {coll.live_source} t ON t.key = k.key
-                  ORDER BY k.id) k"""
+                  ORDER BY k.key) k"""
         else:
-            page = f"FROM {page_ids} JOIN {coll.table} t ON t.id = k.id {stored}"
+            page = f"""
+            FROM (SELECT t.id, count(*) OVER () AS matched FROM {coll.table} t
+                  WHERE {where.sql} ORDER BY {order} LIMIT %s OFFSET %s) k
+            JOIN {coll.table} t ON t.id = k.id {stored}"""
         sql = f"""
             SELECT count(*), coalesce(max(k.matched), CASE WHEN %s = 0 THEN 0 ELSE {count} END),
                    {features} {page}"""

@@ -145,7 +145,12 @@ def test_paging_is_stable_and_counts_all_matches(lconn):
 def test_bbox_pages_count_every_match_in_the_same_pass(lconn):
     box = [10.90, 59.88, 11.02, 59.96]
     utm_box = f"ST_Transform(ST_MakeEnvelope({', '.join(map(str, box))}, 4326), 25833)"
-    matched = sql_ids(lconn, "premises", f"ST_Intersects(geom, {utm_box})")
+    matched = [
+        r[0]
+        for r in lconn.execute(
+            f"SELECT id FROM premises WHERE ST_Intersects(geom, {utm_box}) ORDER BY seq"
+        )
+    ]
     assert len(matched) > 6, "the sample data should fill more than two pages"
     seen = []
     for offset in range(0, len(matched) + 6, 3):
@@ -156,9 +161,30 @@ def test_bbox_pages_count_every_match_in_the_same_pass(lconn):
         got = [f["id"] for f in json.loads(page.features_json)]
         assert page.number_returned == len(got)
         seen += got
-    assert seen == matched  # in id order, each once; pages past the end are empty
+    assert seen == matched  # in registration order, each once; pages past the end are empty
     empty = features.query_items(lconn, PREMISES, features.ItemsQuery(bbox=[0, 0, 0.1, 0.1]))
     assert (empty.number_matched, empty.number_returned, empty.features_json) == (0, 0, b"[]")
+
+
+def test_premises_pages_default_to_registration_order(lconn):
+    """Premises are listed in the order they were registered (``seq``), not by their ids
+    (random for listings made through the API) — with and without a bbox."""
+    box = [10.90, 59.88, 11.02, 59.96]
+    with lconn.transaction(force_rollback=True):
+        for new_id in ("zzz-registered-first", "aaa-registered-last"):
+            lconn.execute(
+                "INSERT INTO premises (id, address, uses, floor_area_m2, source, licence, "
+                "accuracy_m, geom) SELECT %s, address, uses, floor_area_m2, source, licence, "
+                "accuracy_m, geom FROM premises WHERE id = 'sample-001'",
+                [new_id],
+            )
+        for kw in ({}, {"bbox": box}):
+            listed = ids(lconn, PREMISES, **kw)
+            assert listed[-2:] == ["zzz-registered-first", "aaa-registered-last"], kw
+            # explicit sorts break ties the same way
+            by_use = ids(lconn, PREMISES, sortby="status", **kw)
+            assert by_use.index("zzz-registered-first") < by_use.index("aaa-registered-last")
+    assert ids(lconn, HUBS) == sorted(ids(lconn, HUBS))  # other collections: by id
 
 
 def test_stored_features_equal_the_live_built_ones(lconn):
