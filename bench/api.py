@@ -263,25 +263,28 @@ def main(argv: list[str] | None = None) -> None:
                             if best is None or figures.rps > best.rps:
                                 results[f"{who}-{n}-{key}"] = figures
         print(
-            f"\nsummary (best run of each server; load average now "
-            f"{os.getloadavg()[0]:.1f}); target: ≥ {TARGET_RATIO:.0f}× tipg's req/s and "
-            f"p99 < {TARGET_P99_MS:.0f} ms:"
+            f"\nsummary (best run of each server, like with like: the same number of workers "
+            f"each; load average now {os.getloadavg()[0]:.1f}); target: ≥ {TARGET_RATIO:.0f}× "
+            f"tipg's req/s and p99 < {TARGET_P99_MS:.0f} ms:"
         )
-        for key in ("items", "filter"):
-            ours = [r for k, r in results.items() if k.startswith("geoplan") and k.endswith(key)]
-            theirs = [r for k, r in results.items() if k.startswith("tipg") and k.endswith(key)]
-            if not ours:
-                continue
-            best = max(ours, key=lambda r: r.rps)
-            p99_ok = best.p99_ms < TARGET_P99_MS
-            line = f"  {key:<8} geoplan {best.rps:7.1f} req/s, p99 {best.p99_ms:6.1f} ms"
-            if theirs:
-                tipg = max(theirs, key=lambda r: r.rps)
-                ratio = best.rps / tipg.rps
-                line += f" | tipg {tipg.rps:6.1f} req/s, p99 {tipg.p99_ms:6.1f} ms"
-                line += f" | ratio {ratio:.2f}× ({'met' if ratio >= TARGET_RATIO else 'NOT met'})"
-            line += f" | p99 {'met' if p99_ok else 'NOT met'}"
-            print(line, flush=True)
+        for n in workers:
+            for key in ("items", "filter"):
+                best = results.get(f"geoplan-{n}-{key}")
+                if best is None:
+                    continue
+                p99_ok = best.p99_ms < TARGET_P99_MS
+                line = (
+                    f"  {key:<8} {n} worker{'s' if n > 1 else ' '}  geoplan {best.rps:7.1f} req/s, "
+                    f"p99 {best.p99_ms:6.1f} ms"
+                )
+                tipg = results.get(f"tipg-{n}-{key}")
+                if tipg is not None:
+                    ratio = best.rps / tipg.rps
+                    line += f" | tipg {tipg.rps:6.1f} req/s, p99 {tipg.p99_ms:6.1f} ms"
+                    verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+                    line += f" | ratio {ratio:.2f}× ({verdict})"
+                line += f" | p99 {'met' if p99_ok else 'NOT met'}"
+                print(line, flush=True)
         search = [r for k, r in results.items() if k.endswith("premises")]
         if search:
             best = max(search, key=lambda r: r.rps)
