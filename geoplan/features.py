@@ -639,7 +639,8 @@ def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
     )
     if q.bbox is not None:
         if stored and coll.live_source and order == f"t.{coll.row_key}":
-            # The default order (what map clients ask): keys from the index, stored heads and
+            # Ordered by the row key — premises' default order, what map clients ask: keys
+            # from the index (the lonlat index INCLUDEs them), stored heads and
             # live properties by key — no table row is read unless a head is missing.
             # Aggregated from a subquery in page order, not with ORDER BY inside string_agg:
             # the nested loops keep k's order, where an ordered aggregate sorted the hundred
@@ -691,11 +692,10 @@ class _TextAsBytes(Loader):
 def query_items(conn: psycopg.Connection, coll: Collection, q: ItemsQuery) -> ItemsPage:
     """One page of ``coll`` as a GeoJSON features array built by PostgreSQL."""
     stmt = items_statement(coll, q)
-    cur = conn.cursor()
-    cur.adapters.register_loader("text", _TextAsBytes)
     try:
         # a savepoint when the caller has a transaction open, so a bad value does not spoil it
-        with conn.transaction():
+        with conn.transaction(), conn.cursor() as cur:
+            cur.adapters.register_loader("text", _TextAsBytes)
             row = cur.execute(stmt.sql, stmt.params).fetchone()
     except psycopg.DataError as exc:  # a value PostgreSQL cannot take (overflow, NUL byte…)
         raise _invalid_value(exc) from exc
@@ -711,11 +711,11 @@ async def query_items_async(
     round trip, and an error leaves nothing open.
     """
     stmt = items_statement(coll, q)
-    cur = conn.cursor()
-    cur.adapters.register_loader("text", _TextAsBytes)
     try:
-        await cur.execute(stmt.sql, stmt.params)
-        row = await cur.fetchone()
+        async with conn.cursor() as cur:
+            cur.adapters.register_loader("text", _TextAsBytes)
+            await cur.execute(stmt.sql, stmt.params)
+            row = await cur.fetchone()
     except psycopg.DataError as exc:
         raise _invalid_value(exc) from exc
     return stmt.page(row)
