@@ -52,13 +52,14 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ]
+FORMAT_PARAM = Param(
+    "f",
+    "Output format: json (default for programs) or html (default for browsers).",
+    pattern="^(json|html)$",
+)
 # The items page's parameters, read by api.query_params (not FastAPI's solver: the hot path)
 ITEMS_QUERY = (
-    Param(
-        "f",
-        "Output format: json (default for programs) or html (default for browsers).",
-        pattern="^(json|html)$",
-    ),
+    FORMAT_PARAM,
     Param(
         "bbox",
         "minx,miny,maxx,maxy (or 6 values with heights) in bbox-crs (CRS84).",
@@ -105,11 +106,7 @@ def _ok(media_type: str, schema: dict[str, Any], description: str) -> dict[int, 
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 
-FORMAT = Query(
-    None,
-    description="Output format: json (default for programs) or html (default for browsers).",
-    pattern="^(json|html)$",
-)
+FORMAT = Query(None, description=FORMAT_PARAM.description, pattern=FORMAT_PARAM.pattern)
 
 
 # -- helpers ----------------------------------------------------------------------------------
