@@ -134,11 +134,6 @@ def _url_maker(request: Request) -> Callable[..., str]:
     return here
 
 
-def _here(request: Request, **params: Any) -> str:
-    """This request's URL (made absolute against the public root) with ``params`` replaced."""
-    return _url_maker(request)(**params)
-
-
 def _wants_html(request: Request, f: str | None) -> bool:
     if f:
         return f == "html"
