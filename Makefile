@@ -18,7 +18,7 @@ STAMP_TEST := $(VENV)/.installed-dev
 help:
 	@echo "make run    install what is missing, start PostGIS, load layers, serve http://127.0.0.1:8000"
 	@echo "make test   install what is missing and run the test suite against a real PostGIS"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff and the import-linter layer contract"
 	@echo "make bench  run the benchmarks in bench/"
 
 run: sysdeps-run $(STAMP_RUN)
@@ -28,10 +28,12 @@ run: sysdeps-run $(STAMP_RUN)
 
 test: sysdeps-test $(STAMP_TEST)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP_TEST)
 	$(BIN)/ruff format .

@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from geoplan import db
+        from geoplan.store import db
 
         url = database_url or db.database_url(settings)
         app.state.database_url = url

@@ -10,11 +10,11 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from geoplan.keys import ApiKey
+from geoplan.auth.keys import ApiKey
 
 
 def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
-    from geoplan.db import conninfo
+    from geoplan.store.db import conninfo
 
     pool = ConnectionPool(
         conninfo(url), min_size=min_size, max_size=max_size, open=False, name="geoplan"
@@ -34,7 +34,7 @@ async def open_read_pool(url: str, *, size: int) -> AsyncConnectionPool:
     in the pool's FIFO queue, which keeps latency even instead of letting PostgreSQL backends
     fight over the cores.
     """
-    from geoplan.db import conninfo
+    from geoplan.store.db import conninfo
 
     pool = AsyncConnectionPool(
         conninfo(url),
@@ -90,7 +90,7 @@ def require_scope(scope: str) -> Callable[..., ApiKey]:
         credentials: HTTPAuthorizationCredentials | None = Security(bearer_scheme),
         conn: psycopg.Connection = Depends(get_conn),
     ) -> ApiKey:
-        from geoplan.keys import verify_key
+        from geoplan.auth.keys import verify_key
 
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise _unauthorized("this request needs an API key: Authorization: Bearer <key>")

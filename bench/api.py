@@ -34,12 +34,12 @@ from urllib.parse import quote
 import httpx
 import psycopg
 
-from geoplan import db
 from geoplan.config import REPO_ROOT, STORAGE_SRID, get_settings
-from geoplan.features import COLLECTIONS
-from geoplan.layers import load_layers
-from geoplan.localdb import LocalCluster
+from geoplan.ingest.shipped import load_layers
+from geoplan.ogc import COLLECTIONS
 from geoplan.proximity import update_walk_times
+from geoplan.store import db
+from geoplan.store.cluster import LocalCluster
 from geoplan.vocab import USE_CATEGORIES
 
 FILTER = "floor_area_m2 > 500 AND rent_nok_m2_year < 2000"

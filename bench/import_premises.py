@@ -18,11 +18,11 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geoplan import db
 from geoplan.config import REPO_ROOT
-from geoplan.importing import ImportOptions, import_file
-from geoplan.layers import load_layers
-from geoplan.localdb import LocalCluster
+from geoplan.ingest.files import ImportOptions, import_file
+from geoplan.ingest.shipped import load_layers
+from geoplan.store import db
+from geoplan.store.cluster import LocalCluster
 from geoplan.vocab import USE_CATEGORIES
 
 DEFAULT_ROWS = 100_000

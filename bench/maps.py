@@ -20,9 +20,9 @@ from pathlib import Path
 
 import psycopg
 
-from geoplan import db
 from geoplan.config import REPO_ROOT
-from geoplan.localdb import LocalCluster
+from geoplan.store import db
+from geoplan.store.cluster import LocalCluster
 
 SIZES = (100, 1_000, 10_000, 100_000)
 CHROMIUM = "/usr/bin/chromium"
@@ -53,7 +53,7 @@ def _database(cluster: LocalCluster) -> str:
 
 
 def _seed(url: str, n: int) -> None:
-    from geoplan.layers import load_layers
+    from geoplan.ingest.shipped import load_layers
     from geoplan.proximity import annotate_premises
 
     with db.transaction(url) as conn:

@@ -30,8 +30,8 @@ from pathlib import Path
 import psycopg
 import shapely
 
-from geoplan import db
 from geoplan.config import REPO_ROOT, STORAGE_SRID
+from geoplan.store import db
 
 
 def _free_port() -> int:
@@ -83,7 +83,7 @@ def fill(conn: psycopg.Connection, n_points: int, n_hubs: int, box, seed: float 
 
 def grid_network(conn: psycopg.Connection, box, spacing: float = 50.0) -> int:
     """A street grid over ``box`` (every ``spacing`` m) as the walking network."""
-    from geoplan.network import load_edges
+    from geoplan.proximity.network import load_edges
 
     x0, y0, x1, y1 = box
     nx, ny = int((x1 - x0) // spacing) + 1, int((y1 - y0) // spacing) + 1
@@ -295,7 +295,7 @@ def _summary(straight: list[dict], network: list[dict]) -> None:
 
 
 def _throwaway_cluster():
-    from geoplan.localdb import LocalCluster
+    from geoplan.store.cluster import LocalCluster
 
     home = Path(tempfile.mkdtemp(prefix="geoplan-bench-", dir="/tmp"))
     return LocalCluster(home, _free_port(), durable=False, log=lambda *_: None)

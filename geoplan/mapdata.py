@@ -16,9 +16,9 @@ import pandas as pd
 import psycopg
 
 from geoplan.config import STORAGE_SRID, get_settings
-from geoplan.db import read_gdf
 from geoplan.errors import NotFoundError
 from geoplan.premises import PremisesQuery, SearchResult, search
+from geoplan.store.db import read_gdf
 
 WGS84 = 4326
 CATCHMENT_MINUTES: tuple[int, ...] = (5, 10, 15)

@@ -191,9 +191,9 @@ def assessment_map(
 
 def assessment_report_html(conn: psycopg.Connection, record: dict[str, Any]) -> str:
     """The printable report with the map embedded: what the API and CLI both serve."""
-    from geoplan.assessment_report import render_report
+    from geoplan.assessment.policy import load_policy
+    from geoplan.assessment.report import render_report
     from geoplan.config import get_settings
-    from geoplan.policy import load_policy
 
     settings = get_settings()
     policy = load_policy()

@@ -1,9 +1,8 @@
 """Test fixtures: a real PostGIS for the whole test session.
 
-Tests start their own throwaway cluster (``geoplan.localdb``) in a temp directory on a free port,
-or use ``GEOPLAN_TEST_DATABASE_URL`` when it is set. Each test that needs data gets a freshly
-emptied (or freshly loaded) store; nothing touches the user's own geoplan database.
-"""
+Tests start their own throwaway cluster (``geoplan.store.cluster``) in a temp directory on a free
+port, or use ``GEOPLAN_TEST_DATABASE_URL`` when it is set. Each test that needs data gets a freshly
+emptied (or freshly loaded) store; nothing touches the user's own geoplan database."""
 
 from __future__ import annotations
 
@@ -18,9 +17,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from geoplan import db
 from geoplan.config import REPO_ROOT, get_settings
-from geoplan.localdb import LocalCluster
+from geoplan.store import db
+from geoplan.store.cluster import LocalCluster
 
 APP_TABLES = (
     "assessments",
@@ -35,6 +34,17 @@ APP_TABLES = (
     "api_keys",
 )
 LAYERS_DIR = REPO_ROOT / "layers"
+TESTS_DIR = Path(__file__).resolve().parent
+GROUPS = ("unit", "db", "cli", "api", "e2e")
+"""Test folders; each test is marked with its folder's name (``pytest -m db``, ``-m "not e2e"``)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its group (its folder under ``tests/``)."""
+    for item in items:
+        group = Path(item.fspath).resolve().relative_to(TESTS_DIR).parts[0]
+        if group in GROUPS:
+            item.add_marker(getattr(pytest.mark, group))
 
 
 def free_port() -> int:
@@ -108,7 +118,7 @@ def empty_db(db_url: str) -> str:
 @pytest.fixture
 def loaded_db(empty_db: str) -> str:
     """The test database holding exactly the shipped layers."""
-    from geoplan.layers import load_layers
+    from geoplan.ingest.shipped import load_layers
 
     with db.transaction(empty_db) as conn:
         load_layers(conn, LAYERS_DIR)

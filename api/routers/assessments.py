@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_conn, require_scope
 from geoplan.assessment import AssessmentInput, assess, get_assessment, store_assessment
-from geoplan.keys import ApiKey
+from geoplan.auth.keys import ApiKey
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 require_writer = require_scope("write")

@@ -6,7 +6,7 @@ import psycopg
 from fastapi import APIRouter, Depends
 
 from api.deps import get_conn
-from geoplan import db
+from geoplan.store import db
 
 router = APIRouter(tags=["health"])
 

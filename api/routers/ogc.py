@@ -1,6 +1,6 @@
 """OGC API – Features under ``/ogc`` (Part 1 core, Part 2 CRS, Part 3 filtering).
 
-Thin: parameters in, :mod:`geoplan.features` does the work, links and media types out. Clients
+Thin: parameters in, :mod:`geoplan.ogc` does the work, links and media types out. Clients
 that only speak the standard — QGIS and GDAL's OAPIF driver, pygeoapi-style scripts — read the
 layers through here unchanged. Invalid parameters are 400 problem+json, as the standard asks
 (see ``api.errors``).
@@ -24,8 +24,9 @@ from api import query_params
 from api.deps import get_conn, read_connection
 from api.geojson import FEATURE_COLLECTION_SCHEMA, FEATURE_SCHEMA, GEOJSON, LINKS_SCHEMA
 from api.query_params import Param
-from geoplan import features
+from geoplan import ogc
 from geoplan.errors import ValidationError
+from geoplan.geo import crs as crs_registry
 
 JSON = "application/json"
 HTML = "text/html"
@@ -69,9 +70,9 @@ ITEMS_QUERY = (
     Param("crs", "Output CRS (default CRS84)."),
     Param(
         "limit",
-        f"Page size (max {features.MAX_LIMIT}; larger values are clamped).",
+        f"Page size (max {ogc.MAX_LIMIT}; larger values are clamped).",
         integer=True,
-        default=features.DEFAULT_LIMIT,
+        default=ogc.DEFAULT_LIMIT,
         minimum=1,
     ),
     Param(
@@ -80,7 +81,7 @@ ITEMS_QUERY = (
         integer=True,
         default=0,
         minimum=0,
-        maximum=features.MAX_OFFSET,
+        maximum=ogc.MAX_OFFSET,
     ),
     Param("sortby", "e.g. +name,-floor_area_m2", max_length=2000),
     Param("properties", "Comma-separated properties to return."),
@@ -165,9 +166,9 @@ def _render(
     )
 
 
-def _collection_doc(request: Request, conn: psycopg.Connection, coll: features.Collection) -> dict:
+def _collection_doc(request: Request, conn: psycopg.Connection, coll: ogc.Collection) -> dict:
     root = _root(request)
-    ext = features.extent(conn, coll)
+    ext = ogc.extent(conn, coll)
     url = f"{root}/collections/{coll.id}"
     return {
         "id": coll.id,
@@ -176,14 +177,14 @@ def _collection_doc(request: Request, conn: psycopg.Connection, coll: features.C
         "keywords": list(coll.keywords),
         "itemType": "feature",
         "extent": {
-            "spatial": {"bbox": [ext.bbox] if ext.bbox else [], "crs": features.CRS84},
+            "spatial": {"bbox": [ext.bbox] if ext.bbox else [], "crs": crs_registry.CRS84},
             "temporal": {
                 "interval": [[None, None]],
                 "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
             },
         },
-        "crs": list(features.SUPPORTED_CRS),
-        "storageCrs": features.STORAGE_CRS,
+        "crs": list(crs_registry.SUPPORTED_CRS),
+        "storageCrs": crs_registry.STORAGE_CRS,
         "numberOfFeatures": ext.count,
         "links": [
             {"href": url, "rel": "self", "type": JSON, "title": coll.title},
@@ -233,7 +234,7 @@ def landing(request: Request, f: str | None = FORMAT) -> Response:
         ],
     }  # fmt: skip
     if html:
-        return _render(request, "ogc/landing.html", doc=doc, collections=features.COLLECTIONS)
+        return _render(request, "ogc/landing.html", doc=doc, collections=ogc.COLLECTIONS)
     return JSONResponse(doc)
 
 
@@ -296,8 +297,8 @@ def collections(
     html = _wants_html(request, f)
     doc = {
         "links": _self_links(request, html, JSON, "Collections"),
-        "collections": [_collection_doc(request, conn, c) for c in features.COLLECTIONS.values()],
-        "crs": list(features.SUPPORTED_CRS),
+        "collections": [_collection_doc(request, conn, c) for c in ogc.COLLECTIONS.values()],
+        "crs": list(crs_registry.SUPPORTED_CRS),
     }
     if html:
         return _render(request, "ogc/collections.html", doc=doc)
@@ -315,7 +316,7 @@ def collection(
     f: str | None = FORMAT,
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
-    coll = features.get_collection(collection_id)
+    coll = ogc.get_collection(collection_id)
     doc = _collection_doc(request, conn, coll)
     if _wants_html(request, f):
         return _render(request, "ogc/collection.html", doc=doc, coll=coll)
@@ -328,7 +329,7 @@ def collection(
     responses=_ok(SCHEMA_JSON, {"type": "object"}, "JSON Schema of the queryable properties."),
 )
 def queryables(request: Request, collection_id: str, f: str | None = FORMAT) -> Response:
-    coll = features.get_collection(collection_id)
+    coll = ogc.get_collection(collection_id)
     url = f"{_root(request)}/collections/{coll.id}/queryables"
     geometry = {
         "title": "geometry",
@@ -369,10 +370,10 @@ def queryables(request: Request, collection_id: str, f: str | None = FORMAT) -> 
 async def items(request: Request, collection_id: str) -> Response:
     # async, parameters read by api.query_params, a connection from the asyncio read pool: the
     # hot path of every map client (one request per tile or pan); see api.deps.open_read_pool
-    coll = features.get_collection(collection_id)
+    coll = ogc.get_collection(collection_id)
     query = request.query_params
     p = query_params.parse(ITEMS_QUERY, query)
-    q = features.ItemsQuery(
+    q = ogc.ItemsQuery(
         bbox=_numbers(p["bbox"], "bbox") if p["bbox"] is not None else None,
         bbox_crs=p["bbox-crs"],
         crs=p["crs"],
@@ -386,7 +387,7 @@ async def items(request: Request, collection_id: str) -> Response:
         filter_crs=p["filter-crs"],
     )
     async with read_connection(request) as conn:
-        page = await features.query_items_async(conn, coll, q)
+        page = await ogc.query_items_async(conn, coll, q)
     html = _wants_html(request, p["f"])
     here = _url_maker(request)
     links = [
@@ -449,9 +450,9 @@ def item(
     crs: str | None = Query(None, description="Output CRS (default CRS84)."),
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
-    coll = features.get_collection(collection_id)
-    feature = features.get_item(conn, coll, feature_id, crs)
-    output_crs = features.parse_crs(crs)
+    coll = ogc.get_collection(collection_id)
+    feature = ogc.get_item(conn, coll, feature_id, crs)
+    output_crs = crs_registry.parse_crs(crs)
     html = _wants_html(request, f)
     url = f"{_root(request)}/collections/{coll.id}"
     feature["links"] = [

@@ -22,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.deps import get_conn, require_scope
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, problem
 from geoplan import premises as core
+from geoplan.auth.keys import ApiKey
 from geoplan.errors import ValidationError
-from geoplan.geojson import feature_collection
-from geoplan.keys import ApiKey
+from geoplan.geo.geojson import feature_collection
 from geoplan.vocab import AREA_SLUGS, PREMISES_STATUSES, USE_CATEGORIES
 
 router = APIRouter(prefix="/premises", tags=["premises"])

@@ -33,10 +33,10 @@ def assess_command(
     ),
 ) -> None:
     """Assess whether a use at a site fits the strategy ("rett virksomhet på rett sted")."""
-    from geoplan import db
     from geoplan.assessment import AssessmentInput, assess, store_assessment
+    from geoplan.assessment.policy import load_policy
     from geoplan.config import get_settings
-    from geoplan.policy import load_policy
+    from geoplan.store import db
 
     with user_errors():
         policy = load_policy()

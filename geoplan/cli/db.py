@@ -16,7 +16,7 @@ db_app = typer.Typer(
 
 def _cluster():
     from geoplan.config import get_settings
-    from geoplan.localdb import LocalCluster
+    from geoplan.store.cluster import LocalCluster
 
     settings = get_settings()
     if not settings.managed:
@@ -27,7 +27,7 @@ def _cluster():
 @db_app.command("up")
 def up() -> None:
     """Create (first time) and start the managed PostGIS cluster, then apply migrations."""
-    from geoplan import db
+    from geoplan.store import db
 
     with user_errors():
         url = db.ensure_store(log=info)
@@ -49,7 +49,7 @@ def down() -> None:
 @db_app.command("status")
 def status() -> None:
     """Print the URL, data directory, PostGIS version and whether the database is running."""
-    from geoplan import db
+    from geoplan.store import db
 
     cluster = _cluster()
     with user_errors():
@@ -80,7 +80,7 @@ def url(
     show_password: bool = typer.Option(False, "--show-password", help="Print the password too."),
 ) -> None:
     """Print the database URL (password hidden unless asked)."""
-    from geoplan import db
+    from geoplan.store import db
 
     u = db.database_url()
     console.print(u if show_password else _redact(u))
@@ -89,7 +89,7 @@ def url(
 @db_app.command("shell")
 def shell() -> None:
     """Open psql on the database."""
-    from geoplan import db
+    from geoplan.store import db
 
     psql = shutil.which("psql")
     if not psql:
@@ -100,7 +100,7 @@ def shell() -> None:
 @db_app.command("upgrade")
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply schema migrations (Alembic) up to REVISION."""
-    from geoplan import db
+    from geoplan.store import db
 
     with user_errors():
         db.upgrade(revision)
@@ -112,7 +112,7 @@ def downgrade(
     revision: str = typer.Argument(..., help="Target revision, e.g. base or -1."),
 ) -> None:
     """Revert schema migrations down to REVISION."""
-    from geoplan import db
+    from geoplan.store import db
 
     with user_errors():
         db.downgrade(revision)

@@ -26,8 +26,8 @@ def create(
     scope: Scope = typer.Option(Scope.write, "--scope", help="write or admin."),
 ) -> None:
     """Create a key and print it ONCE (it cannot be shown again)."""
-    from geoplan import db
-    from geoplan.keys import create_key
+    from geoplan.auth.keys import create_key
+    from geoplan.store import db
 
     with user_errors(), db.transaction() as conn:
         plaintext, key = create_key(conn, name, scope.value)
@@ -40,8 +40,8 @@ def list_(
     include_revoked: bool = typer.Option(True, "--all/--active", help="Show revoked keys too."),
 ) -> None:
     """List keys (prefix, holder, scope, state); the keys themselves are not stored."""
-    from geoplan import db
-    from geoplan.keys import list_keys
+    from geoplan.auth.keys import list_keys
+    from geoplan.store import db
 
     with user_errors(), db.connect() as conn:
         keys = list_keys(conn, include_revoked=include_revoked)
@@ -56,8 +56,8 @@ def list_(
 
 def revoke(key_id: int = typer.Argument(..., help="Key id (see `geoplan keys list`).")) -> None:
     """Revoke a key; requests using it get 401 from now on."""
-    from geoplan import db
-    from geoplan.keys import revoke_key
+    from geoplan.auth.keys import revoke_key
+    from geoplan.store import db
 
     with user_errors(), db.transaction() as conn:
         key = revoke_key(conn, key_id)

@@ -64,7 +64,7 @@ def stage_progress(quiet: bool) -> Iterator[Callable[[str, int, int | None], Non
 
 
 def _provenance(source, source_url, licence, accuracy_m, verified, sample):
-    from geoplan.validation import ProvenanceDefaults
+    from geoplan.ingest.validation import ProvenanceDefaults
 
     return ProvenanceDefaults(
         source=source,
@@ -97,9 +97,9 @@ def load(
     layers_dir: Path | None = typer.Option(None, "--dir", help="Default: GEOPLAN_LAYERS_DIR."),
 ) -> None:
     """Load all shipped layers (boundary, areas, hubs, sample premises) in one transaction."""
-    from geoplan import db
     from geoplan.config import get_settings
-    from geoplan.layers import load_layers
+    from geoplan.ingest.shipped import load_layers
+    from geoplan.store import db
 
     with user_errors(), db.transaction() as conn:
         results = load_layers(conn, layers_dir or get_settings().layers_dir)
@@ -131,8 +131,8 @@ def import_(
     quiet: bool = QUIET_OPT,
 ) -> None:
     """Import a file into a layer: all rows or, if any row is bad, none (errors list rows)."""
-    from geoplan import db
-    from geoplan.importing import ImportOptions, import_file
+    from geoplan.ingest.files import ImportOptions, import_file
+    from geoplan.store import db
 
     options = ImportOptions(
         crs=crs,
@@ -174,9 +174,9 @@ def import_gtfs(
     quiet: bool = QUIET_OPT,
 ) -> None:
     """Create or update hubs (mode, lines, weekday departures per hour) from a GTFS feed."""
-    from geoplan import db
-    from geoplan.gtfs import DEFAULT_MARGIN_M, GtfsOptions
-    from geoplan.gtfs import import_gtfs as run
+    from geoplan.ingest.gtfs import DEFAULT_MARGIN_M, GtfsOptions
+    from geoplan.ingest.gtfs import import_gtfs as run
+    from geoplan.store import db
 
     day: date | None = None
     if service_date:
@@ -209,8 +209,8 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="Output file (overwritten)."),
 ) -> None:
     """Export a layer with its provenance columns (re-importable with `geoplan import`)."""
-    from geoplan import db
-    from geoplan.exporting import export_layer
+    from geoplan.ingest.export import export_layer
+    from geoplan.store import db
 
     with user_errors(), db.connect() as conn:
         n = export_layer(conn, layer.value, fmt.value, out)

@@ -39,7 +39,7 @@ def _write(out: Path, html: str) -> None:
 @map_app.command("overview")
 def overview(out: Path = OUT, link_base: str | None = LINK_BASE) -> None:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
-    from geoplan import db
+    from geoplan.store import db
     from maps.overview import render_overview
 
     with user_errors(), db.connect() as conn:
@@ -59,8 +59,8 @@ def premises(
 ) -> None:
     """Premises matching the filters (as `geoplan premises search`), with hubs, catchments and
     a table."""
-    from geoplan import db
     from geoplan import premises as core
+    from geoplan.store import db
     from maps.base import render_html
     from maps.search import build_premises_map
 
@@ -79,7 +79,7 @@ def area(
     link_base: str | None = LINK_BASE,
 ) -> None:
     """One focus area with its identity, hubs, catchments and premises around it."""
-    from geoplan import db
+    from geoplan.store import db
     from maps.area import render_area_map
 
     with user_errors(), db.connect() as conn:

@@ -36,8 +36,8 @@ def import_(
     Catchments and every premises' walking time are recomputed on the new network in the same
     transaction.
     """
-    from geoplan import db
-    from geoplan.network import import_osm
+    from geoplan.proximity.network import import_osm
+    from geoplan.store import db
 
     with user_errors():
         if not file.is_file():
@@ -64,8 +64,8 @@ def import_(
 @network_app.command("catchments")
 def catchments() -> None:
     """Recompute the 5/10/15-minute walking catchments of every hub."""
-    from geoplan import db
     from geoplan.proximity import refresh_catchments
+    from geoplan.store import db
 
     with user_errors(), console.status("computing catchments"), db.transaction() as conn:
         n = refresh_catchments(conn)
@@ -79,8 +79,8 @@ def catchments() -> None:
 @network_app.command("info")
 def info() -> None:
     """How big the loaded network is."""
-    from geoplan import db
-    from geoplan.network import network_summary
+    from geoplan.proximity.network import network_summary
+    from geoplan.store import db
 
     with user_errors(), db.connect() as conn:
         s = network_summary(conn)

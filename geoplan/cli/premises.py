@@ -18,7 +18,7 @@ from rich.table import Table
 
 from geoplan.cli.common import console, user_errors
 from geoplan.cli.search_filters import OFFSET, with_search_filters
-from geoplan.geojson import feature_collection
+from geoplan.geo.geojson import feature_collection
 
 premises_app = typer.Typer(
     help="Search vacant premises and see their history.", no_args_is_help=True
@@ -71,8 +71,8 @@ def search(
     fmt: Format = typer.Option(Format.table, "--format", help="table, geojson or csv."),
 ) -> None:
     """Search vacant premises, nearest-hub walking time first by default."""
-    from geoplan import db
     from geoplan import premises as core
+    from geoplan.store import db
 
     with user_errors(), db.connect() as conn:
         q = core.query_from_params(
@@ -179,8 +179,8 @@ SHOW_ORDER = (
 
 def show(premises_id: str = typer.Argument(..., help="Premises id.")) -> None:
     """Show one premises (including withdrawn ones) with its provenance."""
-    from geoplan import db
     from geoplan import premises as core
+    from geoplan.store import db
 
     with user_errors(), db.connect() as conn:
         record = core.get(conn, premises_id)
@@ -202,8 +202,8 @@ def show(premises_id: str = typer.Argument(..., help="Premises id.")) -> None:
 
 def history(premises_id: str = typer.Argument(..., help="Premises id.")) -> None:
     """Every recorded change to a premises: who, when, and which fields changed."""
-    from geoplan import db
     from geoplan import premises as core
+    from geoplan.store import db
 
     with user_errors(), db.connect() as conn:
         entries = core.history(conn, premises_id)

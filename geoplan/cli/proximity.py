@@ -31,8 +31,8 @@ def nearest(
     """The k transit hubs nearest on foot to a point, with walking time and method."""
     from rich.table import Table
 
-    from geoplan import db
     from geoplan.proximity import nearest_report
+    from geoplan.store import db
 
     with user_errors(), db.connect() as conn:
         report = nearest_report(conn, lon, lat, k)
@@ -75,8 +75,8 @@ def coverage(
     """Vacant premises within 5/10/15 minutes' walk of hubs, per focus area and in total."""
     from rich.table import Table
 
-    from geoplan import db
     from geoplan.proximity import coverage_report
+    from geoplan.store import db
 
     with user_errors(), db.connect() as conn:
         report = coverage_report(conn)

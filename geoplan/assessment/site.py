@@ -1,0 +1,153 @@
+"""The proposed site: parsed from GeoJSON in any CRS, checked, and brought into storage
+(EPSG:25833).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import psycopg
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from geoplan.config import STORAGE_SRID
+from geoplan.errors import ValidationError
+
+SITE_TYPES = ("Point", "Polygon", "MultiPolygon")
+
+
+_EPSG_PATTERNS = (
+    re.compile(r"^(?:EPSG:)?(\d{4,6})$", re.I),
+    re.compile(r"^urn:ogc:def:crs:EPSG:[\d.]*:(\d{4,6})$", re.I),
+    re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/0/(\d{4,6})$", re.I),
+)
+_WGS84_NAMES = {
+    "urn:ogc:def:crs:ogc:1.3:crs84",
+    "urn:ogc:def:crs:ogc::crs84",
+    "http://www.opengis.net/def/crs/ogc/1.3/crs84",
+    "crs84",
+}
+
+
+def parse_crs(value: str | int | None, field: str = "crs") -> int | None:
+    """An EPSG code from ``EPSG:25833``, an OGC URN/URI, CRS84 or a bare number."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.lower() in _WGS84_NAMES:
+        return 4326
+    for pattern in _EPSG_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            return int(m.group(1))
+    raise ValidationError(
+        f"unrecognised CRS {text!r}; give e.g. 'EPSG:25833' or 'urn:ogc:def:crs:EPSG::25833'",
+        field=field,
+    )
+
+
+def _geojson_crs(obj: dict[str, Any]) -> str | None:
+    crs = obj.get("crs")
+    if crs is None:
+        return None
+    if isinstance(crs, dict) and isinstance(crs.get("properties"), dict):
+        name = crs["properties"].get("name")
+        if isinstance(name, str):
+            return name
+    raise ValidationError(
+        'the GeoJSON "crs" member must be {"type": "name", "properties": {"name": "EPSG:..."}}',
+        field="site.crs",
+    )
+
+
+def parse_site(site: Any, crs: str | int | None = None) -> tuple[BaseGeometry, int]:
+    """The site geometry and its EPSG code (GeoJSON default: WGS84 lon/lat)."""
+    if not isinstance(site, dict) or "type" not in site:
+        raise ValidationError("site must be a GeoJSON geometry or Feature", field="site")
+    member_crs = _geojson_crs(site)
+    geometry = site
+    if site["type"] == "FeatureCollection":
+        feats = site.get("features") or []
+        if len(feats) != 1:
+            raise ValidationError(
+                "a site FeatureCollection must hold exactly one feature", field="site"
+            )
+        geometry = feats[0]
+    if geometry.get("type") == "Feature":
+        member_crs = member_crs or _geojson_crs(geometry)
+        geometry = geometry.get("geometry")
+        if not isinstance(geometry, dict):
+            raise ValidationError("the site Feature has no geometry", field="site")
+        member_crs = member_crs or _geojson_crs(geometry)
+    if geometry.get("type") not in SITE_TYPES:
+        raise ValidationError(
+            f"site must be a {', '.join(SITE_TYPES)}, not {geometry.get('type')!r}",
+            field="site",
+        )
+    explicit = parse_crs(crs, "crs")
+    from_member = parse_crs(member_crs, "site.crs")
+    if explicit and from_member and explicit != from_member:
+        raise ValidationError(
+            f"crs EPSG:{explicit} contradicts the site's GeoJSON crs EPSG:{from_member}",
+            field="crs",
+        )
+    srid = explicit or from_member or 4326
+    try:
+        geom = shape(geometry)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ValidationError(f"site is not valid GeoJSON: {exc}", field="site") from None
+    if geom.is_empty:
+        raise ValidationError("site geometry is empty", field="site")
+    if not all(math.isfinite(c) for c in shapely.get_coordinates(geom).ravel()):
+        raise ValidationError("site coordinates must be finite numbers", field="site")
+    return geom, srid
+
+
+def site_to_storage(
+    conn: psycopg.Connection, geom: BaseGeometry, srid: int
+) -> tuple[BaseGeometry, dict[str, Any]]:
+    """Validate the site in PostGIS and transform it to EPSG:25833; also its WGS84 GeoJSON."""
+    known = conn.execute("SELECT 1 FROM spatial_ref_sys WHERE srid = %s", (srid,)).fetchone()
+    if not known:
+        raise ValidationError(f"unknown CRS EPSG:{srid}", field="crs")
+    valid, reason = conn.execute(
+        "SELECT ST_IsValid(g), ST_IsValidReason(g) "
+        "FROM (SELECT ST_SetSRID(ST_GeomFromWKB(%s), %s) AS g) s",
+        (geom.wkb, srid),
+    ).fetchone()
+    if not valid:
+        raise ValidationError(
+            f"site polygon is invalid ({reason}); a polygon must not intersect itself",
+            field="site",
+        )
+    try:
+        with conn.transaction():
+            wkb, gj = conn.execute(
+                f"""
+                SELECT ST_AsBinary(t), ST_AsGeoJSON(ST_Transform(t, 4326), 6)
+                FROM (SELECT ST_Transform(ST_SetSRID(ST_GeomFromWKB(%s), %s), {STORAGE_SRID})
+                      AS t) s
+                """,
+                (geom.wkb, srid),
+            ).fetchone()
+    except psycopg.errors.DataException as exc:
+        raise ValidationError(
+            f"site cannot be transformed from EPSG:{srid}: {str(exc).splitlines()[0]}",
+            field="site",
+        ) from None
+    site = shapely.from_wkb(bytes(wkb))
+    if not all(math.isfinite(c) for c in shapely.get_coordinates(site).ravel()):
+        raise ValidationError(f"site coordinates are out of range for EPSG:{srid}", field="site")
+    return site, json.loads(gj)
+
+
+def site_wgs84_point(gj: dict[str, Any]) -> list[float]:
+    """A representative [lon, lat] of the site (the point itself, or a point on the surface)."""
+    p = shape(gj).representative_point()
+    return [round(p.x, 6), round(p.y, 6)]

@@ -1,0 +1,223 @@
+"""``geoplan import``: a file (GeoJSON, GeoPackage, Shapefile, CSV) in any CRS into one layer.
+
+Three stages, each all-or-nothing: read the file into a GeoDataFrame, validate every row
+(:mod:`geoplan.ingest.validation`, which lists every problem with its row number), and write all
+rows in the caller's transaction (:mod:`geoplan.ingest.writer`). A file with one bad row imports
+nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import psycopg
+import pyogrio
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from geoplan.errors import ValidationError
+from geoplan.ingest.validation import ProvenanceDefaults, prepare, region_for
+from geoplan.ingest.writer import Progress, WriteResult, write_layer
+from geoplan.layers.spec import LAT_NAMES, LON_NAMES, X_NAMES, Y_NAMES, layer_spec, normalise_name
+
+FORMATS: dict[str, str] = {
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".gpkg": "GeoPackage",
+    ".shp": "Shapefile",
+    ".zip": "zipped Shapefile",
+    ".csv": "CSV",
+    ".tsv": "CSV",
+    ".txt": "CSV",
+}
+WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
+DEFAULT_XY_CRS = "EPSG:25833"
+
+
+@dataclass
+class ImportOptions:
+    """What ``geoplan import`` can be told beyond the file itself."""
+
+    crs: str | None = None  # sets (overrides) the file's CRS; CSV lon/lat default to EPSG:4326
+    replace: bool = False  # delete the layer's rows that are not in the file
+    make_valid: bool = False  # repair invalid geometries instead of rejecting them
+    provenance: ProvenanceDefaults = field(default_factory=ProvenanceDefaults)
+    sublayer: str | None = None  # which layer of a multi-layer GeoPackage
+    actor: str | None = None  # who imports (premises history)
+
+
+@dataclass
+class ImportResult:
+    path: Path
+    layer: str
+    read: int
+    write: WriteResult
+    notes: list[str]
+
+
+def check_crs(crs: str | None) -> str | None:
+    """Normalise ``--crs`` (``EPSG:25832``, ``25832``, ``urn:...``) or raise a clear error."""
+    if crs is None:
+        return None
+    text = crs.strip()
+    if text.isdigit():
+        text = f"EPSG:{text}"
+    try:
+        return CRS.from_user_input(text).to_string()
+    except CRSError:
+        raise ValidationError(
+            f"unknown CRS {crs!r}; use e.g. EPSG:25833, EPSG:25832 or EPSG:4326", field="crs"
+        ) from None
+
+
+def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str]]:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")  # Excel on Norwegian Windows
+    first = text.split("\n", 1)[0]
+    try:
+        sep = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+    except csv.Error:
+        sep = ","
+    df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    df = df.replace("", None)
+    norm = {normalise_name(c): c for c in df.columns}
+    notes: list[str] = []
+
+    def pick(names: tuple[str, ...]) -> str | None:
+        return next((norm[n] for n in names if n in norm), None)
+
+    lon, lat = pick(LON_NAMES), pick(LAT_NAMES)
+    x, y = pick(X_NAMES), pick(Y_NAMES)
+    wkt = pick(WKT_NAMES)
+    if lon and lat:
+        cols: tuple[str, ...] = (lon, lat)
+    elif x and y:
+        cols = (x, y)
+    elif wkt:
+        cols = (wkt,)
+    else:
+        raise ValidationError(
+            f"{path.name}: no coordinate columns; name them lon/lat (or lng, longitude, "
+            "latitude), x/y (or east/north, easting/northing) or give a wkt column",
+            field="geometry",
+        )
+    if len(cols) == 2:
+
+        def num(col: str) -> pd.Series:
+            return pd.to_numeric(
+                df[col].str.strip().str.replace(",", ".", regex=False), errors="coerce"
+            )
+
+        xs, ys = num(cols[0]), num(cols[1])
+        geoms = shapely.points(xs.to_numpy(), ys.to_numpy())
+        geoms[xs.isna().to_numpy() | ys.isna().to_numpy()] = None
+    else:
+        geoms = shapely.from_wkt(df[cols[0]].to_numpy(), on_invalid="ignore")
+    if not crs:
+        if lon and lat:
+            crs = "EPSG:4326"
+        else:
+            # Without --crs: values that fit degrees are WGS84, anything else is read as
+            # geoplan's storage CRS; the region check catches a wrong guess and suggests --crs.
+            xy = shapely.get_coordinates(geoms)
+            degrees = len(xy) > 0 and bool(
+                (abs(xy[:, 0]) <= 180).all() and (abs(xy[:, 1]) <= 90).all()
+            )
+            crs = "EPSG:4326" if degrees else DEFAULT_XY_CRS
+            notes.append(f"{'/'.join(cols)} read as {crs} (pass --crs to change)")
+    gdf = gpd.GeoDataFrame(df.drop(columns=list(cols)), geometry=gpd.GeoSeries(geoms), crs=crs)
+    gdf.attrs["coordinate_columns"] = cols
+    return gdf, notes
+
+
+def read_input(
+    path: Path, *, crs: str | None = None, sublayer: str | None = None, layer: str | None = None
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Read ``path`` into a GeoDataFrame in the file's own CRS (``crs`` overrides it)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file", str(path))
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValidationError(
+            f"{path.name}: unsupported file type {suffix or '(none)'}; "
+            "use .geojson, .gpkg, .shp (or a zipped Shapefile) or .csv",
+            field="path",
+        )
+    if FORMATS[suffix] == "CSV":
+        return _read_csv(path, crs)
+    notes: list[str] = []
+    if suffix == ".gpkg" and sublayer is None:
+        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+        if len(names) > 1:
+            if layer in names:
+                sublayer = layer
+            else:
+                raise ValidationError(
+                    f"{path.name} holds several layers ({', '.join(names)}); "
+                    "choose one with --source-layer",
+                    field="source_layer",
+                )
+    try:
+        gdf = gpd.read_file(path, layer=sublayer, engine="pyogrio")
+    except Exception as exc:  # pyogrio/GDAL raise their own types for unreadable files
+        raise ValidationError(f"{path.name}: cannot read the file: {exc}", field="path") from exc
+    if crs:
+        if gdf.crs is not None and CRS(gdf.crs) != CRS(crs):
+            notes.append(f"the file says {gdf.crs.to_string()}; using --crs {crs}")
+        gdf = gdf.set_crs(crs, allow_override=True)
+    return gdf, notes
+
+
+def import_file(
+    conn: psycopg.Connection,
+    path: Path,
+    layer: str,
+    options: ImportOptions | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Read, validate and write one file into ``layer`` inside the caller's transaction."""
+    options = options or ImportOptions()
+    spec = layer_spec(layer)
+    path = Path(path)
+    crs = check_crs(options.crs)
+    report = progress or (lambda *_: None)
+    report("reading", 0, None)
+    gdf, notes = read_input(path, crs=crs, sublayer=options.sublayer, layer=layer)
+    n = len(gdf)
+    report("reading", n, n)
+    if n == 0:
+        raise ValidationError(f"{path.name}: the file has no rows; nothing was imported")
+    report("validating", 0, n)
+    prepared = prepare(
+        gdf,
+        spec,
+        region=region_for(conn, layer),
+        source_name=path.name,
+        crs=crs,
+        make_valid=options.make_valid,
+        defaults=options.provenance,
+    )
+    report("validating", n, n)
+    try:
+        result = write_layer(
+            conn,
+            prepared,
+            replace=options.replace,
+            actor=options.actor or f"import {path.name}",
+            progress=progress,
+        )
+    except psycopg.errors.IntegrityError as exc:
+        diag = exc.diag.message_primary or str(exc)
+        raise ValidationError(
+            f"{path.name}: the database refused the rows ({diag}); nothing was imported"
+        ) from exc
+    return ImportResult(path, layer, n, result, notes + prepared.notes)

@@ -1,0 +1,499 @@
+"""Turning a GeoDataFrame read from a file into rows a layer table accepts, or a list of errors.
+
+Every problem is collected with its row number (1 = the first feature/data row of the file,
+in file order; a CSV header is not counted) so one run tells the user everything that is wrong.
+Nothing here writes: :func:`prepare` either returns a :class:`PreparedLayer` or raises
+:class:`RowValidationError`, and the caller writes all rows or none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+
+from geoplan.config import STORAGE_SRID
+from geoplan.errors import ValidationError
+from geoplan.geo import region as regions
+from geoplan.geo.region import Region
+from geoplan.layers.spec import ColumnSpec, LayerSpec, normalise_name
+
+SHOW_ERRORS = 20
+"""How many row errors a message lists before it says "... and N more"."""
+
+TRUE_WORDS = {"true", "t", "yes", "y", "1", "ja", "j", "sann", "x"}
+FALSE_WORDS = {"false", "f", "no", "n", "0", "nei", "usann", ""}
+
+
+@dataclass
+class RowError:
+    row: int | None  # 1-based; None for problems of the whole file
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.message}" if self.row is not None else self.message
+
+
+class RowValidationError(ValidationError):
+    """A file failed validation; ``str()`` is a summary line followed by the first errors."""
+
+    def __init__(self, source: str, errors: list[RowError]):
+        rows = sorted({e.row for e in errors if e.row is not None})
+        what = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+        if rows:
+            what += f" in {len(rows)} row{'s' if len(rows) != 1 else ''}"
+        if len(errors) == 1:
+            # The one error is the whole message; listing it again under the head repeats it.
+            head, lines = f"{source}: {what}, nothing was imported: {errors[0]}", []
+        else:
+            head = f"{source}: {what}, nothing was imported (first: {errors[0]})"
+            lines = [f"  {e}" for e in errors[:SHOW_ERRORS]]
+            if len(errors) > SHOW_ERRORS:
+                lines.append(f"  ... and {len(errors) - SHOW_ERRORS} more")
+        super().__init__(
+            "\n".join([head, *lines]),
+            field=errors[0].column,
+            errors=[{"field": e.column, "row": e.row, "message": e.message} for e in errors],
+        )
+        self.row_errors = errors
+
+
+@dataclass
+class ProvenanceDefaults:
+    """Provenance for rows whose file leaves it out (options of ``geoplan import``)."""
+
+    source: str | None = None
+    source_url: str | None = None
+    licence: str | None = None
+    accuracy_m: float | None = None
+    verified: bool | None = None
+    sample: bool | None = None
+
+
+@dataclass
+class PreparedLayer:
+    """Validated rows, ready to copy: python values per column and WKB geometries (25833)."""
+
+    spec: LayerSpec
+    columns: dict[str, list[Any]]
+    wkb: list[bytes]
+    repaired: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.wkb)
+
+
+def region_for(conn: psycopg.Connection, layer: str, margin_m: float | None = None) -> Region:
+    """Where rows of ``layer`` may lie: within ``margin_m`` (default ``region_margin_m``) of the
+    municipality (see :mod:`geoplan.geo.region`).
+
+    The boundary layer itself is checked against the fallback Lørenskog envelope, so replacing the
+    boundary cannot be blocked by the boundary being replaced.
+    """
+    return regions.region(conn, margin_m, use_boundary=layer != "boundary")
+
+
+# -- column mapping ----------------------------------------------------------------------------
+def map_columns(columns: list[str], spec: LayerSpec) -> dict[str, str]:
+    """Target column -> source column, by name or alias, case-insensitive.
+
+    A source name of exactly 10 characters also matches a longer name it is the start of:
+    Shapefiles cut field names to 10 characters (``floor_area_m2`` arrives as ``floor_area``).
+    """
+    by_norm: dict[str, str] = {}
+    for c in columns:
+        by_norm.setdefault(normalise_name(c), c)
+    out: dict[str, str] = {}
+    for col in spec.columns:
+        names = [normalise_name(n) for n in (col.name, *col.aliases)]
+        hit = next((by_norm[n] for n in names if n in by_norm), None)
+        if hit is None:
+            hit = next(
+                (
+                    src
+                    for norm, src in by_norm.items()
+                    if len(norm) == 10 and any(n.startswith(norm) for n in names)
+                ),
+                None,
+            )
+        if hit is not None:
+            out[col.name] = hit
+    return out
+
+
+# -- value parsing (vectorised where it matters) -----------------------------------------------
+def _is_missing(values: pd.Series) -> np.ndarray:
+    miss = values.isna().to_numpy()
+    if values.dtype == object:
+        blank = values.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+        miss = miss | blank
+    return miss
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    if values.dtype == object:
+        # Norwegian spreadsheets write "1 200,5"; accept that next to "1200.5".
+        values = values.map(
+            lambda v: re.sub(r"[\s\u00a0]", "", v).replace(",", ".") if isinstance(v, str) else v
+        )
+    return pd.to_numeric(values, errors="coerce")
+
+
+def _text(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    s = str(v).strip()
+    return s or None
+
+
+def split_list(v: Any) -> list[str]:
+    """A list cell: a JSON array, a GeoJSON/GPKG list, or text separated by ; | or ,."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return []
+    if isinstance(v, list | tuple | np.ndarray):
+        items = list(v)
+    else:
+        s = str(v).strip()
+        if s.startswith("["):
+            try:
+                items = json.loads(s)
+            except json.JSONDecodeError:
+                items = s.strip("[]").split(",")
+        elif s.startswith("{") and s.endswith("}"):  # PostgreSQL array literal
+            items = s[1:-1].split(",")
+        else:
+            sep = ";" if ";" in s else "|" if "|" in s else ","
+            items = s.split(sep)
+    return [t for t in (str(i).strip().strip('"') for i in items) if t]
+
+
+def _vocab(value: str, col: ColumnSpec) -> str:
+    v = value.strip().lower()
+    return col.value_aliases.get(v, v.replace(" ", "_").replace("-", "_"))
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.errors: list[RowError] = []
+
+    def rows(self, mask: np.ndarray, column: str | None, message) -> None:
+        """Add an error for each row where ``mask``; ``message(i)`` builds the text."""
+        for i in np.flatnonzero(mask):
+            self.errors.append(RowError(int(i) + 1, column, message(int(i))))
+
+    def reported(self, column: str, n: int) -> np.ndarray:
+        """A mask of the ``n`` rows that already have an error in ``column``.
+
+        A cell that could not be parsed (``abc`` as a number) becomes None; without this, a
+        required column would report the same cell a second time as empty.
+        """
+        mask = np.zeros(n, dtype=bool)
+        rows = [e.row - 1 for e in self.errors if e.column == column and e.row is not None]
+        mask[rows] = True
+        return mask
+
+
+def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any]:
+    """Parse one column to python values (None for missing), adding row errors."""
+    missing = _is_missing(raw)
+    name = col.name
+    if col.kind in ("float", "int"):
+        num = _numbers(raw)
+        bad = ~missing & num.isna().to_numpy()
+        errs.rows(bad, name, lambda i: f"{name} is not a number ({raw.iloc[i]!r})")
+        arr = num.to_numpy(dtype=float)
+        ok = ~missing & ~bad
+        if col.kind == "int":
+            frac = ok & (np.mod(np.nan_to_num(arr), 1) != 0)
+            errs.rows(frac, name, lambda i: f"{name} must be a whole number ({raw.iloc[i]!r})")
+        if col.min_value is not None:
+            low = ok & (arr <= col.min_value if col.min_exclusive else arr < col.min_value)
+            rel = ">" if col.min_exclusive else "≥"
+            kind = "negative" if col.min_value == 0 and not col.min_exclusive else "too small"
+            if col.min_value == 0 and col.min_exclusive:
+                kind = "zero or negative"
+            errs.rows(
+                low,
+                name,
+                lambda i: f"{name} is {kind} ({arr[i]:g}); it must be {rel} {col.min_value:g}",
+            )
+        cast = int if col.kind == "int" else float
+        return [None if missing[i] or bad[i] else cast(arr[i]) for i in range(len(arr))]
+    if col.kind == "bool":
+        out: list[Any] = []
+        for i, v in enumerate(raw.tolist()):
+            if missing[i]:
+                out.append(None)
+            elif isinstance(v, bool | np.bool_ | int | float | np.integer | np.floating) and v in (
+                0,
+                1,
+            ):
+                out.append(bool(v))
+            else:
+                s = str(v).strip().lower()
+                if s in TRUE_WORDS:
+                    out.append(True)
+                elif s in FALSE_WORDS:
+                    out.append(False)
+                else:
+                    errs.errors.append(
+                        RowError(i + 1, name, f"{name} must be true or false ({v!r})")
+                    )
+                    out.append(None)
+        return out
+    if col.kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            parsed = raw
+        else:
+            text = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+            nordic = pd.to_datetime(text, errors="coerce", format="%d.%m.%Y")
+            parsed = parsed.fillna(nordic)
+        bad = ~missing & parsed.isna().to_numpy()
+        errs.rows(bad, name, lambda i: f"{name} is not a date like 2026-03-01 ({raw.iloc[i]!r})")
+        return [
+            None if missing[i] or bad[i] else pd.Timestamp(parsed.iloc[i]).date()
+            for i in range(len(raw))
+        ]
+    if col.kind == "text[]":
+        out = []
+        for i, v in enumerate(raw.tolist()):
+            items = [] if missing[i] else split_list(v)
+            if col.allowed is not None:
+                items = [_vocab(t, col) for t in items]
+                unknown = [t for t in items if t not in col.allowed]
+                if unknown:
+                    errs.errors.append(
+                        RowError(
+                            i + 1,
+                            name,
+                            f"unknown {name} {', '.join(map(repr, unknown))}; "
+                            f"allowed: {', '.join(col.allowed)}",
+                        )
+                    )
+            out.append(list(dict.fromkeys(items)))
+        return out
+    # text
+    values = [None if missing[i] else _text(v) for i, v in enumerate(raw.tolist())]
+    if col.allowed is not None:
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            norm = _vocab(v, col)
+            if norm in col.allowed:
+                values[i] = norm
+            else:
+                errs.errors.append(
+                    RowError(
+                        i + 1, name, f"unknown {name} {v!r}; allowed: {', '.join(col.allowed)}"
+                    )
+                )
+    return values
+
+
+# -- geometry ----------------------------------------------------------------------------------
+def _polygonal(g: shapely.Geometry) -> shapely.Geometry | None:
+    """The polygon parts of ``g`` as one MultiPolygon (None when it has none)."""
+    if g is None or g.is_empty:
+        return None
+    if g.geom_type == "Polygon":
+        return shapely.MultiPolygon([g])
+    if g.geom_type == "MultiPolygon":
+        return g
+    if g.geom_type == "GeometryCollection":
+        parts = [part for sub in g.geoms if (m := _polygonal(sub)) is not None for part in m.geoms]
+        return shapely.MultiPolygon(parts) if parts else None
+    return None
+
+
+def _prepare_geometry(
+    gdf: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    crs: str | None,
+    make_valid: bool,
+    region: Region,
+    errs: _Collector,
+) -> tuple[np.ndarray, int]:
+    if crs:
+        gdf = gdf.set_crs(crs, allow_override=True)
+    elif gdf.crs is None:
+        raise ValidationError(
+            "the file has no coordinate reference system; pass --crs (e.g. --crs EPSG:25833)",
+            field="crs",
+        )
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    coord_cols = gdf.attrs.get("coordinate_columns")
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    errs.rows(
+        empty,
+        None,
+        lambda i: (
+            f"no geometry ({'/'.join(coord_cols)} empty or not a number)"
+            if coord_cols
+            else "no geometry"
+        ),
+    )
+    types = shapely.get_type_id(geoms)
+    repaired = 0
+    if spec.geometry == "point":
+        # A MultiPoint of one point is a point (some tools write every point as multi).
+        multi1 = (types == 4) & (shapely.get_num_geometries(geoms) == 1)
+        geoms = np.where(multi1, shapely.get_geometry(geoms, 0), geoms)
+        types = shapely.get_type_id(geoms)
+        wrong = ~empty & (types != 0)
+        expected = "Point"
+    else:
+        wrong = ~empty & ~np.isin(types, (3, 6))
+        expected = "Polygon or MultiPolygon"
+    errs.rows(
+        wrong,
+        "geometry",
+        lambda i: f"geometry is {geoms[i].geom_type}, expected {expected}",
+    )
+    check = ~empty & ~wrong
+    invalid = check & ~shapely.is_valid(np.where(check, geoms, None))
+    if invalid.any():
+        if make_valid:
+            fixed = shapely.make_valid(geoms[invalid])
+            if spec.geometry == "polygon":
+                fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+            idx = np.flatnonzero(invalid)
+            for i, g in zip(idx, fixed, strict=True):
+                if g is None or g.is_empty or (spec.geometry == "point" and g.geom_type != "Point"):
+                    errs.errors.append(
+                        RowError(int(i) + 1, "geometry", "invalid geometry that cannot be repaired")
+                    )
+                else:
+                    geoms[i] = g
+                    repaired += 1
+        else:
+            errs.rows(
+                invalid,
+                "geometry",
+                lambda i: (
+                    f"invalid geometry ({shapely.is_valid_reason(geoms[i])}); "
+                    "fix it or pass --make-valid"
+                ),
+            )
+    # Transform to storage CRS and check the region (vectorised, see geoplan.geo.region).
+    ok = ~empty & ~wrong
+    series = gpd.GeoSeries(np.where(ok, geoms, None), crs=gdf.crs)
+    try:
+        moved = np.asarray(series.to_crs(STORAGE_SRID).values, dtype=object)
+    except Exception as exc:  # pyproj raises several types for unusable CRSs
+        raise ValidationError(f"cannot transform from {gdf.crs} to EPSG:25833: {exc}") from exc
+    if spec.geometry == "polygon":
+        moved = np.array([_polygonal(g) if g is not None else None for g in moved], dtype=object)
+    outside = ok & ~region.contains(moved)
+    crs_name = gdf.crs.to_string() if gdf.crs is not None else "?"
+
+    def far(i: int) -> str:
+        pt = shapely.get_coordinates(geoms[i])[0]
+        fmt = ".6f" if gdf.crs is not None and gdf.crs.is_geographic else ".1f"
+        return (
+            f"coordinates ({pt[0]:{fmt}}, {pt[1]:{fmt}}) in {crs_name} lie outside the region "
+            f"({region.description}); wrong CRS? pass --crs"
+        )
+
+    errs.rows(outside, "geometry", far)
+    return moved, repaired
+
+
+def prepare(
+    gdf: gpd.GeoDataFrame,
+    spec: LayerSpec,
+    *,
+    region: Region,
+    source_name: str,
+    crs: str | None = None,
+    make_valid: bool = False,
+    defaults: ProvenanceDefaults | None = None,
+) -> PreparedLayer:
+    """Validate ``gdf`` for ``spec``; raise :class:`RowValidationError` listing every problem."""
+    defaults = defaults or ProvenanceDefaults()
+    gdf = gdf.reset_index(drop=True)
+    geom_name = gdf.geometry.name
+    attrs = [c for c in gdf.columns if c != geom_name]
+    mapping = map_columns(attrs, spec)
+    missing = [c for c in spec.required if c not in mapping]
+    if missing:
+
+        def hint(c: str) -> str:
+            aliases = spec.column(c).aliases
+            return f"{c} (or {', '.join(aliases)})" if aliases else c
+
+        raise ValidationError(
+            f"{source_name}: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{'; '.join(hint(c) for c in missing)} for layer {spec.name}; "
+            f"found: {', '.join(map(str, attrs)) or 'none'}",
+            field=missing[0],
+        )
+    used = set(mapping.values())
+    ignored = [
+        c for c in attrs if c not in used and c not in gdf.attrs.get("coordinate_columns", ())
+    ]
+    notes = [f"ignored columns: {', '.join(map(str, ignored))}"] if ignored else []
+
+    errs = _Collector()
+    n = len(gdf)
+    columns: dict[str, list[Any]] = {}
+    for col in spec.columns:
+        if col.name in mapping:
+            columns[col.name] = _parse_column(gdf[mapping[col.name]], col, errs)
+    for col in spec.columns:
+        if col.default is not None and col.name in columns:
+            columns[col.name] = [col.default if v is None else v for v in columns[col.name]]
+        if col.required and col.name in columns:
+            vals = columns[col.name]
+            empty = np.array([v is None or v == [] for v in vals], dtype=bool)
+            empty &= ~errs.reported(col.name, n)
+            errs.rows(empty, col.name, lambda i, c=col.name: f"{c} is empty")
+
+    # Provenance: fill what the file leaves out from the options, then from defaults.
+    fill: dict[str, Any] = {
+        "source": defaults.source or source_name,
+        "source_url": defaults.source_url,
+        "licence": defaults.licence,
+        "accuracy_m": defaults.accuracy_m,
+        "verified": defaults.verified if defaults.verified is not None else False,
+        "sample": defaults.sample if defaults.sample is not None else False,
+    }
+    for name, value in fill.items():
+        if value is None:
+            continue
+        if name in columns:
+            columns[name] = [value if v is None else v for v in columns[name]]
+        else:
+            columns[name] = [value] * n
+            notes.append(f"{name} = {value!r} for all rows (not in the file)")
+
+    ids = pd.Series(columns["id"], dtype=object)
+    dup = ids.notna() & ids.duplicated(keep=False)
+    if dup.any():
+        first_row: dict[str, int] = {}
+        for i in np.flatnonzero(dup.to_numpy()):
+            first_row.setdefault(ids.iloc[i], int(i) + 1)
+        errs.rows(
+            dup.to_numpy() & ids.duplicated(keep="first").to_numpy(),
+            "id",
+            lambda i: f"duplicate id {ids.iloc[i]!r} (first on row {first_row[ids.iloc[i]]})",
+        )
+
+    moved, repaired = _prepare_geometry(gdf, spec, crs, make_valid, region, errs)
+    if errs.errors:
+        errs.errors.sort(key=lambda e: e.row or 0)
+        raise RowValidationError(source_name, errs.errors)
+    if repaired:
+        notes.append(f"repaired {repaired} invalid geometr{'y' if repaired == 1 else 'ies'}")
+    return PreparedLayer(spec, columns, list(shapely.to_wkb(moved)), repaired, notes)

@@ -1,0 +1,202 @@
+"""Writing validated layer rows into the store: binary COPY into a temp table, then one upsert.
+
+Row-by-row INSERTs are two orders of magnitude slower than ``COPY``; with COPY 100 000 premises
+take seconds. Rows whose values did not change are left alone (no ``updated_at`` bump, no new
+premises version, no history entry), so running the same import or ``geoplan load`` twice changes
+nothing. Premises changes are recorded in ``premises_history``; any premises or hub change
+re-annotates premises with their nearest hub, so no stale walking time is ever served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+
+from geoplan.config import STORAGE_SRID
+from geoplan.ingest.validation import PreparedLayer
+
+Progress = Callable[[str, int, int | None], None]
+"""``progress(stage, done, total)``: how long work reports how far it got (total None: unknown)."""
+
+COPY_CHUNK = 5_000
+GEOM_TOLERANCE_M = 0.001
+"""Geometries closer than this (Hausdorff distance) count as unchanged: a round trip through
+WGS84 moves coordinates by micrometres, which must not count as an edit."""
+
+ANNOTATE_BY_ID_MAX = 5_000
+"""Above this many written premises, annotate all premises rather than pass the ids."""
+ANALYZE_AFTER = 1_000
+TIMESTAMPED = {"areas", "hubs", "premises"}
+
+
+@dataclass
+class WriteResult:
+    layer: str
+    inserted: int
+    updated: int
+    unchanged: int
+    deleted: int
+
+    @property
+    def rows(self) -> int:
+        """Rows of the input now in the store (inserted, updated or already equal)."""
+        return self.inserted + self.updated + self.unchanged
+
+
+def _premises_json(alias: str) -> str:
+    """A premises row as JSON for history: its own attributes plus the position in WGS84.
+
+    Built column by column: ``to_jsonb(row)`` is several times slower (it renders the geometry
+    and derived columns only to drop them), which matters for 100 000-row imports.
+    """
+    from geoplan.layers.spec import LAYER_SPECS
+
+    names = [c.name for c in LAYER_SPECS["premises"].columns]
+    names += ["version", "created_at", "updated_at"]
+    pairs = ", ".join(f"'{n}', {alias}.{n}" for n in names)
+    return (
+        f"jsonb_build_object({pairs}, 'geometry', "
+        f"ST_AsGeoJSON(ST_Transform({alias}.geom, 4326), 7)::jsonb)"
+    )
+
+
+def write_layer(
+    conn: psycopg.Connection,
+    prepared: PreparedLayer,
+    *,
+    replace: bool = False,
+    replace_prefix: str | None = None,
+    actor: str | None = None,
+    annotate: bool = True,
+    progress: Progress | None = None,
+) -> WriteResult:
+    """Upsert ``prepared`` by id (``replace``: also delete the layer's rows not in it).
+
+    ``replace_prefix`` limits ``replace`` to ids starting with it (GTFS hubs replace only
+    ``gtfs:`` hubs, never the curated ones).
+
+    Runs inside the caller's transaction: the caller commits all layers or none.
+    ``annotate=False`` defers the premises annotation to the caller (``load`` does it once).
+    """
+    table = prepared.spec.table
+    cols = [c for c in prepared.columns if c != "geom"]
+    types = [prepared.spec.column(c).sql_type for c in cols]
+    n = len(prepared)
+    conn.execute("DROP TABLE IF EXISTS _geoplan_import")
+    conn.execute(
+        "CREATE TEMP TABLE _geoplan_import ("
+        + ", ".join(f"{c} {t}" for c, t in zip(cols, types, strict=True))
+        + ", geom_wkb bytea NOT NULL) ON COMMIT DROP"
+    )
+    values = [prepared.columns[c] for c in cols]
+    with conn.cursor() as cur:
+        with cur.copy(
+            f"COPY _geoplan_import ({', '.join(cols)}, geom_wkb) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types([*types, "bytea"])
+            for i, row in enumerate(zip(*values, prepared.wkb, strict=True)):
+                copy.write_row(row)
+                if progress and (i + 1) % COPY_CHUNK == 0:
+                    progress("writing", i + 1, n)
+        if progress:
+            progress("writing", n, n)
+        cur.execute("CREATE INDEX ON _geoplan_import (id)")
+        cur.execute("ANALYZE _geoplan_import")
+
+        is_premises = table == "premises"
+        prefix_params = {"n": len(replace_prefix or ""), "prefix": replace_prefix}
+        if is_premises:
+            scope = (
+                "WHERE id IN (SELECT id FROM _geoplan_import)"
+                if not replace
+                else "WHERE left(id, %(n)s) = %(prefix)s"
+                if replace_prefix
+                else ""
+            )
+            cur.execute("DROP TABLE IF EXISTS _geoplan_before")
+            cur.execute(
+                f"CREATE TEMP TABLE _geoplan_before ON COMMIT DROP AS "
+                f"SELECT p.id, {_premises_json('p')} AS doc FROM premises p {scope}",
+                prefix_params,
+            )
+
+        deleted_ids: list[str] = []
+        if replace:
+            only = " AND left(t.id, %(n)s) = %(prefix)s" if replace_prefix else ""
+            cur.execute(
+                f"DELETE FROM {table} t WHERE NOT EXISTS "
+                f"(SELECT 1 FROM _geoplan_import i WHERE i.id = t.id){only} RETURNING t.id",
+                prefix_params,
+            )
+            deleted_ids = [r[0] for r in cur.fetchall()]
+
+        attrs = [c for c in cols if c != "id"]
+        sets = [f"{c} = EXCLUDED.{c}" for c in attrs] + ["geom = EXCLUDED.geom"]
+        if table in TIMESTAMPED:
+            sets.append("updated_at = now()")
+        if is_premises:
+            sets.append("version = t.version + 1")
+        changed = (
+            f"({', '.join(f't.{c}' for c in attrs)}) IS DISTINCT FROM "
+            f"({', '.join(f'EXCLUDED.{c}' for c in attrs)}) OR "
+            if attrs
+            else ""
+        ) + (
+            "ST_NPoints(t.geom) <> ST_NPoints(EXCLUDED.geom) OR "
+            f"ST_HausdorffDistance(t.geom, EXCLUDED.geom) > {GEOM_TOLERANCE_M}"
+        )
+        cur.execute("DROP TABLE IF EXISTS _geoplan_written")
+        cur.execute("CREATE TEMP TABLE _geoplan_written (id text, inserted bool) ON COMMIT DROP")
+        cur.execute(
+            f"WITH w AS (INSERT INTO {table} AS t ({', '.join(cols)}, geom) "
+            f"SELECT {', '.join(cols)}, ST_SetSRID(ST_GeomFromWKB(geom_wkb), {STORAGE_SRID}) "
+            f"FROM _geoplan_import "
+            f"ON CONFLICT (id) DO UPDATE SET {', '.join(sets)} WHERE {changed} "
+            f"RETURNING t.id, (xmax = 0) AS inserted) "
+            f"INSERT INTO _geoplan_written SELECT id, inserted FROM w"
+        )
+        cur.execute("SELECT count(*), count(*) FILTER (WHERE inserted) FROM _geoplan_written")
+        n_written, inserted = cur.fetchone()
+        cur.execute("ANALYZE _geoplan_written")
+        if n_written > ANALYZE_AFTER:  # fresh statistics, or the planner picks nested loops
+            cur.execute(f"ANALYZE {table}")
+        written_ids: list[str] = []
+        if n_written <= ANNOTATE_BY_ID_MAX:
+            written_ids = [r[0] for r in cur.execute("SELECT id FROM _geoplan_written")]
+
+        if is_premises:
+            cur.execute(
+                f"""
+                INSERT INTO premises_history (premises_id, action, actor, before, after)
+                SELECT p.id, 'import', %(actor)s, b.doc, {_premises_json("p")}
+                FROM _geoplan_written w JOIN premises p ON p.id = w.id
+                LEFT JOIN _geoplan_before b ON b.id = w.id
+                UNION ALL
+                SELECT b.id, 'import', %(actor)s, b.doc, NULL
+                FROM _geoplan_before b WHERE b.id = ANY(%(deleted)s)
+                """,
+                {"actor": actor, "deleted": deleted_ids},
+            )
+        cur.execute("DROP TABLE _geoplan_import")
+
+    if annotate:
+        from geoplan.proximity import annotate_premises, update_walk_times
+
+        if is_premises and n_written:
+            if n_written <= ANNOTATE_BY_ID_MAX:
+                annotate_premises(conn, written_ids)
+            else:
+                # Large imports annotate all premises in one pass (cheaper than a huge id
+                # list); hubs did not change, so the catchments need no refresh.
+                update_walk_times(conn, None)
+        elif table == "hubs" and (n_written or deleted_ids):
+            annotate_premises(conn)
+    return WriteResult(
+        table,
+        inserted=inserted,
+        updated=n_written - inserted,
+        unchanged=n - n_written,
+        deleted=len(deleted_ids),
+    )

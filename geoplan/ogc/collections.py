@@ -1,0 +1,298 @@
+"""The feature collections geoplan publishes: each described once (:class:`Collection`, its
+:class:`Prop` list), and every rendering — SELECT lists, queryables, filters, sort keys — derived
+from that description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from geoplan.config import STORAGE_SRID
+from geoplan.errors import NotFoundError
+from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES, USE_CATEGORIES
+
+STRING, NUMBER, INTEGER, BOOLEAN, DATE, DATETIME, ARRAY = (
+    "string",
+    "number",
+    "integer",
+    "boolean",
+    "date",
+    "date-time",
+    "array",
+)
+SQL_CAST = {
+    STRING: "::text",
+    NUMBER: "::double precision",
+    INTEGER: "::double precision",
+    BOOLEAN: "::boolean",
+    DATE: "::date",
+    DATETIME: "::timestamptz",
+}
+
+
+def type_phrase(type_: str) -> str:
+    """A property type in words, for error messages (``number`` → "a number")."""
+    return {
+        NUMBER: "a number",
+        INTEGER: "an integer",
+        BOOLEAN: "true or false",
+        DATE: "a date (YYYY-MM-DD)",
+        DATETIME: "a date-time (RFC 3339)",
+        ARRAY: "a list",
+    }.get(type_, "text")
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One published property: its column, JSON type and what it means."""
+
+    name: str
+    type: str
+    description: str = ""
+    enum: tuple[str, ...] | None = None
+    items_enum: tuple[str, ...] | None = None  # for arrays of a closed vocabulary
+    queryable: bool = True
+
+    @property
+    def sql(self) -> str:
+        return f"t.{self.name}"
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"title": self.name}
+        if self.description:
+            schema["description"] = self.description
+        if self.type == ARRAY:
+            schema["type"] = "array"
+            schema["items"] = {"type": "string"}
+            if self.items_enum:
+                schema["items"]["enum"] = list(self.items_enum)
+        elif self.type in (DATE, DATETIME):
+            schema["type"] = "string"
+            schema["format"] = self.type
+        else:
+            schema["type"] = self.type
+        if self.enum:
+            schema["enum"] = list(self.enum)
+        return schema
+
+
+def _provenance() -> list[Prop]:
+    return [
+        Prop("source", STRING, "Where the feature comes from."),
+        Prop("source_url", STRING, "Link to the source."),
+        Prop("licence", STRING, "Licence of the source data."),
+        Prop("accuracy_m", NUMBER, "Positional accuracy in metres (estimate)."),
+        Prop("verified", BOOLEAN, "Whether someone has checked the feature against the source."),
+        Prop("sample", BOOLEAN, "True for invented SAMPLE data, never to be taken as real."),
+    ]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A published table: identity, description, properties and geometry type."""
+
+    id: str
+    table: str
+    title: str
+    description: str
+    geometry_type: str  # GeoJSON type, for the queryables' geometry entry
+    props: tuple[Prop, ...]
+    id_type: str = STRING
+    aliases: dict[str, str] = field(default_factory=dict)  # simple-filter name -> property
+    keywords: tuple[str, ...] = ()
+    # A table (row_key, head) holding each row's Feature (CRS84) rendered at write time up to
+    # the end of its stored properties, left open; the ``live_props`` (derived data kept
+    # elsewhere) are appended at read time. For tables read far more than written (migrations
+    # 0003/0004); None: built live.
+    features_table: str | None = None
+    # Live properties are appended as text: strings through to_json, numbers as they print,
+    # so a numeric live property must be finite by constraint (premises_walk's CHECK).
+    live_props: tuple[str, ...] = ()
+    # Where the ``live_props`` come from without reading the row: a relation with a column
+    # ``key`` holding the row's ``row_key`` (premises: premises_walk by seq). With a lonlat
+    # index that INCLUDEs id and that key, a default-order bbox page reads no table row at all.
+    live_source: str | None = None
+    # The column keying stored heads and live properties: an integer (premises: seq, migration
+    # 0004) — a page probes both by it a hundred times, and integers compare faster than text.
+    row_key: str = "id"
+    # The default page order (and the tie-breaker of every sortby): a unique, stable column.
+    order_key: str = "id"
+    # A stored CRS84 ``point`` column with a GiST index INCLUDE (id) (point tables, migration
+    # 0003): a CRS84 bbox then needs no reprojection and is answered from the index alone.
+    lonlat: str | None = None
+
+    def prop(self, name: str) -> Prop | None:
+        name = self.aliases.get(name, name)
+        return next((p for p in self.props if p.name == name), None)
+
+    @property
+    def queryables(self) -> tuple[Prop, ...]:
+        return tuple(p for p in self.props if p.queryable)
+
+
+COLLECTIONS: dict[str, Collection] = {
+    c.id: c
+    for c in (
+        Collection(
+            "areas",
+            "areas",
+            "Focus areas (næringsområder)",
+            "The six focus areas for business development in Lørenskog (sentrum, "
+            "stasjonsområdet, Fjellhamar, Visperud, Ahus, Losbydalen) with their role, identity "
+            "and target industries, from the municipality's business-area strategy. Outlines are "
+            "approximate (see accuracy_m and source on each feature).",
+            "MultiPolygon",
+            (
+                Prop("name", STRING, "Name of the area."),
+                Prop("role", STRING, "Role in the strategy.", enum=AREA_ROLES),
+                Prop("identity", STRING, "Identity (Norwegian)."),
+                Prop("identity_en", STRING, "Identity (English)."),
+                Prop("target_industries", ARRAY, "Target industries (Norwegian)."),
+                Prop("target_industries_en", ARRAY, "Target industries (English)."),
+                Prop("strategy_ref", STRING, "Where in the strategy the area is described."),
+                Prop("development_area", BOOLEAN, "Whether it is a development area."),
+                Prop("updated_at", DATETIME, "Last change in geoplan."),
+                *_provenance(),
+            ),
+            keywords=("næringsområder", "business areas", "Lørenskog"),
+        ),
+        Collection(
+            "hubs",
+            "hubs",
+            "Transit hubs (kollektivknutepunkt)",
+            "Rail, metro and bus hubs in and near Lørenskog, existing and planned, with lines "
+            "and departures per hour. The shipped hubs are hand-curated from public sources "
+            "and partly estimated; GTFS imports (e.g. Entur) add more (see source, accuracy_m "
+            "and verified on each feature).",
+            "Point",
+            (
+                Prop("name", STRING, "Name of the hub."),
+                Prop("mode", STRING, "Transport mode.", enum=HUB_MODES),
+                Prop("status", STRING, "Existing or planned.", enum=HUB_STATUSES),
+                Prop("lines", ARRAY, "Lines serving the hub."),
+                Prop("departures_per_hour", NUMBER, "Departures per hour (weekday daytime)."),
+                Prop("nsr_id", STRING, "Entur National Stop Register id."),
+                Prop("address", STRING, "Address."),
+                Prop("notes", STRING, "Notes."),
+                Prop("updated_at", DATETIME, "Last change in geoplan."),
+                *_provenance(),
+            ),
+            keywords=("kollektivknutepunkt", "transit", "Entur"),
+        ),
+        Collection(
+            "premises",
+            "premises_annotated",
+            "Vacant business premises (ledige næringslokaler)",
+            "Vacant business premises with floor area, rent, availability, and the walking "
+            "time to the nearest transit hub. The premises shipped with geoplan are SAMPLE DATA "
+            "(invented listings, sample=true) for demonstration only; real listings are added "
+            "through the API by the municipality and brokers. Withdrawn listings are included "
+            "with status=withdrawn; filter with ?status=available.",
+            "Point",
+            (
+                Prop("address", STRING, "Street address."),
+                Prop("uses", ARRAY, "Use categories offered.", items_enum=USE_CATEGORIES),
+                Prop("floor_area_m2", NUMBER, "Floor area in m²."),
+                Prop("rent_nok_m2_year", NUMBER, "Asking rent, NOK per m² per year."),
+                Prop("available_from", DATE, "Date the premises is available."),
+                Prop("contact", STRING, "Contact."),
+                Prop("listing_url", STRING, "Link to the listing."),
+                Prop("description", STRING, "Description."),
+                Prop("status", STRING, "Listing status.", enum=PREMISES_STATUSES),
+                Prop("nearest_hub_id", STRING, "Id of the nearest transit hub (see hubs)."),
+                Prop("walk_m", NUMBER, "Walking distance to the nearest hub, metres."),
+                Prop("walk_min", NUMBER, "Walking time to the nearest hub, minutes."),
+                Prop("walk_method", STRING, "How the walk was computed (network/straight line)."),
+                Prop("version", INTEGER, "Version, incremented by each change."),
+                Prop("created_at", DATETIME, "When the listing was created."),
+                Prop("updated_at", DATETIME, "Last change."),
+                *_provenance(),
+            ),
+            aliases={"use": "uses"},
+            keywords=("ledige lokaler", "vacant premises", "SAMPLE DATA"),
+            features_table="premises_features",
+            live_props=("nearest_hub_id", "walk_m", "walk_min", "walk_method"),  # premises_walk
+            live_source="(SELECT premises_seq AS key, hub_id AS nearest_hub_id, walk_m, walk_min, "
+            "method AS walk_method FROM premises_walk)",
+            row_key="seq",
+            # registration order: API-made ids are random ("p-" + hex), so an id order says
+            # nothing, and a bbox page sorts ~1 000 integers instead of ~1 000 strings
+            order_key="seq",
+            lonlat="lonlat",
+        ),
+        Collection(
+            "boundary",
+            "boundary",
+            "Municipality boundary (kommunegrense)",
+            "The boundary of Lørenskog kommune (from Kartverket's administrative units; see "
+            "source and licence on the feature).",
+            "MultiPolygon",
+            (
+                Prop("name", STRING, "Name of the municipality."),
+                Prop("kommunenummer", STRING, "Municipality number."),
+                Prop("valid_from", INTEGER, "Year the boundary is valid from."),
+                *_provenance(),
+            ),
+            keywords=("kommunegrense", "boundary", "Kartverket"),
+        ),
+        Collection(
+            "catchments",
+            "catchments",
+            "Walking catchments (gangavstand til knutepunkt)",
+            "Areas reachable on foot from each hub within a number of minutes, computed by "
+            "geoplan from the pedestrian network (method=network) or as a straight-line "
+            "estimate (method=straight_line). Derived data: as good as the hub positions and "
+            "the network. Empty until `geoplan proximity` has been run.",
+            "MultiPolygon",
+            (
+                Prop("hub_id", STRING, "Hub the catchment belongs to."),
+                Prop("minutes", INTEGER, "Walking minutes."),
+                Prop("method", STRING, "network or straight_line."),
+                Prop("computed_at", DATETIME, "When it was computed."),
+            ),
+            id_type=INTEGER,
+            keywords=("gangavstand", "catchment", "isochrone"),
+        ),
+    )
+}
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 10_000
+MAX_OFFSET = 100_000_000
+COUNT_CAP = 1_000_000
+"""numberMatched is exact up to this many matches; beyond, it is left out (it is optional in
+OGC API – Features) rather than counting millions of rows on every page request."""
+MAX_FILTER_LENGTH = 20_000
+
+
+def get_collection(collection_id: str) -> Collection:
+    try:
+        return COLLECTIONS[collection_id]
+    except KeyError:
+        raise NotFoundError(
+            f"no collection {collection_id!r}; collections: {', '.join(COLLECTIONS)}"
+        ) from None
+
+
+@dataclass
+class Extent:
+    bbox: list[float] | None  # CRS84 minlon, minlat, maxlon, maxlat
+    count: int
+
+
+def extent(conn: psycopg.Connection, coll: Collection) -> Extent:
+    """The collection's spatial extent in CRS84, computed from the data (None when empty)."""
+    # ST_Extent is the box in 25833; its reprojected corners bound the data closely enough for
+    # a client's "zoom to layer" (metres at Lørenskog's latitude) and it reads no geometry twice.
+    row = conn.execute(
+        f"""SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
+              SELECT count(*) AS n, ST_Transform(
+                       ST_SetSRID(ST_Extent(geom)::geometry, {STORAGE_SRID}), 4326) AS e
+              FROM {coll.table}) s"""
+    ).fetchone()
+    if row is None or row[1] is None:
+        return Extent(None, 0)
+    return Extent([round(v, 7) for v in row[1:]], row[0])

@@ -1,0 +1,71 @@
+"""Vacant premises: search, and create / update / withdraw with a full history.
+
+The register is kept current by the municipality and by brokers, so two promises hold here:
+
+* **Nothing is lost.** Every change writes a ``premises_history`` row (who, when, the record
+  before and after as JSON), bumps ``version`` (the API's ETag) and sets ``updated_at``;
+  withdrawing only marks the row ``withdrawn``.
+* **Nothing is stale.** Each write re-annotates the premises' nearest hub and walking time via
+  :func:`geoplan.proximity.annotate_premises` inside the same transaction.
+
+:mod:`~geoplan.premises.query` (what a seeker asks), :mod:`~geoplan.premises.search` and
+:mod:`~geoplan.premises.register` (writes with history).
+
+Both the HTTP API and the CLI call these functions; they never commit. Each write runs in a
+``conn.transaction()`` block, so a failing write leaves the store exactly as it was, whatever
+the caller does with its own transaction.
+"""
+
+from geoplan.premises.query import (
+    API_MAX_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_TEXT,
+    QUERY_PARAMS,
+    SORTS,
+    PremisesQuery,
+    SearchResult,
+    check_query,
+    query_from_params,
+    validate_query,
+)
+from geoplan.premises.register import (
+    EDITABLE_FIELDS,
+    REQUIRED_FIELDS,
+    StaleVersionError,
+    create,
+    default_source,
+    get,
+    history,
+    to_feature,
+    update,
+    withdraw,
+)
+from geoplan.premises.search import FeaturePage, search, search_features
+
+__all__ = [
+    "API_MAX_LIMIT",
+    "EDITABLE_FIELDS",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "MAX_TEXT",
+    "QUERY_PARAMS",
+    "REQUIRED_FIELDS",
+    "SORTS",
+    "FeaturePage",
+    "PremisesQuery",
+    "SearchResult",
+    "StaleVersionError",
+    "check_query",
+    "create",
+    "default_source",
+    "get",
+    "history",
+    "query_from_params",
+    "search",
+    "search_features",
+    "to_feature",
+    "update",
+    "validate_query",
+    "withdraw",
+]

@@ -1,0 +1,452 @@
+"""The register: reading one listing and its history; create, update and withdraw with a history
+row and a version per change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import psycopg
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from geoplan.config import STORAGE_SRID
+from geoplan.errors import GeoplanError, NotFoundError, ValidationError
+from geoplan.geo.crs import WGS84
+from geoplan.geo.region import NoBoundaryError, in_municipality
+from geoplan.premises.query import text_problem
+from geoplan.vocab import PREMISES_STATUSES, USE_CATEGORIES
+
+# Client-editable fields and their kinds; everything else on a row is kept by geoplan.
+TEXT_FIELDS = ("address", "contact", "listing_url", "description", "source_url", "licence")
+REQUIRED_FIELDS = ("geometry", "address", "uses", "floor_area_m2")
+EDITABLE_FIELDS = (
+    "geometry",
+    "address",
+    "uses",
+    "floor_area_m2",
+    "rent_nok_m2_year",
+    "available_from",
+    "contact",
+    "listing_url",
+    "description",
+    "status",
+    "source_url",
+    "licence",
+    "accuracy_m",
+    "verified",
+)
+
+
+class StaleVersionError(GeoplanError):
+    """An update named a version (``If-Match``) that is no longer current: someone else won."""
+
+    def __init__(self, premises_id: str, expected: int, current: int):
+        super().__init__(
+            f"premises {premises_id!r} is at version {current}, not {expected}: it was changed "
+            "since you read it; fetch it again and re-apply your change"
+        )
+        self.premises_id = premises_id
+        self.expected = expected
+        self.current = current
+
+
+_RECORD_SQL = f"""
+    SELECT to_jsonb(p) - 'geom' - 'seq' - 'lonlat'  -- internal: a bulk key; geom again
+           || jsonb_build_object('nearest_hub_name', h.name,
+                                 'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 9)::jsonb)
+    FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id WHERE p.id = %s"""
+
+
+def _snapshot(conn: psycopg.Connection, premises_id: str) -> dict[str, Any] | None:
+    row = conn.execute(_RECORD_SQL, (premises_id,)).fetchone()
+    return row[0] if row else None
+
+
+def get(conn: psycopg.Connection, premises_id: str) -> dict[str, Any]:
+    """One premises as a dict: its columns plus ``geometry`` (GeoJSON, WGS84) and hub name.
+
+    Withdrawn premises are returned too (with ``status='withdrawn'``): links to them keep working.
+    """
+    problem = text_problem(premises_id, 200)
+    record = None if problem else _snapshot(conn, premises_id)
+    if record is None:
+        raise NotFoundError(f"no premises with id {premises_id!r}")
+    return record
+
+
+def history(conn: psycopg.Connection, premises_id: str) -> list[dict[str, Any]]:
+    """Every recorded change to a premises, oldest first (raises NotFoundError if unknown)."""
+    get(conn, premises_id)
+    rows = conn.execute(
+        """SELECT id, action, actor, at, before, after FROM premises_history
+           WHERE premises_id = %s ORDER BY at, id""",
+        (premises_id,),
+    ).fetchall()
+    return [
+        {"id": r[0], "action": r[1], "actor": r[2], "at": r[3], "before": r[4], "after": r[5]}
+        for r in rows
+    ]
+
+
+def to_feature(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record from :func:`get` as a GeoJSON Feature (geometry out, everything else props)."""
+    props = {k: v for k, v in record.items() if k != "geometry"}
+    return {
+        "type": "Feature",
+        "id": record["id"],
+        "geometry": record["geometry"],
+        "properties": props,
+    }
+
+
+def srid_of(crs: Any) -> int:
+    """The EPSG code of a CRS given as ``EPSG:25833``, an OGC URI/URN, or a bare number.
+
+    CRS84 (the GeoJSON default, lon/lat) maps to 4326; coordinates are always read x=lon/east,
+    y=lat/north, as GeoJSON clients send them.
+    """
+    text = str(crs).strip()
+    if "CRS84" in text.upper():
+        return WGS84
+    try:
+        parsed = CRS.from_user_input(int(text) if text.isdigit() else text)
+    except (CRSError, ValueError, TypeError, OverflowError) as exc:
+        raise ValidationError(f"unknown coordinate reference system {text[:100]!r}", "crs") from exc
+    epsg = parsed.to_epsg()
+    if epsg is None:
+        raise ValidationError(f"{text[:100]!r} has no EPSG code; use one", "crs")
+    return epsg
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _point_25833(geometry: Any, crs: Any, errors: list[dict]) -> tuple[float, float] | None:
+    """The point in EPSG:25833 from a GeoJSON geometry in ``crs``, or None (error appended)."""
+
+    def bad(message: str, name: str = "geometry") -> None:
+        errors.append({"field": name, "message": message})
+
+    if not isinstance(geometry, Mapping):
+        bad("must be a GeoJSON Point object")
+        return None
+    if geometry.get("type") != "Point":
+        bad(f"must be a Point, not {str(geometry.get('type'))[:40]!r}")
+        return None
+    coords = geometry.get("coordinates")
+    if not isinstance(coords, list | tuple) or len(coords) not in (2, 3):
+        bad("coordinates must be [x, y] (or [x, y, z])")
+        return None
+    xy = [_number(c) for c in coords[:2]]
+    if None in xy:
+        bad("coordinates must be finite numbers")
+        return None
+    try:
+        srid = srid_of(WGS84 if crs is None else crs)
+    except ValidationError as exc:
+        bad(str(exc), "crs")
+        return None
+    x, y = xy
+    if srid != STORAGE_SRID:
+        try:
+            t = Transformer.from_crs(srid, STORAGE_SRID, always_xy=True)
+            x, y = t.transform(x, y, errcheck=True)
+        except Exception:  # pyproj raises several types for out-of-domain input
+            x = y = math.nan
+    if not (math.isfinite(x) and math.isfinite(y)):
+        bad(f"coordinates cannot be placed in EPSG:{srid} (outside its area of use?)")
+        return None
+    return x, y
+
+
+def _check_inside_boundary(
+    conn: psycopg.Connection, xy: tuple[float, float], errors: list[dict]
+) -> None:
+    """A listing must lie in the municipality itself (not just its region): strict, and only
+    against the real boundary (see :mod:`geoplan.geo.region`)."""
+    try:
+        inside = in_municipality(conn, *xy)
+    except NoBoundaryError:
+        errors.append(
+            {
+                "field": "geometry",
+                "message": "no municipality boundary is loaded, so the position cannot be "
+                "checked (run `geoplan load`)",
+            }
+        )
+        return
+    if not inside:
+        errors.append({"field": "geometry", "message": "point lies outside the municipality"})
+
+
+def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool) -> dict[str, Any]:
+    """Checked, normalised column values from client ``data`` (all errors raised at once).
+
+    ``required`` (create, full replace) demands the fields a listing cannot lack. The result has
+    ``geom_xy`` (EPSG:25833) instead of ``geometry``.
+    """
+    errors: list[dict] = []
+
+    def bad(name: str, message: str) -> None:
+        errors.append({"field": name, "message": message})
+
+    if not isinstance(data, Mapping):
+        raise ValidationError("the body must be a JSON object", "body")
+    unknown = [k for k in data if k not in (*EDITABLE_FIELDS, "crs")]
+    for k in unknown:
+        bad(str(k)[:100], "is not a field of premises that can be set")
+    out: dict[str, Any] = {}
+    for name in REQUIRED_FIELDS:
+        if required and data.get(name) is None:
+            bad(name, "is required")
+    if data.get("geometry") is not None:
+        xy = _point_25833(data["geometry"], data.get("crs"), errors)
+        if xy is not None:
+            _check_inside_boundary(conn, xy, errors)
+            out["geom_xy"] = xy
+    elif "crs" in data and data["crs"] is not None:
+        bad("crs", "given without a geometry")
+    for name in TEXT_FIELDS:
+        if name not in data:
+            continue
+        value = data[name]
+        if value is None:
+            if name == "address":
+                bad(name, "is required")
+            out[name] = None
+            continue
+        problem = text_problem(value)
+        if problem:
+            bad(name, problem)
+        elif name == "address" and not value.strip():
+            bad(name, "must not be empty")
+        else:
+            out[name] = value.strip()
+    if "uses" in data and data["uses"] is not None:
+        uses = data["uses"]
+        if isinstance(uses, str):
+            uses = [uses]
+        if not isinstance(uses, list | tuple) or not uses:
+            bad("uses", "must be a non-empty list of use categories")
+        elif unknown_uses := [u for u in uses if u not in USE_CATEGORIES]:
+            bad(
+                "uses",
+                f"unknown use {str(unknown_uses[0])[:50]!r}; known: " + ", ".join(USE_CATEGORIES),
+            )
+        else:
+            out["uses"] = list(dict.fromkeys(uses))
+    elif "uses" in data:
+        bad("uses", "is required")
+    if "floor_area_m2" in data and data["floor_area_m2"] is not None:
+        area = _number(data["floor_area_m2"])
+        if area is None or area <= 0:
+            bad("floor_area_m2", "must be a finite number > 0")
+        else:
+            out["floor_area_m2"] = area
+    elif "floor_area_m2" in data:
+        bad("floor_area_m2", "is required")
+    for name in ("rent_nok_m2_year", "accuracy_m"):
+        if name in data:
+            if data[name] is None:
+                out[name] = None
+                continue
+            value = _number(data[name])
+            if value is None or value < 0:
+                bad(name, "must be a finite number ≥ 0")
+            else:
+                out[name] = value
+    if "available_from" in data:
+        value = data["available_from"]
+        if value is None or isinstance(value, date):
+            out["available_from"] = value
+        elif isinstance(value, str):
+            try:
+                out["available_from"] = date.fromisoformat(value)
+            except ValueError:
+                bad("available_from", "must be a valid date (YYYY-MM-DD)")
+        else:
+            bad("available_from", "must be a date (YYYY-MM-DD)")
+    if "verified" in data:
+        if isinstance(data["verified"], bool):
+            out["verified"] = data["verified"]
+        else:
+            bad("verified", "must be true or false")
+    if data.get("status") is not None:  # None: keep the current status
+        if data["status"] in PREMISES_STATUSES:
+            out["status"] = data["status"]
+        else:
+            bad("status", f"must be one of {', '.join(PREMISES_STATUSES)}")
+    if errors:
+        raise ValidationError(
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            field=errors[0]["field"],
+            errors=errors,
+        )
+    return out
+
+
+def _record_history(
+    conn: psycopg.Connection,
+    premises_id: str,
+    action: str,
+    actor: str,
+    before: dict | None,
+    after: dict | None,
+) -> None:
+    conn.execute(
+        """INSERT INTO premises_history (premises_id, action, actor, before, after)
+           VALUES (%s, %s, %s, %s::jsonb, %s::jsonb)""",
+        (
+            premises_id,
+            action,
+            actor,
+            json.dumps(before, default=str) if before is not None else None,
+            json.dumps(after, default=str) if after is not None else None,
+        ),
+    )
+
+
+def _finish(
+    conn: psycopg.Connection, premises_id: str, action: str, actor: str, before: dict | None
+) -> dict[str, Any]:
+    """Re-annotate, snapshot, record history: the common end of every write."""
+    from geoplan.proximity import annotate_premises
+
+    annotate_premises(conn, [premises_id])
+    after = _snapshot(conn, premises_id)
+    _record_history(conn, premises_id, action, actor, before, after)
+    return after  # type: ignore[return-value]
+
+
+def _assign(values: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    """SQL assignments (``col = %s``) and parameters for cleaned ``values``."""
+    sets, params = [], []
+    for name, value in values.items():
+        if name == "geom_xy":
+            sets.append(f"geom = ST_SetSRID(ST_MakePoint(%s, %s), {STORAGE_SRID})")
+            params.extend(value)
+        else:
+            sets.append(f"{name} = %s")
+            params.append(value)
+    return sets, params
+
+
+def default_source(actor: str) -> str:
+    """Provenance ``source`` of a record written through the API with the key named ``actor``."""
+    return f"geoplan API (key: {actor})"
+
+
+def create(
+    conn: psycopg.Connection, data: Mapping[str, Any], actor: str, *, source: str | None = None
+) -> dict[str, Any]:
+    """Add a premises listing; returns the stored record (see :func:`get`).
+
+    ``data`` holds the editable fields (``geometry`` as GeoJSON, optional ``crs``). Provenance:
+    ``source`` (default: written through the API by ``actor``), ``verified`` false unless given,
+    never sample data.
+    """
+    values = _clean(conn, data, required=True)
+    premises_id = "p-" + uuid.uuid4().hex[:12]
+    values.setdefault("verified", False)
+    values.setdefault("status", "available")
+    with conn.transaction():
+        cols = ["id", "source", "sample", "version"]
+        params: list[Any] = [premises_id, source or default_source(actor), False, 1]
+        placeholders = ["%s"] * 4
+        for name, value in values.items():
+            if name == "geom_xy":
+                cols.append("geom")
+                placeholders.append(f"ST_SetSRID(ST_MakePoint(%s, %s), {STORAGE_SRID})")
+                params.extend(value)
+            else:
+                cols.append(name)
+                placeholders.append("%s")
+                params.append(value)
+        conn.execute(
+            f"INSERT INTO premises ({', '.join(cols)}) VALUES ({', '.join(placeholders)})",
+            params,
+        )
+        return _finish(conn, premises_id, "create", actor, None)
+
+
+def _lock(conn: psycopg.Connection, premises_id: str, expected_version: int | None) -> dict:
+    """The current record, locked against concurrent writers, after the version check."""
+    problem = text_problem(premises_id, 200)
+    row = (
+        None
+        if problem
+        else conn.execute(
+            "SELECT version FROM premises WHERE id = %s FOR UPDATE", (premises_id,)
+        ).fetchone()
+    )
+    if row is None:
+        raise NotFoundError(f"no premises with id {premises_id!r}")
+    if expected_version is not None and row[0] != expected_version:
+        raise StaleVersionError(premises_id, expected_version, row[0])
+    return _snapshot(conn, premises_id)  # type: ignore[return-value]
+
+
+def update(
+    conn: psycopg.Connection,
+    premises_id: str,
+    data: Mapping[str, Any],
+    actor: str,
+    expected_version: int | None = None,
+    partial: bool = False,
+    *,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """Change a premises: replace it (``partial=False``, PUT) or merge ``data`` (PATCH).
+
+    A full replacement resets optional fields that ``data`` leaves out. ``expected_version``
+    (from ``If-Match``) guards against overwriting someone else's change: a mismatch raises
+    :class:`StaleVersionError` and changes nothing.
+    """
+    values = _clean(conn, data, required=not partial)
+    with conn.transaction():
+        before = _lock(conn, premises_id, expected_version)
+        if not partial:
+            for name in EDITABLE_FIELDS:
+                if name not in ("geometry", "status", "verified") and name not in values:
+                    values[name] = None
+            values.setdefault("verified", False)
+            values.setdefault("status", before["status"])
+        values["source"] = source or default_source(actor)
+        sets, params = _assign(values)
+        conn.execute(
+            f"""UPDATE premises SET {", ".join(sets)}, version = version + 1,
+                       updated_at = clock_timestamp()
+                WHERE id = %s""",
+            [*params, premises_id],
+        )
+        return _finish(conn, premises_id, "update", actor, before)
+
+
+def withdraw(
+    conn: psycopg.Connection, premises_id: str, actor: str, expected_version: int | None = None
+) -> dict[str, Any]:
+    """Mark a premises withdrawn (the row and its history stay). Idempotent."""
+    with conn.transaction():
+        before = _lock(conn, premises_id, expected_version)
+        if before["status"] == "withdrawn":
+            return before
+        conn.execute(
+            """UPDATE premises SET status = 'withdrawn', version = version + 1,
+                      updated_at = clock_timestamp()
+               WHERE id = %s""",
+            (premises_id,),
+        )
+        return _finish(conn, premises_id, "withdraw", actor, before)

@@ -1,0 +1,158 @@
+"""Alembic migrations: upgrade to head, downgrade to base, upgrade again."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from geoplan.store import db
+
+TABLES = {
+    "boundary",
+    "areas",
+    "hubs",
+    "premises",
+    "premises_history",
+    "premises_features",
+    "api_keys",
+    "walk_nodes",
+    "walk_edges",
+    "catchments",
+    "assessments",
+}
+
+
+def _tables(url: str) -> set[str]:
+    with psycopg.connect(db.conninfo(url)) as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_upgrade_downgrade_upgrade(make_database) -> None:
+    url = make_database()
+    db.upgrade(url=url)
+    assert _tables(url) >= TABLES
+    assert db.current_revision(url) is not None
+    db.downgrade("base", url=url)
+    assert not (TABLES & _tables(url))
+    assert db.current_revision(url) is None
+    db.upgrade(url=url)
+    assert _tables(url) >= TABLES
+
+
+def test_every_geometry_is_25833_with_gist_index(db_url: str) -> None:
+    with psycopg.connect(db.conninfo(db_url)) as conn:
+        cols = conn.execute(  # tables only: a view (premises_annotated) reads a table's index
+            "SELECT f_table_name, srid FROM geometry_columns g JOIN information_schema.tables t "
+            "ON t.table_schema = g.f_table_schema AND t.table_name = g.f_table_name "
+            "WHERE f_table_schema = 'public' AND t.table_type = 'BASE TABLE'"
+        ).fetchall()
+        gist = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_indexes WHERE indexdef ILIKE '%USING gist%'"
+            ).fetchall()
+        }
+    assert {t for t, _ in cols} >= {"boundary", "areas", "hubs", "premises", "catchments"}
+    assert all(srid == 25833 for _, srid in cols)
+    assert {t for t, _ in cols} <= gist
+
+
+def test_0002_moves_the_walk_annotation_and_back(make_database) -> None:
+    """Upgrading a 0001 store keeps every premises' annotation; downgrading restores it."""
+    url = make_database()
+    db.upgrade("0001", url=url)
+    with psycopg.connect(db.conninfo(url)) as conn:
+        conn.execute(
+            "INSERT INTO premises (id, address, uses, floor_area_m2, source, geom, nearest_hub_id, "
+            "walk_m, walk_min, walk_method) VALUES "
+            "('a', 'x', '{office}', 10, 's', ST_SetSRID(ST_MakePoint(1, 2), 25833), 'h1', 130, "
+            "1.56, 'straight_line'), "
+            "('b', 'y', '{office}', 10, 's', ST_SetSRID(ST_MakePoint(3, 4), 25833), NULL, NULL, "
+            "NULL, NULL)"
+        )
+    db.upgrade(url=url)
+    query = "SELECT id, nearest_hub_id, walk_m, walk_min, walk_method FROM {} ORDER BY id"
+    expect = [("a", "h1", 130.0, 1.56, "straight_line"), ("b", None, None, None, None)]
+    with psycopg.connect(db.conninfo(url)) as conn:
+        assert conn.execute(query.format("premises_annotated")).fetchall() == expect
+        assert conn.execute("SELECT count(*) FROM premises_walk").fetchone()[0] == 1
+        cols = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'premises'"
+            )
+        }
+        assert not cols & {"nearest_hub_id", "walk_m", "walk_min", "walk_method"}
+    db.downgrade("0001", url=url)
+    with psycopg.connect(db.conninfo(url)) as conn:
+        assert conn.execute(query.format("premises")).fetchall() == expect
+
+
+def test_0003_renders_existing_premises_and_downgrades_cleanly(make_database) -> None:
+    url = make_database()
+    db.upgrade("0002", url=url)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO premises (id, address, uses, floor_area_m2, source, licence, "
+            "accuracy_m, geom) VALUES ('p1', 'Storgata 1', ARRAY['office'], 250, 'test', "
+            "'none', 10, ST_SetSRID(ST_MakePoint(607000, 6645000), 25833))"
+        )
+    db.upgrade("0003", url=url)
+    with psycopg.connect(db.conninfo(url)) as conn:
+        head = conn.execute("SELECT head FROM premises_features WHERE id = 'p1'").fetchone()[0]
+        lon = conn.execute("SELECT lonlat[0] FROM premises_annotated WHERE id = 'p1'").fetchone()[0]
+    # the Feature up to its listing properties, left open for the walk (see geoplan.ogc)
+    feature = json.loads(head + "}}")
+    assert feature["id"] == "p1" and feature["properties"]["floor_area_m2"] == 250
+    assert feature["geometry"]["type"] == "Point"
+    assert feature["geometry"]["coordinates"][0] == pytest.approx(lon, abs=1e-7)
+    db.downgrade("0002", url=url)
+    assert "premises_features" not in _tables(url)
+    with psycopg.connect(db.conninfo(url)) as conn:
+        assert conn.execute("SELECT count(*) FROM premises").fetchone()[0] == 1
+
+
+def test_0004_rekeys_stored_features_by_seq_and_downgrades_cleanly(make_database) -> None:
+    url = make_database()
+    db.upgrade("0003", url=url)
+    insert = (
+        "INSERT INTO premises (id, address, uses, floor_area_m2, source, licence, accuracy_m, "
+        "geom) VALUES (%s, 'Storgata 1', ARRAY['office'], 250, 'test', 'none', 10, "
+        "ST_SetSRID(ST_MakePoint(607000, 6645000), 25833))"
+    )
+    heads_by_id = (
+        "SELECT p.id, f.head FROM premises_features f JOIN premises p USING ({key}) ORDER BY 1"
+    )
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        conn.execute(insert, ["p1"])
+        before = conn.execute(heads_by_id.format(key="id")).fetchall()
+    db.upgrade("0004", url=url)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        assert conn.execute(heads_by_id.format(key="seq")).fetchall() == before
+        # the new triggers: insert, update, rename and delete keep one head per listing
+        conn.execute(insert, ["p2"])
+        conn.execute("UPDATE premises SET floor_area_m2 = 300, id = 'p2b' WHERE id = 'p2'")
+        conn.execute("DELETE FROM premises WHERE id = 'p1'")
+        heads = dict(conn.execute(heads_by_id.format(key="seq")).fetchall())
+        assert list(heads) == ["p2b"]
+        assert json.loads(heads["p2b"] + "}}")["properties"]["floor_area_m2"] == 300
+        assert json.loads(heads["p2b"] + "}}")["id"] == "p2b"
+        # walk numbers are appended as text by the read path: only finite ones are accepted
+        seq = conn.execute("SELECT seq FROM premises WHERE id = 'p2b'").fetchone()[0]
+        for bad in ("'NaN'", "'Infinity'", "-1"):
+            with pytest.raises(psycopg.errors.CheckViolation):
+                conn.execute(
+                    "INSERT INTO premises_walk (premises_seq, hub_id, walk_m, walk_min, method) "
+                    f"VALUES (%s, 'h', {bad}, 1, 'straight_line')",
+                    [seq],
+                )
+    db.downgrade("0003", url=url)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        assert [r[0] for r in conn.execute(heads_by_id.format(key="id"))] == ["p2b"]
+        conn.execute("UPDATE premises SET id = 'p2c' WHERE id = 'p2b'")  # 0003's triggers again
+        assert [r[0] for r in conn.execute(heads_by_id.format(key="id"))] == ["p2c"]
