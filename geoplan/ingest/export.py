@@ -22,17 +22,18 @@ import shapely
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
-from geoplan.layers.spec import layer_spec
+from geoplan.layers.spec import DERIVED, KEPT, LAYER_SPECS, layer_spec
 from geoplan.store.db import read_gdf
 
 EXPORT_FORMATS = ("geojson", "gpkg", "csv")
 READ_FROM = {"premises": "premises_annotated"}  # the listing with its nearest hub and walk
 EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
-    # Derived or bookkeeping values, useful to readers; ``geoplan import`` ignores them.
-    "premises": ("nearest_hub_id", "walk_m", "walk_min", "walk_method", "version", "updated_at"),
-    "hubs": ("updated_at",),
-    "areas": ("updated_at",),
+    name: tuple(c.name for c in spec.by_role(DERIVED, KEPT) if c.exported)
+    for name, spec in LAYER_SPECS.items()
+    if spec.by_role(DERIVED, KEPT)
 }
+"""Derived or bookkeeping values after the imported columns, useful to readers; ``geoplan
+import`` ignores them."""
 
 
 def _plain(v: Any) -> Any:
@@ -135,10 +136,10 @@ def _write_csv(out: Path, kind: str, cols: list[str], records: list[dict], geoms
 def _write_gpkg(out: Path, layer: str, gdf, cols: list[str], spec) -> None:
     frame = gdf.copy()
     for c in cols:
-        kind = spec.column(c).kind if c in {s.name for s in spec.columns} else None
+        kind = spec.column(c).kind
         if kind == "text[]":
             frame[c] = [json.dumps(_plain(v), ensure_ascii=False) for v in frame[c]]
-        elif kind == "date" or c.endswith("_at"):
+        elif kind in ("date", "timestamp"):
             frame[c] = [_plain(v) for v in frame[c]]
     if out.exists():
         out.unlink()

@@ -16,6 +16,8 @@ import psycopg
 
 from geoplan.config import STORAGE_SRID
 from geoplan.ingest.validation import PreparedLayer
+from geoplan.layers.spec import PREMISES
+from geoplan.layers.sql import snapshot_sql
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``: how long work reports how far it got (total None: unknown)."""
@@ -43,23 +45,6 @@ class WriteResult:
     def rows(self) -> int:
         """Rows of the input now in the store (inserted, updated or already equal)."""
         return self.inserted + self.updated + self.unchanged
-
-
-def _premises_json(alias: str) -> str:
-    """A premises row as JSON for history: its own attributes plus the position in WGS84.
-
-    Built column by column: ``to_jsonb(row)`` is several times slower (it renders the geometry
-    and derived columns only to drop them), which matters for 100 000-row imports.
-    """
-    from geoplan.layers.spec import LAYER_SPECS
-
-    names = [c.name for c in LAYER_SPECS["premises"].columns]
-    names += ["version", "created_at", "updated_at"]
-    pairs = ", ".join(f"'{n}', {alias}.{n}" for n in names)
-    return (
-        f"jsonb_build_object({pairs}, 'geometry', "
-        f"ST_AsGeoJSON(ST_Transform({alias}.geom, 4326), 7)::jsonb)"
-    )
 
 
 def write_layer(
@@ -118,7 +103,7 @@ def write_layer(
             cur.execute("DROP TABLE IF EXISTS _geoplan_before")
             cur.execute(
                 f"CREATE TEMP TABLE _geoplan_before ON COMMIT DROP AS "
-                f"SELECT p.id, {_premises_json('p')} AS doc FROM premises p {scope}",
+                f"SELECT p.id, {snapshot_sql(PREMISES, 'p')} AS doc FROM premises p {scope}",
                 prefix_params,
             )
 
@@ -170,7 +155,7 @@ def write_layer(
             cur.execute(
                 f"""
                 INSERT INTO premises_history (premises_id, action, actor, before, after)
-                SELECT p.id, 'import', %(actor)s, b.doc, {_premises_json("p")}
+                SELECT p.id, 'import', %(actor)s, b.doc, {snapshot_sql(PREMISES, "p")}
                 FROM _geoplan_written w JOIN premises p ON p.id = w.id
                 LEFT JOIN _geoplan_before b ON b.id = w.id
                 UNION ALL

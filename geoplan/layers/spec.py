@@ -1,14 +1,21 @@
-"""What a file must hold to become a layer: columns, their types, vocabularies and aliases.
+"""Each layer described once: its columns, their types, units, labels, who keeps them and where
+they are published.
 
-Import, ``geoplan load``, GTFS import and export all read these specs, so a column means the same
-thing everywhere. Aliases let planners feed files as they come (Norwegian or English headers, any
-case) without renaming columns first.
+A layer's :class:`LayerSpec` lists every field a reader of the layer meets — the columns a file
+import fills, the bookkeeping geoplan keeps (``version``, ``updated_at``) and the values derived
+from other data (premises' nearest hub and walk) — each a :class:`ColumnSpec` with a *role*. Every
+rendering is derived from it rather than written out again: file import, validation and export
+(:mod:`geoplan.ingest`), the SQL that selects, renders and snapshots premises
+(:mod:`geoplan.layers.sql`), the premises register's checks, the OGC collections' properties and
+queryables (:mod:`geoplan.ogc.collections`), the API's request and response models
+(``api/layer_models.py``) and the CLI's columns. Aliases let planners feed files as they come
+(Norwegian or English headers, any case) without renaming columns first.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES, USE_CATEGORIES
 
@@ -20,12 +27,39 @@ SQL_TYPES: dict[str, str] = {
     "bool": "bool",
     "date": "date",
     "text[]": "text[]",
+    "timestamp": "timestamptz",  # kept by geoplan, never imported
 }
+
+# Roles: who sets a field and so where it appears.
+KEY = "key"  # the id: a file names it, geoplan makes it for API-created premises
+ATTRIBUTE = "attribute"  # the layer's own data, from files or API clients
+PROVENANCE = "provenance"  # where a row comes from and how far to trust it (every layer)
+KEPT = "kept"  # bookkeeping geoplan writes itself: version, created_at, updated_at
+DERIVED = "derived"  # computed from other layers (premises' nearest hub and walk)
+SEARCH = "search"  # exists only in a premises search that names a ``hub``
+
+IMPORTED = (KEY, ATTRIBUTE, PROVENANCE)
+"""The roles of the columns a file import fills (:attr:`LayerSpec.columns`)."""
+STORED = (KEY, ATTRIBUTE, PROVENANCE, KEPT)
+"""The roles of the layer table's own columns: what a premises history snapshot holds."""
+API_ORDER = (KEY, ATTRIBUTE, DERIVED, SEARCH, PROVENANCE, KEPT)
+"""How the premises API and the CLI group a record's fields (``GET /premises`` features, the
+response schema, the search's SELECT list)."""
+RECORD_ROLES = tuple(r for r in API_ORDER if r != SEARCH)
+"""A premises record as the API and CLI read one (``GET /premises/{id}``, a search without
+``hub``), in API order."""
+OGC_ORDER = (ATTRIBUTE, DERIVED, KEPT, PROVENANCE)
+"""How the OGC collections group their properties (queryables, items); the stored premises heads
+of migration 0003/0004 hold the same order without the derived values, which a page appends."""
 
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One column of a layer table as an importer sees it."""
+    """One field of a layer: what it holds, how it is checked, and who sets it.
+
+    The first group of attributes is what an importer needs; ``role`` and the flags after it say
+    where the field appears; ``label_*``, ``unit`` and ``description`` say what it means.
+    """
 
     name: str
     kind: str = "text"  # a key of SQL_TYPES
@@ -36,30 +70,83 @@ class ColumnSpec:
     min_value: float | None = None
     min_exclusive: bool = False  # True: value must be > min_value, else >= min_value
     default: object = None  # what an empty cell means when the table column is NOT NULL
+    role: str = ATTRIBUTE
+    # Set by geoplan even though stored with the attributes (provenance ``source``, ``sample``);
+    # key, kept, derived and search fields are read-only anyway.
+    read_only: bool = False
+    # Whether the column may hold NULL; None: nullable unless required or defaulted.
+    nullable: bool | None = None
+    # An OGC property of the layer's collection (and so queryable and sortable); False for the
+    # values the collection's table does not hold (joined names, search-only values).
+    queryable: bool = True
+    exported: bool = True  # in ``geoplan export`` files (key, attribute, provenance always)
+    summary: bool = False  # in the short listing: the CLI's search table and CSV
+    decimals: int | None = None  # search results round it (a derived estimate) to this many
+    unit: str | None = None
+    label_nb: str = ""
+    label_en: str = ""
+    description: str = ""  # one sentence, published (OGC queryables)
+    # The API schema's wording where it has one of its own (the schema predates this
+    # description and the published documents stay as they were).
+    api_description: str | None = None
+    examples: tuple[object, ...] = ()  # for the API's request schema
 
     @property
     def sql_type(self) -> str:
         return SQL_TYPES[self.kind]
 
+    @property
+    def is_nullable(self) -> bool:
+        if self.nullable is not None:
+            return self.nullable
+        return not self.required and self.default is None
+
+    @property
+    def writable(self) -> bool:
+        """Whether an API client sets it (a listing's attributes and most provenance)."""
+        return self.role in (ATTRIBUTE, PROVENANCE) and not self.read_only
+
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """A layer: its table, geometry kind and columns (provenance columns are added to all)."""
+    """A layer: its table, geometry kind and fields (provenance fields are in all)."""
 
     name: str
     geometry: str  # "point" | "polygon"
-    columns: tuple[ColumnSpec, ...]
+    fields: tuple[ColumnSpec, ...]  # declared in API_ORDER
 
     @property
     def table(self) -> str:
         return self.name
 
+    @property
+    def columns(self) -> tuple[ColumnSpec, ...]:
+        """The columns a file import fills (key, attributes, provenance), in file order."""
+        return self.by_role(*IMPORTED)
+
     def column(self, name: str) -> ColumnSpec:
-        return next(c for c in self.columns if c.name == name)
+        return next(c for c in self.fields if c.name == name)
 
     @property
     def required(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
+
+    def by_role(self, *roles: str) -> tuple[ColumnSpec, ...]:
+        """The fields of ``roles``, grouped in the order the roles are given."""
+        return tuple(c for role in roles for c in self.fields if c.role == role)
+
+    def names(self, *roles: str) -> tuple[str, ...]:
+        return tuple(c.name for c in self.by_role(*roles))
+
+    @property
+    def read_only(self) -> tuple[str, ...]:
+        """Fields geoplan keeps itself (API order): returned, but never set by a client."""
+        return tuple(c.name for c in self.by_role(*API_ORDER) if not c.writable)
+
+    @property
+    def writable(self) -> tuple[ColumnSpec, ...]:
+        """Fields an API client sets (API order)."""
+        return tuple(c for c in self.by_role(*API_ORDER) if c.writable)
 
 
 USE_ALIASES: dict[str, str] = {
@@ -109,123 +196,514 @@ ROLE_ALIASES: dict[str, str] = {
     "destinasjon": "destination",
 }
 
-PROVENANCE: tuple[ColumnSpec, ...] = (
-    ColumnSpec("source", aliases=("kilde",)),
-    ColumnSpec("source_url", aliases=("kilde_url", "url_source")),
-    ColumnSpec("licence", aliases=("license", "lisens")),
+_PROVENANCE_FIELDS: tuple[ColumnSpec, ...] = (
     ColumnSpec(
-        "accuracy_m", "float", aliases=("accuracy", "noyaktighet_m", "nøyaktighet_m"), min_value=0
+        "source",
+        aliases=("kilde",),
+        role=PROVENANCE,
+        read_only=True,  # the API names the key that wrote a listing
+        nullable=False,
+        summary=True,
+        label_nb="Kilde",
+        label_en="Source",
+        description="Where the feature comes from.",
     ),
-    ColumnSpec("verified", "bool", aliases=("verifisert",)),
-    ColumnSpec("sample", "bool", aliases=("eksempel",)),
+    ColumnSpec(
+        "source_url",
+        aliases=("kilde_url", "url_source"),
+        role=PROVENANCE,
+        label_nb="Kilde-URL",
+        label_en="Source URL",
+        description="Link to the source.",
+    ),
+    ColumnSpec(
+        "licence",
+        aliases=("license", "lisens"),
+        role=PROVENANCE,
+        label_nb="Lisens",
+        label_en="Licence",
+        description="Licence of the source data.",
+    ),
+    ColumnSpec(
+        "accuracy_m",
+        "float",
+        aliases=("accuracy", "noyaktighet_m", "nøyaktighet_m"),
+        min_value=0,
+        role=PROVENANCE,
+        summary=True,
+        unit="m",
+        label_nb="Posisjonsnøyaktighet",
+        label_en="Positional accuracy",
+        description="Positional accuracy in metres (estimate).",
+    ),
+    ColumnSpec(
+        "verified",
+        "bool",
+        aliases=("verifisert",),
+        role=PROVENANCE,
+        nullable=False,
+        summary=True,
+        label_nb="Verifisert",
+        label_en="Verified",
+        description="Whether someone has checked the feature against the source.",
+    ),
+    ColumnSpec(
+        "sample",
+        "bool",
+        aliases=("eksempel",),
+        role=PROVENANCE,
+        read_only=True,  # API listings are never sample data
+        nullable=False,
+        summary=True,
+        label_nb="Eksempeldata",
+        label_en="Sample data",
+        description="True for invented SAMPLE data, never to be taken as real.",
+    ),
 )
-PROVENANCE_NAMES = tuple(c.name for c in PROVENANCE)
+PROVENANCE_NAMES = tuple(c.name for c in _PROVENANCE_FIELDS)
 
-_ID = ColumnSpec("id", required=True, aliases=("fid_text", "identifier", "ident"))
-_NAME = ColumnSpec("name", required=True, aliases=("navn", "title"))
 
-LAYER_SPECS: dict[str, LayerSpec] = {
-    "boundary": LayerSpec(
-        "boundary",
-        "polygon",
-        (
-            ColumnSpec("id", required=True, aliases=("kommunenummer", "kommunenr", "identifier")),
-            ColumnSpec("name", required=True, aliases=("navn", "kommunenavn")),
-            ColumnSpec("kommunenummer", aliases=("kommunenr", "municipality_number")),
-            ColumnSpec("valid_from", "int", aliases=("gyldig_fra",)),
-            *PROVENANCE,
+def _provenance(**changes: dict[str, object]) -> tuple[ColumnSpec, ...]:
+    """The provenance fields, some worded for one layer (``name={"attribute": value}``)."""
+    return tuple(replace(c, **changes.get(c.name, {})) for c in _PROVENANCE_FIELDS)
+
+
+def _updated_at(description: str) -> ColumnSpec:
+    return ColumnSpec(
+        "updated_at",
+        "timestamp",
+        role=KEPT,
+        nullable=False,
+        label_nb="Sist endret",
+        label_en="Last changed",
+        description=description,
+    )
+
+
+_ID = ColumnSpec(
+    "id",
+    required=True,
+    aliases=("fid_text", "identifier", "ident"),
+    role=KEY,
+    summary=True,
+    label_nb="Id",
+    label_en="Id",
+)
+_NAME = ColumnSpec(
+    "name", required=True, aliases=("navn", "title"), label_nb="Navn", label_en="Name"
+)
+
+BOUNDARY = LayerSpec(
+    "boundary",
+    "polygon",
+    (
+        ColumnSpec(
+            "id",
+            required=True,
+            aliases=("kommunenummer", "kommunenr", "identifier"),
+            role=KEY,
+            label_nb="Id",
+            label_en="Id",
         ),
-    ),
-    "areas": LayerSpec(
-        "areas",
-        "polygon",
-        (
-            ColumnSpec("id", required=True, aliases=("slug", "identifier")),
-            _NAME,
-            ColumnSpec(
-                "role",
-                required=True,
-                aliases=("rolle",),
-                allowed=AREA_ROLES,
-                value_aliases=ROLE_ALIASES,
-            ),
-            ColumnSpec("identity", aliases=("identitet",)),
-            ColumnSpec("identity_en"),
-            ColumnSpec("target_industries", "text[]", aliases=("malgrupper", "bransjer")),
-            ColumnSpec("target_industries_en", "text[]"),
-            ColumnSpec("strategy_ref", aliases=("strategi_ref",)),
-            ColumnSpec("development_area", "bool", aliases=("utviklingsomrade",), default=True),
-            *PROVENANCE,
+        ColumnSpec(
+            "name",
+            required=True,
+            aliases=("navn", "kommunenavn"),
+            label_nb="Kommunenavn",
+            label_en="Municipality",
+            description="Name of the municipality.",
         ),
-    ),
-    "hubs": LayerSpec(
-        "hubs",
-        "point",
-        (
-            _ID,
-            _NAME,
-            ColumnSpec(
-                "mode",
-                required=True,
-                aliases=("modus", "type", "kind"),
-                allowed=HUB_MODES,
-                value_aliases=MODE_ALIASES,
-            ),
-            ColumnSpec(
-                "status", allowed=HUB_STATUSES, value_aliases=STATUS_ALIASES, default="existing"
-            ),
-            ColumnSpec("lines", "text[]", aliases=("linjer", "routes")),
-            ColumnSpec(
-                "departures_per_hour",
-                "float",
-                aliases=("avganger_per_time", "departures"),
-                min_value=0,
-            ),
-            ColumnSpec("nsr_id", aliases=("nsr", "stopplace_id", "nsr_stopplace_id")),
-            ColumnSpec("address", aliases=("adresse",)),
-            ColumnSpec("notes", aliases=("merknad", "merknader", "note")),
-            *PROVENANCE,
+        ColumnSpec(
+            "kommunenummer",
+            aliases=("kommunenr", "municipality_number"),
+            label_nb="Kommunenummer",
+            label_en="Municipality number",
+            description="Municipality number.",
         ),
-    ),
-    "premises": LayerSpec(
-        "premises",
-        "point",
-        (
-            _ID,
-            ColumnSpec("address", required=True, aliases=("adresse", "addr")),
-            ColumnSpec(
-                "uses",
-                "text[]",
-                required=True,
-                aliases=("use", "bruk", "formal", "formål", "category", "categories", "kategori"),
-                allowed=USE_CATEGORIES,
-                value_aliases=USE_ALIASES,
-            ),
-            ColumnSpec(
-                "floor_area_m2",
-                "float",
-                required=True,
-                aliases=("area_m2", "floor_area", "areal", "areal_m2", "bra", "bta"),
-                min_value=0,
-                min_exclusive=True,
-            ),
-            ColumnSpec(
-                "rent_nok_m2_year",
-                "float",
-                aliases=("rent", "leie", "leiepris", "rent_nok_m2", "leie_kr_m2_ar"),
-                min_value=0,
-            ),
-            ColumnSpec(
-                "available_from", "date", aliases=("ledig_fra", "available", "tilgjengelig_fra")
-            ),
-            ColumnSpec("contact", aliases=("kontakt", "email", "epost")),
-            ColumnSpec("listing_url", aliases=("url", "annonse_url", "link", "lenke")),
-            ColumnSpec("description", aliases=("beskrivelse", "desc")),
-            ColumnSpec("status", allowed=PREMISES_STATUSES, default="available"),
-            *PROVENANCE,
+        ColumnSpec(
+            "valid_from",
+            "int",
+            aliases=("gyldig_fra",),
+            unit="year",
+            label_nb="Gyldig fra",
+            label_en="Valid from",
+            description="Year the boundary is valid from.",
         ),
+        *_provenance(),
     ),
-}
+)
+
+AREAS = LayerSpec(
+    "areas",
+    "polygon",
+    (
+        ColumnSpec(
+            "id",
+            required=True,
+            aliases=("slug", "identifier"),
+            role=KEY,
+            label_nb="Id",
+            label_en="Id",
+        ),
+        replace(_NAME, label_nb="Områdenavn", description="Name of the area."),
+        ColumnSpec(
+            "role",
+            required=True,
+            aliases=("rolle",),
+            allowed=AREA_ROLES,
+            value_aliases=ROLE_ALIASES,
+            label_nb="Rolle",
+            label_en="Role",
+            description="Role in the strategy.",
+        ),
+        ColumnSpec(
+            "identity",
+            aliases=("identitet",),
+            label_nb="Identitet",
+            label_en="Identity (Norwegian)",
+            description="Identity (Norwegian).",
+        ),
+        ColumnSpec(
+            "identity_en",
+            label_nb="Identitet (engelsk)",
+            label_en="Identity",
+            description="Identity (English).",
+        ),
+        ColumnSpec(
+            "target_industries",
+            "text[]",
+            aliases=("malgrupper", "bransjer"),
+            nullable=False,  # an empty list, never NULL
+            label_nb="Målbransjer",
+            label_en="Target industries (Norwegian)",
+            description="Target industries (Norwegian).",
+        ),
+        ColumnSpec(
+            "target_industries_en",
+            "text[]",
+            nullable=False,
+            label_nb="Målbransjer (engelsk)",
+            label_en="Target industries",
+            description="Target industries (English).",
+        ),
+        ColumnSpec(
+            "strategy_ref",
+            aliases=("strategi_ref",),
+            label_nb="Strategihenvisning",
+            label_en="Strategy reference",
+            description="Where in the strategy the area is described.",
+        ),
+        ColumnSpec(
+            "development_area",
+            "bool",
+            aliases=("utviklingsomrade",),
+            default=True,
+            label_nb="Utviklingsområde",
+            label_en="Development area",
+            description="Whether it is a development area.",
+        ),
+        *_provenance(),
+        _updated_at("Last change in geoplan."),
+    ),
+)
+
+HUBS = LayerSpec(
+    "hubs",
+    "point",
+    (
+        _ID,
+        replace(_NAME, label_nb="Knutepunkt", description="Name of the hub."),
+        ColumnSpec(
+            "mode",
+            required=True,
+            aliases=("modus", "type", "kind"),
+            allowed=HUB_MODES,
+            value_aliases=MODE_ALIASES,
+            label_nb="Transportform",
+            label_en="Mode",
+            description="Transport mode.",
+        ),
+        ColumnSpec(
+            "status",
+            allowed=HUB_STATUSES,
+            value_aliases=STATUS_ALIASES,
+            default="existing",
+            label_nb="Status",
+            label_en="Status",
+            description="Existing or planned.",
+        ),
+        ColumnSpec(
+            "lines",
+            "text[]",
+            aliases=("linjer", "routes"),
+            nullable=False,
+            label_nb="Linjer",
+            label_en="Lines",
+            description="Lines serving the hub.",
+        ),
+        ColumnSpec(
+            "departures_per_hour",
+            "float",
+            aliases=("avganger_per_time", "departures"),
+            min_value=0,
+            unit="1/h",
+            label_nb="Avganger per time",
+            label_en="Departures per hour",
+            description="Departures per hour (weekday daytime).",
+        ),
+        ColumnSpec(
+            "nsr_id",
+            aliases=("nsr", "stopplace_id", "nsr_stopplace_id"),
+            label_nb="NSR-id",
+            label_en="NSR id",
+            description="Entur National Stop Register id.",
+        ),
+        ColumnSpec(
+            "address",
+            aliases=("adresse",),
+            label_nb="Adresse",
+            label_en="Address",
+            description="Address.",
+        ),
+        ColumnSpec(
+            "notes",
+            aliases=("merknad", "merknader", "note"),
+            label_nb="Merknader",
+            label_en="Notes",
+            description="Notes.",
+        ),
+        *_provenance(),
+        _updated_at("Last change in geoplan."),
+    ),
+)
+
+_WALK_METHOD = "`network` or `straight_line` estimate"
+PREMISES = LayerSpec(
+    "premises",
+    "point",
+    (
+        _ID,
+        ColumnSpec(
+            "address",
+            required=True,
+            aliases=("adresse", "addr"),
+            summary=True,
+            label_nb="Adresse",
+            label_en="Address",
+            description="Street address.",
+            examples=("Solheimveien 10, 1473 Lørenskog",),
+        ),
+        ColumnSpec(
+            "uses",
+            "text[]",
+            required=True,
+            aliases=("use", "bruk", "formal", "formål", "category", "categories", "kategori"),
+            allowed=USE_CATEGORIES,
+            value_aliases=USE_ALIASES,
+            summary=True,
+            label_nb="Formål",
+            label_en="Use categories",
+            description="Use categories offered.",
+        ),
+        ColumnSpec(
+            "floor_area_m2",
+            "float",
+            required=True,
+            aliases=("area_m2", "floor_area", "areal", "areal_m2", "bra", "bta"),
+            min_value=0,
+            min_exclusive=True,
+            summary=True,
+            unit="m²",
+            label_nb="Areal",
+            label_en="Floor area",
+            description="Floor area in m².",
+            examples=(450,),
+        ),
+        ColumnSpec(
+            "rent_nok_m2_year",
+            "float",
+            aliases=("rent", "leie", "leiepris", "rent_nok_m2", "leie_kr_m2_ar"),
+            min_value=0,
+            summary=True,
+            unit="NOK/m²/year",
+            label_nb="Leiepris",
+            label_en="Asking rent",
+            description="Asking rent, NOK per m² per year.",
+            examples=(1900,),
+        ),
+        ColumnSpec(
+            "available_from",
+            "date",
+            aliases=("ledig_fra", "available", "tilgjengelig_fra"),
+            summary=True,
+            label_nb="Ledig fra",
+            label_en="Available from",
+            description="Date the premises is available.",
+        ),
+        ColumnSpec(
+            "contact",
+            aliases=("kontakt", "email", "epost"),
+            label_nb="Kontakt",
+            label_en="Contact",
+            description="Contact.",
+        ),
+        ColumnSpec(
+            "listing_url",
+            aliases=("url", "annonse_url", "link", "lenke"),
+            label_nb="Annonse",
+            label_en="Listing",
+            description="Link to the listing.",
+        ),
+        ColumnSpec(
+            "description",
+            aliases=("beskrivelse", "desc"),
+            label_nb="Beskrivelse",
+            label_en="Description",
+            description="Description.",
+        ),
+        ColumnSpec(
+            "status",
+            allowed=PREMISES_STATUSES,
+            default="available",
+            summary=True,
+            label_nb="Status",
+            label_en="Status",
+            description="Listing status.",
+        ),
+        # Derived: premises_walk, rewritten by every re-annotation (never a listing change).
+        ColumnSpec(
+            "nearest_hub_id",
+            role=DERIVED,
+            summary=True,
+            label_nb="Nærmeste knutepunkt (id)",
+            label_en="Nearest hub (id)",
+            description="Id of the nearest transit hub (see hubs).",
+            api_description="Nearest existing hub",
+        ),
+        ColumnSpec(
+            "nearest_hub_name",
+            role=DERIVED,
+            queryable=False,  # joined from hubs
+            exported=False,
+            summary=True,
+            label_nb="Nærmeste knutepunkt",
+            label_en="Nearest hub",
+            description="Name of the nearest transit hub.",
+        ),
+        ColumnSpec(
+            "walk_m",
+            "float",
+            role=DERIVED,
+            decimals=1,
+            unit="m",
+            label_nb="Gangavstand",
+            label_en="Walking distance",
+            description="Walking distance to the nearest hub, metres.",
+            api_description="Walking distance to the nearest hub (m)",
+        ),
+        ColumnSpec(
+            "walk_min",
+            "float",
+            role=DERIVED,
+            decimals=1,
+            summary=True,
+            unit="min",
+            label_nb="Gangtid",
+            label_en="Walking time",
+            description="Walking time to the nearest hub, minutes.",
+            api_description="Walking time to the nearest hub (min)",
+        ),
+        ColumnSpec(
+            "walk_method",
+            role=DERIVED,
+            summary=True,
+            label_nb="Beregning av gangtid",
+            label_en="Walk method",
+            description="How the walk was computed (network/straight line).",
+            api_description=_WALK_METHOD,
+        ),
+        # Search: the walk to the hub a search names (``hub``), computed for that search.
+        ColumnSpec(
+            "hub_id",
+            role=SEARCH,
+            queryable=False,
+            exported=False,
+            summary=True,
+            label_nb="Valgt knutepunkt (id)",
+            label_en="Chosen hub (id)",
+            description="Id of the hub the search named.",
+            api_description="The hub named by `hub` (search only)",
+        ),
+        ColumnSpec(
+            "hub_name",
+            role=SEARCH,
+            queryable=False,
+            exported=False,
+            label_nb="Valgt knutepunkt",
+            label_en="Chosen hub",
+            description="Name of the hub the search named.",
+        ),
+        ColumnSpec(
+            "hub_walk_m",
+            "float",
+            role=SEARCH,
+            queryable=False,
+            exported=False,
+            decimals=1,
+            unit="m",
+            label_nb="Gangavstand til valgt knutepunkt",
+            label_en="Walking distance to the chosen hub",
+            description="Walking distance to the hub the search named, metres.",
+        ),
+        ColumnSpec(
+            "hub_walk_min",
+            "float",
+            role=SEARCH,
+            queryable=False,
+            exported=False,
+            decimals=1,
+            summary=True,
+            unit="min",
+            label_nb="Gangtid til valgt knutepunkt",
+            label_en="Walking time to the chosen hub",
+            description="Walking time to the hub the search named, minutes.",
+        ),
+        ColumnSpec(
+            "hub_walk_method",
+            role=SEARCH,
+            queryable=False,
+            exported=False,
+            label_nb="Beregning av gangtid til valgt knutepunkt",
+            label_en="Walk method to the chosen hub",
+            description="How that walk was computed (network/straight line).",
+        ),
+        *_provenance(
+            sample={"api_description": "True for invented demonstration data, never a real listing"}
+        ),
+        ColumnSpec(
+            "version",
+            "int",
+            role=KEPT,
+            nullable=False,
+            label_nb="Versjon",
+            label_en="Version",
+            description="Version, incremented by each change.",
+        ),
+        ColumnSpec(
+            "created_at",
+            "timestamp",
+            role=KEPT,
+            nullable=False,
+            exported=False,
+            label_nb="Opprettet",
+            label_en="Created",
+            description="When the listing was created.",
+        ),
+        _updated_at("Last change."),
+    ),
+)
+
+LAYER_SPECS: dict[str, LayerSpec] = {s.name: s for s in (BOUNDARY, AREAS, HUBS, PREMISES)}
 
 # Coordinate columns of CSV files (normalised names), checked in this order.
 LON_NAMES = ("lon", "lng", "long", "longitude", "lengdegrad")

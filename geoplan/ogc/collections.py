@@ -1,6 +1,7 @@
 """The feature collections geoplan publishes: each described once (:class:`Collection`, its
-:class:`Prop` list), and every rendering — SELECT lists, queryables, filters, sort keys — derived
-from that description.
+:class:`Prop` list — for a layer, derived from the layer's own description in
+:mod:`geoplan.layers.spec`), and every rendering — SELECT lists, queryables, filters, sort keys —
+derived from that description.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ import psycopg
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import NotFoundError
-from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES, USE_CATEGORIES
+from geoplan.layers.spec import (
+    AREAS,
+    BOUNDARY,
+    DERIVED,
+    HUBS,
+    OGC_ORDER,
+    PREMISES,
+    LayerSpec,
+)
 
 STRING, NUMBER, INTEGER, BOOLEAN, DATE, DATETIME, ARRAY = (
     "string",
@@ -79,15 +88,31 @@ class Prop:
         return schema
 
 
-def _provenance() -> list[Prop]:
-    return [
-        Prop("source", STRING, "Where the feature comes from."),
-        Prop("source_url", STRING, "Link to the source."),
-        Prop("licence", STRING, "Licence of the source data."),
-        Prop("accuracy_m", NUMBER, "Positional accuracy in metres (estimate)."),
-        Prop("verified", BOOLEAN, "Whether someone has checked the feature against the source."),
-        Prop("sample", BOOLEAN, "True for invented SAMPLE data, never to be taken as real."),
-    ]
+_PROP_TYPES = {
+    "text": STRING,
+    "float": NUMBER,
+    "int": INTEGER,
+    "bool": BOOLEAN,
+    "date": DATE,
+    "timestamp": DATETIME,
+    "text[]": ARRAY,
+}
+
+
+def layer_props(spec: LayerSpec) -> tuple[Prop, ...]:
+    """The published properties of a layer, from its description (:mod:`geoplan.layers.spec`):
+    its queryable fields in :data:`~geoplan.layers.spec.OGC_ORDER` (the id is the Feature's)."""
+    return tuple(
+        Prop(
+            c.name,
+            _PROP_TYPES[c.kind],
+            c.description,
+            enum=c.allowed if c.kind == "text" else None,
+            items_enum=c.allowed if c.kind == "text[]" else None,
+        )
+        for c in spec.by_role(*OGC_ORDER)
+        if c.queryable
+    )
 
 
 @dataclass(frozen=True)
@@ -145,18 +170,7 @@ COLLECTIONS: dict[str, Collection] = {
             "and target industries, from the municipality's business-area strategy. Outlines are "
             "approximate (see accuracy_m and source on each feature).",
             "MultiPolygon",
-            (
-                Prop("name", STRING, "Name of the area."),
-                Prop("role", STRING, "Role in the strategy.", enum=AREA_ROLES),
-                Prop("identity", STRING, "Identity (Norwegian)."),
-                Prop("identity_en", STRING, "Identity (English)."),
-                Prop("target_industries", ARRAY, "Target industries (Norwegian)."),
-                Prop("target_industries_en", ARRAY, "Target industries (English)."),
-                Prop("strategy_ref", STRING, "Where in the strategy the area is described."),
-                Prop("development_area", BOOLEAN, "Whether it is a development area."),
-                Prop("updated_at", DATETIME, "Last change in geoplan."),
-                *_provenance(),
-            ),
+            layer_props(AREAS),
             keywords=("næringsområder", "business areas", "Lørenskog"),
         ),
         Collection(
@@ -168,18 +182,7 @@ COLLECTIONS: dict[str, Collection] = {
             "and partly estimated; GTFS imports (e.g. Entur) add more (see source, accuracy_m "
             "and verified on each feature).",
             "Point",
-            (
-                Prop("name", STRING, "Name of the hub."),
-                Prop("mode", STRING, "Transport mode.", enum=HUB_MODES),
-                Prop("status", STRING, "Existing or planned.", enum=HUB_STATUSES),
-                Prop("lines", ARRAY, "Lines serving the hub."),
-                Prop("departures_per_hour", NUMBER, "Departures per hour (weekday daytime)."),
-                Prop("nsr_id", STRING, "Entur National Stop Register id."),
-                Prop("address", STRING, "Address."),
-                Prop("notes", STRING, "Notes."),
-                Prop("updated_at", DATETIME, "Last change in geoplan."),
-                *_provenance(),
-            ),
+            layer_props(HUBS),
             keywords=("kollektivknutepunkt", "transit", "Entur"),
         ),
         Collection(
@@ -192,29 +195,12 @@ COLLECTIONS: dict[str, Collection] = {
             "through the API by the municipality and brokers. Withdrawn listings are included "
             "with status=withdrawn; filter with ?status=available.",
             "Point",
-            (
-                Prop("address", STRING, "Street address."),
-                Prop("uses", ARRAY, "Use categories offered.", items_enum=USE_CATEGORIES),
-                Prop("floor_area_m2", NUMBER, "Floor area in m²."),
-                Prop("rent_nok_m2_year", NUMBER, "Asking rent, NOK per m² per year."),
-                Prop("available_from", DATE, "Date the premises is available."),
-                Prop("contact", STRING, "Contact."),
-                Prop("listing_url", STRING, "Link to the listing."),
-                Prop("description", STRING, "Description."),
-                Prop("status", STRING, "Listing status.", enum=PREMISES_STATUSES),
-                Prop("nearest_hub_id", STRING, "Id of the nearest transit hub (see hubs)."),
-                Prop("walk_m", NUMBER, "Walking distance to the nearest hub, metres."),
-                Prop("walk_min", NUMBER, "Walking time to the nearest hub, minutes."),
-                Prop("walk_method", STRING, "How the walk was computed (network/straight line)."),
-                Prop("version", INTEGER, "Version, incremented by each change."),
-                Prop("created_at", DATETIME, "When the listing was created."),
-                Prop("updated_at", DATETIME, "Last change."),
-                *_provenance(),
-            ),
+            layer_props(PREMISES),
             aliases={"use": "uses"},
             keywords=("ledige lokaler", "vacant premises", "SAMPLE DATA"),
             features_table="premises_features",
-            live_props=("nearest_hub_id", "walk_m", "walk_min", "walk_method"),  # premises_walk
+            # the derived values (premises_walk), appended to the stored head at read time
+            live_props=tuple(c.name for c in PREMISES.by_role(DERIVED) if c.queryable),
             live_source="(SELECT premises_seq AS key, hub_id AS nearest_hub_id, walk_m, walk_min, "
             "method AS walk_method FROM premises_walk)",
             row_key="seq",
@@ -230,12 +216,7 @@ COLLECTIONS: dict[str, Collection] = {
             "The boundary of Lørenskog kommune (from Kartverket's administrative units; see "
             "source and licence on the feature).",
             "MultiPolygon",
-            (
-                Prop("name", STRING, "Name of the municipality."),
-                Prop("kommunenummer", STRING, "Municipality number."),
-                Prop("valid_from", INTEGER, "Year the boundary is valid from."),
-                *_provenance(),
-            ),
+            layer_props(BOUNDARY),
             keywords=("kommunegrense", "boundary", "Kartverket"),
         ),
         Collection(

@@ -4,7 +4,6 @@ row and a version per change.
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from collections.abc import Mapping
@@ -12,6 +11,7 @@ from datetime import date
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
@@ -19,28 +19,16 @@ from geoplan.config import STORAGE_SRID
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.geo.crs import WGS84
 from geoplan.geo.region import NoBoundaryError, in_municipality
+from geoplan.layers.spec import PREMISES, RECORD_ROLES, ColumnSpec
+from geoplan.layers.sql import json_pairs, snapshot_sql
 from geoplan.premises.query import text_problem
-from geoplan.vocab import PREMISES_STATUSES, USE_CATEGORIES
 
-# Client-editable fields and their kinds; everything else on a row is kept by geoplan.
-TEXT_FIELDS = ("address", "contact", "listing_url", "description", "source_url", "licence")
-REQUIRED_FIELDS = ("geometry", "address", "uses", "floor_area_m2")
-EDITABLE_FIELDS = (
-    "geometry",
-    "address",
-    "uses",
-    "floor_area_m2",
-    "rent_nok_m2_year",
-    "available_from",
-    "contact",
-    "listing_url",
-    "description",
-    "status",
-    "source_url",
-    "licence",
-    "accuracy_m",
-    "verified",
-)
+_EDITABLE = PREMISES.writable
+"""The fields a client sets, from the layer's description; everything else geoplan keeps."""
+EDITABLE_FIELDS = ("geometry", *(c.name for c in _EDITABLE))
+REQUIRED_FIELDS = ("geometry", *(c.name for c in _EDITABLE if c.required))
+RECORD_DECIMALS = 9
+"""Decimals of a record's WGS84 coordinates as ``get`` returns them (the API's responses)."""
 
 
 class StaleVersionError(GeoplanError):
@@ -57,13 +45,16 @@ class StaleVersionError(GeoplanError):
 
 
 _RECORD_SQL = f"""
-    SELECT to_jsonb(p) - 'geom' - 'seq' - 'lonlat'  -- internal: a bulk key; geom again
-           || jsonb_build_object('nearest_hub_name', h.name,
-                                 'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 9)::jsonb)
+    SELECT jsonb_build_object(
+        {json_pairs(PREMISES.by_role(*RECORD_ROLES), "p", {"nearest_hub_name": "h.name"})},
+        'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), {RECORD_DECIMALS})::jsonb)
     FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id WHERE p.id = %s"""
 
+_SNAPSHOT = snapshot_sql(PREMISES, "p")
+"""A listing as its history records it; the same expression ``geoplan import`` records."""
 
-def _snapshot(conn: psycopg.Connection, premises_id: str) -> dict[str, Any] | None:
+
+def _record(conn: psycopg.Connection, premises_id: str) -> dict[str, Any] | None:
     row = conn.execute(_RECORD_SQL, (premises_id,)).fetchone()
     return row[0] if row else None
 
@@ -74,7 +65,7 @@ def get(conn: psycopg.Connection, premises_id: str) -> dict[str, Any]:
     Withdrawn premises are returned too (with ``status='withdrawn'``): links to them keep working.
     """
     problem = text_problem(premises_id, 200)
-    record = None if problem else _snapshot(conn, premises_id)
+    record = None if problem else _record(conn, premises_id)
     if record is None:
         raise NotFoundError(f"no premises with id {premises_id!r}")
     return record
@@ -192,11 +183,58 @@ def _check_inside_boundary(
         errors.append({"field": "geometry", "message": "point lies outside the municipality"})
 
 
+def _check(col: ColumnSpec, value: Any) -> tuple[str | None, Any]:
+    """(problem, None) or (None, the value to store) for a non-null ``value`` of ``col``."""
+    if col.allowed is not None and col.kind == "text":
+        if value in col.allowed:
+            return None, value
+        return f"must be one of {', '.join(col.allowed)}", None
+    if col.kind == "text":
+        problem = text_problem(value)
+        if problem:
+            return problem, None
+        if col.required and not value.strip():
+            return "must not be empty", None
+        return None, value.strip()
+    if col.kind == "text[]":
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or (col.required and not items):
+            return f"must be a non-empty list of {col.label_en.lower()}", None
+        unknown = [v for v in items if col.allowed is not None and v not in col.allowed]
+        if unknown:
+            known = ", ".join(col.allowed or ())
+            return f"unknown value {str(unknown[0])[:50]!r}; known: {known}", None
+        return None, list(dict.fromkeys(items))
+    if col.kind == "float":
+        number = _number(value)
+        low = col.min_value
+        if number is None or (
+            low is not None and (number <= low if col.min_exclusive else number < low)
+        ):
+            bound = "" if low is None else f" {'>' if col.min_exclusive else '≥'} {low:g}"
+            return f"must be a finite number{bound}", None
+        return None, number
+    if col.kind == "date":
+        if isinstance(value, date):
+            return None, value
+        if not isinstance(value, str):
+            return "must be a date (YYYY-MM-DD)", None
+        try:
+            return None, date.fromisoformat(value)
+        except ValueError:
+            return "must be a valid date (YYYY-MM-DD)", None
+    if col.kind == "bool":
+        return (None, value) if isinstance(value, bool) else ("must be true or false", None)
+    raise AssertionError(f"premises field {col.name} of kind {col.kind} cannot be edited")
+
+
 def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool) -> dict[str, Any]:
     """Checked, normalised column values from client ``data`` (all errors raised at once).
 
-    ``required`` (create, full replace) demands the fields a listing cannot lack. The result has
-    ``geom_xy`` (EPSG:25833) instead of ``geometry``.
+    The checks follow the layer's description (kind, vocabulary, bounds), the same one the API's
+    request models are generated from, so the two cannot disagree; they are repeated here because
+    the register is called without the API too. ``required`` (create, full replace) demands the
+    fields a listing cannot lack. The result has ``geom_xy`` (EPSG:25833) instead of ``geometry``.
     """
     errors: list[dict] = []
 
@@ -219,76 +257,25 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
             out["geom_xy"] = xy
     elif "crs" in data and data["crs"] is not None:
         bad("crs", "given without a geometry")
-    for name in TEXT_FIELDS:
-        if name not in data:
+    for col in _EDITABLE:
+        if col.name not in data:
             continue
-        value = data[name]
+        value = data[col.name]
         if value is None:
-            if name == "address":
-                bad(name, "is required")
-            out[name] = None
+            if col.required:
+                if not required:  # else reported above
+                    bad(col.name, "is required")
+            elif col.kind == "bool":
+                bad(col.name, "must be true or false")
+            elif col.is_nullable:
+                out[col.name] = None
+            # else (status): None keeps the current value
             continue
-        problem = text_problem(value)
+        problem, clean = _check(col, value)
         if problem:
-            bad(name, problem)
-        elif name == "address" and not value.strip():
-            bad(name, "must not be empty")
+            bad(col.name, problem)
         else:
-            out[name] = value.strip()
-    if "uses" in data and data["uses"] is not None:
-        uses = data["uses"]
-        if isinstance(uses, str):
-            uses = [uses]
-        if not isinstance(uses, list | tuple) or not uses:
-            bad("uses", "must be a non-empty list of use categories")
-        elif unknown_uses := [u for u in uses if u not in USE_CATEGORIES]:
-            bad(
-                "uses",
-                f"unknown use {str(unknown_uses[0])[:50]!r}; known: " + ", ".join(USE_CATEGORIES),
-            )
-        else:
-            out["uses"] = list(dict.fromkeys(uses))
-    elif "uses" in data:
-        bad("uses", "is required")
-    if "floor_area_m2" in data and data["floor_area_m2"] is not None:
-        area = _number(data["floor_area_m2"])
-        if area is None or area <= 0:
-            bad("floor_area_m2", "must be a finite number > 0")
-        else:
-            out["floor_area_m2"] = area
-    elif "floor_area_m2" in data:
-        bad("floor_area_m2", "is required")
-    for name in ("rent_nok_m2_year", "accuracy_m"):
-        if name in data:
-            if data[name] is None:
-                out[name] = None
-                continue
-            value = _number(data[name])
-            if value is None or value < 0:
-                bad(name, "must be a finite number ≥ 0")
-            else:
-                out[name] = value
-    if "available_from" in data:
-        value = data["available_from"]
-        if value is None or isinstance(value, date):
-            out["available_from"] = value
-        elif isinstance(value, str):
-            try:
-                out["available_from"] = date.fromisoformat(value)
-            except ValueError:
-                bad("available_from", "must be a valid date (YYYY-MM-DD)")
-        else:
-            bad("available_from", "must be a date (YYYY-MM-DD)")
-    if "verified" in data:
-        if isinstance(data["verified"], bool):
-            out["verified"] = data["verified"]
-        else:
-            bad("verified", "must be true or false")
-    if data.get("status") is not None:  # None: keep the current status
-        if data["status"] in PREMISES_STATUSES:
-            out["status"] = data["status"]
-        else:
-            bad("status", f"must be one of {', '.join(PREMISES_STATUSES)}")
+            out[col.name] = clean
     if errors:
         raise ValidationError(
             "; ".join(f"{e['field']}: {e['message']}" for e in errors),
@@ -298,37 +285,20 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
     return out
 
 
-def _record_history(
-    conn: psycopg.Connection,
-    premises_id: str,
-    action: str,
-    actor: str,
-    before: dict | None,
-    after: dict | None,
-) -> None:
-    conn.execute(
-        """INSERT INTO premises_history (premises_id, action, actor, before, after)
-           VALUES (%s, %s, %s, %s::jsonb, %s::jsonb)""",
-        (
-            premises_id,
-            action,
-            actor,
-            json.dumps(before, default=str) if before is not None else None,
-            json.dumps(after, default=str) if after is not None else None,
-        ),
-    )
-
-
 def _finish(
     conn: psycopg.Connection, premises_id: str, action: str, actor: str, before: dict | None
 ) -> dict[str, Any]:
-    """Re-annotate, snapshot, record history: the common end of every write."""
+    """Re-annotate, record history (the listing after, as :data:`_SNAPSHOT`): the common end
+    of every write. Returns the record as :func:`get` does."""
     from geoplan.proximity import annotate_premises
 
     annotate_premises(conn, [premises_id])
-    after = _snapshot(conn, premises_id)
-    _record_history(conn, premises_id, action, actor, before, after)
-    return after  # type: ignore[return-value]
+    conn.execute(
+        f"""INSERT INTO premises_history (premises_id, action, actor, before, after)
+            SELECT p.id, %s, %s, %s::jsonb, {_SNAPSHOT} FROM premises p WHERE p.id = %s""",
+        (action, actor, None if before is None else Jsonb(before), premises_id),
+    )
+    return _record(conn, premises_id)  # type: ignore[return-value]
 
 
 def _assign(values: dict[str, Any]) -> tuple[list[str], list[Any]]:
@@ -360,8 +330,9 @@ def create(
     """
     values = _clean(conn, data, required=True)
     premises_id = "p-" + uuid.uuid4().hex[:12]
-    values.setdefault("verified", False)
-    values.setdefault("status", "available")
+    for col in _EDITABLE:  # columns that cannot be empty: a flag is false, status available
+        if not col.is_nullable and not col.required:
+            values.setdefault(col.name, False if col.kind == "bool" else col.default)
     with conn.transaction():
         cols = ["id", "source", "sample", "version"]
         params: list[Any] = [premises_id, source or default_source(actor), False, 1]
@@ -383,20 +354,22 @@ def create(
 
 
 def _lock(conn: psycopg.Connection, premises_id: str, expected_version: int | None) -> dict:
-    """The current record, locked against concurrent writers, after the version check."""
+    """The listing as its history records it (:data:`_SNAPSHOT`), locked against concurrent
+    writers, after the version check."""
     problem = text_problem(premises_id, 200)
     row = (
         None
         if problem
         else conn.execute(
-            "SELECT version FROM premises WHERE id = %s FOR UPDATE", (premises_id,)
+            f"SELECT version, {_SNAPSHOT} FROM premises p WHERE id = %s FOR UPDATE",
+            (premises_id,),
         ).fetchone()
     )
     if row is None:
         raise NotFoundError(f"no premises with id {premises_id!r}")
     if expected_version is not None and row[0] != expected_version:
         raise StaleVersionError(premises_id, expected_version, row[0])
-    return _snapshot(conn, premises_id)  # type: ignore[return-value]
+    return row[1]
 
 
 def update(
@@ -418,12 +391,14 @@ def update(
     values = _clean(conn, data, required=not partial)
     with conn.transaction():
         before = _lock(conn, premises_id, expected_version)
-        if not partial:
-            for name in EDITABLE_FIELDS:
-                if name not in ("geometry", "status", "verified") and name not in values:
-                    values[name] = None
-            values.setdefault("verified", False)
-            values.setdefault("status", before["status"])
+        if not partial:  # fields left out are cleared; a flag is false, status is kept
+            for col in _EDITABLE:
+                if col.name in values or col.required:
+                    continue
+                if col.is_nullable:
+                    values[col.name] = None
+                else:
+                    values[col.name] = False if col.kind == "bool" else before[col.name]
         values["source"] = source or default_source(actor)
         sets, params = _assign(values)
         conn.execute(
@@ -442,7 +417,7 @@ def withdraw(
     with conn.transaction():
         before = _lock(conn, premises_id, expected_version)
         if before["status"] == "withdrawn":
-            return before
+            return _record(conn, premises_id)  # type: ignore[return-value]
         conn.execute(
             """UPDATE premises SET status = 'withdrawn', version = version + 1,
                       updated_at = clock_timestamp()

@@ -11,6 +11,8 @@ import psycopg
 
 from geoplan.config import get_settings
 from geoplan.geo.crs import WGS84
+from geoplan.layers.spec import API_ORDER, PREMISES, RECORD_ROLES, SEARCH
+from geoplan.layers.sql import json_pairs, select_list
 from geoplan.premises.query import SORTS, PremisesQuery, SearchResult, validate_query
 from geoplan.proximity import HubSelection, walk_to_nearest_hub
 from geoplan.store.db import read_gdf
@@ -83,15 +85,18 @@ def _compile(conn: psycopg.Connection, q: PremisesQuery) -> tuple[str, str, dict
     return f"{source} WHERE {' AND '.join(where)}", order, params
 
 
-_SELECT_COLUMNS = """
-    p.id, p.address, p.uses, p.floor_area_m2, p.rent_nok_m2_year, p.available_from, p.contact,
-    p.listing_url, p.description, p.status, p.nearest_hub_id, h.name AS nearest_hub_name,
-    p.walk_m, p.walk_min, p.walk_method, p.source, p.source_url, p.licence, p.accuracy_m,
-    p.verified, p.sample, p.version, p.created_at, p.updated_at"""
-
-_HUB_COLUMNS = """,
-    th.id AS hub_id, th.name AS hub_name, hw.walk_m AS hub_walk_m,
-    hw.walk_m / %(v)s AS hub_walk_min, hw.method AS hub_walk_method"""
+# Values a search reads from other relations than the listing ``p``: the nearest hub's name
+# (``h``) and, with ``hub``, that hub (``th``) and the walk to it (``hw``, see _compile).
+_SOURCES = {
+    "nearest_hub_name": "h.name",
+    "hub_id": "th.id",
+    "hub_name": "th.name",
+    "hub_walk_m": "hw.walk_m",
+    "hub_walk_min": "hw.walk_m / %(v)s",
+    "hub_walk_method": "hw.method",
+}
+_SELECT_COLUMNS = select_list(PREMISES.by_role(*RECORD_ROLES), "p", _SOURCES)
+_HUB_COLUMNS = ", " + select_list(PREMISES.by_role(SEARCH), "p", _SOURCES)
 
 
 def search(conn: psycopg.Connection, q: PremisesQuery) -> SearchResult:
@@ -109,29 +114,13 @@ def search(conn: psycopg.Connection, q: PremisesQuery) -> SearchResult:
 
 
 def _feature_sql(with_hub: bool) -> str:
-    """A GeoJSON Feature (WGS84) of one premises row, built in PostGIS."""
-    hub = (
-        """, 'hub_id', th.id, 'hub_name', th.name,
-           'hub_walk_m', round(hw.walk_m::numeric, 1),
-           'hub_walk_min', round((hw.walk_m / %(v)s)::numeric, 1),
-           'hub_walk_method', hw.method"""
-        if with_hub
-        else ""
-    )
+    """A GeoJSON Feature (WGS84) of one premises row, built in PostGIS: the record's fields in
+    :data:`~geoplan.layers.spec.API_ORDER` (the search's own with ``hub``), walks rounded."""
+    fields = PREMISES.by_role(*(API_ORDER if with_hub else RECORD_ROLES))
     return f"""json_build_object(
         'type', 'Feature', 'id', p.id,
         'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 7)::json,
-        'properties', json_build_object(
-            'id', p.id, 'address', p.address, 'uses', p.uses,
-            'floor_area_m2', p.floor_area_m2, 'rent_nok_m2_year', p.rent_nok_m2_year,
-            'available_from', p.available_from, 'contact', p.contact,
-            'listing_url', p.listing_url, 'description', p.description, 'status', p.status,
-            'nearest_hub_id', p.nearest_hub_id, 'nearest_hub_name', h.name,
-            'walk_m', round(p.walk_m::numeric, 1), 'walk_min', round(p.walk_min::numeric, 1),
-            'walk_method', p.walk_method{hub},
-            'source', p.source, 'source_url', p.source_url, 'licence', p.licence,
-            'accuracy_m', p.accuracy_m, 'verified', p.verified, 'sample', p.sample,
-            'version', p.version, 'created_at', p.created_at, 'updated_at', p.updated_at))"""
+        'properties', json_build_object({json_pairs(fields, "p", _SOURCES, rounded=True)}))"""
 
 
 @dataclass
