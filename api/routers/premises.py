@@ -21,21 +21,19 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import get_conn, require_scope
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, problem
+from api.layer_models import FiniteFloat, request_model, response_model
 from geoplan import premises as core
 from geoplan.auth.keys import ApiKey
 from geoplan.errors import ValidationError
 from geoplan.geo.geojson import feature_collection
-from geoplan.vocab import AREA_SLUGS, PREMISES_STATUSES, USE_CATEGORIES
+from geoplan.layers.spec import PREMISES
+from geoplan.vocab import AREA_SLUGS
 
 router = APIRouter(prefix="/premises", tags=["premises"])
 require_writer = require_scope("write")
 
 GEOJSON = "application/geo+json"
-UseCategory = Literal[USE_CATEGORIES]  # type: ignore[valid-type]
-Status = Literal[PREMISES_STATUSES]  # type: ignore[valid-type]
 AreaSlug = Literal[AREA_SLUGS]  # type: ignore[valid-type]
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-Text = Annotated[str, Field(max_length=core.MAX_TEXT)]
 PremisesId = Annotated[str, Path(max_length=200, description="Premises id, e.g. `p-1a2b3c4d5e6f`")]
 
 
@@ -93,24 +91,7 @@ class NamedCrs(BaseModel):
     properties: NamedCrsProperties
 
 
-READ_ONLY = {
-    "id",
-    "nearest_hub_id",
-    "nearest_hub_name",
-    "walk_m",
-    "walk_min",
-    "walk_method",
-    "hub_id",
-    "hub_name",
-    "hub_walk_m",
-    "hub_walk_min",
-    "hub_walk_method",
-    "source",
-    "sample",
-    "version",
-    "created_at",
-    "updated_at",
-}
+READ_ONLY = set(PREMISES.read_only)
 """Properties geoplan keeps itself; ignored in bodies so a fetched feature can be sent back."""
 
 
@@ -139,40 +120,21 @@ class _PropertiesBase(BaseModel):
         return schema
 
 
-class PremisesProperties(_PropertiesBase):
-    """A complete listing (POST, PUT). Fields left out of a PUT are cleared."""
-
-    address: Text = Field(min_length=1, examples=["Solheimveien 10, 1473 Lørenskog"])
-    uses: list[UseCategory] = Field(min_length=1, max_length=len(USE_CATEGORIES))
-    floor_area_m2: FiniteFloat = Field(gt=0, examples=[450])
-    rent_nok_m2_year: FiniteFloat | None = Field(None, ge=0, examples=[1900])
-    available_from: date | None = None
-    contact: Text | None = None
-    listing_url: Text | None = None
-    description: Text | None = None
-    status: Status | None = None
-    source_url: Text | None = None
-    licence: Text | None = None
-    accuracy_m: FiniteFloat | None = Field(None, ge=0)
-    verified: bool = False
-
-
-class PremisesPatchProperties(_PropertiesBase):
-    """Only the fields to change (PATCH)."""
-
-    address: Text | None = Field(None, min_length=1)
-    uses: list[UseCategory] | None = Field(None, min_length=1, max_length=len(USE_CATEGORIES))
-    floor_area_m2: FiniteFloat | None = Field(None, gt=0)
-    rent_nok_m2_year: FiniteFloat | None = Field(None, ge=0)
-    available_from: date | None = None
-    contact: Text | None = None
-    listing_url: Text | None = None
-    description: Text | None = None
-    status: Status | None = None
-    source_url: Text | None = None
-    licence: Text | None = None
-    accuracy_m: FiniteFloat | None = Field(None, ge=0)
-    verified: bool | None = None
+# The listing's properties, generated from the premises layer's description.
+PremisesProperties = request_model(
+    "PremisesProperties",
+    PREMISES,
+    partial=False,
+    base=_PropertiesBase,
+    doc="A complete listing (POST, PUT). Fields left out of a PUT are cleared.",
+)
+PremisesPatchProperties = request_model(
+    "PremisesPatchProperties",
+    PREMISES,
+    partial=True,
+    base=_PropertiesBase,
+    doc="Only the fields to change (PATCH).",
+)
 
 
 class PremisesFeatureIn(BaseModel):
@@ -196,36 +158,7 @@ class PremisesPatchIn(BaseModel):
 
 
 # -- responses ----------------------------------------------------------------------------------
-class PremisesOutProperties(BaseModel):
-    id: str
-    address: str
-    uses: list[str]
-    floor_area_m2: float
-    rent_nok_m2_year: float | None = None
-    available_from: date | None = None
-    contact: str | None = None
-    listing_url: str | None = None
-    description: str | None = None
-    status: str
-    nearest_hub_id: str | None = Field(None, description="Nearest existing hub")
-    nearest_hub_name: str | None = None
-    walk_m: float | None = Field(None, description="Walking distance to the nearest hub (m)")
-    walk_min: float | None = Field(None, description="Walking time to the nearest hub (min)")
-    walk_method: str | None = Field(None, description="`network` or `straight_line` estimate")
-    hub_id: str | None = Field(None, description="The hub named by `hub` (search only)")
-    hub_name: str | None = None
-    hub_walk_m: float | None = None
-    hub_walk_min: float | None = None
-    hub_walk_method: str | None = None
-    source: str
-    source_url: str | None = None
-    licence: str | None = None
-    accuracy_m: float | None = None
-    verified: bool
-    sample: bool = Field(description="True for invented demonstration data, never a real listing")
-    version: int
-    created_at: datetime
-    updated_at: datetime
+PremisesOutProperties = response_model("PremisesOutProperties", PREMISES)
 
 
 class PointOut(BaseModel):

@@ -19,6 +19,14 @@ from rich.table import Table
 from geoplan.cli.common import console, user_errors
 from geoplan.cli.search_filters import OFFSET, with_search_filters
 from geoplan.geo.geojson import feature_collection
+from geoplan.layers.spec import (
+    API_ORDER,
+    ATTRIBUTE,
+    KEY,
+    PREMISES,
+    PROVENANCE,
+    RECORD_ROLES,
+)
 
 premises_app = typer.Typer(
     help="Search vacant premises and see their history.", no_args_is_help=True
@@ -31,27 +39,16 @@ class Format(StrEnum):
     csv = "csv"
 
 
-CSV_COLUMNS = (
-    "id",
-    "address",
-    "uses",
-    "floor_area_m2",
-    "rent_nok_m2_year",
-    "available_from",
-    "status",
-    "nearest_hub_id",
-    "nearest_hub_name",
-    "walk_min",
-    "walk_method",
-    "hub_id",
-    "hub_walk_min",
-    "lon",
-    "lat",
-    "source",
-    "accuracy_m",
-    "verified",
-    "sample",
-)
+def _csv_columns() -> tuple[str, ...]:
+    """The short listing's fields (``summary`` in the description), the position before the
+    provenance."""
+    fields = PREMISES.by_role(*API_ORDER)
+    own = [c.name for c in fields if c.summary and c.role != PROVENANCE]
+    provenance = [c.name for c in fields if c.summary and c.role == PROVENANCE]
+    return (*own, "lon", "lat", *provenance)
+
+
+CSV_COLUMNS = _csv_columns()
 
 
 def _fmt(value: Any, digits: int = 0) -> str:
@@ -148,33 +145,22 @@ def _print_table(result: Any, q: Any) -> None:
         console.print(note, style="dim")
 
 
-SHOW_ORDER = (
-    "id",
-    "address",
-    "geometry",
-    "uses",
-    "floor_area_m2",
-    "rent_nok_m2_year",
-    "available_from",
-    "status",
-    "contact",
-    "listing_url",
-    "description",
-    "nearest_hub_id",
-    "nearest_hub_name",
-    "walk_m",
-    "walk_min",
-    "walk_method",
-    "source",
-    "source_url",
-    "licence",
-    "accuracy_m",
-    "verified",
-    "sample",
-    "version",
-    "created_at",
-    "updated_at",
-)
+def _show_order() -> tuple[str, ...]:
+    """A record's fields as ``premises show`` lists them: id, address and position first, the
+    short listing's attributes before the others, then the rest of the record in API order."""
+    key, first, *attrs = PREMISES.by_role(KEY, ATTRIBUTE)
+    rest = PREMISES.names(*(r for r in RECORD_ROLES if r not in (KEY, ATTRIBUTE)))
+    return (
+        key.name,
+        first.name,
+        "geometry",
+        *(c.name for c in attrs if c.summary),
+        *(c.name for c in attrs if not c.summary),
+        *rest,
+    )
+
+
+SHOW_ORDER = _show_order()
 
 
 def show(premises_id: str = typer.Argument(..., help="Premises id.")) -> None:
