@@ -229,7 +229,7 @@ def _declared_filters() -> tuple[SearchFilter, ...]:
 
 SEARCH_FILTERS: tuple[SearchFilter, ...] = _declared_filters()
 """Every search filter, in :class:`PremisesQuery`'s order: what each route and command takes."""
-FILTERS_BY_ATTR: dict[str, SearchFilter] = {f.attr: f for f in SEARCH_FILTERS}
+_BY_FIELD: dict[str, SearchFilter] = {f.attr: f for f in SEARCH_FILTERS}
 
 
 @dataclass
@@ -327,8 +327,7 @@ def check_query(
     here too.
     """
     errors = [
-        {"field": FILTERS_BY_ATTR[attr].name, "message": message}
-        for attr, message in _problems(conn, q)
+        {"field": _BY_FIELD[attr].name, "message": message} for attr, message in _problems(conn, q)
     ]
     if not any(e["field"] == "limit" for e in errors) and not 1 <= q.limit <= max_limit:
         errors.append({"field": "limit", "message": f"must be an integer from 1 to {max_limit}"})
