@@ -21,11 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import get_conn, require_scope
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, problem
+from api.search_filters import premises_query
 from geoplan import premises as core
 from geoplan.auth.keys import ApiKey
 from geoplan.errors import ValidationError
 from geoplan.geo.geojson import feature_collection
-from geoplan.vocab import AREA_SLUGS, PREMISES_STATUSES, USE_CATEGORIES
+from geoplan.vocab import PREMISES_STATUSES, USE_CATEGORIES
 
 router = APIRouter(prefix="/premises", tags=["premises"])
 require_writer = require_scope("write")
@@ -33,7 +34,6 @@ require_writer = require_scope("write")
 GEOJSON = "application/geo+json"
 UseCategory = Literal[USE_CATEGORIES]  # type: ignore[valid-type]
 Status = Literal[PREMISES_STATUSES]  # type: ignore[valid-type]
-AreaSlug = Literal[AREA_SLUGS]  # type: ignore[valid-type]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 Text = Annotated[str, Field(max_length=core.MAX_TEXT)]
 PremisesId = Annotated[str, Path(max_length=200, description="Premises id, e.g. `p-1a2b3c4d5e6f`")]
@@ -339,52 +339,10 @@ IfMatch = Annotated[
 )
 def search_premises(
     request: Request,
-    use: Annotated[
-        list[str],
-        Query(description="Use category; repeat or comma-separate to match any of several"),
-    ] = None,
-    min_area_m2: Annotated[float, Query(ge=0, description="Minimum floor area")] = None,
-    max_area_m2: Annotated[float, Query(ge=0, description="Maximum floor area")] = None,
-    max_rent_nok_m2: Annotated[
-        float, Query(ge=0, description="Maximum rent, NOK per m² and year")
-    ] = None,
-    area: Annotated[AreaSlug, Query(description="Focus-area slug, e.g. `visperud`")] = None,
-    available_by: Annotated[
-        date, Query(description="Available on or before this date (YYYY-MM-DD)")
-    ] = None,
-    max_walk_min: Annotated[
-        float,
-        Query(ge=0, description="Maximum walking time (minutes) to the nearest hub, or to `hub`"),
-    ] = None,
-    hub: Annotated[
-        str,
-        Query(max_length=200, description="Hub id: walking time to this hub, not the nearest"),
-    ] = None,
-    sort: Annotated[
-        Literal["walk", "area", "rent", "updated"],
-        Query(description="walk (shortest first), area (largest), rent (cheapest), updated"),
-    ] = "walk",
-    limit: Annotated[int, Query(ge=1, le=core.API_MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0, le=core.MAX_OFFSET)] = 0,
-    include_withdrawn: Annotated[bool, Query(description="Also list withdrawn premises")] = False,
+    q: Annotated[core.PremisesQuery, Depends(premises_query)],
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
-    q = core.query_from_params(
-        {
-            "use": use,
-            "min_area_m2": min_area_m2,
-            "max_area_m2": max_area_m2,
-            "max_rent_nok_m2": max_rent_nok_m2,
-            "area": area,
-            "available_by": available_by,
-            "max_walk_min": max_walk_min,
-            "hub": hub,
-            "sort": sort,
-            "limit": limit,
-            "offset": offset,
-            "include_withdrawn": include_withdrawn,
-        }
-    )
+    # The query parameters are the search filters, declared once in geoplan.premises.query.
     page = core.search_features(conn, core.check_query(conn, q))
     base = _base_url(request) + request.url.path
 
@@ -392,11 +350,11 @@ def search_premises(
         query = request.url.include_query_params(offset=new_offset).query
         return f"{base}?{query}"
 
-    links = [{"href": href(offset), "rel": "self", "type": GEOJSON, "title": "this page"}]
-    if offset + page.number_returned < page.number_matched:
-        links.append({"href": href(offset + limit), "rel": "next", "type": GEOJSON})
-    if offset > 0:
-        links.append({"href": href(max(0, offset - limit)), "rel": "prev", "type": GEOJSON})
+    links = [{"href": href(q.offset), "rel": "self", "type": GEOJSON, "title": "this page"}]
+    if q.offset + page.number_returned < page.number_matched:
+        links.append({"href": href(q.offset + q.limit), "rel": "next", "type": GEOJSON})
+    if q.offset > 0:
+        links.append({"href": href(max(0, q.offset - q.limit)), "rel": "prev", "type": GEOJSON})
     return GeoJSONResponse(
         feature_collection(
             page.features_json,
