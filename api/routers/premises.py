@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import get_conn, require_scope
-from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, problem
+from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA
 from api.search_filters import premises_query
 from geoplan import premises as core
 from geoplan.auth.keys import ApiKey
@@ -445,16 +445,6 @@ _WRITE_RESPONSES = {
 }
 
 
-def _stale(exc: core.StaleVersionError) -> Response:
-    return problem(
-        412,
-        str(exc),
-        title="Precondition Failed",
-        headers={"ETag": f'W/"{exc.current}"'},
-        current_version=exc.current,
-    )
-
-
 def _update(
     conn: psycopg.Connection,
     premises_id: str,
@@ -464,20 +454,18 @@ def _update(
     *,
     partial: bool,
 ) -> Response:
-    """PUT and PATCH differ only in ``partial``: one write path, one stale-version answer."""
+    """PUT and PATCH differ only in ``partial``: one write path (a stale ``If-Match`` raises
+    :class:`~geoplan.premises.StaleVersionError`, answered 412 by ``api/errors.py``)."""
     data = _verification(data, key)
-    try:
-        record = core.update(
-            conn,
-            premises_id,
-            data,
-            _actor(key),
-            expected_version(if_match),
-            partial=partial,
-            source=core.default_source(key.name),
-        )
-    except core.StaleVersionError as exc:
-        return _stale(exc)
+    record = core.update(
+        conn,
+        premises_id,
+        data,
+        _actor(key),
+        expected_version(if_match),
+        partial=partial,
+        source=core.default_source(key.name),
+    )
     conn.commit()
     return _feature_response(record)
 
@@ -537,9 +525,6 @@ def withdraw_premises(
     key: ApiKey = Depends(require_writer),
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
-    try:
-        record = core.withdraw(conn, premises_id, _actor(key), expected_version(if_match))
-    except core.StaleVersionError as exc:
-        return _stale(exc)
+    record = core.withdraw(conn, premises_id, _actor(key), expected_version(if_match))
     conn.commit()
     return _feature_response(record)

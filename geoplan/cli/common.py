@@ -39,7 +39,12 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn geoplan's own error types (and bad values) into :func:`fail`, not a traceback."""
+    """Turn geoplan's own error types (and bad values) into :func:`fail`, not a traceback.
+
+    The classes are the ones ``api/errors.py`` maps to HTTP statuses, all under
+    :class:`~geoplan.errors.GeoplanError` (``DatabaseUnavailableError`` included); here each is
+    one line and exit 1.
+    """
     import psycopg
 
     from geoplan.errors import GeoplanError
