@@ -10,7 +10,7 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import get_conn
+from api.deps import app_walk, get_conn
 from geoplan import premises
 from maps.area import render_area_map
 from maps.overview import render_overview
@@ -29,7 +29,9 @@ def _link_base(request: Request) -> str:
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map (HTML)")
 def overview(request: Request, conn: psycopg.Connection = Depends(get_conn)) -> HTMLResponse:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
-    return HTMLResponse(render_overview(conn, link_base=_link_base(request)))
+    return HTMLResponse(
+        render_overview(conn, link_base=_link_base(request), walk=app_walk(request))
+    )
 
 
 @router.get("/maps/premises", response_class=HTMLResponse, summary="Premises search map (HTML)")
@@ -56,7 +58,9 @@ def premises_map(
     q = premises.query_from_params(
         {k: request.query_params.getlist(k) for k in request.query_params}
     )
-    return HTMLResponse(render_premises_map(conn, q, link_base=_link_base(request)))
+    return HTMLResponse(
+        render_premises_map(conn, q, link_base=_link_base(request), walk=app_walk(request))
+    )
 
 
 @router.get("/maps/areas/{slug}", response_class=HTMLResponse, summary="Focus-area map (HTML)")
@@ -64,4 +68,6 @@ def area_map(
     slug: str, request: Request, conn: psycopg.Connection = Depends(get_conn)
 ) -> HTMLResponse:
     """One focus area: identity, the hubs serving it with catchments, premises around it."""
-    return HTMLResponse(render_area_map(conn, slug, link_base=_link_base(request)))
+    return HTMLResponse(
+        render_area_map(conn, slug, link_base=_link_base(request), walk=app_walk(request))
+    )

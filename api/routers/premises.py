@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.deps import get_conn, require_scope
+from api.deps import app_walk, get_conn, require_scope
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, problem
 from geoplan import premises as core
 from geoplan.auth.keys import ApiKey
@@ -385,7 +385,7 @@ def search_premises(
             "include_withdrawn": include_withdrawn,
         }
     )
-    page = core.search_features(conn, core.check_query(conn, q))
+    page = core.search_features(conn, core.check_query(conn, q), walk=app_walk(request))
     base = _base_url(request) + request.url.path
 
     def href(new_offset: int) -> str:
