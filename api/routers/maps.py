@@ -10,7 +10,7 @@ import psycopg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import get_conn
+from api.deps import app_walk, get_conn
 from api.search_filters import premises_form_query
 from geoplan.premises import PremisesQuery
 from maps.area import render_area_map
@@ -30,7 +30,9 @@ def _link_base(request: Request) -> str:
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map (HTML)")
 def overview(request: Request, conn: psycopg.Connection = Depends(get_conn)) -> HTMLResponse:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
-    return HTMLResponse(render_overview(conn, link_base=_link_base(request)))
+    return HTMLResponse(
+        render_overview(conn, link_base=_link_base(request), walk=app_walk(request))
+    )
 
 
 @router.get("/maps/premises", response_class=HTMLResponse, summary="Premises search map (HTML)")
@@ -44,7 +46,9 @@ def premises_map(
     Empty parameters (as a submitted HTML form sends them) mean "no filter"; otherwise the
     parameters and their checks are those of ``GET /premises``.
     """
-    return HTMLResponse(render_premises_map(conn, q, link_base=_link_base(request)))
+    return HTMLResponse(
+        render_premises_map(conn, q, link_base=_link_base(request), walk=app_walk(request))
+    )
 
 
 @router.get("/maps/areas/{slug}", response_class=HTMLResponse, summary="Focus-area map (HTML)")
@@ -52,4 +56,6 @@ def area_map(
     slug: str, request: Request, conn: psycopg.Connection = Depends(get_conn)
 ) -> HTMLResponse:
     """One focus area: identity, the hubs serving it with catchments, premises around it."""
-    return HTMLResponse(render_area_map(conn, slug, link_base=_link_base(request)))
+    return HTMLResponse(
+        render_area_map(conn, slug, link_base=_link_base(request), walk=app_walk(request))
+    )

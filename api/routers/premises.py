@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.deps import get_conn, require_scope
+from api.deps import app_walk, get_conn, require_scope
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA
 from api.search_filters import premises_query
 from geoplan import premises as core
@@ -343,7 +343,7 @@ def search_premises(
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
     # The query parameters are the search filters, declared once in geoplan.premises.query.
-    page = core.search_features(conn, core.check_query(conn, q))
+    page = core.search_features(conn, core.check_query(conn, q), walk=app_walk(request))
     base = _base_url(request) + request.url.path
 
     def href(new_offset: int) -> str:

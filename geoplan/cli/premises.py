@@ -16,7 +16,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from geoplan.cli.common import console, user_errors
+from geoplan.cli.common import console, settings_walk, user_errors
 from geoplan.cli.search_filters import with_search_filters
 from geoplan.geo.geojson import feature_collection
 
@@ -75,7 +75,7 @@ def search(
         q = core.query_from_params(filters)
         core.check_query(conn, q)
         if fmt is Format.geojson:
-            page = core.search_features(conn, q)
+            page = core.search_features(conn, q, walk=settings_walk())
             collection = feature_collection(
                 page.features_json,
                 numberMatched=page.number_matched,
@@ -83,7 +83,7 @@ def search(
             )
             sys.stdout.write(collection + "\n")
             return
-        result = core.search(conn, q)
+        result = core.search(conn, q, walk=settings_walk())
     gdf = result.features
     if fmt is Format.csv:
         wgs = gdf.to_crs(4326)
