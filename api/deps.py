@@ -1,4 +1,5 @@
-"""Request dependencies shared by the routers: pooled database connections, API-key auth."""
+"""Request dependencies shared by the routers: pooled database connections, the app's settings
+as the core takes them (walking model, policy), API-key auth."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from geoplan.assessment.policy import Policy, load_policy
 from geoplan.auth.keys import ApiKey
+from geoplan.proximity import WalkSettings
 
 
 def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
@@ -63,6 +66,18 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
     pool: ConnectionPool = request.app.state.pool
     with pool.connection() as conn:
         yield conn
+
+
+# -- the app's settings, as the core functions take them ----------------------------------------
+def app_walk(request: Request) -> WalkSettings:
+    """The walking model of this app's settings (``create_app(settings)``), passed to every core
+    call whose result depends on it, so the app's settings govern it, not the process's."""
+    return WalkSettings.from_settings(request.app.state.settings)
+
+
+def app_policy(request: Request) -> Policy:
+    """The assessment policy named by this app's settings (re-read when the file changes)."""
+    return load_policy(request.app.state.settings.policy_file)
 
 
 # -- authentication ------------------------------------------------------------------------------

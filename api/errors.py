@@ -1,22 +1,35 @@
-"""Every error response is RFC 9457 ``application/problem+json``.
+"""Every error response is RFC 9457 ``application/problem+json``, chosen in ONE table.
+
+:data:`PROBLEMS` maps each error class (geoplan's own, and psycopg's outage errors) to its
+status, title and the headers or members its answer carries; :func:`install` registers one
+handler for all of them, so routers catch no domain errors. A class not in the table is
+answered as its nearest base class in it (the MRO), an unknown exception as a generic 500.
 
 Validation errors carry an ``errors`` list with one ``{"field", "message"}`` entry per bad
-field, so a client (or a person) sees exactly what to fix. Unexpected exceptions become a
-generic 500 problem without internals; they are logged server-side.
+field, so a client (or a person) sees exactly what to fix. Server-side faults (5xx) never show
+their message, which may name files, hosts or internals; they are logged server-side.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from geoplan.assessment.policy import PolicyError
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
+from geoplan.geo.region import NoBoundaryError
+from geoplan.premises import StaleVersionError
+from geoplan.store.cluster import LocalDBError
+from geoplan.store.db import DatabaseError, DatabaseUnavailableError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("geoplan.api")
@@ -58,10 +71,11 @@ def problem(
     title: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    problem_type: str = "about:blank",
     **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": "about:blank",
+        "type": problem_type,
         "title": title or HTTPStatus(status).phrase,
         "status": status,
     }
@@ -78,8 +92,87 @@ def _field(loc: tuple | list) -> str:
     return ".".join(parts) or str(loc[-1] if loc else "")
 
 
+@dataclass(frozen=True)
+class Problem:
+    """How one error class is answered.
+
+    ``detail`` None sends the exception's message; a text replaces it (server-side faults,
+    whose message is logged instead). ``headers`` and ``members`` add what the status needs
+    from the exception (412: the current version as ``ETag`` and ``current_version``).
+    """
+
+    status: int
+    title: str | None = None  # None: the status phrase ("Not Found")
+    type: str = "about:blank"  # RFC 9457: the status says it all; a URI once a type needs one
+    detail: str | None = None
+    headers: Callable[[Any], dict[str, str]] | None = None
+    members: Callable[[Any], dict[str, Any]] | None = None
+
+
+SERVER_FAULT = "An unexpected error occurred; it has been logged."
+_INVALID_INPUT = Problem(422, "Invalid input", members=lambda exc: {"errors": exc.errors})
+_DATABASE_UNAVAILABLE = Problem(
+    503,
+    detail="The database is not reachable right now; try again shortly.",
+    headers=lambda exc: {"Retry-After": str(DatabaseUnavailableError.retry_after_s)},
+)
+
+PROBLEMS: dict[type[BaseException], Problem] = {
+    ValidationError: _INVALID_INPUT,  # 400 under BAD_REQUEST_PREFIXES (the OGC API)
+    NotFoundError: Problem(404),
+    StaleVersionError: Problem(
+        412,
+        "Precondition Failed",
+        headers=lambda exc: {"ETag": f'W/"{exc.current}"'},
+        members=lambda exc: {"current_version": exc.current},
+    ),
+    # the server's own policy file is wrong: not the client's input (a ValidationError for
+    # `geoplan assess --check-policy`, which names the key)
+    PolicyError: Problem(500, detail=SERVER_FAULT),
+    # the municipality is not loaded yet: the service cannot answer until `geoplan load`
+    NoBoundaryError: Problem(503),
+    DatabaseUnavailableError: _DATABASE_UNAVAILABLE,
+    # psycopg's own word for an outage: a refused or lost connection, the pool's PoolTimeout
+    psycopg.OperationalError: _DATABASE_UNAVAILABLE,
+    DatabaseError: Problem(500, detail=SERVER_FAULT),  # the store is not set up
+    LocalDBError: Problem(500, detail=SERVER_FAULT),  # the managed cluster did not start
+    GeoplanError: Problem(400),  # input or environment; a subclass without its own row
+    Exception: Problem(500, detail=SERVER_FAULT),  # a bug
+}
+"""Error class → answer, most specific first (lookups follow the exception's MRO)."""
+
+
+def problem_for(exc: BaseException) -> Problem:
+    """The :data:`PROBLEMS` row of ``exc``: its class's, else its nearest base class's."""
+    for cls in type(exc).__mro__:
+        if cls in PROBLEMS:
+            return PROBLEMS[cls]
+    return PROBLEMS[Exception]
+
+
+def error_response(request: Request, exc: BaseException) -> JSONResponse:
+    """The problem+json answer to ``exc`` as :data:`PROBLEMS` says."""
+    row = problem_for(exc)
+    status = row.status
+    if status == 422 and _invalid_status(request) == 400:
+        status = 400  # OGC API – Features requires 400 for invalid parameters
+    if status == 503:
+        log.warning("unavailable on %s %s: %s", request.method, request.url.path, exc)
+    elif status >= 500:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        status,
+        str(exc) if row.detail is None else row.detail,
+        title=row.title,
+        headers=row.headers(exc) if row.headers else None,
+        problem_type=row.type,
+        **(row.members(exc) if row.members else {}),
+    )
+
+
 def install(app: FastAPI) -> None:
-    """Register the problem+json handlers on ``app``."""
+    """Register the problem+json handlers on ``app``: the framework's own errors, and one
+    handler for every class in :data:`PROBLEMS`."""
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -100,22 +193,11 @@ def install(app: FastAPI) -> None:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(_invalid_status(request), detail, title="Invalid input", errors=errors)
 
-    @app.exception_handler(ValidationError)
-    async def geoplan_validation(request: Request, exc: ValidationError) -> JSONResponse:
-        return problem(_invalid_status(request), str(exc), title="Invalid input", errors=exc.errors)
+    async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(request, exc)
 
-    @app.exception_handler(NotFoundError)
-    async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
-        return problem(404, str(exc))
-
-    @app.exception_handler(GeoplanError)
-    async def geoplan_error(request: Request, exc: GeoplanError) -> JSONResponse:
-        return problem(400, str(exc))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "An unexpected error occurred; it has been logged.")
+    for cls in PROBLEMS:
+        app.add_exception_handler(cls, domain_error)
 
     install_openapi(app)
 

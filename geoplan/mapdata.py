@@ -1,23 +1,28 @@
 """What the maps draw, read from the store as WGS84 GeoDataFrames ready for display.
 
-The maps package never writes SQL: it calls these functions. Geometry is simplified in PostGIS
-(in metres, before reprojection) so the HTML stays small, and walking catchments fall back to
+The maps package never writes SQL nor reads settings: it calls these functions, passing on the
+connection and the walking model (:class:`~geoplan.proximity.WalkSettings`) its caller gave it
+(``tests/unit/test_maps_boundary.py`` holds it to that). Geometry is simplified in PostGIS (in
+metres, before reprojection) so the HTML stays small, and walking catchments fall back to
 clearly labelled straight-line rings when the proximity analysis has not stored network
 isochrones for a hub.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import psycopg
 
-from geoplan.config import STORAGE_SRID, get_settings
+from geoplan.config import STORAGE_SRID
 from geoplan.errors import NotFoundError
 from geoplan.premises import PremisesQuery, SearchResult, search
+from geoplan.proximity import WalkSettings, default_walk
 from geoplan.store.db import read_gdf
 
 WGS84 = 4326
@@ -88,25 +93,28 @@ def hubs(conn: psycopg.Connection, ids: Sequence[str] | None = None) -> gpd.GeoD
     )
 
 
-def ring_radius_m(minutes: float) -> float:
+def ring_radius_m(minutes: float, walk: WalkSettings | None = None) -> float:
     """Straight-line radius that stands in for ``minutes`` of walking without a network."""
-    s = get_settings()
-    return s.walk_speed_m_per_min * minutes / s.detour_factor
+    walk = default_walk(walk)
+    return walk.m_per_min * minutes / walk.detour_factor
 
 
 def catchments(
     conn: psycopg.Connection,
     hub_ids: Sequence[str] | None = None,
     minutes: Sequence[int] = CATCHMENT_MINUTES,
+    *,
+    walk: WalkSettings | None = None,
 ) -> gpd.GeoDataFrame:
     """Walking catchments per hub and minute value, largest first (so small ones draw on top).
 
     Rows come from the ``catchments`` table (``method`` as stored, normally ``network``). For a
     hub/minutes pair the table lacks, a straight-line ring of radius
     ``walk speed × minutes / detour factor`` is computed instead, with ``method =
-    'straight_line'`` so the map can say so.
+    'straight_line'`` so the map can say so. ``walk`` (default: the process settings) gives the
+    speed and detour factor.
     """
-    s = get_settings()
+    walk = default_walk(walk)
     return read_gdf(
         conn,
         f"""
@@ -128,14 +136,16 @@ def catchments(
         {
             "ids": list(hub_ids) if hub_ids is not None else None,
             "minutes": list(minutes),
-            "speed": s.walk_speed_m_per_min,
-            "detour": s.detour_factor,
+            "speed": walk.m_per_min,
+            "detour": walk.detour_factor,
         },
         crs=WGS84,
     )
 
 
-def hubs_serving_area(conn: psycopg.Connection, slug: str, minutes: int = 15) -> list[str]:
+def hubs_serving_area(
+    conn: psycopg.Connection, slug: str, minutes: int = 15, *, walk: WalkSettings | None = None
+) -> list[str]:
     """Hubs from which the area is within ``minutes`` walk (catchment, else straight-line ring)."""
     area_bounds(conn, slug)  # 404 for an unknown slug
     rows = conn.execute(
@@ -149,7 +159,7 @@ def hubs_serving_area(conn: psycopg.Connection, slug: str, minutes: int = 15) ->
                 AND ST_DWithin(h.geom, a.geom, %(radius)s)))
         ORDER BY ST_Distance(h.geom, a.geom), h.id
         """,
-        {"slug": slug, "min": minutes, "radius": ring_radius_m(minutes)},
+        {"slug": slug, "min": minutes, "radius": ring_radius_m(minutes, walk)},
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -170,25 +180,29 @@ def _with_areas(conn: psycopg.Connection, gdf: gpd.GeoDataFrame) -> gpd.GeoDataF
 
 
 def premises(
-    conn: psycopg.Connection, q: PremisesQuery | None = None, *, everything: bool = False
+    conn: psycopg.Connection,
+    q: PremisesQuery | None = None,
+    *,
+    everything: bool = False,
+    walk: WalkSettings | None = None,
 ) -> SearchResult:
     """Premises matching ``q`` through :func:`geoplan.premises.search`, in WGS84 with ``area_id``.
 
     With ``everything``, all matches are fetched page by page (the overview draws thousands);
-    otherwise ``q.limit``/``q.offset`` apply as in the API.
+    otherwise ``q.limit``/``q.offset`` apply as in the API. ``walk`` as for the search.
     """
     q = q or PremisesQuery()
     if not everything:
-        result = search(conn, q)
+        result = search(conn, q, walk=walk)
         frames = [result.features]
     else:
         page = replace(q, limit=SEARCH_PAGE, offset=0)
-        result = search(conn, page)
+        result = search(conn, page, walk=walk)
         frames = [result.features]
         fetched = len(result.features)
         while fetched < result.number_matched and len(frames[-1]) > 0:
             page = replace(page, offset=fetched)
-            frames.append(search(conn, page).features)
+            frames.append(search(conn, page, walk=walk).features)
             fetched += len(frames[-1])
     gdf = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     gdf = gpd.GeoDataFrame(gdf, geometry="geometry", crs=frames[0].crs)
@@ -198,7 +212,9 @@ def premises(
     return SearchResult(gdf, result.number_matched, q)
 
 
-def premises_near_area(conn: psycopg.Connection, slug: str, minutes: int = 15) -> SearchResult:
+def premises_near_area(
+    conn: psycopg.Connection, slug: str, minutes: int = 15, *, walk: WalkSettings | None = None
+) -> SearchResult:
     """Premises inside the area or within ``minutes`` of straight-line walking of its edge."""
     area_bounds(conn, slug)
     ids = [
@@ -206,9 +222,41 @@ def premises_near_area(conn: psycopg.Connection, slug: str, minutes: int = 15) -
         for r in conn.execute(
             """SELECT p.id FROM premises p, areas a
                WHERE a.id = %s AND p.status = 'available' AND ST_DWithin(p.geom, a.geom, %s)""",
-            (slug, ring_radius_m(minutes)),
+            (slug, ring_radius_m(minutes, walk)),
         ).fetchall()
     ]
-    result = premises(conn, PremisesQuery(), everything=True)
+    result = premises(conn, PremisesQuery(), everything=True, walk=walk)
     gdf = result.features[result.features["id"].isin(ids)].reset_index(drop=True)
     return SearchResult(gdf, len(gdf), result.query)
+
+
+# -- the assessment map ------------------------------------------------------------------------
+def area_outlines(conn: psycopg.Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """``{id, name, geometry}`` of the focus areas ``ids`` (WGS84 GeoJSON, 6 decimals), by id:
+    the areas an assessed site touches, drawn unsimplified around it."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        "SELECT id, name, ST_AsGeoJSON(ST_Transform(geom, 4326), 6) FROM areas "
+        "WHERE id = ANY(%s) ORDER BY id",
+        (list(ids),),
+    ).fetchall()
+    return [{"id": r[0], "name": r[1], "geometry": json.loads(r[2])} for r in rows]
+
+
+def stored_catchments(
+    conn: psycopg.Connection, wanted: Sequence[tuple[str, int]]
+) -> dict[str, dict[str, Any]]:
+    """Stored walking catchments for ``(hub_id, minutes)`` pairs: hub id -> ``{geometry (WGS84
+    GeoJSON), method}``. Pairs the proximity analysis has not stored are left out (the map then
+    draws a straight-line ring); of two pairs for one hub the later stored one wins."""
+    out: dict[str, dict[str, Any]] = {}
+    for hub_id, minutes in wanted:
+        row = conn.execute(
+            "SELECT ST_AsGeoJSON(ST_Transform(geom, 4326), 6), method FROM catchments "
+            "WHERE hub_id = %s AND minutes = %s",
+            (hub_id, minutes),
+        ).fetchone()
+        if row:
+            out[hub_id] = {"geometry": json.loads(row[0]), "method": row[1]}
+    return out

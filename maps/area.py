@@ -9,6 +9,7 @@ import folium
 import psycopg
 
 from geoplan import mapdata
+from geoplan.proximity import WalkSettings
 from maps import base
 from maps.labels import ROLE_LABELS
 from maps.page import filter_form_html, title_panel_html
@@ -17,15 +18,24 @@ WALK_MINUTES = 15
 """Premises and hubs within this many minutes' walk of the area are shown."""
 
 
-def build_area_map(conn: psycopg.Connection, slug: str, *, link_base: str = "") -> folium.Map:
-    """Raises :class:`geoplan.errors.NotFoundError` for an unknown slug."""
+def build_area_map(
+    conn: psycopg.Connection,
+    slug: str,
+    *,
+    link_base: str = "",
+    walk: WalkSettings | None = None,
+) -> folium.Map:
+    """Raises :class:`geoplan.errors.NotFoundError` for an unknown slug.
+
+    ``walk``: the walking model of the rings and the reach (default: the process settings).
+    """
     area = mapdata.areas(conn, slug).iloc[0]
     areas = mapdata.areas(conn)
     area_names = dict(zip(areas["id"], areas["name"], strict=True))
-    hub_ids = mapdata.hubs_serving_area(conn, slug, WALK_MINUTES)
+    hub_ids = mapdata.hubs_serving_area(conn, slug, WALK_MINUTES, walk=walk)
     hubs = mapdata.hubs(conn, hub_ids)
-    catchments = mapdata.catchments(conn, hub_ids)
-    premises = mapdata.premises_near_area(conn, slug, WALK_MINUTES).features
+    catchments = mapdata.catchments(conn, hub_ids, walk=walk)
+    premises = mapdata.premises_near_area(conn, slug, WALK_MINUTES, walk=walk).features
     inside = int((premises["area_id"] == slug).sum()) if len(premises) else 0
 
     title = f"{area['name']} – {ROLE_LABELS.get(area['role'], area['role']).lower()}"
@@ -74,5 +84,11 @@ def build_area_map(conn: psycopg.Connection, slug: str, *, link_base: str = "") 
     return m
 
 
-def render_area_map(conn: psycopg.Connection, slug: str, *, link_base: str = "") -> str:
-    return base.render_html(build_area_map(conn, slug, link_base=link_base))
+def render_area_map(
+    conn: psycopg.Connection,
+    slug: str,
+    *,
+    link_base: str = "",
+    walk: WalkSettings | None = None,
+) -> str:
+    return base.render_html(build_area_map(conn, slug, link_base=link_base, walk=walk))

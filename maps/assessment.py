@@ -1,18 +1,21 @@
 """The assessment map: the proposed site in its verdict colour, the focus areas it touches, and
 the nearest hubs with their walking limit (a catchment polygon when one is stored, else a ring).
 
-Self-contained on purpose (only ``maps.base.new_map`` and plain folium), so it merges cleanly
-with the shared map helpers being built in parallel.
+Everything but the record is read through :mod:`geoplan.mapdata`; the policy and the walking
+model come from the caller (the API from its app's settings, the CLI from the process's).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import folium
 import psycopg
 
+from geoplan import mapdata
+from geoplan.assessment.policy import Policy
+from geoplan.assessment.report import render_report
+from geoplan.proximity import WalkSettings
 from maps.base import new_map, render_html
 
 VERDICT_COLOURS = {"conforms": "#1a7f37", "needs_review": "#b35c00", "conflicts": "#c62828"}
@@ -20,43 +23,18 @@ CLASS_COLOURS = {"A": "#1565c0", "B": "#6a1b9a", "C": "#757575"}
 AREA_COLOUR = "#00838f"
 
 
-def _touched_areas(conn: psycopg.Connection, ids: list[str]) -> list[dict[str, Any]]:
-    if not ids:
-        return []
-    rows = conn.execute(
-        "SELECT id, name, ST_AsGeoJSON(ST_Transform(geom, 4326), 6) FROM areas "
-        "WHERE id = ANY(%s) ORDER BY id",
-        (ids,),
-    ).fetchall()
-    return [{"id": r[0], "name": r[1], "geometry": json.loads(r[2])} for r in rows]
-
-
-def _catchments(conn: psycopg.Connection, wanted: list[tuple[str, int]]) -> dict[str, dict]:
-    """Stored walking catchments (hub_id, minutes) -> GeoJSON, when the proximity layer has them."""
-    out: dict[str, dict] = {}
-    for hub_id, minutes in wanted:
-        row = conn.execute(
-            "SELECT ST_AsGeoJSON(ST_Transform(geom, 4326), 6), method FROM catchments "
-            "WHERE hub_id = %s AND minutes = %s",
-            (hub_id, minutes),
-        ).fetchone()
-        if row:
-            out[hub_id] = {"geometry": json.loads(row[0]), "method": row[1]}
-    return out
-
-
 def assessment_map(
     conn: psycopg.Connection,
     record: dict[str, Any],
     *,
-    walk_speed_m_per_min: float,
-    detour_factor: float,
+    walk: WalkSettings,
     class_limits: dict[str, float],
 ) -> folium.Map:
     """Build the map for an assessment result or stored record.
 
     ``class_limits`` maps class name to its walking limit in minutes (from the policy), drawn
-    around each hub that could give the site that class.
+    around each hub that could give the site that class; without a stored catchment, as a
+    straight-line ring of ``walk``'s speed and detour factor.
     """
     facts = record["facts"]
     verdict = record["verdict"]
@@ -65,7 +43,7 @@ def assessment_map(
     m = new_map(location=(lat, lon), zoom_start=15)
 
     areas_fg = folium.FeatureGroup(name="Fokusområder berørt", show=True)
-    for area in _touched_areas(conn, [a["id"] for a in facts["areas"]]):
+    for area in mapdata.area_outlines(conn, [a["id"] for a in facts["areas"]]):
         share = next((a["overlap_share"] for a in facts["areas"] if a["id"] == area["id"]), None)
         folium.GeoJson(
             area["geometry"],
@@ -87,7 +65,7 @@ def assessment_map(
         for cls in ("A", "B"):
             if cls in class_limits:
                 wanted.append((h["hub_id"], int(class_limits[cls])))
-    catchments = _catchments(conn, wanted)
+    catchments = mapdata.stored_catchments(conn, wanted)
     for h in hubs:
         planned = h["status"] == "planned"
         ring_cls = h["grants_class"] if h["grants_class"] in class_limits else None
@@ -107,7 +85,7 @@ def assessment_map(
         else:
             folium.Circle(
                 (h["lat"], h["lon"]),
-                radius=limit * walk_speed_m_per_min / detour_factor,
+                radius=limit * walk.m_per_min / walk.detour_factor,
                 color=ring_colour,
                 weight=1,
                 fill=True,
@@ -115,7 +93,7 @@ def assessment_map(
                 dash_array="4 4" if planned else None,
                 tooltip=(
                     f"{h['name']}: ≈{limit:g} min gangavstand "
-                    f"(rett linje × {detour_factor:g}, ikke nettverk)"
+                    f"(rett linje × {walk.detour_factor:g}, ikke nettverk)"
                 ),
             ).add_to(hubs_fg)
         folium.PolyLine(
@@ -189,24 +167,14 @@ def assessment_map(
     return m
 
 
-def assessment_report_html(conn: psycopg.Connection, record: dict[str, Any]) -> str:
+def assessment_report_html(
+    conn: psycopg.Connection, record: dict[str, Any], *, policy: Policy, walk: WalkSettings
+) -> str:
     """The printable report with the map embedded: what the API and CLI both serve."""
-    from geoplan.assessment.policy import load_policy
-    from geoplan.assessment.report import render_report
-    from geoplan.config import get_settings
-
-    settings = get_settings()
-    policy = load_policy()
     limits = {
         name: cls.max_walk_min
         for name, cls in policy.location_classes.items()
         if cls.max_walk_min is not None
     }
-    m = assessment_map(
-        conn,
-        record,
-        walk_speed_m_per_min=settings.walk_speed_m_per_min,
-        detour_factor=settings.detour_factor,
-        class_limits=limits,
-    )
+    m = assessment_map(conn, record, walk=walk, class_limits=limits)
     return render_report(record, map_html=render_html(m), policy_title=policy.title)

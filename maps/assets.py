@@ -5,6 +5,9 @@ drive, sometimes behind a proxy, and the tests run offline, so every map geoplan
 libraries inline. The files in ``maps/static/`` are pristine copies from npm (versions and licences
 in ``maps/static/README.md``); CSS images are embedded as data URIs.
 
+geoplan's own page code, ``maps/static/geoplan.js``, is linked by the elements that use it
+(:data:`GEOPLAN_JS`) and inlined the same way, so no JavaScript lives in Python strings.
+
 Links folium adds that geoplan does not need (jQuery, Bootstrap, Font Awesome, awesome-markers:
 geoplan draws its own icons) are dropped. A link this module does not know is an error, so a
 folium upgrade that adds a dependency fails the tests instead of silently reaching the internet.
@@ -44,6 +47,12 @@ VENDORED: dict[str, str | None] = {
     "leaflet.awesome-markers.css": None,
     "leaflet.awesome.rotate.min.css": None,
 }
+
+OWN: dict[str, str] = {"geoplan.js": "geoplan.js"}
+"""geoplan's own files in ``maps/static/`` (basename of the link -> file), inlined like the rest."""
+
+GEOPLAN_JS = ("geoplan_js", "geoplan.js")
+"""``(name, url)`` for a folium element's ``default_js``: links ``geoplan.js`` once per page."""
 
 # leaflet-measure 2.1.7 ships no Norwegian; this bokmål locale is added to its locale table.
 MEASURE_NB = {
@@ -93,6 +102,8 @@ def _basename(url: str) -> str:
 
 def _lookup(url: str) -> str | None:
     name = _basename(url)
+    if name in OWN:
+        return OWN[name]
     if name not in VENDORED:
         raise AssetError(f"map links {url!r}, which is not vendored in {STATIC_DIR}")
     return VENDORED[name]
@@ -139,7 +150,8 @@ def inline_assets(html: str) -> str:
         if name is None or name in seen:
             return ""
         seen.add(name)
-        return f"<script>/* {name} (vendored) */\n{_js(name)}\n</script>"
+        origin = "geoplan" if name in OWN.values() else "vendored"
+        return f"<script>/* {name} ({origin}) */\n{_js(name)}\n</script>"
 
     def link(m: re.Match) -> str:
         name = _lookup(m.group("url"))

@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen, MarkerCluster, MeasureControl, MousePosition
 from folium.template import Template
 
-from maps.assets import inline_assets
+from maps.assets import GEOPLAN_JS, inline_assets
 from maps.labels import METHOD_LABELS, MODE_LABELS, ROLE_LABELS, STATUS_LABELS, USE_LABELS
 
 KARTVERKET_ATTR = '&copy; <a href="https://www.kartverket.no/">Kartverket</a> (CC BY 4.0)'
@@ -202,24 +203,18 @@ class MetricScale(MacroElement):
     )
 
 
-class Panel(MacroElement):
+class Panel(JSCSSMixin):
     """A Leaflet control holding HTML (title, notes, filter form, legend).
 
     As a control it stays on the map in fullscreen mode; clicks and scrolling inside it do not
-    pan or zoom the map.
+    pan or zoom the map (``geoplan.panel`` in ``maps/static/geoplan.js``).
     """
 
+    default_js = [GEOPLAN_JS]
     _template = Template(
         """{% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
-        {{ this.get_name() }}.onAdd = function () {
-            var div = L.DomUtil.create('div', {{ this.css_class|tojson }});
-            div.innerHTML = {{ this.html_json }};
-            L.DomEvent.disableClickPropagation(div);
-            L.DomEvent.disableScrollPropagation(div);
-            return div;
-        };
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        var {{ this.get_name() }} = geoplan.panel({{ this._parent.get_name() }},
+            {{ this.position|tojson }}, {{ this.css_class|tojson }}, {{ this.html_json }});
         {% endmacro %}"""
     )
 
@@ -503,72 +498,23 @@ class PremisesCluster(MarkerCluster):
     """Vacant premises as one compact data array, clustered with Leaflet.markercluster.
 
     Markers are created in the browser from the array and added in bulk (``chunkedLoading``);
-    popup HTML is only built when a marker is clicked. One JSON array per premises instead of one
-    ``L.marker(...)`` statement keeps 10 000 premises to about 1.5 MB of HTML.
+    popup HTML is only built when a marker is clicked (``geoplan.premisesCluster`` in
+    ``maps/static/geoplan.js``). One JSON array per premises instead of one ``L.marker(...)``
+    statement keeps 10 000 premises to about 1.5 MB of HTML.
     """
+
+    default_js = [*MarkerCluster.default_js, GEOPLAN_JS]
 
     _template = Template(
         """{% macro script(this, kwargs) %}
 var {{ this.get_name() }} = (function () {
-  var base = {{ this.link_base_json }};
-  var useLabels = {{ this.use_labels_json }};
-  var useColors = {{ this.use_colors_json }};
-  var areaNames = {{ this.area_names_json }};
   var data = {{ this.data_json }};
-  function esc(s) {
-    return String(s).replace(/[&<>"']/g, function (c) {
-      return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c];
-    });
-  }
-  function num(x) {
-    return Math.round(x).toString().replace(/\\B(?=(\\d{3})+(?!\\d))/g, '\\u00a0');
-  }
-  function date(s) { var p = s.split('-'); return p[2] + '.' + p[1] + '.' + p[0]; }
-  function popup(r) {
-    var today = new Date().toISOString().slice(0, 10);
-    var uses = r[4].map(function (u) { return useLabels[u] || u; }).join(', ');
-    var rows = [
-      ['Bruk', esc(uses)],
-      ['Areal', r[5] == null ? '–' : num(r[5]) + ' m²'],
-      ['Leie', r[6] == null ? 'ikke oppgitt' : num(r[6]) + ' kr/m²/år'],
-      ['Ledig', r[7] == null || r[7] <= today ? 'nå' : 'fra ' + date(r[7])],
-      ['Nærmeste knutepunkt', r[8] == null ? '–' : esc(r[8]) + (r[9] == null ? '' :
-        ', ca. ' + Math.round(r[9]) + ' min gange' +
-        (r[10] === 'straight_line' ? ' (luftlinje × omvei, anslag)' : ''))]
-    ];
-    if (r[12] != null) {
-      rows.push(['Fokusområde', '<a href="' + base + '/maps/areas/' + encodeURIComponent(r[12]) +
-        '" target="_top">' + esc(areaNames[r[12]] || r[12]) + '</a>']);
-    }
-    var html = '<div class="gp-popup gp-premises-popup" data-id="' + esc(r[2]) + '">';
-    if (r[11]) { html += '<p><span class="gp-sample-tag">EKSEMPELDATA</span> ' +
-      'Oppdiktet lokale til demonstrasjon, ikke en ekte annonse.</p>'; }
-    html += '<h3>' + esc(r[3]) + '</h3><table>';
-    rows.forEach(function (x) {
-      html += '<tr><td><b>' + x[0] + '</b></td><td>' + x[1] + '</td></tr>';
-    });
-    html += '</table><p><a href="' + base + '/premises/' + encodeURIComponent(r[2]) +
-      '" target="_top">Åpne oppføringen</a></p></div>';
-    return html;
-  }
-  var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
-  var markers = new Array(data.length);
-  for (var i = 0; i < data.length; i++) {
-    var r = data[i];
-    var use = r[4][0] || 'other';
-    var m = L.marker([r[0], r[1]], {
-      title: r[3],
-      icon: L.divIcon({
-        className: 'gp-premises gp-use-' + use + (r[11] ? ' gp-sample' : ''),
-        html: '', iconSize: [14, 14]
-      })
-    });
-    m.geoplanId = r[2];
-    m.bindPopup(popup.bind(null, r), {maxWidth: 340});
-    markers[i] = m;
-  }
-  cluster.addLayers(markers);
-  return cluster;
+  return geoplan.premisesCluster(data, {
+    base: {{ this.link_base_json }},
+    useLabels: {{ this.use_labels_json }},
+    areaNames: {{ this.area_names_json }},
+    cluster: {{ this.options|tojavascript }}
+  });
 })();
 {% endmacro %}"""
     )
@@ -597,7 +543,6 @@ var {{ this.get_name() }} = (function () {
         self.data_json = _compact_json(self.rows)
         self.link_base_json = _compact_json(link_base)
         self.use_labels_json = _compact_json(USE_LABELS)
-        self.use_colors_json = _compact_json(USE_COLORS)
         self.area_names_json = _compact_json(area_names or {})
 
 
@@ -711,6 +656,12 @@ def add_legend(m: folium.Map, **kwargs) -> Panel:
     return add_panel(m, legend_html(**kwargs), position="bottomright", css_class="gp-panel")
 
 
+class _MousePosition(MousePosition):
+    """folium's coordinate readout, linking ``geoplan.js`` for its bokmål formatters."""
+
+    default_js = [*MousePosition.default_js, GEOPLAN_JS]
+
+
 def add_controls(m: folium.Map, *, collapsed_layers: bool = True) -> None:
     """Layer control, fullscreen, measure tool and coordinate readout (scale bar is built in).
 
@@ -725,14 +676,14 @@ def add_controls(m: folium.Map, *, collapsed_layers: bool = True) -> None:
         secondary_area_unit="hectares",
         localization="nb",
     ).add_to(m)
-    MousePosition(
+    _MousePosition(
         position="bottomleft",
         separator=" | ",
         prefix="WGS84:",
         num_digits=5,
         empty_string="Flytt musen over kartet",
-        lat_formatter="function(n) {return 'N ' + L.Util.formatNum(n, 5);}",
-        lng_formatter="function(n) {return 'Ø ' + L.Util.formatNum(n, 5);}",
+        lat_formatter="geoplan.formatLat",
+        lng_formatter="geoplan.formatLng",
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=collapsed_layers).add_to(m)
 

@@ -9,22 +9,26 @@ import folium
 import psycopg
 
 from geoplan import mapdata
+from geoplan.proximity import WalkSettings
 from maps import base
 from maps.page import filter_form_html, title_panel_html
 
 TITLE = "Lørenskog – næringsområder, knutepunkter og ledige lokaler"
 
 
-def build_overview(conn: psycopg.Connection, *, link_base: str = "") -> folium.Map:
+def build_overview(
+    conn: psycopg.Connection, *, link_base: str = "", walk: WalkSettings | None = None
+) -> folium.Map:
     """The overview map as a folium object (see :func:`maps.base.render_html` for the page).
 
-    ``link_base`` prefixes links to the API (``""`` when served; the server URL in files).
+    ``link_base`` prefixes links to the API (``""`` when served; the server URL in files);
+    ``walk`` is the walking model of the straight-line rings (default: the process settings).
     """
     boundary = mapdata.boundary(conn)
     areas = mapdata.areas(conn)
     hubs = mapdata.hubs(conn)
-    catchments = mapdata.catchments(conn)
-    premises = mapdata.premises(conn, everything=True).features
+    catchments = mapdata.catchments(conn, walk=walk)
+    premises = mapdata.premises(conn, everything=True, walk=walk).features
     area_names = dict(zip(areas["id"], areas["name"], strict=True))
 
     m = base.new_map(title=TITLE)
@@ -57,6 +61,8 @@ def build_overview(conn: psycopg.Connection, *, link_base: str = "") -> folium.M
     return m
 
 
-def render_overview(conn: psycopg.Connection, *, link_base: str = "") -> str:
+def render_overview(
+    conn: psycopg.Connection, *, link_base: str = "", walk: WalkSettings | None = None
+) -> str:
     """The overview as a self-contained HTML page."""
-    return base.render_html(build_overview(conn, link_base=link_base))
+    return base.render_html(build_overview(conn, link_base=link_base, walk=walk))

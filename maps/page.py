@@ -11,7 +11,13 @@ from urllib.parse import urlencode
 
 import geopandas as gpd
 
-from geoplan.premises import PremisesQuery
+from geoplan.premises import (
+    SEARCH_FILTERS,
+    FormField,
+    PremisesQuery,
+    SearchFilter,
+    query_params,
+)
 from maps.base import esc, notes_html
 from maps.labels import USE_LABELS, nok
 
@@ -28,45 +34,53 @@ def _value(v: float | None) -> str:
     return "" if v is None else f"{v:g}"
 
 
+def _choices(name: str, area_names: dict[str, str]) -> tuple[str, list[tuple[object, str]]] | None:
+    """What the form offers for a filter as a select: the "any" label and (value, label) pairs;
+    None: the filter is a number input."""
+    if name == "use":
+        return "alle", list(USE_LABELS.items())
+    if name == "area":
+        return "alle", list(area_names.items())
+    if name == "max_walk_min":
+        return "uansett", [(w, f"inntil {w} min") for w in WALK_CHOICES]
+    return None
+
+
+def _field_html(
+    f: SearchFilter, form: FormField, q: PremisesQuery, area_names: dict[str, str]
+) -> str:
+    """One filter's label and control, pre-filled from ``q`` (a repeated filter shows its first)."""
+    value = getattr(q, f.attr)
+    if f.many:
+        value = value[0] if value else ""
+    label = f'<label for="{form.id}">{esc(form.label)}</label>'
+    choices = _choices(f.name, area_names)
+    if choices is None:
+        return (
+            f'{label}<input id="{form.id}" name="{f.name}" type="number" '
+            f'min="{f.minimum:g}" step="{form.step:g}" value="{_value(value)}">'
+        )
+    anything, items = choices
+    options = [f'<option value="">{anything}</option>'] + [
+        f'<option value="{esc(v)}"{" selected" if v == value else ""}>{esc(text)}</option>'
+        for v, text in items
+    ]
+    return f'{label}<select id="{form.id}" name="{f.name}">{"".join(options)}</select>'
+
+
 def filter_form_html(
     q: PremisesQuery | None,
     area_names: dict[str, str],
     *,
     link_base: str = "",
 ) -> str:
-    """The filter form, pre-filled from ``q``."""
+    """The filter form, pre-filled from ``q``: the search filters that have a form field
+    (:attr:`SearchFilter.form`), in their declared order."""
     q = q or PremisesQuery()
-    selected_use = q.uses[0] if q.uses else ""
-    uses = ['<option value="">alle</option>'] + [
-        f'<option value="{u}"{" selected" if u == selected_use else ""}>{esc(label)}</option>'
-        for u, label in USE_LABELS.items()
-    ]
-    areas = ['<option value="">alle</option>'] + [
-        f'<option value="{esc(slug)}"{" selected" if slug == q.area else ""}>{esc(name)}</option>'
-        for slug, name in area_names.items()
-    ]
-    walks = ['<option value="">uansett</option>'] + [
-        f'<option value="{w}"{" selected" if q.max_walk_min == w else ""}>inntil {w} min</option>'
-        for w in WALK_CHOICES
-    ]
+    fields = "".join(_field_html(f, f.form, q, area_names) for f in SEARCH_FILTERS if f.form)
     return (
         f'<form class="gp-form" method="get" action="{esc(link_base)}/maps/premises" '
-        'id="gp-filter">'
-        f'<label for="gp-use">Bruk</label><select id="gp-use" name="use">{"".join(uses)}</select>'
-        '<label for="gp-min">Areal fra (m²)</label>'
-        f'<input id="gp-min" name="min_area_m2" type="number" min="0" step="10" '
-        f'value="{_value(q.min_area_m2)}">'
-        '<label for="gp-max">Areal til (m²)</label>'
-        f'<input id="gp-max" name="max_area_m2" type="number" min="0" step="10" '
-        f'value="{_value(q.max_area_m2)}">'
-        '<label for="gp-rent">Maks leie (kr/m²/år)</label>'
-        f'<input id="gp-rent" name="max_rent_nok_m2" type="number" min="0" step="50" '
-        f'value="{_value(q.max_rent_nok_m2)}">'
-        f'<label for="gp-area">Fokusområde</label><select id="gp-area" name="area">'
-        f"{''.join(areas)}</select>"
-        f'<label for="gp-walk">Gange til knutepunkt</label><select id="gp-walk" '
-        f'name="max_walk_min">{"".join(walks)}</select>'
-        '<button type="submit">Vis ledige lokaler</button></form>'
+        f'id="gp-filter">{fields}<button type="submit">Vis ledige lokaler</button></form>'
     )
 
 
@@ -88,19 +102,7 @@ def title_panel_html(
 
 def query_string(q: PremisesQuery, **override) -> str:
     """URL query for ``q`` (names as ``GET /premises``), e.g. for the next page."""
-    params: list[tuple[str, str]] = [("use", u) for u in (q.uses or [])]
-    for key in ("min_area_m2", "max_area_m2", "max_rent_nok_m2", "area", "max_walk_min", "hub"):
-        value = override.get(key, getattr(q, key))
-        if value is not None:
-            params.append((key, f"{value:g}" if isinstance(value, float) else str(value)))
-    if q.available_by:
-        params.append(("available_by", q.available_by.isoformat()))
-    params += [
-        ("sort", override.get("sort", q.sort)),
-        ("limit", str(override.get("limit", q.limit))),
-        ("offset", str(override.get("offset", q.offset))),
-    ]
-    return urlencode(params)
+    return urlencode(query_params(q, **override))
 
 
 def results_table_html(

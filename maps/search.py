@@ -10,6 +10,7 @@ import psycopg
 
 from geoplan import mapdata
 from geoplan.premises import PremisesQuery, check_query
+from geoplan.proximity import WalkSettings
 from maps import base
 from maps.labels import USE_LABELS
 from maps.page import filter_form_html, results_table_html, title_panel_html
@@ -38,11 +39,18 @@ def describe_query(q: PremisesQuery, area_names: dict[str, str]) -> str:
 
 
 def build_premises_map(
-    conn: psycopg.Connection, q: PremisesQuery, *, link_base: str = ""
+    conn: psycopg.Connection,
+    q: PremisesQuery,
+    *,
+    link_base: str = "",
+    walk: WalkSettings | None = None,
 ) -> tuple[folium.Map, mapdata.SearchResult]:
-    """The search map and the search result it shows (the caller may report the count)."""
+    """The search map and the search result it shows (the caller may report the count).
+
+    ``walk``: the walking model of the search and the rings (default: the process settings).
+    """
     check_query(conn, q)
-    result = mapdata.premises(conn, q)
+    result = mapdata.premises(conn, q, walk=walk)
     found = result.features
     areas = mapdata.areas(conn)
     area_names = dict(zip(areas["id"], areas["name"], strict=True))
@@ -53,7 +61,7 @@ def build_premises_map(
         hub_ids = sorted({h for h in found.get("nearest_hub_id", []) if isinstance(h, str)})
     hubs = mapdata.hubs(conn, hub_ids) if hub_ids else mapdata.hubs(conn)
     minutes = [max(1, round(q.max_walk_min))] if q.max_walk_min is not None else [5, 10, 15]
-    catchments = mapdata.catchments(conn, list(hubs["id"]), minutes)
+    catchments = mapdata.catchments(conn, list(hubs["id"]), minutes, walk=walk)
 
     m = base.new_map(title=TITLE, height="62vh")
     base.add_catchments(m, catchments)
@@ -93,5 +101,11 @@ def build_premises_map(
     return m, result
 
 
-def render_premises_map(conn: psycopg.Connection, q: PremisesQuery, *, link_base: str = "") -> str:
-    return base.render_html(build_premises_map(conn, q, link_base=link_base)[0])
+def render_premises_map(
+    conn: psycopg.Connection,
+    q: PremisesQuery,
+    *,
+    link_base: str = "",
+    walk: WalkSettings | None = None,
+) -> str:
+    return base.render_html(build_premises_map(conn, q, link_base=link_base, walk=walk)[0])

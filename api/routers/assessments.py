@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import get_conn, require_scope
+from api.deps import app_policy, app_walk, get_conn, require_scope
 from geoplan.assessment import AssessmentInput, assess, get_assessment, store_assessment
 from geoplan.auth.keys import ApiKey
 
@@ -52,7 +52,9 @@ def create_assessment(
     key: ApiKey = Depends(require_writer),
     conn: psycopg.Connection = Depends(get_conn),
 ) -> dict[str, Any]:
-    result = assess(conn, AssessmentInput(**body.model_dump()))
+    result = assess(
+        conn, AssessmentInput(**body.model_dump()), app_policy(request), walk=app_walk(request)
+    )
     record = store_assessment(conn, result, created_by=key.name)
     conn.commit()
     response.headers["Location"] = str(request.url_for("read_assessment", case_id=record["id"]))
@@ -69,7 +71,12 @@ def read_assessment(case_id: str, conn: psycopg.Connection = Depends(get_conn)) 
     response_class=HTMLResponse,
     summary="Printable HTML report: verdict, reasons with citations, facts and map",
 )
-def assessment_report(case_id: str, conn: psycopg.Connection = Depends(get_conn)) -> HTMLResponse:
+def assessment_report(
+    case_id: str, request: Request, conn: psycopg.Connection = Depends(get_conn)
+) -> HTMLResponse:
     from maps.assessment import assessment_report_html
 
-    return HTMLResponse(assessment_report_html(conn, get_assessment(conn, case_id)))
+    record = get_assessment(conn, case_id)
+    return HTMLResponse(
+        assessment_report_html(conn, record, policy=app_policy(request), walk=app_walk(request))
+    )

@@ -7,11 +7,12 @@ Bad filter values are 422 problem+json naming the parameter; an unknown area is 
 from __future__ import annotations
 
 import psycopg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import get_conn
-from geoplan import premises
+from api.deps import app_walk, get_conn
+from api.search_filters import premises_form_query
+from geoplan.premises import PremisesQuery
 from maps.area import render_area_map
 from maps.overview import render_overview
 from maps.search import render_premises_map
@@ -29,34 +30,25 @@ def _link_base(request: Request) -> str:
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map (HTML)")
 def overview(request: Request, conn: psycopg.Connection = Depends(get_conn)) -> HTMLResponse:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
-    return HTMLResponse(render_overview(conn, link_base=_link_base(request)))
+    return HTMLResponse(
+        render_overview(conn, link_base=_link_base(request), walk=app_walk(request))
+    )
 
 
 @router.get("/maps/premises", response_class=HTMLResponse, summary="Premises search map (HTML)")
 def premises_map(
     request: Request,
     conn: psycopg.Connection = Depends(get_conn),
-    use: list[str] | None = Query(None, description="Use category; repeat or comma-separate."),
-    min_area_m2: str | None = Query(None, description="Smallest floor area (m²)."),
-    max_area_m2: str | None = Query(None, description="Largest floor area (m²)."),
-    max_rent_nok_m2: str | None = Query(None, description="Highest rent (NOK/m²/year)."),
-    area: str | None = Query(None, description="Focus-area slug."),
-    available_by: str | None = Query(None, description="Available by this date (YYYY-MM-DD)."),
-    max_walk_min: str | None = Query(None, description="Most minutes' walk to a hub."),
-    hub: str | None = Query(None, description="Hub id that max_walk_min refers to."),
-    sort: str | None = Query(None, description="walk | area | rent | updated"),
-    limit: str | None = Query(None, description="Results per page (1–1000, default 100)."),
-    offset: str | None = Query(None, description="Results to skip."),
+    q: PremisesQuery = Depends(premises_form_query),
 ) -> HTMLResponse:
     """Matching premises, the hubs and catchments the filter used, and a result table.
 
     Empty parameters (as a submitted HTML form sends them) mean "no filter"; otherwise the
     parameters and their checks are those of ``GET /premises``.
     """
-    q = premises.query_from_params(
-        {k: request.query_params.getlist(k) for k in request.query_params}
+    return HTMLResponse(
+        render_premises_map(conn, q, link_base=_link_base(request), walk=app_walk(request))
     )
-    return HTMLResponse(render_premises_map(conn, q, link_base=_link_base(request)))
 
 
 @router.get("/maps/areas/{slug}", response_class=HTMLResponse, summary="Focus-area map (HTML)")
@@ -64,4 +56,6 @@ def area_map(
     slug: str, request: Request, conn: psycopg.Connection = Depends(get_conn)
 ) -> HTMLResponse:
     """One focus area: identity, the hubs serving it with catchments, premises around it."""
-    return HTMLResponse(render_area_map(conn, slug, link_base=_link_base(request)))
+    return HTMLResponse(
+        render_area_map(conn, slug, link_base=_link_base(request), walk=app_walk(request))
+    )

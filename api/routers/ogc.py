@@ -452,7 +452,7 @@ def item(
 ) -> Response:
     coll = ogc.get_collection(collection_id)
     feature = ogc.get_item(conn, coll, feature_id, crs)
-    output_crs = crs_registry.parse_crs(crs)
+    output_crs = crs_registry.served_crs(crs)
     html = _wants_html(request, f)
     url = f"{_root(request)}/collections/{coll.id}"
     feature["links"] = [

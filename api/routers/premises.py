@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import psycopg
@@ -19,21 +19,20 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.deps import get_conn, require_scope
-from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA, problem
+from api.deps import app_walk, get_conn, require_scope
+from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA
 from api.layer_models import FiniteFloat, request_model, response_model
+from api.search_filters import premises_query
 from geoplan import premises as core
 from geoplan.auth.keys import ApiKey
 from geoplan.errors import ValidationError
 from geoplan.geo.geojson import feature_collection
 from geoplan.layers.spec import PREMISES
-from geoplan.vocab import AREA_SLUGS
 
 router = APIRouter(prefix="/premises", tags=["premises"])
 require_writer = require_scope("write")
 
 GEOJSON = "application/geo+json"
-AreaSlug = Literal[AREA_SLUGS]  # type: ignore[valid-type]
 PremisesId = Annotated[str, Path(max_length=200, description="Premises id, e.g. `p-1a2b3c4d5e6f`")]
 
 
@@ -272,64 +271,22 @@ IfMatch = Annotated[
 )
 def search_premises(
     request: Request,
-    use: Annotated[
-        list[str],
-        Query(description="Use category; repeat or comma-separate to match any of several"),
-    ] = None,
-    min_area_m2: Annotated[float, Query(ge=0, description="Minimum floor area")] = None,
-    max_area_m2: Annotated[float, Query(ge=0, description="Maximum floor area")] = None,
-    max_rent_nok_m2: Annotated[
-        float, Query(ge=0, description="Maximum rent, NOK per m² and year")
-    ] = None,
-    area: Annotated[AreaSlug, Query(description="Focus-area slug, e.g. `visperud`")] = None,
-    available_by: Annotated[
-        date, Query(description="Available on or before this date (YYYY-MM-DD)")
-    ] = None,
-    max_walk_min: Annotated[
-        float,
-        Query(ge=0, description="Maximum walking time (minutes) to the nearest hub, or to `hub`"),
-    ] = None,
-    hub: Annotated[
-        str,
-        Query(max_length=200, description="Hub id: walking time to this hub, not the nearest"),
-    ] = None,
-    sort: Annotated[
-        Literal["walk", "area", "rent", "updated"],
-        Query(description="walk (shortest first), area (largest), rent (cheapest), updated"),
-    ] = "walk",
-    limit: Annotated[int, Query(ge=1, le=core.API_MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0, le=core.MAX_OFFSET)] = 0,
-    include_withdrawn: Annotated[bool, Query(description="Also list withdrawn premises")] = False,
+    q: Annotated[core.PremisesQuery, Depends(premises_query)],
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
-    q = core.query_from_params(
-        {
-            "use": use,
-            "min_area_m2": min_area_m2,
-            "max_area_m2": max_area_m2,
-            "max_rent_nok_m2": max_rent_nok_m2,
-            "area": area,
-            "available_by": available_by,
-            "max_walk_min": max_walk_min,
-            "hub": hub,
-            "sort": sort,
-            "limit": limit,
-            "offset": offset,
-            "include_withdrawn": include_withdrawn,
-        }
-    )
-    page = core.search_features(conn, core.check_query(conn, q))
+    # The query parameters are the search filters, declared once in geoplan.premises.query.
+    page = core.search_features(conn, core.check_query(conn, q), walk=app_walk(request))
     base = _base_url(request) + request.url.path
 
     def href(new_offset: int) -> str:
         query = request.url.include_query_params(offset=new_offset).query
         return f"{base}?{query}"
 
-    links = [{"href": href(offset), "rel": "self", "type": GEOJSON, "title": "this page"}]
-    if offset + page.number_returned < page.number_matched:
-        links.append({"href": href(offset + limit), "rel": "next", "type": GEOJSON})
-    if offset > 0:
-        links.append({"href": href(max(0, offset - limit)), "rel": "prev", "type": GEOJSON})
+    links = [{"href": href(q.offset), "rel": "self", "type": GEOJSON, "title": "this page"}]
+    if q.offset + page.number_returned < page.number_matched:
+        links.append({"href": href(q.offset + q.limit), "rel": "next", "type": GEOJSON})
+    if q.offset > 0:
+        links.append({"href": href(max(0, q.offset - q.limit)), "rel": "prev", "type": GEOJSON})
     return GeoJSONResponse(
         feature_collection(
             page.features_json,
@@ -420,16 +377,6 @@ _WRITE_RESPONSES = {
 }
 
 
-def _stale(exc: core.StaleVersionError) -> Response:
-    return problem(
-        412,
-        str(exc),
-        title="Precondition Failed",
-        headers={"ETag": f'W/"{exc.current}"'},
-        current_version=exc.current,
-    )
-
-
 def _update(
     conn: psycopg.Connection,
     premises_id: str,
@@ -439,20 +386,18 @@ def _update(
     *,
     partial: bool,
 ) -> Response:
-    """PUT and PATCH differ only in ``partial``: one write path, one stale-version answer."""
+    """PUT and PATCH differ only in ``partial``: one write path (a stale ``If-Match`` raises
+    :class:`~geoplan.premises.StaleVersionError`, answered 412 by ``api/errors.py``)."""
     data = _verification(data, key)
-    try:
-        record = core.update(
-            conn,
-            premises_id,
-            data,
-            _actor(key),
-            expected_version(if_match),
-            partial=partial,
-            source=core.default_source(key.name),
-        )
-    except core.StaleVersionError as exc:
-        return _stale(exc)
+    record = core.update(
+        conn,
+        premises_id,
+        data,
+        _actor(key),
+        expected_version(if_match),
+        partial=partial,
+        source=core.default_source(key.name),
+    )
     conn.commit()
     return _feature_response(record)
 
@@ -512,9 +457,6 @@ def withdraw_premises(
     key: ApiKey = Depends(require_writer),
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
-    try:
-        record = core.withdraw(conn, premises_id, _actor(key), expected_version(if_match))
-    except core.StaleVersionError as exc:
-        return _stale(exc)
+    record = core.withdraw(conn, premises_id, _actor(key), expected_version(if_match))
     conn.commit()
     return _feature_response(record)

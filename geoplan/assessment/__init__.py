@@ -11,13 +11,19 @@ considered. The verdict is the most severe effect of the reasons.
 The result is deterministic: the same input and policy give the same verdict, reasons and facts
 (sorted, rounded, no timestamps). Storing a case (:func:`store_assessment`) adds the id and time.
 
-Modules: :mod:`~geoplan.assessment.policy` (the policy file), :mod:`~geoplan.assessment.site`,
-:mod:`~geoplan.assessment.facts`, :mod:`~geoplan.assessment.rules`,
-:mod:`~geoplan.assessment.records` (stored cases) and :mod:`~geoplan.assessment.report` (HTML).
+Modules, in the order an assessment uses them: :mod:`~geoplan.assessment.policy` (the policy
+file), :mod:`~geoplan.assessment.case` (the input, checked and seen through the policy),
+:mod:`~geoplan.assessment.site` (the site geometry), :mod:`~geoplan.assessment.facts` (one
+:class:`~geoplan.assessment.facts.Facts` measured in PostGIS), :mod:`~geoplan.assessment.rules`
+(:func:`assess`, one function per rule family), :mod:`~geoplan.assessment.result` (the result
+dict), :mod:`~geoplan.assessment.records` (stored cases) and :mod:`~geoplan.assessment.report`
+(HTML).
 """
 
+from geoplan.assessment.case import AssessmentInput
 from geoplan.assessment.records import get_assessment, store_assessment
-from geoplan.assessment.rules import VERDICT_LABELS, AssessmentInput, assess
+from geoplan.assessment.result import VERDICT_LABELS
+from geoplan.assessment.rules import assess
 from geoplan.assessment.site import SITE_TYPES, parse_site, site_to_storage
 
 __all__ = [

@@ -1,20 +1,25 @@
-"""Facts measured in PostGIS for an assessment: municipality, focus areas with overlap shares,
-nearest hubs with walking times.
+"""Facts measured in PostGIS for an assessment, before any rule is applied: the site, the
+municipality, focus areas with overlap shares, nearest hubs with walking times, and the
+location class (A/B/C) the hubs give the site.
+
+:func:`gather_facts` measures them all and returns one :class:`Facts`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from shapely.geometry.base import BaseGeometry
 
-from geoplan.assessment.policy import Policy
+from geoplan.assessment.policy import CLASS_RANK, Policy
+from geoplan.assessment.site import parse_site, site_to_storage
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
 from geoplan.geo.region import site_in_municipality
-from geoplan.proximity import HubDistance, nearest_hubs
+from geoplan.proximity import HubDistance, WalkSettings, nearest_hubs
 
 _SITE_CTE = f"WITH s AS (SELECT ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID}) AS g)"
 
@@ -59,12 +64,20 @@ def area_facts(conn: psycopg.Connection, site: BaseGeometry) -> list[dict[str, A
     return facts
 
 
-def hub_facts(conn: psycopg.Connection, site: BaseGeometry, policy: Policy) -> list[dict[str, Any]]:
+def hub_facts(
+    conn: psycopg.Connection,
+    site: BaseGeometry,
+    policy: Policy,
+    walk: WalkSettings | None = None,
+) -> list[dict[str, Any]]:
     """Nearest hubs per class's hub modes, merged, with the class each hub grants the site."""
     found: dict[str, HubDistance] = {}
     for name in ("A", "B"):
         cls = policy.location_classes[name]
-        for h in nearest_hubs(conn, site, policy.assessment.hubs_per_class, modes=cls.hub_modes):
+        nearest = nearest_hubs(
+            conn, site, policy.assessment.hubs_per_class, modes=cls.hub_modes, walk=walk
+        )
+        for h in nearest:
             found.setdefault(h.hub_id, h)
     if not found:
         return []
@@ -116,3 +129,83 @@ def hub_class(hub: dict[str, Any], policy: Policy) -> str:
         ):
             return name
     return "C"
+
+
+@dataclass(frozen=True)
+class SiteClass:
+    """The site's location class by existing hubs, and with planned hubs counted (when the policy
+    counts them), each with the hub that gives it (None for class C)."""
+
+    existing: str
+    existing_hub: dict[str, Any] | None
+    with_planned: str
+    planned_hub: dict[str, Any] | None
+
+
+def _best(hubs: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None]:
+    best: tuple[str, dict[str, Any] | None] = ("C", None)
+    for h in hubs:  # nearest first, so ties keep the nearest hub
+        if CLASS_RANK[h["grants_class"]] > CLASS_RANK[best[0]]:
+            best = (h["grants_class"], h)
+    return best
+
+
+def site_class(hubs: list[dict[str, Any]], policy: Policy) -> SiteClass:
+    """The best class any existing hub gives, and the best with planned hubs counted too (never
+    worse than the existing one; the same when the policy ignores planned hubs)."""
+    existing_class, existing_hub = _best([h for h in hubs if h["status"] == "existing"])
+    planned_counts = policy.planned_hubs.counts_towards != "ignored"
+    with_planned_class, planned_hub = _best(hubs if planned_counts else [])
+    if CLASS_RANK[with_planned_class] < CLASS_RANK[existing_class]:
+        with_planned_class, planned_hub = existing_class, existing_hub
+    return SiteClass(existing_class, existing_hub, with_planned_class, planned_hub)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything measured about one site. ``site`` is in EPSG:25833, ``site_wgs84`` its WGS84
+    GeoJSON, ``srid`` the EPSG code it was given in; ``areas`` are all focus areas it touches
+    (largest overlap first) and ``outside_share`` the share outside all of them; ``hubs`` are
+    the nearest hubs, nearest first, each with the class it grants."""
+
+    srid: int
+    site: BaseGeometry
+    site_wgs84: dict[str, Any]
+    municipality: dict[str, Any]
+    areas: list[dict[str, Any]]
+    outside_share: float
+    hubs: list[dict[str, Any]]
+    location: SiteClass
+
+
+def gather_facts(
+    conn: psycopg.Connection,
+    site: Any,
+    crs: str | int | None,
+    policy: Policy,
+    *,
+    walk: WalkSettings | None = None,
+) -> Facts:
+    """Parse ``site`` (GeoJSON in ``crs``, see :func:`~geoplan.assessment.site.parse_site`),
+    bring it into storage and measure it. The policy says which hubs to look for and what class
+    each grants; ``walk`` is the walking model (default: the process settings).
+
+    Raises :class:`ValidationError` (``field`` = ``site`` or ``crs``) for a bad site or one
+    outside the municipality.
+    """
+    geom, srid = parse_site(site, crs)
+    stored, wgs84 = site_to_storage(conn, geom, srid)
+    municipality = municipality_facts(conn, stored)
+    areas = area_facts(conn, stored)
+    outside_share = round(max(0.0, 1.0 - sum(a["overlap_share"] for a in areas)), 3)
+    hubs = hub_facts(conn, stored, policy, walk)
+    return Facts(
+        srid=srid,
+        site=stored,
+        site_wgs84=wgs84,
+        municipality=municipality,
+        areas=areas,
+        outside_share=outside_share,
+        hubs=hubs,
+        location=site_class(hubs, policy),
+    )

@@ -228,10 +228,14 @@ class Policy(_Strict):
         ]
 
     def rule_cites(self, rule_id: str) -> list[Citation]:
-        """The citations of any rule by id (area rules, ABC rules, planned hubs, boundary)."""
-        return self._rule_index()[rule_id]
+        """The citations of any rule by id (area rules, ABC rules, planned hubs, boundary);
+        empty for an id the policy does not cite (the ``area.<slug>`` notes, the ``unlisted``
+        rule of an area the policy has no profile for)."""
+        return self.rule_index().get(rule_id, [])
 
-    def _rule_index(self) -> dict[str, list[Citation]]:
+    def rule_index(self) -> dict[str, list[Citation]]:
+        """Every rule id the policy cites -> its citations (an assessment looks up each reason's
+        citations here)."""
         idx: dict[str, list[Citation]] = {
             self.planned_hubs.id: self.planned_hubs.cite,
             self.municipality.partly_outside_id: self.municipality.cite,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 import psycopg
@@ -16,61 +15,16 @@ from shapely.geometry.base import BaseGeometry
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
+from geoplan.geo.crs import WGS84, crs_member_name, parse_crs
 
 SITE_TYPES = ("Point", "Polygon", "MultiPolygon")
-
-
-_EPSG_PATTERNS = (
-    re.compile(r"^(?:EPSG:)?(\d{4,6})$", re.I),
-    re.compile(r"^urn:ogc:def:crs:EPSG:[\d.]*:(\d{4,6})$", re.I),
-    re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/0/(\d{4,6})$", re.I),
-)
-_WGS84_NAMES = {
-    "urn:ogc:def:crs:ogc:1.3:crs84",
-    "urn:ogc:def:crs:ogc::crs84",
-    "http://www.opengis.net/def/crs/ogc/1.3/crs84",
-    "crs84",
-}
-
-
-def parse_crs(value: str | int | None, field: str = "crs") -> int | None:
-    """An EPSG code from ``EPSG:25833``, an OGC URN/URI, CRS84 or a bare number."""
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if text.lower() in _WGS84_NAMES:
-        return 4326
-    for pattern in _EPSG_PATTERNS:
-        m = pattern.match(text)
-        if m:
-            return int(m.group(1))
-    raise ValidationError(
-        f"unrecognised CRS {text!r}; give e.g. 'EPSG:25833' or 'urn:ogc:def:crs:EPSG::25833'",
-        field=field,
-    )
-
-
-def _geojson_crs(obj: dict[str, Any]) -> str | None:
-    crs = obj.get("crs")
-    if crs is None:
-        return None
-    if isinstance(crs, dict) and isinstance(crs.get("properties"), dict):
-        name = crs["properties"].get("name")
-        if isinstance(name, str):
-            return name
-    raise ValidationError(
-        'the GeoJSON "crs" member must be {"type": "name", "properties": {"name": "EPSG:..."}}',
-        field="site.crs",
-    )
 
 
 def parse_site(site: Any, crs: str | int | None = None) -> tuple[BaseGeometry, int]:
     """The site geometry and its EPSG code (GeoJSON default: WGS84 lon/lat)."""
     if not isinstance(site, dict) or "type" not in site:
         raise ValidationError("site must be a GeoJSON geometry or Feature", field="site")
-    member_crs = _geojson_crs(site)
+    member_crs = crs_member_name(site, "site.crs")
     geometry = site
     if site["type"] == "FeatureCollection":
         feats = site.get("features") or []
@@ -80,24 +34,24 @@ def parse_site(site: Any, crs: str | int | None = None) -> tuple[BaseGeometry, i
             )
         geometry = feats[0]
     if geometry.get("type") == "Feature":
-        member_crs = member_crs or _geojson_crs(geometry)
+        member_crs = member_crs or crs_member_name(geometry, "site.crs")
         geometry = geometry.get("geometry")
         if not isinstance(geometry, dict):
             raise ValidationError("the site Feature has no geometry", field="site")
-        member_crs = member_crs or _geojson_crs(geometry)
+        member_crs = member_crs or crs_member_name(geometry, "site.crs")
     if geometry.get("type") not in SITE_TYPES:
         raise ValidationError(
             f"site must be a {', '.join(SITE_TYPES)}, not {geometry.get('type')!r}",
             field="site",
         )
-    explicit = parse_crs(crs, "crs")
-    from_member = parse_crs(member_crs, "site.crs")
+    explicit = None if crs is None else parse_crs(crs, "crs").srid
+    from_member = None if member_crs is None else parse_crs(member_crs, "site.crs").srid
     if explicit and from_member and explicit != from_member:
         raise ValidationError(
             f"crs EPSG:{explicit} contradicts the site's GeoJSON crs EPSG:{from_member}",
             field="crs",
         )
-    srid = explicit or from_member or 4326
+    srid = explicit or from_member or WGS84
     try:
         geom = shape(geometry)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from geoplan.cli.common import console, fail, info, user_errors
+from geoplan.cli.common import console, fail, info, settings_walk, user_errors
 
 EFFECT_STYLE = {"conforms": "green", "needs_review": "dark_orange", "conflicts": "red"}
 
@@ -64,13 +64,15 @@ def assess_command(
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             fail(f"{site}: not valid JSON ({exc})")
     inp = AssessmentInput(geojson, use, floor_area, employees, visitors, crs)
+    walk = settings_walk()
     with user_errors(), db.transaction() as conn:
-        result = assess(conn, inp, policy)
+        result = assess(conn, inp, policy, walk=walk)
         record = store_assessment(conn, result) if save else {"id": None, **result}
         if report is not None:
             from maps.assessment import assessment_report_html
 
-            report.write_text(assessment_report_html(conn, record), encoding="utf-8")
+            html = assessment_report_html(conn, record, policy=policy, walk=walk)
+            report.write_text(html, encoding="utf-8")
     if as_json:
         print(json.dumps(record, ensure_ascii=False, indent=2))
     else:

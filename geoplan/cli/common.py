@@ -1,10 +1,11 @@
-"""What every CLI command shares: the console, turning known errors into one line and exit 1."""
+"""What every CLI command shares: the console, turning known errors into one line and exit 1,
+and the process settings handed to the core as it takes them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,6 +21,9 @@ from typer._click.exceptions import (
     UsageError,
 )
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from geoplan.proximity import WalkSettings
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -37,9 +41,23 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def settings_walk() -> WalkSettings:
+    """The walking model of the process settings (``GEOPLAN_WALK_SPEED_KMH``, ...): what the
+    commands pass to every core function whose result depends on it."""
+    from geoplan.config import get_settings
+    from geoplan.proximity import WalkSettings
+
+    return WalkSettings.from_settings(get_settings())
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn geoplan's own error types (and bad values) into :func:`fail`, not a traceback."""
+    """Turn geoplan's own error types (and bad values) into :func:`fail`, not a traceback.
+
+    The classes are the ones ``api/errors.py`` maps to HTTP statuses, all under
+    :class:`~geoplan.errors.GeoplanError` (``DatabaseUnavailableError`` included); here each is
+    one line and exit 1.
+    """
     import psycopg
 
     from geoplan.errors import GeoplanError

@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 
-from geoplan.cli.common import console, fail, user_errors
-from geoplan.cli.search_filters import OFFSET, with_search_filters
+from geoplan.cli.common import console, fail, settings_walk, user_errors
+from geoplan.cli.search_filters import with_search_filters
 
 map_app = typer.Typer(help="Write interactive maps (self-contained HTML files).")
 
@@ -43,7 +43,7 @@ def overview(out: Path = OUT, link_base: str | None = LINK_BASE) -> None:
     from maps.overview import render_overview
 
     with user_errors(), db.connect() as conn:
-        html = render_overview(conn, link_base=_link_base(link_base))
+        html = render_overview(conn, link_base=_link_base(link_base), walk=settings_walk())
     _write(out, html)
 
 
@@ -53,8 +53,6 @@ def premises(
     out: Path = OUT,
     *,
     filters: dict[str, Any],
-    limit: int = typer.Option(100, "--limit", help="Results on the map and in the table (1–1000)."),
-    offset: int = OFFSET,
     link_base: str | None = LINK_BASE,
 ) -> None:
     """Premises matching the filters (as `geoplan premises search`), with hubs, catchments and
@@ -65,8 +63,10 @@ def premises(
     from maps.search import build_premises_map
 
     with user_errors(), db.connect() as conn:
-        q = core.query_from_params({**filters, "limit": limit, "offset": offset})
-        m, result = build_premises_map(conn, q, link_base=_link_base(link_base))
+        q = core.query_from_params(filters)
+        m, result = build_premises_map(
+            conn, q, link_base=_link_base(link_base), walk=settings_walk()
+        )
         html = render_html(m)
     console.print(f"{result.number_matched} premises match; {len(result.features)} on the map")
     _write(out, html)
@@ -83,7 +83,7 @@ def area(
     from maps.area import render_area_map
 
     with user_errors(), db.connect() as conn:
-        html = render_area_map(conn, slug, link_base=_link_base(link_base))
+        html = render_area_map(conn, slug, link_base=_link_base(link_base), walk=settings_walk())
     _write(out, html)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from geoplan.cli.common import console, user_errors
+from geoplan.cli.common import console, settings_walk, user_errors
 
 network_app = typer.Typer(
     help="The pedestrian network (from OpenStreetMap) and the hubs' walking catchments.",
@@ -68,7 +68,7 @@ def catchments() -> None:
     from geoplan.store import db
 
     with user_errors(), console.status("computing catchments"), db.transaction() as conn:
-        n = refresh_catchments(conn)
+        n = refresh_catchments(conn, walk=settings_walk())
         methods = conn.execute(
             "SELECT method, count(*) FROM catchments GROUP BY method ORDER BY method"
         ).fetchall()

@@ -16,8 +16,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from geoplan.cli.common import console, user_errors
-from geoplan.cli.search_filters import OFFSET, with_search_filters
+from geoplan.cli.common import console, settings_walk, user_errors
+from geoplan.cli.search_filters import with_search_filters
 from geoplan.geo.geojson import feature_collection
 from geoplan.layers.spec import (
     API_ORDER,
@@ -59,12 +59,9 @@ def _fmt(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
-@with_search_filters
+@with_search_filters(limit=50)
 def search(
     filters: dict[str, Any],
-    limit: int = typer.Option(50, "--limit", help="At most this many rows (1–1000)."),
-    offset: int = OFFSET,
-    include_withdrawn: bool = typer.Option(False, "--include-withdrawn"),
     fmt: Format = typer.Option(Format.table, "--format", help="table, geojson or csv."),
 ) -> None:
     """Search vacant premises, nearest-hub walking time first by default."""
@@ -72,12 +69,10 @@ def search(
     from geoplan.store import db
 
     with user_errors(), db.connect() as conn:
-        q = core.query_from_params(
-            {**filters, "limit": limit, "offset": offset, "include_withdrawn": include_withdrawn}
-        )
+        q = core.query_from_params(filters)
         core.check_query(conn, q)
         if fmt is Format.geojson:
-            page = core.search_features(conn, q)
+            page = core.search_features(conn, q, walk=settings_walk())
             collection = feature_collection(
                 page.features_json,
                 numberMatched=page.number_matched,
@@ -85,7 +80,7 @@ def search(
             )
             sys.stdout.write(collection + "\n")
             return
-        result = core.search(conn, q)
+        result = core.search(conn, q, walk=settings_walk())
     gdf = result.features
     if fmt is Format.csv:
         wgs = gdf.to_crs(4326)

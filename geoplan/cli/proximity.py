@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from geoplan.cli.common import console, user_errors
+from geoplan.cli.common import console, settings_walk, user_errors
 
 GROUP_LABELS = {
     "existing": "any hub",
@@ -31,11 +31,13 @@ def nearest(
     """The k transit hubs nearest on foot to a point, with walking time and method."""
     from rich.table import Table
 
+    from geoplan.config import get_settings
     from geoplan.proximity import nearest_report
     from geoplan.store import db
 
+    margin_m = get_settings().region_margin_m
     with user_errors(), db.connect() as conn:
-        report = nearest_report(conn, lon, lat, k)
+        report = nearest_report(conn, lon, lat, k, walk=settings_walk(), margin_m=margin_m)
     if as_json:
         console.print_json(json.dumps(report, ensure_ascii=False))
         return
@@ -79,7 +81,7 @@ def coverage(
     from geoplan.store import db
 
     with user_errors(), db.connect() as conn:
-        report = coverage_report(conn)
+        report = coverage_report(conn, walk=settings_walk())
     if as_json:
         console.print_json(json.dumps(report, ensure_ascii=False))
         return

@@ -18,9 +18,9 @@ import psycopg
 import pyogrio
 import shapely
 from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from geoplan.errors import ValidationError
+from geoplan.geo.crs import parse_crs
 from geoplan.ingest.validation import ProvenanceDefaults, prepare, region_for
 from geoplan.ingest.writer import Progress, WriteResult, write_layer
 from geoplan.layers.spec import LAT_NAMES, LON_NAMES, X_NAMES, Y_NAMES, layer_spec, normalise_name
@@ -58,21 +58,6 @@ class ImportResult:
     read: int
     write: WriteResult
     notes: list[str]
-
-
-def check_crs(crs: str | None) -> str | None:
-    """Normalise ``--crs`` (``EPSG:25832``, ``25832``, ``urn:...``) or raise a clear error."""
-    if crs is None:
-        return None
-    text = crs.strip()
-    if text.isdigit():
-        text = f"EPSG:{text}"
-    try:
-        return CRS.from_user_input(text).to_string()
-    except CRSError:
-        raise ValidationError(
-            f"unknown CRS {crs!r}; use e.g. EPSG:25833, EPSG:25832 or EPSG:4326", field="crs"
-        ) from None
 
 
 def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str]]:
@@ -188,7 +173,8 @@ def import_file(
     options = options or ImportOptions()
     spec = layer_spec(layer)
     path = Path(path)
-    crs = check_crs(options.crs)
+    # --crs in any spelling pyproj knows, normalised (EPSG:25832) for geopandas and messages
+    crs = None if options.crs is None else parse_crs(options.crs, definitions=True).srs
     report = progress or (lambda *_: None)
     report("reading", 0, None)
     gdf, notes = read_input(path, crs=crs, sublayer=options.sublayer, layer=layer)

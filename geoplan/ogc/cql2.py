@@ -14,7 +14,7 @@ from pygeofilter import values as cql_values
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
-from geoplan.geo.crs import CRS84, EPSG_4326, SUPPORTED_CRS, Crs, parse_crs
+from geoplan.geo.crs import CRS84, EPSG_4326, SUPPORTED_CRS, Crs, served_crs
 from geoplan.ogc.collections import (
     ARRAY,
     BOOLEAN,
@@ -90,7 +90,7 @@ def cql2_to_sql(
 ) -> tuple[str, list[Any]]:
     """A CQL2 filter on ``coll`` as an SQL condition with bound parameters."""
     node = parse_filter(text, lang)
-    crs = parse_crs(filter_crs, "filter-crs")
+    crs = served_crs(filter_crs, "filter-crs")
     try:
         expr = _Translator(coll, crs).condition(node)
     except RecursionError:
@@ -304,7 +304,7 @@ class _Translator:
             geojson = dict(node.geometry)
             named = geojson.pop("crs", None)
             if named:
-                crs = parse_crs(str(named.get("properties", {}).get("name", "")), "filter")
+                crs = served_crs(str(named.get("properties", {}).get("name", "")), "filter")
                 if crs.uri == EPSG_4326:  # EWKT SRID=4326 means lon/lat, as PostGIS reads it
                     crs = SUPPORTED_CRS[CRS84]
             try:

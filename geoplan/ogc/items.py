@@ -16,7 +16,7 @@ from psycopg.adapt import Loader
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import NotFoundError, ValidationError
-from geoplan.geo.crs import CRS84, Crs, parse_crs
+from geoplan.geo.crs import CRS84, Crs, served_crs
 from geoplan.ogc.collections import (
     ARRAY,
     BOOLEAN,
@@ -132,7 +132,7 @@ def _selected_props(coll: Collection, names: list[str] | None) -> list[Prop]:
 
 
 def _bbox_clause(where: _Where, coll: Collection, bbox: list[float], bbox_crs: str | None) -> None:
-    crs = parse_crs(bbox_crs, "bbox-crs")
+    crs = served_crs(bbox_crs, "bbox-crs")
     if len(bbox) not in (4, 6):
         raise ValidationError("bbox needs 4 numbers (or 6 with heights)", "bbox")
     if not all(math.isfinite(v) for v in bbox):
@@ -281,7 +281,7 @@ def items_statement(coll: Collection, q: ItemsQuery) -> PageStatement:
       evaluates an uncorrelated scalar subquery lazily, so the ``CASE`` skips it when the
       first page is not full (it then holds every match).
     """
-    crs = parse_crs(q.crs, "crs")
+    crs = served_crs(q.crs, "crs")
     limit = max(1, min(int(q.limit), MAX_LIMIT))  # OGC: the server may clamp the page size
     offset = int(q.offset)
     if not 0 <= offset <= MAX_OFFSET:
@@ -397,7 +397,7 @@ def get_item(
     conn: psycopg.Connection, coll: Collection, feature_id: str, crs_uri: str | None = None
 ) -> dict[str, Any]:
     """One feature as a GeoJSON dict; :class:`NotFoundError` when there is none."""
-    crs = parse_crs(crs_uri, "crs")
+    crs = served_crs(crs_uri, "crs")
     missing = NotFoundError(f"no feature {feature_id!r} in {coll.id}")
     key: Any = feature_id
     if coll.id_type == INTEGER:

@@ -1,20 +1,33 @@
-"""What a premises seeker asks for: the search query, its parameters as users type them, and the
-checks that name the parameter that is off.
+"""What a premises seeker asks for: the search filters, declared once, and the checks that name
+the filter that is off.
+
+:class:`PremisesQuery` is the one model of a premises search (as digital-land.info's search
+filters are one model used by every route): each of its fields is a filter, declared once — its
+type and default as the field's, and in the field's metadata (:func:`search_filter`) the name
+users type, its bounds, help text, CLI option and its label on the map's filter form.
+:data:`SEARCH_FILTERS` reads the declarations back, and every way in is generated from it:
+``GET /premises`` and ``/maps/premises`` (:mod:`api.search_filters`), the options of
+``geoplan premises search`` and ``geoplan map premises`` (:mod:`geoplan.cli.search_filters`),
+the map's filter form and its page links (:mod:`maps.page`). :func:`query_from_params` parses
+them alike for all, :func:`check_query` checks them and names the filter as users typed it.
 """
 
 from __future__ import annotations
 
 import math
+import types
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 import geopandas as gpd
 import psycopg
 
 from geoplan.errors import ValidationError
-from geoplan.vocab import USE_CATEGORIES
+from geoplan.vocab import AREA_SLUGS, USE_CATEGORIES
 
 MAX_LIMIT = 10_000
 """Largest page for callers in geoplan (the maps fetch everything in pages of this size)."""
@@ -24,13 +37,98 @@ MAX_OFFSET = 2**31 - 1
 MAX_TEXT = 2000
 """Longest accepted free text (address, contact, description, URLs...)."""
 
-SORTS: dict[str, str] = {
-    "walk": "walk_min ASC NULLS LAST",
-    "area": "p.floor_area_m2 DESC",
-    "rent": "p.rent_nok_m2_year ASC NULLS LAST",
-    "updated": "p.updated_at DESC",
+
+class Sort(StrEnum):
+    """The ``sort`` values: the one spelling of each (HTTP, CLI, SQL order below)."""
+
+    walk = "walk"
+    area = "area"
+    rent = "rent"
+    updated = "updated"
+
+
+SORTS: dict[Sort, str] = {
+    Sort.walk: "walk_min ASC NULLS LAST",
+    Sort.area: "p.floor_area_m2 DESC",
+    Sort.rent: "p.rent_nok_m2_year ASC NULLS LAST",
+    Sort.updated: "p.updated_at DESC",
 }
-"""``sort`` values and their SQL order (``walk`` means to ``hub`` when one is named)."""
+"""Each ``sort`` value's SQL order (``walk`` means to ``hub`` when one is named)."""
+_SORT_NOTES: dict[Sort, str] = {
+    Sort.walk: "shortest first",
+    Sort.area: "largest",
+    Sort.rent: "cheapest",
+}
+
+
+@dataclass(frozen=True)
+class FormField:
+    """How the map's filter form (Norwegian bokmål) shows a filter."""
+
+    label: str
+    id: str
+    """The control's element id (the page's style and the browser tests find it by id)."""
+    step: float | None = None
+    """The step of a number input."""
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """One search filter as users meet it: ``?name=`` over HTTP and on the map's form, an
+    option in the CLI. Read from :class:`PremisesQuery`'s fields (see :data:`SEARCH_FILTERS`).
+    """
+
+    name: str
+    """As users type it: the query parameter and the form field (``use``, ``min_area_m2``...)."""
+    attr: str
+    """The :class:`PremisesQuery` field it sets (``uses`` for ``use``; else ``name``)."""
+    kind: type
+    """The type of one value: ``float``, ``int``, ``str``, ``date``, ``bool`` or :class:`Sort`."""
+    many: bool
+    """It may be repeated (or comma-separated): a list of ``kind``."""
+    default: Any
+    help: str
+    """What it does, in English (OpenAPI description, CLI help)."""
+    cli: tuple[str, ...]
+    """Its CLI option names (``--min-area``)."""
+    minimum: float | None = None
+    maximum: int | None = None
+    max_length: int | None = None
+    enum: tuple[str, ...] | None = None
+    """The values ``GET /premises`` lists in its OpenAPI schema (and checks before geoplan)."""
+    form: FormField | None = None
+    """How the map's filter form shows it; ``None``: not on the form."""
+
+
+def search_filter(
+    default: Any = None,
+    *,
+    help: str,
+    cli: str | tuple[str, ...],
+    name: str | None = None,
+    minimum: float | None = None,
+    maximum: int | None = None,
+    max_length: int | None = None,
+    enum: tuple[str, ...] | None = None,
+    form: FormField | None = None,
+) -> Any:
+    """A :class:`PremisesQuery` field that is a search filter (see :class:`SearchFilter`);
+    ``name`` defaults to the field's name."""
+    return field(
+        default=default,
+        metadata={
+            "filter": {
+                "name": name,
+                "help": help,
+                "cli": (cli,) if isinstance(cli, str) else cli,
+                "minimum": minimum,
+                "maximum": maximum,
+                "max_length": max_length,
+                "enum": enum,
+                "form": form,
+            }
+        },
+    )
 
 
 @dataclass
@@ -39,20 +137,99 @@ class PremisesQuery:
 
     ``max_walk_min`` limits the walking time to the nearest existing hub (kept on each row by
     :mod:`geoplan.proximity`), or to ``hub`` when one is named — e.g. a planned T-bane stop.
+    Values are as given until :func:`validate_query` / :func:`check_query` has checked them
+    (``sort`` may be any text until then).
     """
 
-    uses: list[str] | None = None  # match any of these use categories
-    min_area_m2: float | None = None
-    max_area_m2: float | None = None
-    max_rent_nok_m2: float | None = None
-    area: str | None = None  # focus-area slug
-    available_by: date | None = None
-    max_walk_min: float | None = None
-    hub: str | None = None  # walking time to this hub instead of the nearest
-    sort: str = "walk"
-    limit: int = 100
-    offset: int = 0
-    include_withdrawn: bool = False
+    uses: list[str] | None = search_filter(
+        name="use",
+        help="Use category; repeat or comma-separate to match any of several",
+        cli="--use",
+        form=FormField("Bruk", "gp-use"),
+    )
+    min_area_m2: float | None = search_filter(
+        help="Minimum floor area, m²",
+        cli="--min-area",
+        minimum=0,
+        form=FormField("Areal fra (m²)", "gp-min", step=10),
+    )
+    max_area_m2: float | None = search_filter(
+        help="Maximum floor area, m²",
+        cli="--max-area",
+        minimum=0,
+        form=FormField("Areal til (m²)", "gp-max", step=10),
+    )
+    max_rent_nok_m2: float | None = search_filter(
+        help="Maximum rent, NOK per m² and year",
+        cli="--max-rent",
+        minimum=0,
+        form=FormField("Maks leie (kr/m²/år)", "gp-rent", step=50),
+    )
+    area: str | None = search_filter(
+        help="Focus-area slug, e.g. `visperud`",
+        cli="--area",
+        enum=AREA_SLUGS,
+        form=FormField("Fokusområde", "gp-area"),
+    )
+    available_by: date | None = search_filter(
+        help="Available on or before this date (YYYY-MM-DD)", cli="--available-by"
+    )
+    max_walk_min: float | None = search_filter(
+        help="Maximum walking time (minutes) to the nearest hub, or to `hub`",
+        cli=("--max-walk-min", "--max-walk"),
+        minimum=0,
+        form=FormField("Gange til knutepunkt", "gp-walk"),
+    )
+    hub: str | None = search_filter(
+        help="Hub id: walking time to this hub, not the nearest", cli="--hub", max_length=200
+    )
+    sort: Sort = search_filter(
+        Sort.walk,
+        help=", ".join(f"{s} ({_SORT_NOTES[s]})" if s in _SORT_NOTES else s for s in Sort),
+        cli="--sort",
+    )
+    limit: int = search_filter(
+        100,
+        help=f"Results per page (1–{API_MAX_LIMIT})",
+        cli="--limit",
+        minimum=1,
+        maximum=API_MAX_LIMIT,
+    )
+    offset: int = search_filter(
+        0, help="Results to skip (paging)", cli="--offset", minimum=0, maximum=MAX_OFFSET
+    )
+    include_withdrawn: bool = search_filter(
+        False, help="Also list withdrawn premises", cli="--include-withdrawn"
+    )
+
+
+def _value_type(hint: Any) -> tuple[type, bool]:
+    """``(kind, many)`` of a field's annotation: ``float | None`` → float; ``list[str]`` → str."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        (hint,) = args
+        args = list(typing.get_args(hint))
+    if typing.get_origin(hint) is list:
+        return args[0], True
+    return hint, False
+
+
+def _declared_filters() -> tuple[SearchFilter, ...]:
+    hints = typing.get_type_hints(PremisesQuery)
+    declared = []
+    for f in fields(PremisesQuery):
+        meta = dict(f.metadata["filter"])
+        kind, many = _value_type(hints[f.name])
+        name = meta.pop("name") or f.name
+        declared.append(
+            SearchFilter(name=name, attr=f.name, kind=kind, many=many, default=f.default, **meta)
+        )
+    return tuple(declared)
+
+
+SEARCH_FILTERS: tuple[SearchFilter, ...] = _declared_filters()
+"""Every search filter, in :class:`PremisesQuery`'s order: what each route and command takes."""
+_BY_FIELD: dict[str, SearchFilter] = {f.attr: f for f in SEARCH_FILTERS}
 
 
 @dataclass
@@ -62,25 +239,31 @@ class SearchResult:
     query: PremisesQuery = field(default_factory=PremisesQuery)
 
 
-def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
-    """Raise :class:`ValidationError` naming every bad value in ``q`` (all at once)."""
-    errors: list[dict] = []
+def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str]]:
+    """``(field, message)`` for every bad value in ``q``, fields named as in :class:`PremisesQuery`.
+
+    Bounds are the declared ones, except that pages may be up to :data:`MAX_LIMIT` long for
+    geoplan's own callers (:func:`check_query` holds users to the declared maximum).
+    """
+    problems: list[tuple[str, str]] = []
 
     def bad(name: str, message: str) -> None:
-        errors.append({"field": name, "message": message})
+        problems.append((name, message))
 
-    for name in ("min_area_m2", "max_area_m2", "max_rent_nok_m2", "max_walk_min"):
-        value = getattr(q, name)
+    for f in SEARCH_FILTERS:
+        if f.kind is not float:
+            continue
+        value = getattr(q, f.attr)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
-            bad(name, "must be a number")
+            bad(f.attr, "must be a number")
         elif not math.isfinite(value):
-            bad(name, "must be a finite number")
-        elif value < 0:
-            bad(name, "must be ≥ 0")
+            bad(f.attr, "must be a finite number")
+        elif f.minimum is not None and value < f.minimum:
+            bad(f.attr, f"must be ≥ {f.minimum:g}")
     if (
-        not errors
+        not problems
         and q.min_area_m2 is not None
         and q.max_area_m2 is not None
         and q.min_area_m2 > q.max_area_m2
@@ -94,14 +277,13 @@ def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
         bad("available_by", "must be a date (YYYY-MM-DD)")
     if q.sort not in SORTS:
         bad("sort", f"must be one of {', '.join(SORTS)}, not {q.sort!r}")
-    if isinstance(q.limit, bool) or not isinstance(q.limit, int) or not 1 <= q.limit <= MAX_LIMIT:
-        bad("limit", f"must be an integer from 1 to {MAX_LIMIT}")
-    if (
-        isinstance(q.offset, bool)
-        or not isinstance(q.offset, int)
-        or not 0 <= q.offset <= MAX_OFFSET
-    ):
-        bad("offset", f"must be an integer from 0 to {MAX_OFFSET}")
+    for f in SEARCH_FILTERS:
+        if f.kind is not int:
+            continue
+        value = getattr(q, f.attr)
+        low, high = f.minimum, MAX_LIMIT if f.attr == "limit" else f.maximum
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            bad(f.attr, f"must be an integer from {low:g} to {high}")
     for name in ("area", "hub"):
         value = getattr(q, name)
         if value is None:
@@ -115,6 +297,10 @@ def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
             known = [r[0] for r in conn.execute(f"SELECT id FROM {table} ORDER BY id")]
             hint = f"; known: {', '.join(known)}" if known and len(known) <= 30 else ""
             bad(name, f"unknown {what} {value!r}{hint}")
+    return problems
+
+
+def _raise_if_any(errors: list[dict[str, Any]]) -> None:
     if errors:
         raise ValidationError(
             "; ".join(f"{e['field']}: {e['message']}" for e in errors),
@@ -123,34 +309,63 @@ def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
         )
 
 
-QUERY_PARAMS: tuple[str, ...] = (
-    "use",
-    "min_area_m2",
-    "max_area_m2",
-    "max_rent_nok_m2",
-    "area",
-    "available_by",
-    "max_walk_min",
-    "hub",
-    "sort",
-    "limit",
-    "offset",
-    "include_withdrawn",
-)
-"""The search parameters users type: ``GET /premises``, ``/maps/premises`` and (as ``--min-area``
-etc.) the CLI. ``use`` is the parameter for :attr:`PremisesQuery.uses`."""
+def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
+    """Raise :class:`ValidationError` naming every bad value in ``q`` (all at once) by its
+    :class:`PremisesQuery` field (``uses``)."""
+    _raise_if_any([{"field": name, "message": m} for name, m in _problems(conn, q)])
+
+
+def check_query(
+    conn: psycopg.Connection, q: PremisesQuery, *, max_limit: int = API_MAX_LIMIT
+) -> PremisesQuery:
+    """:func:`validate_query` for a query a user typed, with errors named as the user typed them.
+
+    Each error names the filter's :attr:`SearchFilter.name` (``use``, as in ``?use=`` /
+    ``--use``, not the field ``uses``). Pages are at most ``max_limit`` (the API's limit;
+    geoplan's own callers may page further through :func:`search`). A search map for a misspelt
+    area would silently show nothing; a planner deserves to be told, so the maps check through
+    here too.
+    """
+    errors = [
+        {"field": _BY_FIELD[attr].name, "message": message} for attr, message in _problems(conn, q)
+    ]
+    if not any(e["field"] == "limit" for e in errors) and not 1 <= q.limit <= max_limit:
+        errors.append({"field": "limit", "message": f"must be an integer from 1 to {max_limit}"})
+    _raise_if_any(errors)
+    return q
+
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def _from_text(f: SearchFilter, text: str) -> Any:
+    """One value of ``f`` typed as text (a URL, an HTML form); raises naming ``f.name``."""
+    try:
+        if f.kind is float:
+            return float(text.replace(",", "."))
+        if f.kind is int:
+            return int(text)
+        if f.kind is date:
+            return date.fromisoformat(text)
+    except ValueError:
+        what = {float: "a number", int: "a whole number", date: "a date (YYYY-MM-DD)"}[f.kind]
+        raise ValidationError(f"{f.name} must be {what}, got {text!r}", field=f.name) from None
+    if f.kind is bool:
+        return text.lower() in _TRUE
+    return text
 
 
 def query_from_params(params: Mapping[str, Any]) -> PremisesQuery:
-    """A :class:`PremisesQuery` from search parameters as a user gave them (names: QUERY_PARAMS).
+    """A :class:`PremisesQuery` from search parameters as a user gave them (names:
+    :attr:`SearchFilter.name`).
 
     The one parser behind ``GET /premises``, ``/maps/premises``, ``geoplan premises search`` and
     ``geoplan map premises``. A value may already be typed (FastAPI, typer) or be text from a
     URL or an HTML form, and may be a list (a repeated parameter; the last one counts, except
-    ``use``). Empty text means "no filter" because a GET form sends every field. ``use`` may
-    repeat or be comma-separated (``uses`` is accepted too). A value that does not parse raises
-    :class:`ValidationError` naming the parameter; range and existence checks are
-    :func:`check_query`'s.
+    for a filter that may repeat). Empty text means "no filter" because a GET form sends every
+    field. ``use`` may repeat or be comma-separated (``uses`` is accepted too). Values that do
+    not parse raise one :class:`ValidationError` naming each parameter (in
+    :data:`SEARCH_FILTERS` order). Range and existence checks are :func:`check_query`'s.
     """
 
     def values(name: str) -> list[Any]:
@@ -158,73 +373,55 @@ def query_from_params(params: Mapping[str, Any]) -> PremisesQuery:
         items = raw if isinstance(raw, list | tuple) else [raw]
         return [v.strip() if isinstance(v, str) else v for v in items if v is not None]
 
-    def one(name: str) -> Any:
-        given = [v for v in values(name) if v != ""]
-        return given[-1] if given else None
+    def value(f: SearchFilter) -> Any:
+        if f.many:
+            names = dict.fromkeys((f.name, f.attr))
+            given = [u.strip() for n in names for v in values(n) for u in str(v).split(",")]
+            return [u for u in given if u] or f.default
+        given = [v for v in values(f.name) if v != ""]
+        if not given:
+            return f.default
+        one = given[-1]
+        one = _from_text(f, one) if isinstance(one, str) else one
+        return bool(one) if f.kind is bool else one
 
-    def number(name: str, kind: type = float) -> Any:
-        value = one(name)
-        if not isinstance(value, str):
-            return value
+    parsed: dict[str, Any] = {}
+    errors: list[ValidationError] = []
+    for f in SEARCH_FILTERS:
         try:
-            return kind(value.replace(",", ".") if kind is float else value)
-        except ValueError:
-            what = "a number" if kind is float else "a whole number"
-            raise ValidationError(f"{name} must be {what}, got {value!r}", field=name) from None
-
-    uses = [u.strip() for name in ("use", "uses") for v in values(name) for u in str(v).split(",")]
-    available_by = one("available_by")
-    if isinstance(available_by, str):
-        try:
-            available_by = date.fromisoformat(available_by)
-        except ValueError:
-            raise ValidationError(
-                f"available_by must be a date (YYYY-MM-DD), got {available_by!r}",
-                field="available_by",
-            ) from None
-    withdrawn = one("include_withdrawn")
-    if isinstance(withdrawn, str):
-        withdrawn = withdrawn.lower() in ("1", "true", "yes", "on")
-    limit, offset = number("limit", int), number("offset", int)
-    return PremisesQuery(
-        uses=[u for u in uses if u] or None,
-        min_area_m2=number("min_area_m2"),
-        max_area_m2=number("max_area_m2"),
-        max_rent_nok_m2=number("max_rent_nok_m2"),
-        area=one("area"),
-        available_by=available_by,
-        max_walk_min=number("max_walk_min"),
-        hub=one("hub"),
-        sort=one("sort") or "walk",
-        limit=100 if limit is None else limit,
-        offset=0 if offset is None else offset,
-        include_withdrawn=bool(withdrawn),
-    )
-
-
-def check_query(
-    conn: psycopg.Connection, q: PremisesQuery, *, max_limit: int = API_MAX_LIMIT
-) -> PremisesQuery:
-    """:func:`validate_query` for a query a user typed, with errors named by the parameter.
-
-    Pages are at most ``max_limit`` (the API's limit; geoplan's own callers may page further
-    through :func:`search`), and the ``uses`` field is reported as ``use``, the name the user
-    typed (``?use=`` / ``--use``). A search map for a misspelt area would silently show nothing;
-    a planner deserves to be told, so the maps check through here too.
-    """
-    errors: list[dict] = []
-    message = ""
-    try:
-        validate_query(conn, q)
-    except ValidationError as exc:
-        errors = [e | {"field": "use"} if e["field"] == "uses" else e for e in exc.errors]
-        message = str(exc).replace("uses: unknown", "use: unknown")
-    if not any(e["field"] == "limit" for e in errors) and not 1 <= q.limit <= max_limit:
-        errors.append({"field": "limit", "message": f"must be an integer from 1 to {max_limit}"})
-        message = "; ".join(filter(None, (message, f"limit: {errors[-1]['message']}")))
+            parsed[f.attr] = value(f)
+        except ValidationError as exc:
+            errors.append(exc)
     if errors:
-        raise ValidationError(message, field=errors[0]["field"], errors=errors)
-    return q
+        raise ValidationError(
+            "; ".join(str(e) for e in errors),
+            field=errors[0].field,
+            errors=[e for exc in errors for e in exc.errors],
+        )
+    return PremisesQuery(**parsed)
+
+
+def query_params(q: PremisesQuery, **override: Any) -> list[tuple[str, str]]:
+    """``q`` (with ``override``, by field) as the search parameters a user would type, e.g.
+    for a link to its next page: the inverse of :func:`query_from_params`. Unset filters
+    (``None``, empty, false) are left out."""
+    q = replace(q, **override) if override else q
+    params: list[tuple[str, str]] = []
+    for f in SEARCH_FILTERS:
+        given = getattr(q, f.attr)
+        for v in (given or []) if f.many else [given]:
+            if v is None or v is False:
+                continue
+            if isinstance(v, float):
+                text = f"{v:g}"
+            elif isinstance(v, date):
+                text = v.isoformat()
+            elif isinstance(v, bool):
+                text = "true"
+            else:
+                text = str(v)
+            params.append((f.name, text))
+    return params
 
 
 def text_problem(value: Any, max_len: int = MAX_TEXT) -> str | None:

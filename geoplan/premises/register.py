@@ -12,12 +12,11 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
+from pyproj import Transformer
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
-from geoplan.geo.crs import WGS84
+from geoplan.geo.crs import WGS84, parse_crs
 from geoplan.geo.region import NoBoundaryError, in_municipality
 from geoplan.layers.spec import PREMISES, RECORD_ROLES, ColumnSpec
 from geoplan.layers.sql import json_pairs, snapshot_sql
@@ -97,22 +96,16 @@ def to_feature(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def srid_of(crs: Any) -> int:
-    """The EPSG code of a CRS given as ``EPSG:25833``, an OGC URI/URN, or a bare number.
+    """The EPSG code of a CRS given as ``EPSG:25833``, an OGC URI/URN, a bare number or any
+    name pyproj knows (:func:`geoplan.geo.crs.parse_crs`).
 
     CRS84 (the GeoJSON default, lon/lat) maps to 4326; coordinates are always read x=lon/east,
     y=lat/north, as GeoJSON clients send them.
     """
-    text = str(crs).strip()
-    if "CRS84" in text.upper():
-        return WGS84
-    try:
-        parsed = CRS.from_user_input(int(text) if text.isdigit() else text)
-    except (CRSError, ValueError, TypeError, OverflowError) as exc:
-        raise ValidationError(f"unknown coordinate reference system {text[:100]!r}", "crs") from exc
-    epsg = parsed.to_epsg()
-    if epsg is None:
-        raise ValidationError(f"{text[:100]!r} has no EPSG code; use one", "crs")
-    return epsg
+    ref = parse_crs(crs, "crs", definitions=True)
+    if ref.srid is None:
+        raise ValidationError(f"{str(crs).strip()[:100]!r} has no EPSG code; use one", "crs")
+    return ref.srid
 
 
 def _number(value: Any) -> float | None:

@@ -9,19 +9,20 @@ from typing import Any
 
 import psycopg
 
-from geoplan.config import get_settings
 from geoplan.geo.crs import WGS84
 from geoplan.layers.spec import API_ORDER, PREMISES, RECORD_ROLES, SEARCH
 from geoplan.layers.sql import json_pairs, select_list
 from geoplan.premises.query import SORTS, PremisesQuery, SearchResult, validate_query
-from geoplan.proximity import HubSelection, walk_to_nearest_hub
+from geoplan.proximity import HubSelection, WalkSettings, default_walk, walk_to_nearest_hub
 from geoplan.store.db import read_gdf
 
 HUB_WALK_TABLE = "_pq_hub_walk"
 """Session temp table holding the walk from each candidate premises to the named ``hub``."""
 
 
-def _compile(conn: psycopg.Connection, q: PremisesQuery) -> tuple[str, str, dict[str, Any]]:
+def _compile(
+    conn: psycopg.Connection, q: PremisesQuery, walking: WalkSettings
+) -> tuple[str, str, dict[str, Any]]:
     """The FROM+WHERE clause, the ORDER BY and the parameters of a (validated) query.
 
     With ``hub`` the selection also carries ``hub_walk_m``/``hub_walk_min``/``hub_walk_method``:
@@ -32,8 +33,7 @@ def _compile(conn: psycopg.Connection, q: PremisesQuery) -> tuple[str, str, dict
     only premises within that many minutes *as the crow flies* are routed (``ST_DWithin`` on
     the GiST index).
     """
-    s = get_settings()
-    params: dict[str, Any] = {"withdrawn": q.include_withdrawn, "v": s.walk_speed_m_per_min}
+    params: dict[str, Any] = {"withdrawn": q.include_withdrawn, "v": walking.m_per_min}
     where = ["(%(withdrawn)s OR p.status = 'available')"]
     source = "premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id"
     walk = "p.walk_min"
@@ -71,6 +71,7 @@ def _compile(conn: psycopg.Connection, q: PremisesQuery) -> tuple[str, str, dict
             params=params,
             hubs=HubSelection(ids=(q.hub,)),
             out=HUB_WALK_TABLE,
+            walk=walking,
         )
         source += (
             f" JOIN {HUB_WALK_TABLE} hw ON hw.seq = p.seq"
@@ -99,10 +100,15 @@ _SELECT_COLUMNS = select_list(PREMISES.by_role(*RECORD_ROLES), "p", _SOURCES)
 _HUB_COLUMNS = ", " + select_list(PREMISES.by_role(SEARCH), "p", _SOURCES)
 
 
-def search(conn: psycopg.Connection, q: PremisesQuery) -> SearchResult:
-    """Premises matching ``q`` (a GeoDataFrame in EPSG:25833) and how many match in total."""
+def search(
+    conn: psycopg.Connection, q: PremisesQuery, *, walk: WalkSettings | None = None
+) -> SearchResult:
+    """Premises matching ``q`` (a GeoDataFrame in EPSG:25833) and how many match in total.
+
+    ``walk`` (default: the process settings) turns the walk to ``q.hub`` into minutes.
+    """
     validate_query(conn, q)
-    source, order, params = _compile(conn, q)
+    source, order, params = _compile(conn, q, default_walk(walk))
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     gdf = read_gdf(
         conn,
@@ -132,10 +138,12 @@ class FeaturePage:
     number_returned: int
 
 
-def search_features(conn: psycopg.Connection, q: PremisesQuery) -> FeaturePage:
+def search_features(
+    conn: psycopg.Connection, q: PremisesQuery, *, walk: WalkSettings | None = None
+) -> FeaturePage:
     """Like :func:`search`, but the page comes back as a GeoJSON features array (WGS84)."""
     validate_query(conn, q)
-    source, order, params = _compile(conn, q)
+    source, order, params = _compile(conn, q, default_walk(walk))
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     row = conn.execute(
         f"""SELECT coalesce(json_agg(f ORDER BY n), '[]'::json)::text, count(*)

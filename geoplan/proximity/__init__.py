@@ -4,13 +4,13 @@ How a walking distance is obtained (every result says which, in ``method``):
 
 ``network``
     The site and each hub are *anchored* on their nearest walkable edge (within
-    ``settings.network_max_snap_m``); the perpendicular "snap" distance is walked in a straight
+    :attr:`WalkSettings.max_snap_m`); the perpendicular "snap" distance is walked in a straight
     line, then the route runs along the network (pgRouting Dijkstra, edge cost = metres).
 ``straight_line``
     No network is loaded, the site or hub lies too far from it, or no path connects them (another
     component of the network, e.g. an island in the extract): straight-line distance ×
-    ``settings.detour_factor`` (1.3 by default — a common ratio of street to crow-flies distance
-    in Norwegian suburbs).
+    :attr:`WalkSettings.detour_factor` (1.3 by default — a common ratio of street to crow-flies
+    distance in Norwegian suburbs).
 
 Anchoring on edges rather than on the nearest intersection matters: edges run between
 intersections only, so the nearest *node* can be hundreds of metres away along a long road while
@@ -26,7 +26,9 @@ The package, one module per concern: :mod:`~geoplan.proximity.hubs` (which hubs)
 :mod:`~geoplan.proximity.checks` (input checks), :mod:`~geoplan.proximity.routing` (pgRouting
 plumbing), :mod:`~geoplan.proximity.nearest`, :mod:`~geoplan.proximity.annotate` (premises'
 stored walks), :mod:`~geoplan.proximity.catchments`, :mod:`~geoplan.proximity.coverage` and
-:mod:`~geoplan.proximity.network` (the walking network from OSM). The names below are its API.
+:mod:`~geoplan.proximity.network` (the walking network from OSM). The walking model (speed,
+detour factor, snap limit) is a :class:`WalkSettings` parameter of every function whose result
+depends on it (:mod:`~geoplan.proximity.walk`). The names below are its API.
 """
 
 from geoplan.proximity.annotate import (
@@ -50,6 +52,7 @@ from geoplan.proximity.coverage import MUNICIPALITY_ID, CoverageRow, coverage, c
 from geoplan.proximity.hubs import EXISTING_HUBS, HUB_GROUPS, HubDistance, HubSelection
 from geoplan.proximity.nearest import nearest_hubs, nearest_report, walk_to_nearest_hub
 from geoplan.proximity.routing import MAX_NETWORK_WALK_M, network_loaded
+from geoplan.proximity.walk import WalkSettings, default_walk
 
 __all__ = [
     "CATCHMENT_BUFFER_M",
@@ -64,6 +67,7 @@ __all__ = [
     "CoverageRow",
     "HubDistance",
     "HubSelection",
+    "WalkSettings",
     "annotate_premises",
     "catchment_inputs",
     "catchments_geojson",
@@ -72,6 +76,7 @@ __all__ = [
     "compute_catchments",
     "coverage",
     "coverage_report",
+    "default_walk",
     "nearest_hubs",
     "nearest_report",
     "network_loaded",

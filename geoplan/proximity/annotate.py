@@ -11,15 +11,20 @@ from collections.abc import Sequence
 import numpy as np
 import psycopg
 
-from geoplan.config import get_settings
 from geoplan.proximity.catchments import refresh_catchments
 from geoplan.proximity.hubs import EXISTING_HUBS
 from geoplan.proximity.nearest import batch_settings, nearest_hub_pass, straight_line_nearest
 from geoplan.proximity.routing import network_loaded
+from geoplan.proximity.walk import WalkSettings, default_walk
 from geoplan.store.copy import copy_in
 
 
-def annotate_premises(conn: psycopg.Connection, premises_ids: Sequence[str] | None = None) -> int:
+def annotate_premises(
+    conn: psycopg.Connection,
+    premises_ids: Sequence[str] | None = None,
+    *,
+    walk: WalkSettings | None = None,
+) -> int:
     """Set each premises' nearest existing hub and walking time; returns the premises annotated.
 
     Call after any write to premises (with their ids) or to hubs/the network (without ids).
@@ -29,13 +34,22 @@ def annotate_premises(conn: psycopg.Connection, premises_ids: Sequence[str] | No
     premises is then annotated in one batch.
     Premises with no existing hub at all get no row in ``premises_walk`` (NULLs in
     ``premises_annotated``), so no stale value survives.
+
+    ``walk``: the walking model (default: the process settings, which every writer of the
+    stored walks should share; see :mod:`~geoplan.proximity.walk`).
     """
+    walk = default_walk(walk)
     if premises_ids is None:
-        refresh_catchments(conn, force=False)
-    return update_walk_times(conn, premises_ids)
+        refresh_catchments(conn, force=False, walk=walk)
+    return update_walk_times(conn, premises_ids, walk=walk)
 
 
-def update_walk_times(conn: psycopg.Connection, premises_ids: Sequence[str] | None = None) -> int:
+def update_walk_times(
+    conn: psycopg.Connection,
+    premises_ids: Sequence[str] | None = None,
+    *,
+    walk: WalkSettings | None = None,
+) -> int:
     """The batch annotation without refreshing catchments (premises-only changes, benchmarks).
 
     With ``premises_ids=None`` ``premises_walk`` is rebuilt from scratch (TRUNCATE, bulk insert,
@@ -47,18 +61,19 @@ def update_walk_times(conn: psycopg.Connection, premises_ids: Sequence[str] | No
     if premises_ids is not None and not premises_ids:
         return 0
     with batch_settings(conn):
-        return _update_walk_times(conn, premises_ids)
+        return _update_walk_times(conn, premises_ids, default_walk(walk))
 
 
-def _update_walk_times(conn: psycopg.Connection, premises_ids: Sequence[str] | None) -> int:
-    s = get_settings()
+def _update_walk_times(
+    conn: psycopg.Connection, premises_ids: Sequence[str] | None, walk: WalkSettings
+) -> int:
     ids = list(premises_ids) if premises_ids is not None else None
     where = "true" if ids is None else "p.id = ANY(%(ids)s)"
     if network_loaded(conn):
-        n = nearest_hub_pass(conn, where, {"ids": ids}, EXISTING_HUBS, "_px_result")
+        n = nearest_hub_pass(conn, where, {"ids": ids}, EXISTING_HUBS, "_px_result", walk=walk)
         walks = f"""
             SELECT seq, hub_id, round(walk_m::numeric, 1)::float8,
-                   round((walk_m / {s.walk_speed_m_per_min!r})::numeric, 2)::float8, method
+                   round((walk_m / {walk.m_per_min!r})::numeric, 2)::float8, method
             FROM _px_result"""
     else:  # the straight-line fast path: rounded in numpy, one binary COPY into premises_walk
         nearest = straight_line_nearest(
@@ -73,14 +88,14 @@ def _update_walk_times(conn: psycopg.Connection, premises_ids: Sequence[str] | N
     if walks:
         conn.execute(f"INSERT INTO premises_walk {walks}")
     elif n:
-        walk_m = nearest.dist * s.detour_factor
+        walk_m = nearest.dist * walk.detour_factor
         copy_in(
             conn,
             "premises_walk",
             premises_seq=nearest.seq,
             hub_id=(nearest.hub, nearest.hub_ids),
             walk_m=np.round(walk_m, 1),
-            walk_min=np.round(walk_m / s.walk_speed_m_per_min, 2),
+            walk_min=np.round(walk_m / walk.m_per_min, 2),
             method="straight_line",
         )
     if ids is None:  # built after the bulk load: far cheaper than maintained row by row
@@ -107,13 +122,25 @@ def _clear_walks(conn: psycopg.Connection, ids: list[str] | None) -> None:
         )
 
 
-def on_hubs_changed(conn: psycopg.Connection) -> tuple[int, int]:
+def on_hubs_changed(
+    conn: psycopg.Connection, *, walk: WalkSettings | None = None
+) -> tuple[int, int]:
     """After hubs are added, moved or removed: catchments of the changed hubs, every premises' hub.
 
     Returns (catchments recomputed, premises annotated)."""
-    return refresh_catchments(conn, force=False), update_walk_times(conn, None)
+    walk = default_walk(walk)
+    return (
+        refresh_catchments(conn, force=False, walk=walk),
+        update_walk_times(conn, None, walk=walk),
+    )
 
 
-def on_network_changed(conn: psycopg.Connection) -> tuple[int, int]:
+def on_network_changed(
+    conn: psycopg.Connection, *, walk: WalkSettings | None = None
+) -> tuple[int, int]:
     """After a network import: every hub's catchments and every premises' walking time."""
-    return refresh_catchments(conn, force=True), update_walk_times(conn, None)
+    walk = default_walk(walk)
+    return (
+        refresh_catchments(conn, force=True, walk=walk),
+        update_walk_times(conn, None, walk=walk),
+    )

@@ -12,10 +12,11 @@ import psycopg
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geoplan.config import STORAGE_SRID, get_settings
+from geoplan.config import STORAGE_SRID
 from geoplan.errors import NotFoundError
 from geoplan.proximity.checks import check_minutes
 from geoplan.proximity.routing import anchor, network_loaded, reach_from_hubs
+from geoplan.proximity.walk import WalkSettings, default_walk
 
 CATCHMENT_MINUTES = (5, 10, 15)
 """The walking times catchments are stored for (and coverage is reported at)."""
@@ -37,6 +38,8 @@ def compute_catchments(
     conn: psycopg.Connection,
     hub_ids: Sequence[str] | None = None,
     minutes: Sequence[float] = CATCHMENT_MINUTES,
+    *,
+    walk: WalkSettings | None = None,
 ) -> list[Catchment]:
     """The area reachable on foot from each hub within each of ``minutes``.
 
@@ -54,9 +57,11 @@ def compute_catchments(
 
     Straight-line method (no network, or the hub lies farther than the snap limit from it):
     a circle of radius ``speed × minutes / detour_factor``.
+
+    ``walk``: the walking model (default: the process settings, see :mod:`~.walk`).
     """
-    s = get_settings()
-    v = s.walk_speed_m_per_min
+    walk = default_walk(walk)
+    v = walk.m_per_min
     ids = list(hub_ids) if hub_ids is not None else None
     hub_rows = conn.execute(
         "SELECT id FROM hubs WHERE %(ids)s::text[] IS NULL OR id = ANY(%(ids)s) ORDER BY id",
@@ -72,6 +77,7 @@ def compute_catchments(
             "_px_cat_anchor",
             "SELECT id AS key, geom FROM hubs WHERE id = ANY(%(ids)s)",
             {"ids": all_ids},
+            walk.max_snap_m,
         )
         if n:
             reach_from_hubs(
@@ -144,14 +150,16 @@ def compute_catchments(
             FROM hubs h CROSS JOIN unnest(%(mins)s::float8[]) AS b(minutes)
             WHERE h.id = ANY(%(ids)s)
             """,
-            {"v": v, "f": s.detour_factor, "mins": mins, "ids": straight},
+            {"v": v, "f": walk.detour_factor, "mins": mins, "ids": straight},
         ).fetchall()
         result += [Catchment(h, m, "straight_line", shapely.from_wkb(bytes(g))) for h, m, g in rows]
     result.sort(key=lambda c: (c.hub_id, c.minutes))
     return result
 
 
-def catchment_inputs(conn: psycopg.Connection) -> dict[str, str]:
+def catchment_inputs(
+    conn: psycopg.Connection, *, walk: WalkSettings | None = None
+) -> dict[str, str]:
     """Per hub, an md5 of everything its catchments are computed from.
 
     A hub's catchments depend on its own position, the whole walking network (edges, costs,
@@ -159,7 +167,7 @@ def catchment_inputs(conn: psycopg.Connection) -> dict[str, str]:
     or on premises. Hashing all of it costs ~0.03 s for a 20 000-edge network, so the check can
     run on every hub write.
     """
-    s = get_settings()
+    walk = default_walk(walk)
     (network,) = conn.execute(
         "SELECT md5(coalesce(string_agg(md5(ST_AsBinary(geom)) || ',' || cost || ','"
         " || reverse_cost || ',' || source || ',' || target, ';' ORDER BY id), ''))"
@@ -169,9 +177,9 @@ def catchment_inputs(conn: psycopg.Connection) -> dict[str, str]:
         str(x)
         for x in (
             network,
-            s.walk_speed_m_per_min,
-            s.detour_factor,
-            s.network_max_snap_m,
+            walk.m_per_min,
+            walk.detour_factor,
+            walk.max_snap_m,
             CATCHMENT_BUFFER_M,
             CATCHMENT_MINUTES,
         )
@@ -182,15 +190,20 @@ def catchment_inputs(conn: psycopg.Connection) -> dict[str, str]:
     return dict(rows)
 
 
-def refresh_catchments(conn: psycopg.Connection, *, force: bool = True) -> int:
+def refresh_catchments(
+    conn: psycopg.Connection, *, force: bool = True, walk: WalkSettings | None = None
+) -> int:
     """Recompute the stored 5/10/15-minute catchments; returns how many were (re)computed.
 
     ``force=True`` (``geoplan network catchments``, network imports) recomputes every hub's.
     ``force=False`` (hub writes) recomputes only hubs whose inputs changed — see
     :func:`catchment_inputs` — so editing one hub's name costs two hashes, and adding one hub
     costs that hub's catchments, not everyone's. Catchments of deleted hubs go with them.
+
+    ``walk``: the walking model (default: the process settings, see :mod:`~.walk`).
     """
-    inputs = catchment_inputs(conn)
+    walk = default_walk(walk)
+    inputs = catchment_inputs(conn, walk=walk)
     conn.execute(
         "DELETE FROM catchments c WHERE NOT EXISTS (SELECT 1 FROM hubs h WHERE h.id = c.hub_id)"
     )
@@ -205,7 +218,7 @@ def refresh_catchments(conn: psycopg.Connection, *, force: bool = True) -> int:
         )
     if not stale:
         return 0
-    cats = compute_catchments(conn, stale)
+    cats = compute_catchments(conn, stale, walk=walk)
     conn.execute("DELETE FROM catchments WHERE hub_id = ANY(%s)", (stale,))
     with conn.cursor().copy(
         "COPY catchments (hub_id, minutes, method, inputs_md5, geom) FROM STDIN"
@@ -217,9 +230,14 @@ def refresh_catchments(conn: psycopg.Connection, *, force: bool = True) -> int:
 
 
 def catchments_geojson(
-    conn: psycopg.Connection, hub_id: str | None = None, minutes: float | None = None
+    conn: psycopg.Connection,
+    hub_id: str | None = None,
+    minutes: float | None = None,
+    *,
+    walk: WalkSettings | None = None,
 ) -> dict:
-    """Catchments as a GeoJSON FeatureCollection in WGS84 (stored ones; others computed now)."""
+    """Catchments as a GeoJSON FeatureCollection in WGS84 (stored ones; others computed now
+    with ``walk``, default the process settings)."""
     check_minutes(minutes)
     if (
         hub_id is not None
@@ -229,7 +247,7 @@ def catchments_geojson(
     ):
         raise NotFoundError(f"no hub with id {hub_id!r}")
     if minutes is not None and float(minutes) not in {float(m) for m in CATCHMENT_MINUTES}:
-        cats = compute_catchments(conn, [hub_id] if hub_id else None, [minutes])
+        cats = compute_catchments(conn, [hub_id] if hub_id else None, [minutes], walk=walk)
         rows = conn.execute(
             f"""
             SELECT c.hub_id, h.name, h.mode, h.status, c.minutes, c.method, NULL::timestamptz,

@@ -29,18 +29,21 @@ def check_minutes(minutes: float | None) -> float | None:
     return minutes
 
 
-def site_from_lonlat(conn: psycopg.Connection, lon: float, lat: float) -> BaseGeometry:
+def site_from_lonlat(
+    conn: psycopg.Connection, lon: float, lat: float, margin_m: float | None = None
+) -> BaseGeometry:
     """The point (EPSG:25833) at ``lon``/``lat`` if it lies in the municipality's surroundings.
 
     "Surroundings" = the region of :func:`geoplan.geo.region.locate_lonlat`: within
-    ``settings.region_margin_m`` of the municipality (its fallback envelope when no boundary is
-    loaded). The error names the field that is off, so a swapped lon/lat pair is easy to spot.
+    ``margin_m`` (default ``settings.region_margin_m``) of the municipality (its fallback
+    envelope when no boundary is loaded). The error names the field that is off, so a swapped
+    lon/lat pair is easy to spot.
     """
     if not -180 <= lon <= 180:
         raise ValidationError(f"lon must be between -180 and 180, got {lon}", field="lon")
     if not -90 <= lat <= 90:
         raise ValidationError(f"lat must be between -90 and 90, got {lat}", field="lat")
-    where = locate_lonlat(conn, lon, lat)
+    where = locate_lonlat(conn, lon, lat, margin_m)
     if not where.inside:
         # name the coordinate that is off (a swapped pair shows up as lon)
         field_name = "lon" if not where.easting_inside else "lat"

@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass, field
 
 import psycopg
 
-from geoplan.config import get_settings
 from geoplan.proximity.catchments import CATCHMENT_MINUTES
 from geoplan.proximity.hubs import HUB_GROUPS
 from geoplan.proximity.nearest import walk_to_nearest_hub
 from geoplan.proximity.routing import network_loaded
+from geoplan.proximity.walk import WalkSettings, default_walk
 
 
 @dataclass
@@ -33,19 +33,25 @@ class CoverageRow:
 MUNICIPALITY_ID = "municipality"
 
 
-def coverage(conn: psycopg.Connection) -> list[CoverageRow]:
+def coverage(conn: psycopg.Connection, *, walk: WalkSettings | None = None) -> list[CoverageRow]:
     """Count and floor area of available premises within 5/10/15 min walk, per focus area and
     for the whole municipality, of: any existing hub, an existing rail/metro hub, a planned hub,
     and ``planned_adds`` — within reach of a planned hub but NOT of an existing rail/metro hub
     (what the planned T-bane would add).
 
     Walking times come from the same batch path as the premises annotation (network where
-    loaded, straight line × detour factor otherwise), computed now for each hub group.
+    loaded, straight line × detour factor otherwise), computed now for each hub group with
+    ``walk`` (default: the process settings, see :mod:`~.walk`).
     """
-    v = get_settings().walk_speed_m_per_min
+    walk = default_walk(walk)
+    v = walk.m_per_min
     for group, selection in HUB_GROUPS.items():
         walk_to_nearest_hub(
-            conn, premises_where="p.status = 'available'", hubs=selection, out=f"_px_cov_{group}"
+            conn,
+            premises_where="p.status = 'available'",
+            hubs=selection,
+            out=f"_px_cov_{group}",
+            walk=walk,
         )
     has_boundary = conn.execute("SELECT EXISTS (SELECT 1 FROM boundary)").fetchone()[0]
     muni_geom = "(SELECT ST_Union(geom) FROM boundary)" if has_boundary else "NULL::geometry"
@@ -106,17 +112,17 @@ def coverage(conn: psycopg.Connection) -> list[CoverageRow]:
     return out
 
 
-def coverage_report(conn: psycopg.Connection) -> dict:
+def coverage_report(conn: psycopg.Connection, *, walk: WalkSettings | None = None) -> dict:
     """:func:`coverage` with the assumptions it rests on."""
-    s = get_settings()
+    walk = default_walk(walk)
     return {
         "minutes": list(CATCHMENT_MINUTES),
-        "walk_speed_kmh": s.walk_speed_kmh,
-        "detour_factor": s.detour_factor,
+        "walk_speed_kmh": walk.speed_kmh,
+        "detour_factor": walk.detour_factor,
         "network_loaded": network_loaded(conn),
         "hub_groups": {
             **{group: selection.describe() for group, selection in HUB_GROUPS.items()},
             "planned_adds": "planned, and not existing rail/metro",
         },
-        "rows": [r.to_dict() for r in coverage(conn)],
+        "rows": [r.to_dict() for r in coverage(conn, walk=walk)],
     }

@@ -13,7 +13,7 @@ import psycopg
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from geoplan.config import STORAGE_SRID, get_settings
+from geoplan.config import STORAGE_SRID
 from geoplan.proximity.checks import check_k, site_from_lonlat
 from geoplan.proximity.hubs import EXISTING_HUBS, HubDistance, HubSelection
 from geoplan.proximity.routing import (
@@ -24,6 +24,7 @@ from geoplan.proximity.routing import (
     network_loaded,
     reach_from_hubs,
 )
+from geoplan.proximity.walk import WalkSettings, default_walk
 from geoplan.store.copy import copy_in, copy_out, copy_row
 
 
@@ -34,6 +35,7 @@ def nearest_hubs(
     *,
     statuses: Sequence[str] | None = None,
     modes: Sequence[str] | None = None,
+    walk: WalkSettings | None = None,
 ) -> list[HubDistance]:
     """The ``k`` hubs nearest on foot to ``site`` (shapely, EPSG:25833), nearest first.
 
@@ -41,9 +43,11 @@ def nearest_hubs(
     network loaded they are ranked by walking distance (``pgr_dijkstraCost`` from the site to all
     candidates in one call, on the part of the network around them). A hub that is near as the
     crow flies but far on foot — across a railway without a crossing — drops down the list.
+
+    ``walk``: the walking model (default: the process settings, see :mod:`~.walk`).
     """
     check_k(k)
-    s = get_settings()
+    walk = default_walk(walk)
     params = {
         "wkb": site.wkb,
         "n": k + 5,
@@ -64,10 +68,12 @@ def nearest_hubs(
     ).fetchall()
     if not rows:
         return []
-    walk = {r[0]: (r[4] * s.detour_factor, "straight_line") for r in rows}
+    walks = {r[0]: (r[4] * walk.detour_factor, "straight_line") for r in rows}
     if network_loaded(conn):
-        walk.update(
-            _network_walk_from_site(conn, site, [r[0] for r in rows], max(r[4] for r in rows))
+        walks.update(
+            _network_walk_from_site(
+                conn, site, [r[0] for r in rows], max(r[4] for r in rows), walk.max_snap_m
+            )
         )
     out = [
         HubDistance(
@@ -76,9 +82,9 @@ def nearest_hubs(
             mode,
             status,
             round(d, 1),
-            round(walk[hub_id][0], 1),
-            round(walk[hub_id][0] / s.walk_speed_m_per_min, 2),
-            walk[hub_id][1],
+            round(walks[hub_id][0], 1),
+            round(walks[hub_id][0] / walk.m_per_min, 2),
+            walks[hub_id][1],
         )
         for hub_id, name, mode, status, d in rows
     ]
@@ -87,12 +93,20 @@ def nearest_hubs(
 
 
 def _network_walk_from_site(
-    conn: psycopg.Connection, site: BaseGeometry, hub_ids: list[str], farthest_m: float
+    conn: psycopg.Connection,
+    site: BaseGeometry,
+    hub_ids: list[str],
+    farthest_m: float,
+    max_snap_m: float,
 ) -> dict[str, tuple[float, str]]:
     """Walking metres from ``site`` to each reachable hub of ``hub_ids`` on the network."""
     site_sql = f"ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID})"
     n_site = anchor(
-        conn, "_px_site", f"SELECT 'site'::text AS key, {site_sql} AS geom", {"wkb": site.wkb}
+        conn,
+        "_px_site",
+        f"SELECT 'site'::text AS key, {site_sql} AS geom",
+        {"wkb": site.wkb},
+        max_snap_m,
     )
     if not n_site:
         return {}
@@ -102,6 +116,7 @@ def _network_walk_from_site(
         "_px_hubs_a",
         "SELECT id AS key, geom FROM hubs WHERE id = ANY(%(ids)s)",
         {"ids": hub_ids},
+        max_snap_m,
     )
     if not n_hubs:
         return {}
@@ -198,6 +213,7 @@ def walk_to_nearest_hub(
     params: dict | None = None,
     hubs: HubSelection = EXISTING_HUBS,
     out: str = "_px_result",
+    walk: WalkSettings | None = None,
 ) -> int:
     """Nearest hub and walking distance for a set of premises, into temp table ``out``.
 
@@ -211,13 +227,23 @@ def walk_to_nearest_hub(
        (``equicost``: each node keeps its closest hub), joined to each premises' anchor edge.
        Premises it reaches get ``method='network'`` and possibly a different hub than the
        straight-line one; the rest keep ``straight_line``.
+
+    ``walk``: the walking model (default: the process settings, see :mod:`~.walk`).
     """
     with batch_settings(conn):
-        return nearest_hub_pass(conn, premises_where, params or {}, hubs, out)
+        return nearest_hub_pass(
+            conn, premises_where, params or {}, hubs, out, walk=default_walk(walk)
+        )
 
 
 def nearest_hub_pass(
-    conn: psycopg.Connection, premises_where: str, params: dict, hubs: HubSelection, out: str
+    conn: psycopg.Connection,
+    premises_where: str,
+    params: dict,
+    hubs: HubSelection,
+    out: str,
+    *,
+    walk: WalkSettings,
 ) -> int:
     conn.execute("DROP TABLE IF EXISTS _px_pts")
     conn.execute(
@@ -239,24 +265,32 @@ def nearest_hub_pass(
                'straight_line'::text AS method
         FROM _px_nn nn JOIN _px_pts t ON t.seq = nn.seq
         """,
-        {"f": get_settings().detour_factor},
+        {"f": walk.detour_factor},
     ).rowcount
     if n and network_loaded(conn):
         conn.execute(f"CREATE INDEX ON {out} (seq)")
         conn.execute("CREATE INDEX ON _px_pts (seq)")
         conn.execute("ANALYZE _px_pts")
-        _network_pass(conn, hubs, out)
+        _network_pass(conn, hubs, out, walk.max_snap_m)
     return n
 
 
-def _network_pass(conn: psycopg.Connection, hubs: HubSelection, out: str) -> None:
+def _network_pass(
+    conn: psycopg.Connection, hubs: HubSelection, out: str, max_snap_m: float
+) -> None:
     hub_where, hub_params = hubs.where()
     if not anchor(
-        conn, "_px_hub_anchor", f"SELECT id AS key, geom FROM hubs WHERE {hub_where}", hub_params
+        conn,
+        "_px_hub_anchor",
+        f"SELECT id AS key, geom FROM hubs WHERE {hub_where}",
+        hub_params,
+        max_snap_m,
     ):
         return
     # premises virtual ids are not used, only their anchor edge
-    if not anchor(conn, "_px_pt_anchor", "SELECT seq::text AS key, geom FROM _px_pts", {}):
+    if not anchor(
+        conn, "_px_pt_anchor", "SELECT seq::text AS key, geom FROM _px_pts", {}, max_snap_m
+    ):
         return
     reach_from_hubs(
         conn, "_px_hub_anchor", "_px_links", "_px_reach", MAX_NETWORK_WALK_M, nearest_only=True
@@ -286,11 +320,24 @@ def _network_pass(conn: psycopg.Connection, hubs: HubSelection, out: str) -> Non
     )
 
 
-def nearest_report(conn: psycopg.Connection, lon: float, lat: float, k: int = 3) -> dict:
-    """The ``k`` nearest hubs on foot from ``lon``/``lat`` (WGS84), checked, as plain data."""
+def nearest_report(
+    conn: psycopg.Connection,
+    lon: float,
+    lat: float,
+    k: int = 3,
+    *,
+    walk: WalkSettings | None = None,
+    margin_m: float | None = None,
+) -> dict:
+    """The ``k`` nearest hubs on foot from ``lon``/``lat`` (WGS84), checked, as plain data.
+
+    ``walk``: the walking model; ``margin_m``: how far outside the municipality the point may
+    lie (defaults: the process settings).
+    """
     check_k(k)
-    point = site_from_lonlat(conn, lon, lat)
-    hubs = nearest_hubs(conn, point, k)
+    walk = default_walk(walk)
+    point = site_from_lonlat(conn, lon, lat, margin_m)
+    hubs = nearest_hubs(conn, point, k, walk=walk)
     where = {
         r[0]: (r[1], r[2])
         for r in conn.execute(
@@ -299,13 +346,12 @@ def nearest_report(conn: psycopg.Connection, lon: float, lat: float, k: int = 3)
             ([h.hub_id for h in hubs],),
         ).fetchall()
     }
-    s = get_settings()
     return {
         "lon": lon,
         "lat": lat,
         "k": k,
-        "walk_speed_kmh": s.walk_speed_kmh,
-        "detour_factor": s.detour_factor,
+        "walk_speed_kmh": walk.speed_kmh,
+        "detour_factor": walk.detour_factor,
         "network_loaded": network_loaded(conn),
         "hubs": [
             {**h.to_dict(), "lon": where[h.hub_id][0], "lat": where[h.hub_id][1]} for h in hubs

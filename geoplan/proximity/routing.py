@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import psycopg
 
-from geoplan.config import STORAGE_SRID, get_settings
+from geoplan.config import STORAGE_SRID
 
 MAX_NETWORK_WALK_M = 20_000.0
 """Network searches stop here (4 hours' walk); anything farther is reported as straight line."""
@@ -30,12 +30,14 @@ def start_column(conn: psycopg.Connection) -> str:
     return _pgr_start_column(conn.execute("SELECT pgr_version()").fetchone()[0])
 
 
-def anchor(conn: psycopg.Connection, table: str, points_sql: str, params: dict) -> int:
+def anchor(
+    conn: psycopg.Connection, table: str, points_sql: str, params: dict, max_snap_m: float
+) -> int:
     """Create temp ``table`` (key, geom, vid, edge, source, target, len, snap, f).
 
     ``points_sql`` selects ``key`` and ``geom``; each is anchored on its nearest walk edge within
-    the snap limit (points farther away are left out) and given a virtual vertex id ``vid``
-    above every real node id.
+    ``max_snap_m`` (:attr:`WalkSettings.max_snap_m`; points farther away are left out) and
+    given a virtual vertex id ``vid`` above every real node id.
     """
     conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute(
@@ -58,7 +60,7 @@ def anchor(conn: psycopg.Connection, table: str, points_sql: str, params: dict) 
         ) e
         WHERE e.snap <= %(max_snap)s
         """,
-        {**params, "max_snap": get_settings().network_max_snap_m},
+        {**params, "max_snap": max_snap_m},
     )
     conn.execute(f"ANALYZE {table}")
     return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

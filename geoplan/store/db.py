@@ -34,6 +34,18 @@ class DatabaseError(GeoplanError):
     """The store is unreachable or not set up; the message says what to do."""
 
 
+class DatabaseUnavailableError(DatabaseError):
+    """The store cannot be reached now (down, restarting, refusing connections, no pooled
+    connection free in time): an outage, not a mistake in the request; worth retrying later.
+
+    psycopg reports the same as ``psycopg.OperationalError`` (``psycopg_pool.PoolTimeout`` is
+    one); the API answers both with 503 and ``Retry-After`` (``api/errors.py``).
+    """
+
+    retry_after_s = 5
+    """How long a client should wait before trying again."""
+
+
 def database_url(settings: Settings | None = None) -> str:
     """The SQLAlchemy URL of the store: ``GEOPLAN_DATABASE_URL`` or the managed cluster's."""
     settings = settings or get_settings()
@@ -68,7 +80,7 @@ def connect(url: str | None = None, **kwargs: Any) -> psycopg.Connection:
             " (run `geoplan db up` to start the managed database)" if get_settings().managed else ""
         )
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        raise DatabaseError(f"cannot connect to the database: {first}{hint}") from exc
+        raise DatabaseUnavailableError(f"cannot connect to the database: {first}{hint}") from exc
 
 
 @contextmanager

@@ -1,0 +1,80 @@
+"""The premises search filters as FastAPI query parameters, generated from their one declaration
+(:data:`geoplan.premises.SEARCH_FILTERS`).
+
+Two dependencies, each resolving to a :class:`~geoplan.premises.PremisesQuery`:
+
+* :func:`premises_query` for ``GET /premises``: each filter typed and bounded as declared, so
+  OpenAPI documents (and FastAPI checks, 422 naming the parameter) its type, bounds, enum and
+  default before geoplan's own checks run.
+* :func:`premises_form_query` for ``/maps/premises``: the same parameters as text, because the
+  map's filter form sends every field and an empty one means "no filter"; their values are
+  parsed (and checked) by geoplan as for ``GET /premises``.
+
+Both are plain functions whose ``__signature__`` FastAPI reads, built once from the declaration.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from fastapi import Query, Request
+
+from geoplan.premises import SEARCH_FILTERS, PremisesQuery, SearchFilter, query_from_params
+
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
+
+
+def _typed(f: SearchFilter) -> inspect.Parameter:
+    """``f`` as ``GET /premises`` declares it. Optional filters are typed ``float`` (default
+    None), not ``float | None``: a nullable schema invites clients to send the text "null"."""
+    kind: Any = f.kind
+    if f.enum is not None:
+        kind = Literal[f.enum]
+    elif issubclass(kind, Enum):
+        kind = Literal[tuple(member.value for member in kind)]
+    if f.many:
+        kind = list[kind]
+    query = Query(description=f.help, ge=f.minimum, le=f.maximum, max_length=f.max_length)
+    default = f.default.value if isinstance(f.default, Enum) else f.default
+    return inspect.Parameter(f.name, _KEYWORD, default=default, annotation=Annotated[kind, query])
+
+
+def _text(f: SearchFilter) -> inspect.Parameter:
+    """``f`` as ``/maps/premises`` declares it: text (repeatable where ``f`` may repeat)."""
+    kind = list[str] | None if f.many else str | None
+    return inspect.Parameter(
+        f.name, _KEYWORD, default=None, annotation=Annotated[kind, Query(description=f.help)]
+    )
+
+
+def _with_parameters(
+    function: Callable[..., PremisesQuery], params: list[inspect.Parameter]
+) -> Callable[..., PremisesQuery]:
+    function.__signature__ = inspect.Signature(params, return_annotation=PremisesQuery)  # type: ignore[attr-defined]
+    return function
+
+
+def _premises_query(**params: Any) -> PremisesQuery:
+    return query_from_params(params)
+
+
+def _premises_form_query(request: Request, **_declared: Any) -> PremisesQuery:
+    # Read from the request itself, as a form sends it: every value of a repeated parameter
+    # (the last non-empty one counts), empty fields meaning no filter.
+    return query_from_params({k: request.query_params.getlist(k) for k in request.query_params})
+
+
+premises_query = _with_parameters(_premises_query, [_typed(f) for f in SEARCH_FILTERS])
+"""The search of ``GET /premises`` (a dependency): every filter typed and bounded."""
+
+premises_form_query = _with_parameters(
+    _premises_form_query,
+    [
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+        *(_text(f) for f in SEARCH_FILTERS),
+    ],
+)
+"""The search of ``/maps/premises`` (a dependency): every filter as text, as a form sends it."""

@@ -1,0 +1,158 @@
+"""The premises search filters are declared once (``PremisesQuery``'s fields) and every way in is
+generated from that: both routes' OpenAPI parameters, both commands' options, the map's form.
+
+Each test compares one rendering with :data:`geoplan.premises.SEARCH_FILTERS` in both
+directions: every filter appears, and nothing else does.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+import typer
+
+from api.app import create_app
+from geoplan import premises
+from geoplan.cli import app as cli_app
+from geoplan.config import Settings
+from geoplan.errors import ValidationError
+from geoplan.premises import SEARCH_FILTERS, PremisesQuery, Sort
+from geoplan.vocab import AREA_SLUGS
+from maps.page import filter_form_html
+
+NAMES = [f.name for f in SEARCH_FILTERS]
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict:
+    return create_app(Settings(), database_url="postgresql://unused/unused").openapi()
+
+
+def query_parameters(openapi: dict, path: str) -> dict[str, dict]:
+    parameters = openapi["paths"][path]["get"]["parameters"]
+    return {p["name"]: p for p in parameters if p["in"] == "query"}
+
+
+def test_the_model_is_premises_query_field_by_field():
+    assert [f.attr for f in SEARCH_FILTERS] == list(PremisesQuery.__dataclass_fields__)
+    assert NAMES == [
+        "use",
+        "min_area_m2",
+        "max_area_m2",
+        "max_rent_nok_m2",
+        "area",
+        "available_by",
+        "max_walk_min",
+        "hub",
+        "sort",
+        "limit",
+        "offset",
+        "include_withdrawn",
+    ]
+    assert all(f.help and f.cli for f in SEARCH_FILTERS)
+
+
+@pytest.mark.parametrize("path", ["/premises", "/maps/premises"])
+def test_both_routes_take_exactly_the_filters_described_as_declared(openapi, path):
+    params = query_parameters(openapi, path)
+    assert list(params) == NAMES
+    for f in SEARCH_FILTERS:
+        assert params[f.name]["description"] == f.help, f.name
+        assert params[f.name]["required"] is False
+
+
+def test_the_search_route_documents_each_filters_type_bounds_and_default(openapi):
+    params = query_parameters(openapi, "/premises")
+    for f in SEARCH_FILTERS:
+        schema = params[f.name]["schema"]
+        assert schema.get("minimum") == f.minimum, f.name
+        assert schema.get("maximum") == f.maximum, f.name
+        assert schema.get("maxLength") == f.max_length, f.name
+        assert schema.get("default") == f.default, f.name
+        assert (schema["type"] == "array") == f.many, f.name
+    assert params["area"]["schema"]["enum"] == list(AREA_SLUGS)
+    assert params["sort"]["schema"]["enum"] == [s.value for s in Sort] == list(premises.SORTS)
+    assert params["available_by"]["schema"]["format"] == "date"
+    assert params["include_withdrawn"]["schema"]["type"] == "boolean"
+
+
+def command(*path: str):
+    found = typer.main.get_command(cli_app)
+    for name in path:
+        found = found.commands[name]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("path", "own", "limit"),
+    [
+        (("premises", "search"), {"fmt", "help"}, 50),
+        (("map", "premises"), {"out", "link_base", "help"}, 100),
+    ],
+)
+def test_both_commands_take_exactly_the_filters_as_declared(path, own, limit):
+    params = {p.name: p for p in command(*path).params}
+    assert set(params) - own == set(NAMES)
+    for f in SEARCH_FILTERS:
+        assert tuple(params[f.name].opts) == f.cli, f.name
+    assert params["limit"].default == limit
+    assert params["sort"].default == Sort.walk
+
+
+def test_the_map_form_shows_the_filters_that_have_a_form_field():
+    html = filter_form_html(None, {"visperud": "Visperud"})
+    assert re.findall(r' name="([^"]+)"', html) == [f.name for f in SEARCH_FILTERS if f.form]
+    for f in SEARCH_FILTERS:
+        if f.form:
+            assert f'<label for="{f.form.id}">{f.form.label}</label>' in html
+
+
+def test_a_query_survives_its_own_link():
+    q = PremisesQuery(
+        uses=["office", "retail"],
+        min_area_m2=120.5,
+        max_area_m2=900.0,
+        max_rent_nok_m2=1800.0,
+        area="visperud",
+        available_by=date(2027, 1, 1),
+        max_walk_min=10.0,
+        hub="lorenskog_st",
+        sort=Sort.rent,
+        limit=20,
+        offset=40,
+        include_withdrawn=True,
+    )
+    params = premises.query_params(q)
+    assert {name for name, _ in params} == set(NAMES)
+    grouped = {n: [v for k, v in params if k == n] for n in NAMES}
+    assert premises.query_from_params(grouped) == q
+    assert premises.query_from_params({}) == PremisesQuery()
+    assert premises.query_params(PremisesQuery()) == [
+        ("sort", "walk"),
+        ("limit", "100"),
+        ("offset", "0"),
+    ]
+
+
+def test_errors_name_the_filter_as_typed_and_unparsable_ones_all_at_once():
+    # check_query names `use` as the user typed it (validate_query keeps the field, `uses`);
+    # neither touches the database without an area or a hub to look up.
+    q = PremisesQuery(uses=["kontor"], sort="price", limit=5000)
+    with pytest.raises(ValidationError) as checked:
+        premises.check_query(None, q)
+    assert [e["field"] for e in checked.value.errors] == ["use", "sort", "limit"]
+    assert str(checked.value).startswith("use: unknown use 'kontor'; known uses: ")
+    assert str(checked.value).endswith("; limit: must be an integer from 1 to 1000")
+    with pytest.raises(ValidationError) as validated:
+        premises.validate_query(None, q)
+    assert [e["field"] for e in validated.value.errors] == ["uses", "sort"]
+
+    with pytest.raises(ValidationError) as parsed:
+        premises.query_from_params({"limit": "x", "min_area_m2": "abc"})
+    assert parsed.value.field == "min_area_m2"
+    assert [e["field"] for e in parsed.value.errors] == ["min_area_m2", "limit"]
+    assert str(parsed.value) == (
+        "min_area_m2 must be a number, got 'abc'; limit must be a whole number, got 'x'"
+    )
