@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 import geoplan
 from api import errors
-from api.deps import open_pool, open_read_pool
+from api.deps import open_admission, open_pool, open_read_pool
 from api.routers import assessments, health, maps, ogc, premises, proximity
 from geoplan.config import Settings, get_settings
 from maps.assets import STATIC_DIR
@@ -27,9 +27,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
         url = database_url or db.database_url(settings)
         app.state.database_url = url
-        app.state.pool = open_pool(url)
+        app.state.admission = open_admission(
+            settings.pool_size, max_waiting=settings.max_waiting, max_wait_s=settings.max_wait_s
+        )
+        app.state.pool = open_pool(url, max_size=settings.pool_size)
         try:
-            app.state.read_pool = await open_read_pool(url, size=settings.read_pool_size)
+            app.state.read_pool = await open_read_pool(
+                url, size=settings.read_pool_size, max_waiting=settings.max_waiting
+            )
         except BaseException:
             app.state.pool.close()
             raise

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 import psycopg
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from starlette.concurrency import run_in_threadpool
 
+from api.admission import Admission
 from geoplan.auth.keys import ApiKey
 
 
 def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
+    """The pool of the synchronous routes; :func:`get_conn` admits at most ``max_size``
+    requests to it at once, so a request never waits inside the pool holding a thread."""
     from geoplan.store.db import conninfo
 
     pool = ConnectionPool(
@@ -23,7 +27,7 @@ def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionP
     return pool
 
 
-async def open_read_pool(url: str, *, size: int) -> AsyncConnectionPool:
+async def open_read_pool(url: str, *, size: int, max_waiting: int = 0) -> AsyncConnectionPool:
     """An asyncio pool of autocommit connections for the hot read paths (OGC items).
 
     Why a second pool: a sync endpoint costs three thread-pool hops per request in FastAPI
@@ -32,7 +36,8 @@ async def open_read_pool(url: str, *, size: int) -> AsyncConnectionPool:
     ``AsyncConnection`` runs on the event loop with none. Autocommit, because each read is one
     statement: no ``BEGIN``/``COMMIT`` round trips. Fixed size: requests beyond ``size`` wait
     in the pool's FIFO queue, which keeps latency even instead of letting PostgreSQL backends
-    fight over the cores.
+    fight over the cores; at most ``max_waiting`` of them (0: no bound), the next one gets
+    ``TooManyRequests`` (HTTP 503) at once.
     """
     from geoplan.store.db import conninfo
 
@@ -43,6 +48,7 @@ async def open_read_pool(url: str, *, size: int) -> AsyncConnectionPool:
         open=False,
         name="geoplan-read",
         kwargs={"autocommit": True},
+        max_waiting=max_waiting,
     )
     await pool.open(wait=True, timeout=30)
     return pool
@@ -55,14 +61,43 @@ def read_connection(request: Request) -> AbstractAsyncContextManager[psycopg.Asy
     costs an exit stack and a context manager per request, on the route that runs most.
     """
     pool: AsyncConnectionPool = request.app.state.read_pool
-    return pool.connection()
+    return pool.connection(timeout=request.app.state.admission.max_wait_s)
 
 
-def get_conn(request: Request) -> Iterator[psycopg.Connection]:
-    """A pooled connection for one request; committed when the request succeeds."""
-    pool: ConnectionPool = request.app.state.pool
-    with pool.connection() as conn:
-        yield conn
+async def get_conn(request: Request) -> AsyncIterator[psycopg.Connection]:
+    """A pooled connection for one request; committed when the request succeeds.
+
+    An ``async`` dependency on purpose: the request waits for its turn on the event loop
+    (:class:`api.admission.Admission`, no thread held), takes a connection only when one is
+    free, and gives it back without needing a second thread-pool slot — the arrangement that
+    stalled the server past 40 concurrent requests (issue #16).
+    """
+    state = request.app.state
+    pool: ConnectionPool = state.pool
+    async with state.admission.slot():
+        conn = await run_in_threadpool(pool.getconn)
+        ok = False
+        try:
+            yield conn
+            ok = True
+        finally:
+            await run_in_threadpool(_give_back, pool, conn, ok)
+
+
+def _give_back(pool: ConnectionPool, conn: psycopg.Connection, commit: bool) -> None:
+    """Commit (the request succeeded) or roll back, then return the connection to the pool."""
+    try:
+        if commit:
+            conn.commit()
+        else:
+            conn.rollback()
+    finally:
+        pool.putconn(conn)
+
+
+def open_admission(pool_size: int, *, max_waiting: int, max_wait_s: float) -> Admission:
+    """The gate in front of the sync pool: one slot per pooled connection."""
+    return Admission(pool_size, max_waiting=max_waiting, max_wait_s=max_wait_s)
 
 
 # -- authentication ------------------------------------------------------------------------------

@@ -14,8 +14,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout, TooManyRequests
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.admission import OverloadedError
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 
 PROBLEM_JSON = "application/problem+json"
@@ -107,6 +109,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError) -> JSONResponse:
         return problem(404, str(exc))
+
+    @app.exception_handler(OverloadedError)
+    async def overloaded(request: Request, exc: OverloadedError) -> JSONResponse:
+        return problem(503, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
+
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(TooManyRequests)  # the asyncio read pool's queue is full
+    async def pool_busy(request: Request, exc: Exception) -> JSONResponse:
+        retry = str(request.app.state.admission.retry_after_s)
+        return problem(
+            503,
+            "the server is busy (no database connection free); try again shortly",
+            headers={"Retry-After": retry},
+        )
 
     @app.exception_handler(GeoplanError)
     async def geoplan_error(request: Request, exc: GeoplanError) -> JSONResponse:
