@@ -11,7 +11,8 @@ from fastapi.staticfiles import StaticFiles
 
 import geoplan
 from api import errors
-from api.deps import open_admission, open_pool, open_read_pool
+from api.admission import Admission
+from api.deps import open_pool, open_read_pool
 from api.routers import assessments, health, maps, ogc, premises, proximity
 from geoplan.config import Settings, get_settings
 from maps.assets import STATIC_DIR
@@ -27,14 +28,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
         url = database_url or db.database_url(settings)
         app.state.database_url = url
-        app.state.admission = open_admission(
-            settings.pool_size, max_waiting=settings.max_waiting, max_wait_s=settings.max_wait_s
-        )
+        # one gate per pool, one slot per connection (see api/admission.py)
+        queue = {"max_waiting": settings.max_waiting, "max_wait_s": settings.max_wait_s}
+        app.state.admission = Admission(settings.pool_size, name="pool", **queue)
+        app.state.read_admission = Admission(settings.read_pool_size, name="read pool", **queue)
         app.state.pool = open_pool(url, max_size=settings.pool_size)
         try:
-            app.state.read_pool = await open_read_pool(
-                url, size=settings.read_pool_size, max_waiting=settings.max_waiting
-            )
+            app.state.read_pool = await open_read_pool(url, size=settings.read_pool_size)
         except BaseException:
             app.state.pool.close()
             raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import asynccontextmanager
 
 import psycopg
 from fastapi import Depends, HTTPException, Request, Security
@@ -11,7 +11,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from starlette.concurrency import run_in_threadpool
 
-from api.admission import Admission
 from geoplan.auth.keys import ApiKey
 
 
@@ -27,7 +26,7 @@ def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionP
     return pool
 
 
-async def open_read_pool(url: str, *, size: int, max_waiting: int = 0) -> AsyncConnectionPool:
+async def open_read_pool(url: str, *, size: int) -> AsyncConnectionPool:
     """An asyncio pool of autocommit connections for the hot read paths (OGC items).
 
     Why a second pool: a sync endpoint costs three thread-pool hops per request in FastAPI
@@ -36,8 +35,7 @@ async def open_read_pool(url: str, *, size: int, max_waiting: int = 0) -> AsyncC
     ``AsyncConnection`` runs on the event loop with none. Autocommit, because each read is one
     statement: no ``BEGIN``/``COMMIT`` round trips. Fixed size: requests beyond ``size`` wait
     in the pool's FIFO queue, which keeps latency even instead of letting PostgreSQL backends
-    fight over the cores; at most ``max_waiting`` of them (0: no bound), the next one gets
-    ``TooManyRequests`` (HTTP 503) at once.
+    fight over the cores.
     """
     from geoplan.store.db import conninfo
 
@@ -48,20 +46,24 @@ async def open_read_pool(url: str, *, size: int, max_waiting: int = 0) -> AsyncC
         open=False,
         name="geoplan-read",
         kwargs={"autocommit": True},
-        max_waiting=max_waiting,
     )
     await pool.open(wait=True, timeout=30)
     return pool
 
 
-def read_connection(request: Request) -> AbstractAsyncContextManager[psycopg.AsyncConnection]:
+@asynccontextmanager
+async def read_connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
     """``async with read_connection(request) as conn``: a pooled autocommit asyncio connection.
 
     Taken inside the endpoint rather than as a FastAPI dependency: a dependency with ``yield``
-    costs an exit stack and a context manager per request, on the route that runs most.
+    costs an exit stack and a context manager per request, on the route that runs most. The
+    read pool has its own gate (:class:`api.admission.Admission`), so excess load is refused
+    at once rather than queued inside the pool.
     """
-    pool: AsyncConnectionPool = request.app.state.read_pool
-    return pool.connection(timeout=request.app.state.admission.max_wait_s)
+    state = request.app.state
+    pool: AsyncConnectionPool = state.read_pool
+    async with state.read_admission.slot(request.is_disconnected), pool.connection() as conn:
+        yield conn
 
 
 async def get_conn(request: Request) -> AsyncIterator[psycopg.Connection]:
@@ -74,7 +76,7 @@ async def get_conn(request: Request) -> AsyncIterator[psycopg.Connection]:
     """
     state = request.app.state
     pool: ConnectionPool = state.pool
-    async with state.admission.slot():
+    async with state.admission.slot(request.is_disconnected):
         conn = await run_in_threadpool(pool.getconn)
         ok = False
         try:
@@ -93,11 +95,6 @@ def _give_back(pool: ConnectionPool, conn: psycopg.Connection, commit: bool) -> 
             conn.rollback()
     finally:
         pool.putconn(conn)
-
-
-def open_admission(pool_size: int, *, max_waiting: int, max_wait_s: float) -> Admission:
-    """The gate in front of the sync pool: one slot per pooled connection."""
-    return Admission(pool_size, max_waiting=max_waiting, max_wait_s=max_wait_s)
 
 
 # -- authentication ------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from psycopg_pool import PoolTimeout, TooManyRequests
+from fastapi.responses import JSONResponse, Response
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.admission import OverloadedError
+from api.admission import ClientGoneError, OverloadedError
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 
 PROBLEM_JSON = "application/problem+json"
@@ -114,9 +114,12 @@ def install(app: FastAPI) -> None:
     async def overloaded(request: Request, exc: OverloadedError) -> JSONResponse:
         return problem(503, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
 
+    @app.exception_handler(ClientGoneError)
+    async def client_gone(request: Request, exc: ClientGoneError) -> Response:
+        return Response(status_code=499)  # nginx's "client closed request": nobody reads it
+
     @app.exception_handler(PoolTimeout)
-    @app.exception_handler(TooManyRequests)  # the asyncio read pool's queue is full
-    async def pool_busy(request: Request, exc: Exception) -> JSONResponse:
+    async def pool_busy(request: Request, exc: PoolTimeout) -> JSONResponse:
         retry = str(request.app.state.admission.retry_after_s)
         return problem(
             503,

@@ -74,11 +74,12 @@ class Settings(BaseSettings):
         "path; as many requests run at once, the others wait for a turn without holding a thread.",
     )
     max_waiting: int = Field(
-        default=512,
+        default=4096,
         ge=0,
         le=100_000,
         description="Requests per API worker that may wait for a database connection; the next "
-        "one is answered 503 with Retry-After at once.",
+        "one is answered 503 with Retry-After at once (so is one that would wait longer than "
+        "GEOPLAN_MAX_WAIT_S at the rate requests are being served).",
     )
     max_wait_s: float = Field(
         default=20.0,
