@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 import geoplan
 from api import errors
+from api.admission import Admission
 from api.deps import open_pool, open_read_pool
 from api.routers import assessments, health, maps, ogc, premises, proximity
 from geoplan.config import Settings, get_settings
@@ -27,7 +28,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
         url = database_url or db.database_url(settings)
         app.state.database_url = url
-        app.state.pool = open_pool(url)
+        # one gate per pool, one slot per connection (see api/admission.py)
+        queue = {"max_waiting": settings.max_waiting, "max_wait_s": settings.max_wait_s}
+        app.state.admission = Admission(settings.pool_size, name="pool", **queue)
+        app.state.read_admission = Admission(settings.read_pool_size, name="read pool", **queue)
+        app.state.pool = open_pool(url, max_size=settings.pool_size)
         try:
             app.state.read_pool = await open_read_pool(url, size=settings.read_pool_size)
         except BaseException:

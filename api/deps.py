@@ -3,13 +3,14 @@ as the core takes them (walking model, policy), API-key auth."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import psycopg
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from starlette.concurrency import run_in_threadpool
 
 from geoplan.assessment.policy import Policy, load_policy
 from geoplan.auth.keys import ApiKey
@@ -17,6 +18,8 @@ from geoplan.proximity import WalkSettings
 
 
 def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
+    """The pool of the synchronous routes; :func:`get_conn` admits at most ``max_size``
+    requests to it at once, so a request never waits inside the pool holding a thread."""
     from geoplan.store.db import conninfo
 
     pool = ConnectionPool(
@@ -51,21 +54,50 @@ async def open_read_pool(url: str, *, size: int) -> AsyncConnectionPool:
     return pool
 
 
-def read_connection(request: Request) -> AbstractAsyncContextManager[psycopg.AsyncConnection]:
+@asynccontextmanager
+async def read_connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
     """``async with read_connection(request) as conn``: a pooled autocommit asyncio connection.
 
     Taken inside the endpoint rather than as a FastAPI dependency: a dependency with ``yield``
-    costs an exit stack and a context manager per request, on the route that runs most.
+    costs an exit stack and a context manager per request, on the route that runs most. The
+    read pool has its own gate (:class:`api.admission.Admission`), so excess load is refused
+    at once rather than queued inside the pool.
     """
-    pool: AsyncConnectionPool = request.app.state.read_pool
-    return pool.connection()
-
-
-def get_conn(request: Request) -> Iterator[psycopg.Connection]:
-    """A pooled connection for one request; committed when the request succeeds."""
-    pool: ConnectionPool = request.app.state.pool
-    with pool.connection() as conn:
+    state = request.app.state
+    pool: AsyncConnectionPool = state.read_pool
+    async with state.read_admission.slot(request.is_disconnected), pool.connection() as conn:
         yield conn
+
+
+async def get_conn(request: Request) -> AsyncIterator[psycopg.Connection]:
+    """A pooled connection for one request; committed when the request succeeds.
+
+    An ``async`` dependency on purpose: the request waits for its turn on the event loop
+    (:class:`api.admission.Admission`, no thread held), takes a connection only when one is
+    free, and gives it back without needing a second thread-pool slot — the arrangement that
+    stalled the server past 40 concurrent requests (issue #16).
+    """
+    state = request.app.state
+    pool: ConnectionPool = state.pool
+    async with state.admission.slot(request.is_disconnected):
+        conn = await run_in_threadpool(pool.getconn)
+        ok = False
+        try:
+            yield conn
+            ok = True
+        finally:
+            await run_in_threadpool(_give_back, pool, conn, ok)
+
+
+def _give_back(pool: ConnectionPool, conn: psycopg.Connection, commit: bool) -> None:
+    """Commit (the request succeeded) or roll back, then return the connection to the pool."""
+    try:
+        if commit:
+            conn.commit()
+        else:
+            conn.rollback()
+    finally:
+        pool.putconn(conn)
 
 
 # -- the app's settings, as the core functions take them ----------------------------------------

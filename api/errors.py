@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.admission import ClientGoneError, OverloadedError
 from geoplan.assessment.policy import PolicyError
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.geo.region import NoBoundaryError
@@ -107,6 +108,7 @@ class Problem:
     detail: str | None = None
     headers: Callable[[Any], dict[str, str]] | None = None
     members: Callable[[Any], dict[str, Any]] | None = None
+    logged: bool = True  # False for answers given thousands of times a second under overload
 
 
 SERVER_FAULT = "An unexpected error occurred; it has been logged."
@@ -132,6 +134,12 @@ PROBLEMS: dict[type[BaseException], Problem] = {
     # the municipality is not loaded yet: the service cannot answer until `geoplan load`
     NoBoundaryError: Problem(503),
     DatabaseUnavailableError: _DATABASE_UNAVAILABLE,
+    # more requests than the server can serve in time (api/admission.py): turned away at once
+    OverloadedError: Problem(
+        503, headers=lambda exc: {"Retry-After": str(exc.retry_after_s)}, logged=False
+    ),
+    # the client left while its request waited: nobody reads the answer (nginx's 499)
+    ClientGoneError: Problem(499, "Client Closed Request", logged=False),
     # psycopg's own word for an outage: a refused or lost connection, the pool's PoolTimeout
     psycopg.OperationalError: _DATABASE_UNAVAILABLE,
     DatabaseError: Problem(500, detail=SERVER_FAULT),  # the store is not set up
@@ -156,9 +164,9 @@ def error_response(request: Request, exc: BaseException) -> JSONResponse:
     status = row.status
     if status == 422 and _invalid_status(request) == 400:
         status = 400  # OGC API – Features requires 400 for invalid parameters
-    if status == 503:
+    if row.logged and status == 503:
         log.warning("unavailable on %s %s: %s", request.method, request.url.path, exc)
-    elif status >= 500:
+    elif row.logged and status >= 500:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         status,

@@ -66,6 +66,28 @@ class Settings(BaseSettings):
         description="Database connections per API worker for the asyncio read path (OGC "
         "items); more concurrent requests queue for one.",
     )
+    pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Database connections per API worker for everything but the asyncio read "
+        "path; as many requests run at once, the others wait for a turn without holding a thread.",
+    )
+    max_waiting: int = Field(
+        default=4096,
+        ge=0,
+        le=100_000,
+        description="Requests per API worker that may wait for a database connection; the next "
+        "one is answered 503 with Retry-After at once (so is one that would wait longer than "
+        "GEOPLAN_MAX_WAIT_S at the rate requests are being served).",
+    )
+    max_wait_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="Longest a request waits for a database connection before it is answered "
+        "503 with Retry-After.",
+    )
     walk_speed_kmh: float = Field(
         default=5.0, gt=0, description="Walking speed (5 km/h = 83 m/min)."
     )

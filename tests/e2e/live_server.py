@@ -12,12 +12,13 @@ import httpx
 import uvicorn
 
 from api.app import create_app
+from geoplan.config import Settings
 
 
 @contextmanager
-def live_server(database_url: str, port: int) -> Iterator[str]:
+def live_server(database_url: str, port: int, settings: Settings | None = None) -> Iterator[str]:
     """Serve geoplan on 127.0.0.1:``port`` until the block ends; yields the base URL."""
-    app = create_app(database_url=database_url)
+    app = create_app(settings, database_url=database_url)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

@@ -1,0 +1,225 @@
+"""Load benchmark: does every route keep its throughput as concurrency grows? (issue #16)
+
+One command (``python -m bench.load``): a throwaway PostGIS with the shipped layers, then the
+same with 10⁵ generated premises; ``geoplan`` served by one uvicorn worker (as ``geoplan serve``
+runs); for each route family a ``wrk`` sweep over 1, 16, 64, 256 and 1 024 concurrent
+connections, printing requests/s (all responses and 2xx only), p50, p99, 5xx, 503s and
+timeouts per step, then the verdict against the targets: at 256 and 1 024 connections each route
+keeps ≥ 80 % of its best 2xx throughput of the sweep, with zero 5xx and zero timeouts at 256; at
+1 024 anything turned away is a 503 (never another 5xx), answered fast.
+
+wrk's timeout is raised to 30 s (its default of 2 s would count a slow map page as a timeout
+at 256 connections whatever the server did); a request still unanswered after that is a hang.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from bench._harness import (
+    STATUS_LUA,
+    WrkRun,
+    free_port,
+    generate_premises,
+    raise_open_files_limit,
+    server,
+    wrk,
+)
+from geoplan.auth.keys import create_key
+from geoplan.config import REPO_ROOT, get_settings
+from geoplan.ingest.shipped import load_layers
+from geoplan.store import db
+from geoplan.store.cluster import LocalCluster
+
+LEVELS = (1, 16, 64, 256, 1024)
+KEEP = 0.8  # share of the best throughput a route must keep at 256 and 1 024 connections
+WRK_TIMEOUT_S = 30
+ASSESSMENT = {
+    "site": {"type": "Point", "coordinates": [10.9548, 59.9267]},
+    "use": "office",
+    "floor_area_m2": 2500,
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    path: str
+    method: str = "GET"
+    body: dict | None = None
+
+
+def routes(bbox: str) -> list[Route]:
+    return [
+        Route("/premises", "/premises?use=office&max_walk_min=15&sort=walk&limit=100"),
+        Route("OGC items", f"/ogc/collections/premises/items?bbox={bbox}&limit=100"),
+        Route("/proximity/nearest", "/proximity/nearest?lon=10.955&lat=59.927&k=3"),
+        Route("/maps/premises", "/maps/premises?use=office&max_walk_min=10"),
+        Route("POST /assessments", "/assessments", "POST", ASSESSMENT),
+    ]
+
+
+def script_for(route: Route, key: str, folder: Path) -> Path:
+    """The wrk Lua script: status counting, plus method, body and key for a write."""
+    lua = STATUS_LUA
+    if route.method != "GET":
+        body = json.dumps(route.body).replace("\\", "\\\\").replace('"', '\\"')
+        lua = (
+            f'wrk.method = "{route.method}"\nwrk.body = "{body}"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f'wrk.headers["Authorization"] = "Bearer {key}"\n' + lua
+        )
+    path = folder / f"{route.name.replace('/', '_').replace(' ', '_')}.lua"
+    path.write_text(lua)
+    return path
+
+
+def settle(base: str, seconds: float = 30) -> None:
+    """Wait until the server answers a health check quickly again (the last step's queue has
+    drained) so that one step's leftovers do not count against the next."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        try:
+            ok = httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        if ok and time.monotonic() - started < 0.05:
+            return
+        time.sleep(0.5)
+
+
+def line(route: str, level: int, run: WrkRun) -> str:
+    fives = run.count(500, 600)
+    return (
+        f"  {route:<20} {level:>5}  {run.rps:8.1f} {run.ok_rps:8.1f}  {run.p50_ms:8.1f} "
+        f"{run.p99_ms:8.1f}  {fives - run.count(503, 504):>5} {run.count(503, 504):>6} "
+        f"{run.timeouts:>8}"
+    )
+
+
+def verdict(name: str, sweep: dict[int, WrkRun]) -> tuple[bool, str]:
+    best = max(r.ok_rps for r in sweep.values())
+    problems = []
+    for level in (256, 1024):
+        run = sweep.get(level)
+        if run is None:
+            continue
+        share = run.ok_rps / best if best else 0.0
+        if share < KEEP:
+            problems.append(f"{level}: {share:.0%} of best")
+        other_5xx = run.count(500, 600) - run.count(503, 504)
+        if other_5xx:
+            problems.append(f"{level}: {other_5xx} 5xx other than 503")
+        if level == 256 and (run.count(500, 600) or run.timeouts):
+            problems.append(f"256: {run.count(500, 600)} 5xx, {run.timeouts} timeouts")
+        if level == 1024 and run.timeouts:
+            problems.append(f"1024: {run.timeouts} timeouts (hangs)")
+    shares = ", ".join(
+        f"{lv}: {sweep[lv].ok_rps / best:.0%}" for lv in (256, 1024) if lv in sweep and best
+    )
+    text = f"  {name:<20} best {best:8.1f} 2xx/s; kept {shares}"
+    return not problems, text + (
+        "  — met" if not problems else "  — NOT met: " + "; ".join(problems)
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000, help="generated premises (0: skip)")
+    parser.add_argument("--duration", type=int, default=6, help="seconds per wrk step")
+    parser.add_argument("--levels", default=",".join(map(str, LEVELS)))
+    parser.add_argument("--only", default="", help="comma-separated route names to run")
+    parser.add_argument("--shipped-only", action="store_true", help="skip the 10⁵ data set")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        sys.exit("error: wrk is missing; install it with: apt-get install -y wrk")
+    levels = [int(v) for v in args.levels.split(",")]
+    raise_open_files_limit()
+    work = Path(tempfile.mkdtemp(prefix="geoplan-load-", dir="/tmp"))  # scripts, server logs
+    pg_home = Path(tempfile.mkdtemp(prefix="geoplan-load-pg-", dir="/tmp"))
+    cluster = LocalCluster(pg_home, free_port(), durable=False, log=lambda *_: None)
+    try:
+        print(f"starting a throwaway PostGIS in {pg_home} ...", flush=True)
+        url = cluster.up()
+        db.upgrade(url=url)
+        with db.transaction(url) as conn:
+            load_layers(conn, get_settings().layers_dir)
+            key, _ = create_key(conn, "bench.load", "write")
+        datasets = [("shipped data", 0)]
+        if args.rows and not args.shipped_only:
+            datasets.append((f"{args.rows:,} generated premises", args.rows))
+        all_met = True
+        for label, rows in datasets:
+            if rows:
+                with db.transaction(url) as conn:
+                    generate_premises(conn, rows)
+            with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE")
+                total = conn.execute("SELECT count(*) FROM premises").fetchone()[0]
+                lon, lat = conn.execute(
+                    "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Transform(ST_Centroid(geom), 4326) "
+                    "c FROM boundary LIMIT 1) s"
+                ).fetchone()
+            bbox = f"{lon - 0.009:.5f},{lat - 0.0045:.5f},{lon + 0.009:.5f},{lat + 0.0045:.5f}"
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+                   "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                   "--no-access-log", "--log-level", "warning"]  # fmt: skip
+            env = {"GEOPLAN_DATABASE_URL": url, "PYTHONPATH": str(REPO_ROOT)}
+            print(
+                f"\n{label} ({total:,} premises), one worker, wrk -t2 -d{args.duration}s "
+                f"--timeout {WRK_TIMEOUT_S}s; {os.cpu_count()} CPUs, load average "
+                f"{os.getloadavg()[0]:.1f}\n"
+                f"  {'route':<20} {'conns':>5}  {'req/s':>8} {'2xx/s':>8}  {'p50 ms':>8} "
+                f"{'p99 ms':>8}  {'5xx':>5} {'503':>6} {'timeouts':>8}",
+                flush=True,
+            )
+            summary = []
+            with server(cmd, env, f"{base}/healthz", work / f"server-{rows}.log"):
+                for route in routes(bbox):
+                    if args.only and route.name not in args.only.split(","):
+                        continue
+                    script = script_for(route, key, work)
+                    sweep: dict[int, WrkRun] = {}
+                    for level in levels:
+                        settle(base)
+                        started = time.monotonic()
+                        run = wrk(
+                            base + route.path,
+                            connections=level,
+                            duration_s=args.duration,
+                            script=script,
+                            timeout_s=WRK_TIMEOUT_S,
+                            warmup_s=1,
+                        )
+                        sweep[level] = run
+                        print(line(route.name, level, run), flush=True)
+                        if time.monotonic() - started > 10 * args.duration + 60:
+                            print("  (this step took far longer than its duration)")
+                    met, text = verdict(route.name, sweep)
+                    all_met &= met
+                    summary.append(text)
+            print(f"\ntargets ({label}): ≥ {KEEP:.0%} of best at 256 and 1 024; at 256 no 5xx "
+                  "and no timeouts; at 1 024 only fast 503s", flush=True)  # fmt: skip
+            print("\n".join(summary), flush=True)
+        print("\nall targets met" if all_met else "\nsome targets NOT met (see above)")
+    finally:
+        cluster.destroy()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
