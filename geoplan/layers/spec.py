@@ -184,6 +184,7 @@ LAYER_SPECS: dict[str, LayerSpec] = {
             ColumnSpec("nsr_id", aliases=("nsr", "stopplace_id", "nsr_stopplace_id")),
             ColumnSpec("address", aliases=("adresse",)),
             ColumnSpec("notes", aliases=("merknad", "merknader", "note")),
+            ColumnSpec("kommunenummer", aliases=("kommunenr", "municipality_number")),
             *PROVENANCE,
         ),
     ),
