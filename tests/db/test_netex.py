@@ -360,6 +360,21 @@ def test_truncated_xml_is_refused(oslo_db: str, tmp_path: Path):
     assert "ServiceJourney" in message  # the element the file breaks off in
 
 
+def test_entity_expansion_is_refused(oslo_db: str, tmp_path: Path):
+    """A "billion laughs" DOCTYPE in a real file: never expanded, refused, nothing written."""
+    folder = copy_minimal(tmp_path)
+    stops = folder / "_stops.xml"
+    laughs = ['<!ENTITY l0 "lol">'] + [
+        f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)
+    ]
+    text = stops.read_text(encoding="utf-8")
+    text = f"<!DOCTYPE PublicationDelivery [{''.join(laughs)}]>\n" + text.replace(
+        '<Name lang="no">Jernbanetorget</Name>', '<Name lang="no">&l9;</Name>', 1
+    )
+    stops.write_text(text, encoding="utf-8")
+    refused(oslo_db, folder, r"^_stops.xml: declares a DOCTYPE")
+
+
 def test_truncated_and_damaged_zips_are_refused(oslo_db: str, tmp_path: Path):
     cut = tmp_path / "AOR.zip"
     data = AOR.read_bytes()

@@ -42,7 +42,7 @@ from geoplan.ingest.departures import (
     natural_key,
 )
 from geoplan.ingest.netex.calendar import Calendar
-from geoplan.ingest.netex.reader import NetexData, StopPlace
+from geoplan.ingest.netex.reader import NetexData, Quay, StopPlace
 
 ID_PREFIX = "netex:"
 QUAY_ACCURACY_M = 10.0
@@ -130,6 +130,10 @@ class _Tree:
             todo += self.children.get(c, ())
         return out
 
+    def quays_of(self, sp: StopPlace) -> list[Quay]:
+        """The quays of ``sp`` (a quay listed under two stop places belongs to the last read)."""
+        return [q for q in map(self.data.quays.get, sp.quays) if q and q.stop_place == sp.id]
+
     def place(self, sp_id: str, _depth: int = 0) -> tuple[float, float] | None:
         """The stop place's centroid, else the mean of its placed quays and children."""
         if sp_id in self.position:
@@ -137,7 +141,7 @@ class _Tree:
         sp = self.data.stop_places[sp_id]
         pos = sp.lonlat
         if pos is None and _depth < 10:
-            pts = [q.lonlat for q in map(self.data.quays.get, sp.quays) if q and q.lonlat]
+            pts = [q.lonlat for q in self.quays_of(sp) if q.lonlat]
             pts += [p for c in self.children.get(sp_id, ()) if (p := self.place(c, _depth + 1))]
             if pts:
                 pos = (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts))
@@ -232,7 +236,7 @@ def plan_hubs(
     for root in roots:
         family = [root.id, *tree.descendants(root.id)]
         sps = [data.stop_places[s] for s in family]
-        quays = [q for sp in sps for q in map(data.quays.get, sp.quays) if q is not None]
+        quays = [q for sp in sps for q in tree.quays_of(sp)]
         pos = tree.place(root.id)
         if pos is None:
             continue  # nothing in the family has a position: counted below
@@ -288,7 +292,7 @@ def plan_hubs(
             sp_pos = tree.place(sp.id)
             if sp_pos is None:
                 continue
-            sp_quays = [q for q in map(data.quays.get, sp.quays) if q is not None]
+            sp_quays = tree.quays_of(sp)
             sp_spread = max(
                 (_distance_m(sp_pos, q.lonlat) for q in sp_quays if q.lonlat), default=0.0
             )

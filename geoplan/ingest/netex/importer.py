@@ -262,8 +262,14 @@ def import_netex(
 def _write_stops(
     conn: psycopg.Connection, stops: list[dict], hub_ids: set[str], prov: ProvenanceDefaults
 ) -> None:
-    """Replace the hub stops of ``hub_ids`` with ``stops`` (binary COPY; positions to 25833)."""
-    conn.execute("DELETE FROM hub_stops WHERE hub_id = ANY(%s)", (sorted(hub_ids),))
+    """Replace the hub stops of ``hub_ids`` with ``stops`` (binary COPY; positions to 25833).
+
+    A stop that an earlier import put under another hub moves to the hub the data names now.
+    """
+    conn.execute(
+        "DELETE FROM hub_stops WHERE hub_id = ANY(%s) OR id = ANY(%s)",
+        (sorted(hub_ids), [s["id"] for s in stops]),
+    )
     if not stops:
         return
     pts = gpd.GeoSeries(

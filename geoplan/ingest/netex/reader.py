@@ -14,7 +14,7 @@ after the last file is read, so the order of the files does not matter (Entur's 
 shared data first; a folder sorts line files before ``_shared_data.xml``).
 
 XML is parsed without entity expansion, DTD loading or network access, and without lxml's
-``huge_tree`` allowance.
+``huge_tree`` allowance; a document that declares a DOCTYPE is refused before parsing.
 """
 
 from __future__ import annotations
@@ -274,8 +274,11 @@ class _Reader:
             raise self._fail(e, "has no id")
         old = self.data.stop_places.get(sp_id)
         version = e.get("version")
-        if old is not None and _newer(old.version, version):
-            return  # an older version of a stop place listed twice
+        if old is not None:
+            if _newer(old.version, version):
+                return  # an older version of a stop place listed twice
+            for q in old.quays:  # the newer version replaces the older one, quays and all
+                self.data.quays.pop(q, None)
         parent = e.find(N + "ParentSiteRef")
         topo = e.find(N + "TopographicPlaceRef")
         quay_ids = []
@@ -620,6 +623,12 @@ def read_netex(source: Source, progress: Progress | None = None) -> NetexData:
     for doc in source:
         base = done
         try:
+            if _has_doctype(doc):
+                raise ValidationError(
+                    f"{doc.name}: declares a DOCTYPE; NeTEx documents have none, and geoplan "
+                    "reads no DTDs or entities (refused as possibly unsafe)",
+                    field="path",
+                )
             with doc.open() as raw:
                 stream = _Counting(raw, lambda n, b=base: report("reading MB", (b + n) // mb, None))
                 reader.read(doc, stream)
@@ -628,8 +637,9 @@ def read_netex(source: Source, progress: Progress | None = None) -> NetexData:
                 data.empty_documents.append(doc.name)  # Entur's zips carry an empty blocks.xml
                 continue
             msg = (exc.msg or str(exc)).strip()
+            hint = " (truncated?)" if "premature end" in msg.lower() else ""
             raise ValidationError(
-                f"{doc.name}: not well-formed XML (truncated?) at line {exc.lineno}: {msg}",
+                f"{doc.name}: not well-formed XML{hint} at line {exc.lineno}: {msg}",
                 field="path",
             ) from exc
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
@@ -641,6 +651,17 @@ def read_netex(source: Source, progress: Progress | None = None) -> NetexData:
         done += doc.size
         report("reading MB", done // mb, max(total // mb, 1))
     return data
+
+
+def _has_doctype(doc: Document) -> bool:
+    """Whether the prolog of ``doc`` (before its first element) declares a DOCTYPE.
+
+    Refused outright rather than left to the parser: how libxml2 treats entities it is told not
+    to expand differs between versions, a refusal does not."""
+    with doc.open() as f:
+        head = f.read(65536)
+    first = re.search(rb"<[A-Za-z_]", head)
+    return b"<!DOCTYPE" in (head[: first.start()] if first else head)
 
 
 def _is_empty(doc: Document) -> bool:
