@@ -62,7 +62,7 @@ def run(url: str, path: Path, **kw):
         return import_netex(conn, path, NetexOptions(**kw))
 
 
-def rows(url: str, sql: str, params=()) -> list[tuple]:
+def rows(url: str, sql: str, params=None) -> list[tuple]:
     with psycopg.connect(db.conninfo(url)) as c:
         return c.execute(sql, params).fetchall()
 
@@ -272,12 +272,48 @@ def test_minimal_set_on_a_chosen_day(oslo_db: str):
     assert (count, got[0][0]) == (2, per_hour)
 
 
-def test_reimport_is_idempotent_and_replace_keeps_other_hubs(oslo_db: str):
-    run(oslo_db, MINIMAL)
-    before = everything(oslo_db)
-    again = run(oslo_db, MINIMAL, replace=True)
+def test_a_stop_register_alone_gives_hubs_without_frequencies(oslo_db: str):
+    result = run(oslo_db, MINIMAL / "_stops.xml", service_date=date(2017, 12, 21))
+    assert (result.stop_places, result.quays, result.journeys) == (8, 16, 0)
+    assert result.service_date is None
+    assert any("--date was not used" in n for n in result.notes)
+    got = rows(oslo_db, "SELECT nsr_id, mode, lines, departures_per_hour FROM hubs ORDER BY 1")
+    assert got == [  # modes from the register: each has a metroStation child
+        ("NSR:StopPlace:58243", "metro", [], None),
+        ("NSR:StopPlace:58366", "metro", [], None),
+        ("NSR:StopPlace:58381", "metro", [], None),
+    ]
+    assert rows(oslo_db, "SELECT count(*) FROM hub_stops")[0][0] == 24
+    notes = rows(oslo_db, "SELECT notes FROM hubs LIMIT 1")[0][0]
+    assert "stop register only" in notes
+
+
+def test_reimport_is_idempotent_and_replace_keeps_other_hubs(loaded_db: str, tmp_path: Path):
+    shipped = rows(loaded_db, "SELECT id FROM hubs ORDER BY id")  # the curated Lørenskog hubs
+    load_boundary(loaded_db, "0301")
+    run(loaded_db, MINIMAL)
+    before = everything(loaded_db)
+    again = run(loaded_db, MINIMAL, replace=True)
     assert (again.write.inserted, again.write.updated, again.write.deleted) == (0, 0, 0)
-    assert everything(oslo_db) == before
+    assert everything(loaded_db) == before
+
+    # Bergkrystallen gone from the register: replace removes its hub and its stops only
+    folder = copy_minimal(tmp_path)
+    stops = folder / "_stops.xml"
+    tree = ET.parse(stops)
+    ET.register_namespace("", NS["n"])
+    holder = tree.getroot().find(".//n:stopPlaces", NS)
+    for sp in list(holder):
+        if sp.get("id") in ("NSR:StopPlace:58243", "NSR:StopPlace:5825", "NSR:StopPlace:5823"):
+            holder.remove(sp)
+    tree.write(stops, xml_declaration=True, encoding="utf-8")
+    smaller = run(loaded_db, folder, replace=True)
+    assert smaller.write.deleted == 1
+    assert smaller.unlinked_calls == 3  # line 4's three departures from Bergkrystallen
+    netex = rows(loaded_db, "SELECT id FROM hubs WHERE id LIKE 'netex:%' ORDER BY id")
+    assert netex == [("netex:NSR:StopPlace:58366",), ("netex:NSR:StopPlace:58381",)]
+    assert rows(loaded_db, "SELECT count(*) FROM hub_stops")[0][0] == 24 - 6
+    assert rows(loaded_db, "SELECT id FROM hubs WHERE id NOT LIKE 'netex:%' ORDER BY id") == shipped
 
 
 def test_stops_without_coordinates_are_counted_never_placed(oslo_db: str, tmp_path: Path):

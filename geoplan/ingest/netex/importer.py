@@ -141,9 +141,9 @@ def import_netex(
             field="StopPlace",
         )
     calendar = Calendar(data)
-    day = options.service_date
-    if day is None and data.journey_count:
-        day = calendar.representative_weekday()
+    day = None  # a stop register without journeys: departures stay unknown
+    if data.journey_count:
+        day = options.service_date or calendar.representative_weekday()
     plan = plan_hubs(data, calendar, day, include_unserved=options.include_unserved)
     if not plan.hubs:
         raise ValidationError(
@@ -207,6 +207,8 @@ def import_netex(
     _write_stops(conn, stops, kept, defaults)
 
     notes = []
+    if options.service_date and not data.journey_count:
+        notes.append("the data has no journeys: --date was not used, departures are unknown")
     if data.empty_documents:
         notes.append(f"empty documents skipped: {_ids(data.empty_documents)}")
     if plan.unplaced_stop_places or plan.unplaced_quays:
