@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0005_netex_hubs"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
