@@ -11,7 +11,7 @@ hub and go with it (``ON DELETE CASCADE``).
 (``TopographicPlaceRef``), so work on several municipalities can scope hubs without a spatial
 join.
 
-Revision ID: 0005_netex_hubs
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-24 10:00:00
 """
