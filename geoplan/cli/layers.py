@@ -1,4 +1,5 @@
-"""``geoplan load | import | import-gtfs | export``: getting layers in and out of the store."""
+"""``geoplan load | import | import-gtfs | import-netex | export``: getting layers in and out of
+the store."""
 
 from __future__ import annotations
 
@@ -201,6 +202,79 @@ def import_gtfs(
     )
 
 
+def import_netex(
+    path: Path = typer.Argument(
+        ..., help="NeTEx (Entur's Nordic profile): an .xml file, a folder of them, or a .zip."
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Remove netex: hubs the data no longer has (others stay)."
+    ),
+    margin_m: float | None = typer.Option(
+        None, "--margin-m", min=0, help="Keep hubs within this distance of the municipality."
+    ),
+    service_date: str | None = typer.Option(
+        None, "--date", help="Day to count departures on (YYYY-MM-DD); default: busiest weekday."
+    ),
+    include_unserved: bool = typer.Option(
+        False,
+        "--include-unserved",
+        help="Also import stop places no journey of the data departs from (no frequency).",
+    ),
+    source: str | None = typer.Option(
+        None, "--source", help="Provenance (default: NeTEx + file name + validity period)."
+    ),
+    source_url: str | None = SOURCE_URL_OPT,
+    licence: str | None = typer.Option(
+        None, "--licence", help="Licence (default: NLOD, © Entur and the data's network)."
+    ),
+    accuracy_m: float | None = typer.Option(
+        None,
+        "--accuracy-m",
+        min=0,
+        help="Positional accuracy for every row (default: a hub's furthest quay, ≥ 10 m).",
+    ),
+    verified: bool | None = VERIFIED_OPT,
+    quiet: bool = QUIET_OPT,
+) -> None:
+    """Create or update hubs (and their stop places and quays) from NeTEx, with departures/hour."""
+    from geoplan.ingest.departures import DEFAULT_MARGIN_M
+    from geoplan.ingest.netex import NetexOptions
+    from geoplan.ingest.netex import import_netex as run
+    from geoplan.store import db
+
+    day: date | None = None
+    if service_date:
+        try:
+            day = datetime.strptime(service_date, "%Y-%m-%d").date()
+        except ValueError:
+            fail(f"--date must look like 2025-03-04, got {service_date!r}")
+    options = NetexOptions(
+        replace=replace,
+        margin_m=DEFAULT_MARGIN_M if margin_m is None else margin_m,
+        service_date=day,
+        include_unserved=include_unserved,
+        provenance=_provenance(source, source_url, licence, accuracy_m, verified, None),
+    )
+    with user_errors(), stage_progress(quiet) as progress, db.transaction() as conn:
+        r = run(conn, path, options, progress)
+    for note in r.notes:
+        info(f"note: {note}")
+    w = r.write
+    counted = (
+        f"departures counted on {r.service_date:%A %Y-%m-%d}"
+        if r.service_date
+        else "no timetable (departures unknown)"
+    )
+    console.print(
+        f"hubs: {r.hubs} from {r.feed} ({w.inserted} new, {w.updated} updated, "
+        f"{w.unchanged} unchanged" + (f", {w.deleted} removed" if replace else "") + "), "
+        f"with {r.hub_stops} stop places and quays; read {r.stop_places} stop places, "
+        f"{r.quays} quays, {r.journeys} journeys; {counted}; {r.outside} outside the region, "
+        f"{r.unserved} without departures, {r.unsupported} served only by other modes, "
+        f"{r.without_coordinates} without coordinates (not placed)"
+    )
+
+
 def export(
     layer: Layer = typer.Option(..., "--layer", "-l", help="Layer to export."),
     fmt: ExportFormat = typer.Option(
@@ -221,4 +295,5 @@ def register(app: typer.Typer) -> None:
     app.command("load")(load)
     app.command("import")(import_)
     app.command("import-gtfs")(import_gtfs)
+    app.command("import-netex")(import_netex)
     app.command("export")(export)

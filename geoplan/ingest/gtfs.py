@@ -3,18 +3,18 @@
 A hub is a GTFS parent station (``location_type=1``) with its boarding stops, or, for stops
 without a parent, all stops sharing a name. For each hub:
 
-- ``mode``: the highest-capacity mode among its routes (rail > metro > bus). GTFS ``route_type``
-  2 and 100–117 are rail, 1 and 400–405 metro, 3, 11, 200–209 and 700–716 bus; a bus hub is a
-  ``bus_terminal`` when at least :data:`BUS_TERMINAL_MIN_ROUTES` routes serve it, else a
-  ``bus_stop``. Hubs served only by other modes (tram, ferry...) are skipped and counted.
+- ``mode``: the highest-capacity mode among its routes
+  (:func:`geoplan.ingest.departures.hub_mode`: rail > metro > bus; a bus hub with at least
+  ``BUS_TERMINAL_MIN_ROUTES`` routes is a ``bus_terminal``). GTFS ``route_type`` 2 and 100–117
+  are rail, 1 and 400–405 metro, 3, 11, 200–209 and 700–716 bus. Hubs served only by other modes
+  (tram, ferry...) are skipped and counted.
 - ``lines``: the short names (else long names) of all routes serving it.
-- ``departures_per_hour``: on a representative weekday, the departures (stop_times that are not
-  the last stop of their trip) between 07:00 and 19:00, divided by 12 hours and by the number of
-  directions (``direction_id``) seen at the hub. That is the mean daytime frequency in one
-  direction, the same measure as the shipped hub layer. The representative weekday is the Monday
-  to Friday date of the feed with the most active trips (``calendar`` plus ``calendar_dates``
-  exceptions), unless ``date`` is given. The mean is used rather than the busiest hour because a
-  planner judging a site cares what a visitor finds at any time of the working day.
+- ``departures_per_hour``: as defined in :mod:`geoplan.ingest.departures` (shared with the NeTEx
+  import): the departures (stop_times that are not the last stop of their trip) of the trips
+  running on the counted day between 07:00 and 19:00, divided by 12 hours and by the number of
+  directions (``direction_id``) seen at the hub. The counted day is ``date`` when given, else the
+  Monday to Friday date of the feed with the most active trips (``calendar`` plus
+  ``calendar_dates`` exceptions).
 
 Hubs are kept when they lie within ``margin_m`` of the municipality (the loaded boundary, else
 Lørenskog's envelope; see :mod:`geoplan.geo.region`). Ids are ``gtfs:<station or stop id>``, so
@@ -40,16 +40,35 @@ import shapely
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
 from geoplan.geo.region import region
+from geoplan.ingest.departures import (
+    BUS_TERMINAL_MIN_ROUTES,
+    DAY_END_H,
+    DAY_START_H,
+    DEFAULT_MARGIN_M,
+    MODE_RANK,
+    busiest_weekday,
+    departures_per_hour,
+    hub_mode,
+    natural_key,
+)
 from geoplan.ingest.validation import ProvenanceDefaults, prepare, region_for
 from geoplan.ingest.writer import Progress, WriteResult, write_layer
 from geoplan.layers.spec import layer_spec
 
-BUS_TERMINAL_MIN_ROUTES = 4
-DEFAULT_MARGIN_M = 3_000.0
-"""Lillestrøm stasjon, the regional hub just outside Lørenskog, lies 2.2 km beyond the border."""
-DAY_START_H, DAY_END_H = 7, 19
 ID_PREFIX = "gtfs:"
-MODE_RANK = {"rail": 3, "metro": 2, "bus": 1}
+__all__ = [  # the shared definitions stay importable from here, where they were first defined
+    "BUS_TERMINAL_MIN_ROUTES",
+    "DAY_END_H",
+    "DAY_START_H",
+    "DEFAULT_MARGIN_M",
+    "MODE_RANK",
+    "GtfsOptions",
+    "GtfsResult",
+    "import_gtfs",
+    "read_hubs",
+    "representative_weekday",
+    "route_mode",
+]
 
 
 def route_mode(route_type: int) -> str | None:
@@ -153,20 +172,15 @@ def representative_weekday(feed: _Feed, trips: pd.DataFrame) -> date:
             days |= {start + timedelta(d) for d in range(span + 1)}
     if feed.has("calendar_dates.txt"):
         days |= {_gtfs_date(d) for d in feed.read("calendar_dates.txt")["date"]}
-    weekdays = sorted(d for d in days if d.weekday() < 5)
-    if not weekdays:
-        raise ValidationError(f"{feed.path.name}: the feed has no weekday service")
     per_service = trips["service_id"].value_counts()
-    best, best_n = weekdays[0], -1
-    for d in weekdays:
-        n = int(per_service.reindex(list(active_services(feed, d))).fillna(0).sum())
-        if n > best_n:
-            best, best_n = d, n
+
+    def trips_on(d: date) -> int:
+        return int(per_service.reindex(list(active_services(feed, d))).fillna(0).sum())
+
+    best = busiest_weekday(days, trips_on)
+    if best is None:
+        raise ValidationError(f"{feed.path.name}: the feed has no weekday service")
     return best
-
-
-def _natural(s: str) -> tuple:
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s))
 
 
 def _slug(s: str) -> str:
@@ -217,29 +231,30 @@ def read_hubs(
         routes[["route_id", "mode", "label"]], on="route_id", how="left"
     )
 
-    secs = _seconds(deps["departure_time"])
-    in_day = (secs >= DAY_START_H * 3600) & (secs < DAY_END_H * 3600)
-    day_deps = deps[in_day & deps["trip_id"].isin(running["trip_id"]).to_numpy()]
+    day_deps = deps[deps["trip_id"].isin(running["trip_id"]).to_numpy()]
     if "direction_id" in trips.columns:
         direction = trips.set_index("trip_id")["direction_id"].str.strip().replace("", None)
         day_deps = day_deps.assign(direction=day_deps["trip_id"].map(direction))
     else:
         day_deps = day_deps.assign(direction=None)
-    counts = day_deps.groupby("hub").size()
-    directions = day_deps.groupby("hub")["direction"].nunique().clip(lower=1)
+    per_hour = departures_per_hour(
+        pd.DataFrame(
+            {
+                "stop": day_deps["hub"].to_numpy(),
+                "seconds": _seconds(day_deps["departure_time"]),
+                "direction": day_deps["direction"].to_numpy(),
+            }
+        ),
+        served["hub"].unique(),
+    )
 
     rows, unsupported = [], 0
     for key, grp in served.groupby("hub"):
-        modes = [m for m in grp["mode"].dropna().unique()]
-        if not modes:
+        n_bus = grp.loc[grp["mode"] == "bus", "route_id"].nunique()
+        mode = hub_mode(grp["mode"].dropna().unique(), n_bus)
+        if mode is None:
             unsupported += 1
             continue
-        best = max(modes, key=MODE_RANK.__getitem__)
-        if best == "bus":
-            n_bus = grp.loc[grp["mode"] == "bus", "route_id"].nunique()
-            mode = "bus_terminal" if n_bus >= BUS_TERMINAL_MIN_ROUTES else "bus_stop"
-        else:
-            mode = best
         kind, ref = key.split(":", 1)
         if kind == "station":
             st_row = stations.loc[ref]
@@ -257,15 +272,14 @@ def read_hubs(
             lat = float(pd.to_numeric(members["stop_lat"]).mean())
             hub_id = ID_PREFIX + _slug(ref)
             nsr = None
-        per_hour = float(counts.get(key, 0)) / (DAY_END_H - DAY_START_H) / directions.get(key, 1)
         rows.append(
             {
                 "id": hub_id,
                 "name": name,
                 "mode": mode,
                 "status": "existing",
-                "lines": sorted(set(grp["label"].dropna()), key=_natural),
-                "departures_per_hour": round(per_hour, 1),
+                "lines": sorted(set(grp["label"].dropna()), key=natural_key),
+                "departures_per_hour": per_hour[key],
                 "nsr_id": nsr,
                 "notes": (
                     f"From GTFS feed {path.name}: departures/hour = mean per direction "

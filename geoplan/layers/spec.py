@@ -472,6 +472,13 @@ HUBS = LayerSpec(
             label_en="Notes",
             description="Notes.",
         ),
+        ColumnSpec(
+            "kommunenummer",
+            aliases=("kommunenr", "municipality_number"),
+            label_nb="Kommunenummer",
+            label_en="Municipality number",
+            description="Municipality number (from the stop register where it says).",
+        ),
         *_provenance(),
         _updated_at("Last change in geoplan."),
     ),

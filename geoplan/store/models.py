@@ -112,10 +112,40 @@ class Hub(Provenance, Base):
     nsr_id: Mapped[str | None] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+    kommunenummer: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(_geom("POINT"), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+
+
+class HubStop(Provenance, Base):
+    """A stop place or quay behind a hub, as a stop register (NeTEx) describes it.
+
+    The hub is the top stop place (what the map and proximity show); its child stop places and
+    quays are kept here with their own ids, positions and departures (``geoplan.ingest.netex``).
+    """
+
+    __tablename__ = "hub_stops"
+    __table_args__ = (
+        CheckConstraint("kind IN ('stop_place', 'quay')", name="hub_stops_kind_check"),
+        Index("hub_stops_hub_id_idx", "hub_id"),
+    )
+    id: Mapped[str] = mapped_column(Text, primary_key=True)  # NeTEx id, e.g. NSR:Quay:7184
+    hub_id: Mapped[str] = mapped_column(
+        Text, ForeignKey("hubs.id", ondelete="CASCADE"), nullable=False
+    )
+    parent_id: Mapped[str | None] = mapped_column(Text)  # the stop place it belongs to
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    public_code: Mapped[str | None] = mapped_column(Text)
+    transport_mode: Mapped[str | None] = mapped_column(Text)
+    stop_place_type: Mapped[str | None] = mapped_column(Text)
+    lines: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
+    departures_per_hour: Mapped[float | None] = mapped_column(Float)
+    other_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False, server_default="{}")
+    kommunenummer: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(_geom("POINT"), nullable=False)
 
 
 class Premises(Provenance, Base):
@@ -321,6 +351,7 @@ GEOMETRY_TABLES = (
     "boundary",
     "areas",
     "hubs",
+    "hub_stops",
     "premises",
     "walk_nodes",
     "walk_edges",
