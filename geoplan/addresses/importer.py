@@ -184,10 +184,9 @@ def write_addresses(
             if (i + 1) % 5000 == 0:
                 report("writing", i + 1, n)
     report("writing", n, n)
-    refresh_streets(conn, list(rows.kommuner))
     # the geocoder's plans depend on the street statistics, which a replaced file changes
     conn.execute("ANALYZE addresses")
-    conn.execute("ANALYZE address_streets")
+    refresh_streets(conn, list(rows.kommuner))
     return deleted
 
 
@@ -219,7 +218,9 @@ and the farthest of them from that one."""
 def refresh_streets(conn: psycopg.Connection, kommuner: list[str]) -> int:
     """Rebuild ``address_streets`` for ``kommuner`` from their addresses; returns the streets."""
     conn.execute("DELETE FROM address_streets WHERE kommunenummer = ANY(%s)", (kommuner,))
-    return conn.execute(STREETS_SQL, {"k": kommuner}).rowcount
+    n = conn.execute(STREETS_SQL, {"k": kommuner}).rowcount
+    conn.execute("ANALYZE address_streets")
+    return n
 
 
 def import_addresses(

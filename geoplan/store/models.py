@@ -377,6 +377,7 @@ class AddressStreet(Base):
             "street_loose",
             postgresql_using="gin",
             postgresql_ops={"street_loose": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
         ),
     )
     kommunenummer: Mapped[str] = mapped_column(Text, primary_key=True)

@@ -20,7 +20,10 @@ Indexes, each for one question the geocoder asks (:mod:`geoplan.addresses.geocod
 - ``address_streets_street_loose_idx``: a street-only query;
 - ``address_streets_street_loose_trgm`` (GIN, ``gin_trgm_ops``): streets spelt *nearly* like
   the query (typos, a missing word), found with pg_trgm's similarity operator ``%`` among the
-  streets rather than among every address of them;
+  streets rather than among every address of them. ``fastupdate = off``: an import's new
+  streets go straight into the index instead of GIN's pending list, which every search would
+  otherwise scan linearly until the next vacuum (measured: the fuzzy pass of a 10 000-query
+  batch took 5–7 s right after an import, 0.5 s once the list was merged);
 - ``addresses_kommunenummer_idx``, ``address_streets_kommunenummer_idx``: a re-import replaces
   one municipality's rows;
 - ``addresses_geom_gist``: the GiST index every geometry in the store has.
@@ -119,7 +122,7 @@ def upgrade() -> None:
     op.create_index("address_streets_kommunenummer_idx", "address_streets", ["kommunenummer"])
     op.execute(
         "CREATE INDEX address_streets_street_loose_trgm ON address_streets "
-        "USING gin (street_loose gin_trgm_ops)"
+        "USING gin (street_loose gin_trgm_ops) WITH (fastupdate = off)"
     )
 
 
