@@ -254,7 +254,7 @@ def _candidate(pq: ParsedQuery, row: tuple) -> Candidate:
     score = round(sscore * number_factor * _locality_factor(pq, row), 3)
     street_only = kind == STREET_ONLY
     if street_only and accuracy is not None and radius is not None:
-        accuracy = max(accuracy, round(radius))
+        accuracy = max(accuracy, float(round(radius)))
     return Candidate(
         address=navn if street_only else tekst,
         street=navn,

@@ -48,7 +48,8 @@ def import_addresses(
     dated = f", dataset date {r.dataset_date:%Y-%m-%d}" if r.dataset_date else ""
     console.print(
         f"addresses: {r.rows} from {r.source_name} (kommune {kommuner}; EPSG:{r.epsg}{dated}; "
-        f"{r.replaced} replaced){skipped}"
+        f"{r.replaced} replaced){skipped}",
+        soft_wrap=True,
     )
 
 
@@ -76,8 +77,8 @@ def geocode(
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
-    numeric = ("score", "lon", "lat", "E", "N")
-    for name in ("score", "match", "address", "post", "kommune", "lon", "lat", "E", "N"):
+    numeric = ("score", "lon", "lat", "E", "N", "±m")
+    for name in ("score", "match", "address", "post", "kommune", "lon", "lat", "E", "N", "±m"):
         table.add_column(name, justify="right" if name in numeric else "left")
     for c in report["candidates"]:
         table.add_row(
@@ -90,6 +91,7 @@ def geocode(
             f"{c['lat']:.6f}",
             f"{c['epsg25833']['x']:.1f}",
             f"{c['epsg25833']['y']:.1f}",
+            "" if c["accuracy_m"] is None else f"{c['accuracy_m']:g}",
         )
     console.print(table)
     first = report["candidates"][0]
