@@ -17,23 +17,7 @@ BOUNDARIES = REAL_DIR / "boundaries" / "kommuner_norge_2024_generalised.geojson"
 ELVERUM_ADDRESSES = REAL_DIR / "addresses" / "Basisdata_3420_Elverum_25833_MatrikkelenAdresse.csv"
 
 
-def boundary_file(kommunenummer: str, out_dir: Path) -> Path:
-    """A GeoJSON with one municipality from the national file, with its provenance."""
-    data = json.loads(BOUNDARIES.read_text(encoding="utf-8"))
-    features = [f for f in data["features"] if f["properties"]["kommunenummer"] == kommunenummer]
-    assert len(features) == 1, kommunenummer
-    for f in features:
-        f["properties"].update(
-            source="Kartverket, Administrative enheter – kommuner (robhop/fylker-og-kommuner)",
-            licence="CC BY 4.0 © Kartverket",
-            accuracy_m=150,
-        )
-    path = out_dir / f"boundary_{kommunenummer}.geojson"
-    path.write_text(json.dumps({**data, "features": features}), encoding="utf-8")
-    return path
-
-
-def load_boundary(url: str, kommunenummer: str, out_dir: Path | None = None) -> None:
+def load_boundary(url: str, kommunenummer: str) -> None:
     """Replace the store's boundary with the real one of ``kommunenummer``.
 
     Written with SQL, not ``import_file``: the boundary layer is validated against Lørenskog's

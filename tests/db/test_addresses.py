@@ -28,10 +28,10 @@ TO_WGS84 = Transformer.from_crs(25833, 4326, always_xy=True)
 
 
 @pytest.fixture(scope="module")
-def elverum(db_url: str, tmp_path_factory: pytest.TempPathFactory):
+def elverum(db_url: str):
     """Elverum's boundary, then its addresses, imported once for this module's tests."""
     truncate_all(db_url)
-    load_boundary(db_url, "3420", tmp_path_factory.mktemp("boundary"))
+    load_boundary(db_url, "3420")
     with db.transaction(db_url) as conn:
         result = import_addresses(conn, ELVERUM_ADDRESSES)
     return result
