@@ -1,4 +1,4 @@
-"""Migration 0005_addresses: the two tables, their indexes and pg_trgm; a clean downgrade."""
+"""Migration 0006 (addresses): the two tables, their indexes and pg_trgm; a clean downgrade."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ INDEXES = "SELECT indexname FROM pg_indexes WHERE tablename IN ('addresses', 'ad
 
 def test_upgrade_and_downgrade(make_database) -> None:
     url = make_database()
-    db.upgrade("0004", url=url)
+    db.upgrade("0005", url=url)
     assert not {"addresses", "address_streets"} & _names(url, TABLES)
-    db.upgrade("0005_addresses", url=url)
+    db.upgrade("0006", url=url)
     assert {"addresses", "address_streets"} <= _names(url, TABLES)
     assert _names(url, INDEXES) >= {
         "addresses_geom_gist",
@@ -35,7 +35,7 @@ def test_upgrade_and_downgrade(make_database) -> None:
     with psycopg.connect(db.conninfo(url)) as conn:
         # the trigram operator class the fuzzy street search relies on
         assert conn.execute("SELECT similarity('storgate', 'storgata')").fetchone()[0] > 0.3
-    db.downgrade("0004", url=url)
+    db.downgrade("0005", url=url)
     assert not {"addresses", "address_streets"} & _names(url, TABLES)
-    db.upgrade("0005_addresses", url=url)  # again: the extension is kept, the tables come back
+    db.upgrade("0006", url=url)  # again: the extension is kept, the tables come back
     assert {"addresses", "address_streets"} <= _names(url, TABLES)
