@@ -33,8 +33,8 @@ and is a *trusted* extension since PostgreSQL 13, so the database owner may crea
 superuser rights. Downgrading leaves the extension installed: extensions belong to the
 database (as PostGIS does), and another schema may use it.
 
-Revision ID: 0005_addresses
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-24 10:00:00
 """
 
