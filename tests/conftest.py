@@ -32,6 +32,8 @@ APP_TABLES = (
     "areas",
     "boundary",
     "api_keys",
+    "address_streets",
+    "addresses",
 )
 LAYERS_DIR = REPO_ROOT / "layers"
 TESTS_DIR = Path(__file__).resolve().parent

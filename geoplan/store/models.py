@@ -347,6 +347,78 @@ class Assessment(Base):
     geom = mapped_column(_geom("GEOMETRY"), nullable=False)
 
 
+class Address(Provenance, Base):
+    """An official street address (``vegadresse``) from Kartverket's Matrikkelen – Adresse.
+
+    Written only by :mod:`geoplan.addresses` (``geoplan import-addresses``), which replaces a
+    municipality's rows as a whole; read by its geocoder. ``street_key`` and ``street_loose`` are
+    ``adressenavn`` normalised the way queries are (:mod:`geoplan.addresses.normalise`): the
+    loose key is what the geocoder looks up (with the house number: one btree index, migration
+    0005_addresses), the strict one tells an exact spelling from a loose one. ``attributes``
+    keeps the register's other identifiers (gnr/bnr, adresseId, uuid, grunnkrets, ...).
+    """
+
+    __tablename__ = "addresses"
+    __table_args__ = (
+        CheckConstraint("nummer >= 0", name="addresses_nummer_check"),
+        CheckConstraint("kommunenummer ~ '^[0-9]{4}$'", name="addresses_kommunenummer_check"),
+        UniqueConstraint("lokalid", name="addresses_lokalid_key"),
+        Index("addresses_street_loose_idx", "street_loose", "nummer"),
+        Index("addresses_kommunenummer_idx", "kommunenummer"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    lokalid: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    kommunenummer: Mapped[str] = mapped_column(Text, nullable=False)
+    kommunenavn: Mapped[str | None] = mapped_column(Text)
+    adressekode: Mapped[int] = mapped_column(Integer, nullable=False)
+    adressenavn: Mapped[str] = mapped_column(Text, nullable=False)
+    nummer: Mapped[int] = mapped_column(Integer, nullable=False)
+    bokstav: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    adressetilleggsnavn: Mapped[str | None] = mapped_column(Text)
+    adresse_tekst: Mapped[str] = mapped_column(Text, nullable=False)
+    postnummer: Mapped[str | None] = mapped_column(Text)
+    poststed: Mapped[str | None] = mapped_column(Text)
+    street_key: Mapped[str] = mapped_column(Text, nullable=False)
+    street_loose: Mapped[str] = mapped_column(Text, nullable=False)
+    dataset_date: Mapped[date | None] = mapped_column(Date)
+    attributes: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    imported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    geom = mapped_column(_geom("POINT"), nullable=False)
+
+
+class AddressStreet(Base):
+    """One street of the address register (``kommunenummer`` + ``adressekode``), derived.
+
+    Rebuilt for a municipality by every import of its addresses (:mod:`geoplan.addresses`), so
+    the geocoder asks street questions of a few thousand streets instead of every address:
+    streets spelt nearly like a query (pg_trgm trigram index on ``street_loose``), and where a
+    street-only query points — ``middle_id``, the address nearest the mean of the street's
+    addresses, which lie within ``radius_m`` of it.
+    """
+
+    __tablename__ = "address_streets"
+    __table_args__ = (
+        Index("address_streets_street_loose_idx", "street_loose"),
+        Index("address_streets_kommunenummer_idx", "kommunenummer"),
+        Index(
+            "address_streets_street_loose_trgm",
+            "street_loose",
+            postgresql_using="gin",
+            postgresql_ops={"street_loose": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
+        ),
+    )
+    kommunenummer: Mapped[str] = mapped_column(Text, primary_key=True)
+    adressekode: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    street_loose: Mapped[str] = mapped_column(Text, primary_key=True)
+    adressenavn: Mapped[str] = mapped_column(Text, nullable=False)
+    addresses: Mapped[int] = mapped_column(Integer, nullable=False)
+    middle_id: Mapped[int] = mapped_column(BigInteger, nullable=False)  # no foreign key: 0005
+    radius_m: Mapped[float] = mapped_column(Float, nullable=False)
+
+
 GEOMETRY_TABLES = (
     "boundary",
     "areas",
@@ -357,4 +429,5 @@ GEOMETRY_TABLES = (
     "walk_edges",
     "catchments",
     "assessments",
+    "addresses",
 )
