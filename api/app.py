@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 import geoplan
 from api import errors
 from api.deps import open_pool, open_read_pool
-from api.routers import assessments, health, maps, ogc, premises, proximity
+from api.routers import assessments, health, maps, ogc, plans, premises, proximity
 from geoplan.config import Settings, get_settings
 from maps.assets import STATIC_DIR
 
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (health, ogc, premises, proximity, assessments, maps):
+    for module in (health, ogc, premises, proximity, assessments, maps, plans):
         app.include_router(module.router)
     # Leaflet and its plugins, served locally so HTML pages work without internet access
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

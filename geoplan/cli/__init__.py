@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typer
 
-from geoplan.cli import assess, db, keys, layers, maps, network, premises, proximity, serve
+from geoplan.cli import assess, db, keys, layers, maps, network, plans, premises, proximity, serve
 from geoplan.cli.common import OneLineErrorsGroup
 
 app = typer.Typer(
@@ -23,7 +23,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (db, layers, network, proximity, premises, keys, maps, assess, serve):
+for module in (db, layers, network, proximity, premises, keys, maps, assess, serve, plans):
     module.register(app)
 
 
