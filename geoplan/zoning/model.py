@@ -37,6 +37,7 @@ class PlanFileError(ValidationError):
 
     def __init__(self, file: str, findings: list[Finding]):
         errors = [f for f in findings if f.error] or findings
+        warnings = [f for f in findings if not f.error and f not in errors]
         n = len(errors)
         what = f"{n} problem{'s' if n != 1 else ''}"
         if n == 1:
@@ -46,6 +47,10 @@ class PlanFileError(ValidationError):
             lines = [f"  {e}" for e in errors[:SHOW_FINDINGS]]
             if n > SHOW_FINDINGS:
                 lines.append(f"  ... and {n - SHOW_FINDINGS} more")
+        # what would only have been warned about, so one run tells everything found
+        lines += [f"  warning: {w}" for w in warnings[:SHOW_FINDINGS]]
+        if len(warnings) > SHOW_FINDINGS:
+            lines.append(f"  ... and {len(warnings) - SHOW_FINDINGS} more warnings")
         super().__init__(
             "\n".join([head, *lines]),
             field="path",
@@ -53,6 +58,7 @@ class PlanFileError(ValidationError):
         )
         self.file = file
         self.findings = errors
+        self.warnings = warnings
 
 
 @dataclass
