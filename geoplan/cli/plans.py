@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from geoplan.cli.common import console, info, user_errors
+from geoplan.cli.common import console, err_console, user_errors
 from geoplan.cli.layers import LICENCE_OPT, QUIET_OPT, SOURCE_URL_OPT, stage_progress
 
 plans_app = typer.Typer(
@@ -54,8 +54,8 @@ def import_plan(
     )
     with user_errors(), stage_progress(quiet) as progress, db.transaction() as conn:
         r = run(conn, path, options, progress)
-    for w in r.warnings:
-        info(f"warning: {w}")
+    for w in r.warnings:  # one line each, as written (no markup: messages may hold brackets)
+        err_console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
     purposes = ", ".join(f"{n}× {code} {name}" for code, name, n in r.by_code) or "none"
     ignored = ", ".join(f"{n} {t}" for t, n in sorted(r.ignored.items()))
     console.print(
@@ -63,7 +63,8 @@ def import_plan(
         f"{'replaced' if r.replaced else 'imported'}: {r.areas} land-use areas ({purposes})"
         + ("" if r.has_plan_area else "; no plan area (RpOmråde) in the file")
         + (f"; not stored: {ignored}" if ignored else "")
-        + (f"; {len(r.warnings)} warnings" if r.warnings else "")
+        + (f"; {len(r.warnings)} warnings" if r.warnings else ""),
+        soft_wrap=True,
     )
 
 
