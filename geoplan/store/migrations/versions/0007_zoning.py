@@ -14,8 +14,8 @@ Create Date: 2026-12-01 10:00:00
 
 from alembic import op
 
-revision = "0005_zoning"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
