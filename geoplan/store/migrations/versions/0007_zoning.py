@@ -7,8 +7,8 @@ missing (a plan file without ``RpOmråde``). Each ``RpArealformålOmråde`` is o
 ``land_use``, tied to its plan (deleting or re-importing a plan replaces its areas). Both carry
 the provenance columns every layer carries, and a ``kommunenummer`` where the plan gives one.
 
-Revision ID: 0005_zoning
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 10:00:00
 """
 
