@@ -23,6 +23,8 @@ from geoplan.store.cluster import LocalCluster
 
 APP_TABLES = (
     "assessments",
+    "land_use",
+    "plans",
     "catchments",
     "walk_edges",
     "walk_nodes",

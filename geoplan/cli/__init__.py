@@ -19,6 +19,7 @@ from geoplan.cli import (
     layers,
     maps,
     network,
+    plans,
     premises,
     proximity,
     serve,
@@ -34,7 +35,19 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (db, layers, addresses, network, proximity, premises, keys, maps, assess, serve):
+for module in (
+    db,
+    layers,
+    addresses,
+    network,
+    proximity,
+    premises,
+    keys,
+    maps,
+    assess,
+    serve,
+    plans,
+):
     module.register(app)
 
 

@@ -263,6 +263,11 @@ _PROVENANCE_FIELDS: tuple[ColumnSpec, ...] = (
 PROVENANCE_NAMES = tuple(c.name for c in _PROVENANCE_FIELDS)
 
 
+def provenance_columns() -> tuple[ColumnSpec, ...]:
+    """The provenance fields every layer carries (for tables described elsewhere, e.g. zoning)."""
+    return _PROVENANCE_FIELDS
+
+
 def _provenance(**changes: dict[str, object]) -> tuple[ColumnSpec, ...]:
     """The provenance fields, some worded for one layer (``name={"attribute": value}``)."""
     return tuple(replace(c, **changes.get(c.name, {})) for c in _PROVENANCE_FIELDS)

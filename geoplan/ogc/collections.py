@@ -6,6 +6,7 @@ derived from that description.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,9 @@ from geoplan.layers.spec import (
     HUBS,
     OGC_ORDER,
     PREMISES,
+    ColumnSpec,
     LayerSpec,
+    provenance_columns,
 )
 
 STRING, NUMBER, INTEGER, BOOLEAN, DATE, DATETIME, ARRAY = (
@@ -99,9 +102,8 @@ _PROP_TYPES = {
 }
 
 
-def layer_props(spec: LayerSpec) -> tuple[Prop, ...]:
-    """The published properties of a layer, from its description (:mod:`geoplan.layers.spec`):
-    its queryable fields in :data:`~geoplan.layers.spec.OGC_ORDER` (the id is the Feature's)."""
+def column_props(columns: Iterable[ColumnSpec]) -> tuple[Prop, ...]:
+    """Published properties from field descriptions (:mod:`geoplan.layers.spec`)."""
     return tuple(
         Prop(
             c.name,
@@ -110,9 +112,14 @@ def layer_props(spec: LayerSpec) -> tuple[Prop, ...]:
             enum=c.allowed if c.kind == "text" else None,
             items_enum=c.allowed if c.kind == "text[]" else None,
         )
-        for c in spec.by_role(*OGC_ORDER)
-        if c.queryable
+        for c in columns
     )
+
+
+def layer_props(spec: LayerSpec) -> tuple[Prop, ...]:
+    """The published properties of a layer, from its description: its queryable fields in
+    :data:`~geoplan.layers.spec.OGC_ORDER` (the id is the Feature's)."""
+    return column_props(c for c in spec.by_role(*OGC_ORDER) if c.queryable)
 
 
 @dataclass(frozen=True)
@@ -236,6 +243,58 @@ COLLECTIONS: dict[str, Collection] = {
             ),
             id_type=INTEGER,
             keywords=("gangavstand", "catchment", "isochrone"),
+        ),
+        Collection(
+            "plans",
+            "plans",
+            "Zoning plans (reguleringsplaner)",
+            "Zoning plans imported with `geoplan import-plan` (Reguleringsplanforslag 5.0 GML or "
+            "SOSI), one feature per plan keyed by its national plan id "
+            "<kommunenummer>_<planidentifikasjon>; the geometry is the plan area (RpOmråde), "
+            "null when the file has none. Code names from layers/land_use_codes.toml.",
+            "MultiPolygon",
+            (
+                Prop("plan_id", STRING, "Plan identifier within the municipality."),
+                Prop("name", STRING, "Plan name (plannavn)."),
+                Prop("plan_type", INTEGER, "Plan type code (plantype)."),
+                Prop("plan_type_name", STRING, "Plan type, e.g. Detaljregulering."),
+                Prop("status", INTEGER, "Plan status code (planstatus)."),
+                Prop("status_name", STRING, "Plan status, e.g. Endelig vedtatt arealplan."),
+                Prop("decision_date", DATE, "Date of the final decision (vedtakEndeligPlanDato)."),
+                Prop("kommunenummer", STRING, "Municipality number."),
+                Prop("format", STRING, "File format it was imported from."),
+                Prop("source_file", STRING, "File it was imported from."),
+                Prop("source_date", DATE, "The plan's own last update (oppdateringsdato)."),
+                Prop("imported_at", DATETIME, "When geoplan imported it."),
+                *column_props(provenance_columns()),
+            ),
+            keywords=("reguleringsplan", "zoning plan", "SOSI"),
+        ),
+        Collection(
+            "land_use",
+            "land_use",
+            "Land-use areas of zoning plans (arealformål)",
+            "The land-use areas (RpArealformålOmråde) of the imported zoning plans: purpose code "
+            "and its Norwegian name from the official code list (SOSI Plan 5.0, "
+            "layers/land_use_codes.toml), field name, utilisation where the plan gives it, and "
+            "the plan it belongs to (see plans).",
+            "MultiPolygon",
+            (
+                Prop("plan", STRING, "Id of the plan (see plans)."),
+                Prop("code", INTEGER, "Land-use purpose code (arealformål)."),
+                Prop("name", STRING, "Land-use purpose, Norwegian name from the code list."),
+                Prop("main_purpose", STRING, "Main purpose (hovedformål, pbl. § 12-5)."),
+                Prop("field_name", STRING, "Field name on the plan map (feltnavn)."),
+                Prop("ownership", STRING, "Ownership (eierform)."),
+                Prop("utilisation_type", INTEGER, "Utilisation type code (utnyttingstype)."),
+                Prop("utilisation_type_name", STRING, "Utilisation type, e.g. %-BYA."),
+                Prop("utilisation", NUMBER, "Utilisation figure (utnyttingstall)."),
+                Prop("utilisation_min", NUMBER, "Minimum utilisation (utnyttingstall_minimum)."),
+                Prop("description", STRING, "Description (beskrivelse)."),
+                Prop("kommunenummer", STRING, "Municipality number."),
+                *column_props(provenance_columns()),
+            ),
+            keywords=("arealformål", "land use", "reguleringsplan"),
         ),
     )
 }

@@ -430,4 +430,64 @@ GEOMETRY_TABLES = (
     "catchments",
     "assessments",
     "addresses",
+    "plans",
+    "land_use",
 )
+
+
+class Plan(Provenance, Base):
+    """A zoning plan (reguleringsplan), keyed by its national plan id (migration 0005)."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint("kommunenummer ~ '^[0-9]{4}$'", name="plans_kommunenummer_check"),
+        Index("plans_geom_gist", "geom", postgresql_using="gist"),
+    )
+    # the national plan id "<kommunenummer>_<planidentifikasjon>"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    plan_id: Mapped[str | None] = mapped_column(Text)  # planidentifikasjon
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    plan_type: Mapped[int | None] = mapped_column(Integer)
+    plan_type_name: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(Integer)
+    status_name: Mapped[str | None] = mapped_column(Text)
+    decision_date: Mapped[date | None] = mapped_column(Date)  # vedtakEndeligPlanDato
+    kommunenummer: Mapped[str | None] = mapped_column(Text)
+    lokal_id: Mapped[str | None] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(Text, nullable=False)
+    source_file: Mapped[str] = mapped_column(Text, nullable=False)
+    source_date: Mapped[date | None] = mapped_column(Date)  # the plan's oppdateringsdato
+    imported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    geom = mapped_column(_geom("MULTIPOLYGON"))  # the plan area; missing when the file has none
+
+
+class LandUse(Provenance, Base):
+    """One land-use area (arealformål, RpArealformålOmråde) of a plan (migration 0005)."""
+
+    __tablename__ = "land_use"
+    __table_args__ = (
+        CheckConstraint("kommunenummer ~ '^[0-9]{4}$'", name="land_use_kommunenummer_check"),
+        Index("land_use_geom_gist", "geom", postgresql_using="gist"),
+        Index("land_use_plan_idx", "plan"),
+        Index("land_use_code_idx", "code"),
+    )
+    id: Mapped[str] = mapped_column(Text, primary_key=True)  # "<plan id>/<lokalId>"
+    plan: Mapped[str] = mapped_column(
+        Text, ForeignKey("plans.id", ondelete="CASCADE"), nullable=False
+    )
+    code: Mapped[int] = mapped_column(Integer, nullable=False)  # arealformål
+    name: Mapped[str] = mapped_column(Text, nullable=False)  # from layers/land_use_codes.toml
+    main_purpose: Mapped[str] = mapped_column(Text, nullable=False)  # hovedformål
+    field_name: Mapped[str | None] = mapped_column(Text)  # feltnavn
+    ownership: Mapped[str | None] = mapped_column(Text)  # eierform
+    utilisation_type: Mapped[int | None] = mapped_column(Integer)  # utnyttingstype
+    utilisation_type_name: Mapped[str | None] = mapped_column(Text)
+    utilisation: Mapped[float | None] = mapped_column(Float)  # utnyttingstall
+    utilisation_min: Mapped[float | None] = mapped_column(Float)  # utnyttingstall_minimum
+    description: Mapped[str | None] = mapped_column(Text)
+    kommunenummer: Mapped[str | None] = mapped_column(Text)
+    lokal_id: Mapped[str | None] = mapped_column(Text)
+    gml_id: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)

@@ -49,7 +49,15 @@ def test_conformance_declares_core_crs_and_filter(client):
 def test_collections_describe_extent_crs_and_links(client, loaded_db):
     doc = client.get("/ogc/collections").json()
     by_id = {c["id"]: c for c in doc["collections"]}
-    assert set(by_id) == {"areas", "hubs", "premises", "boundary", "catchments"}
+    assert set(by_id) == {
+        "areas",
+        "hubs",
+        "premises",
+        "boundary",
+        "catchments",
+        "plans",
+        "land_use",
+    }
     assert "SAMPLE" in by_id["premises"]["description"]
     with psycopg.connect(db.conninfo(loaded_db)) as conn:
         lon1, lat1, lon2, lat2 = conn.execute(

@@ -1,0 +1,30 @@
+"""``/plans``: zoning plans — vacant premises counted per land-use purpose.
+
+Thin: one call into :mod:`geoplan.zoning`; the plans and their land-use areas themselves are
+served as OGC API – Features collections (``/ogc/collections/plans``, ``.../land_use``).
+"""
+
+from __future__ import annotations
+
+import psycopg
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import get_conn
+from geoplan import zoning
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+
+@router.get(
+    "/land-use/premises", summary="Vacant premises per land-use purpose (arealformål) of the plans"
+)
+def land_use_premises(
+    plan: str | None = Query(
+        None, description="A plan's id (<kommunenummer>_<planidentifikasjon>); all when omitted"
+    ),
+    conn: psycopg.Connection = Depends(get_conn),
+) -> dict:
+    """Per arealformål: its areas in the stored plans and the vacant premises inside them
+    (count, floor area, how many are sample data); plus how many vacant premises lie in no
+    land-use area. A premises in overlapping areas counts for each of their purposes."""
+    return zoning.vacant_premises_by_land_use(conn, plan).to_dict()
