@@ -88,6 +88,19 @@ class Settings(BaseSettings):
         description="Longest a request waits for a database connection before it is answered "
         "503 with Retry-After.",
     )
+    tile_max_age_s: int = Field(
+        default=60,
+        ge=0,
+        le=86_400,
+        description="Cache-Control max-age of vector tiles, seconds; clients revalidate with "
+        "the tile's ETag after that (304 when unchanged).",
+    )
+    map_tiles_threshold: int = Field(
+        default=5000,
+        ge=0,
+        description="Above this many premises the overview and search maps load premises as "
+        "vector tiles from the server instead of carrying them inline in the page.",
+    )
     walk_speed_kmh: float = Field(
         default=5.0, gt=0, description="Walking speed (5 km/h = 83 m/min)."
     )

@@ -27,6 +27,7 @@ from api.query_params import Param
 from geoplan import ogc
 from geoplan.errors import ValidationError
 from geoplan.geo import crs as crs_registry
+from geoplan.ogc import tiles as ogc_tiles
 
 JSON = "application/json"
 HTML = "text/html"
@@ -52,6 +53,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    *ogc_tiles.CONFORMANCE,  # vector tiles (api/routers/tiles.py)
 ]
 FORMAT_PARAM = Param(
     "f",
@@ -202,6 +204,12 @@ def _collection_doc(request: Request, conn: psycopg.Connection, coll: ogc.Collec
                 "type": SCHEMA_JSON,
                 "title": "Queryable properties",
             },
+            {
+                "href": f"{url}/tiles",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "type": JSON,
+                "title": "Vector tiles (Mapbox Vector Tiles, WebMercatorQuad)",
+            },
         ],
     }
 
@@ -231,6 +239,9 @@ def landing(request: Request, f: str | None = FORMAT) -> Response:
             {"href": f"{root}/collections", "rel": "data", "type": JSON, "title": "Collections"},
             {"href": f"{root}/collections", "rel": "http://www.opengis.net/def/rel/ogc/1.0/data",
              "type": JSON, "title": "Collections"},
+            {"href": f"{root}/tileMatrixSets",
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", "type": JSON,
+             "title": "Tile matrix sets"},
         ],
     }  # fmt: skip
     if html:

@@ -80,7 +80,8 @@ class ColumnSpec:
     # values the collection's table does not hold (joined names, search-only values).
     queryable: bool = True
     exported: bool = True  # in ``geoplan export`` files (key, attribute, provenance always)
-    summary: bool = False  # in the short listing: the CLI's search table and CSV
+    # in the short listing: the CLI's search table and CSV, the layer's vector tiles
+    summary: bool = False
     decimals: int | None = None  # search results round it (a derived estimate) to this many
     unit: str | None = None
     label_nb: str = ""
@@ -314,6 +315,7 @@ BOUNDARY = LayerSpec(
             "name",
             required=True,
             aliases=("navn", "kommunenavn"),
+            summary=True,
             label_nb="Kommunenavn",
             label_en="Municipality",
             description="Name of the municipality.",
@@ -350,11 +352,12 @@ AREAS = LayerSpec(
             label_nb="Id",
             label_en="Id",
         ),
-        replace(_NAME, label_nb="Områdenavn", description="Name of the area."),
+        replace(_NAME, label_nb="Områdenavn", summary=True, description="Name of the area."),
         ColumnSpec(
             "role",
             required=True,
             aliases=("rolle",),
+            summary=True,
             allowed=AREA_ROLES,
             value_aliases=ROLE_ALIASES,
             label_nb="Rolle",
@@ -403,6 +406,7 @@ AREAS = LayerSpec(
             "bool",
             aliases=("utviklingsomrade",),
             default=True,
+            summary=True,
             label_nb="Utviklingsområde",
             label_en="Development area",
             description="Whether it is a development area.",
@@ -417,11 +421,12 @@ HUBS = LayerSpec(
     "point",
     (
         _ID,
-        replace(_NAME, label_nb="Knutepunkt", description="Name of the hub."),
+        replace(_NAME, label_nb="Knutepunkt", summary=True, description="Name of the hub."),
         ColumnSpec(
             "mode",
             required=True,
             aliases=("modus", "type", "kind"),
+            summary=True,
             allowed=HUB_MODES,
             value_aliases=MODE_ALIASES,
             label_nb="Transportform",
@@ -433,6 +438,7 @@ HUBS = LayerSpec(
             allowed=HUB_STATUSES,
             value_aliases=STATUS_ALIASES,
             default="existing",
+            summary=True,
             label_nb="Status",
             label_en="Status",
             description="Existing or planned.",

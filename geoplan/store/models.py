@@ -22,6 +22,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    SmallInteger,
     Text,
     UniqueConstraint,
     func,
@@ -246,6 +247,26 @@ class PremisesWalk(Base):
     walk_m: Mapped[float] = mapped_column(Float, nullable=False)
     walk_min: Mapped[float] = mapped_column(Float, nullable=False)
     method: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class PremisesTileCell(Base):
+    """Premises per Web Mercator grid cell: the clusters of low-zoom vector tiles.
+
+    Written only by the triggers of migration ``tile_cells`` (every INSERT, UPDATE, DELETE and
+    TRUNCATE of ``premises``): for each stored cluster level ``z`` (1, 3, …, 15), each cell of
+    its global grid (``2^(z+4)`` a side) and each status, the number of premises in it and the
+    sums of their normalised Web Mercator coordinates (x from the west, y from the north, in
+    [0, 1)), so a tile reads ≤ 1 024 rows instead of every listing (:mod:`geoplan.ogc.tiles`).
+    """
+
+    __tablename__ = "premises_tile_cells"
+    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+    sx: Mapped[float] = mapped_column(Float, nullable=False)
+    sy: Mapped[float] = mapped_column(Float, nullable=False)
 
 
 # The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003;
