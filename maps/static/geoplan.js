@@ -49,6 +49,8 @@
     return html;
   }
 
+  geoplan.premisesPopup = premisesPopup;  // also for the vector-tile layer (geoplan-tiles.js)
+
   /* Vacant premises as clustered markers, made from one compact array (maps.base.PremisesCluster).
    * o: {base: link prefix, useLabels: {use: label}, areaNames: {slug: name},
    *     cluster: L.markerClusterGroup options}. */

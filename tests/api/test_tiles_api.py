@@ -371,3 +371,36 @@ def test_tileset_metadata_and_tilejson_lead_to_the_tiles(client, loaded_db):
     assert "/13/" + str(y) + "/" + str(x) in tile_url
     r = client.get(tile_url)
     assert r.status_code == 200 and decode(r.content, "premises")
+
+
+# -- the maps' side -------------------------------------------------------------------------------
+def test_maps_switch_to_single_premises_where_the_tiles_do():
+    from maps import tiles as map_tiles
+
+    assert tiles.CLUSTER_BELOW["premises"] == map_tiles.CLUSTER_BELOW
+
+
+def test_search_filters_become_tile_filters_that_match_the_search(client, loaded_db):
+    from datetime import date
+
+    from geoplan import mapdata
+    from geoplan.premises import PremisesQuery, search
+
+    q = PremisesQuery(
+        uses=["office", "retail"], min_area_m2=200, max_rent_nok_m2=2500, max_walk_min=15,
+        available_by=date(2027, 6, 1),
+    )  # fmt: skip
+    query = mapdata.premises_tile_query(q)
+    assert mapdata.premises_tile_query(PremisesQuery(area="visperud")) is None
+    with psycopg.connect(db.conninfo(loaded_db)) as conn:
+        expected = {p for p in search(conn, q).features["id"]}
+        cells = {tile_of(lon, lat, 16) for lon, lat in conn.execute(
+            "SELECT lonlat[0], lonlat[1] FROM premises")}  # fmt: skip
+    assert expected
+    seen = set()
+    for x, y in cells:
+        r = client.get(url("premises", 16, x, y), params=query)
+        assert r.status_code in (200, 204), r.text
+        if r.status_code == 200:
+            seen |= {f["properties"]["id"] for f in decode(r.content, "premises")}
+    assert seen == expected
