@@ -18,14 +18,14 @@ empty are deleted. An update that moves no listing and changes no status nets to
 writes nothing (sums that cancel to within 10⁻¹² — 40 µm on the ground — count as unchanged:
 float sums of ±u in any order need not cancel exactly).
 
-Revision ID: tile_cells
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03 10:00:00
 """
 
 from alembic import op
 
-revision = "tile_cells"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
