@@ -21,8 +21,9 @@ from geoplan.ogc.collections import DATE, Prop
 
 FIELD = "datetime"
 OPEN = ("", "..")
+# an offset's "+" arrives as a space when the client did not percent-encode it: read it as "+"
 _DATE_TIME = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})"
+    r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+ -]\d{2}:\d{2})"
 )
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 EXAMPLES = "2025-03-01T12:00:00Z, 2025-03-01/2025-06-30, ../2025-09-01 or 2025-01-01T00:00:00Z/.."
@@ -99,7 +100,7 @@ def _instant(part: str, text: str) -> tuple[datetime, bool]:
             raise ValueError
         day, clock, fraction, offset = match.groups()
         micro = f".{(fraction or '')[:6]:0<6}"
-        offset = "+00:00" if offset in ("Z", "z") else offset
+        offset = "+00:00" if offset in ("Z", "z") else offset.replace(" ", "+")
         return datetime.fromisoformat(f"{day}T{clock}{micro}{offset}").astimezone(UTC), False
     except (ValueError, OverflowError):
         raise _invalid(

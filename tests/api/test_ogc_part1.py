@@ -92,6 +92,8 @@ def test_datetime_on_timestamps_and_features_without_a_value(client, loaded_db):
     assert len(recent) == 3
     assert item_ids(client, "hubs", datetime="2025-06-15T10:30:00Z") == recent  # an instant
     assert item_ids(client, "hubs", datetime="2025-06-15T12:30:00+02:00") == recent
+    assert item_ids(client, "hubs", datetime="2025-06-15T12:30:00 02:00") == recent  # "+" raw
+    assert item_ids(client, "hubs", datetime="2025-06-15T08:30:00.000000-02:00") == recent
     assert item_ids(client, "hubs", datetime="2025-06-15T10:30:01Z") == []
     assert item_ids(client, "hubs", datetime="2025-06-15") == recent  # that whole day (UTC)
     assert item_ids(client, "hubs", datetime="2025-06-16") == []
@@ -279,12 +281,9 @@ def test_html_pages_carry_their_own_links_as_headers(client):
 
 
 def test_link_header_escapes_what_a_header_cannot_hold(client):
-    doc = client.get("/ogc/collections/areas").json()
-    header = client.get("/ogc/collections/areas").headers["link"]
-    assert header.isascii()
-    # the collection's title (næringsområder) travels as an RFC 8187 extended value
-    assert "title*=UTF-8''Focus%20areas%20%28n%C3%A6ringsomr%C3%A5der%29" in header
-    assert doc["links"][0]["rel"] == "self"
+    r = client.get("/ogc/collections/areas")
+    assert "næringsområder" in r.json()["links"][0]["title"]
+    assert r.headers["link"].isascii() and "title" not in r.headers["link"]  # titles: in the body
     r = client.get(ITEMS.format("premises"), params={"filter": "address <> '<ø \"x\">'"})
     assert r.status_code == 200
     self_href = parse_link_header(r.headers["link"])[0]["href"]
