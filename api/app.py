@@ -13,6 +13,7 @@ import geoplan
 from api import errors
 from api.admission import Admission
 from api.deps import open_pool, open_read_pool
+from api.head import HeadAsGet
 from api.routers import (
     assessments,
     geocode,
@@ -74,4 +75,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         app.include_router(module.router)
     # Leaflet and its plugins, served locally so HTML pages work without internet access
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # HEAD wherever GET exists; added last, so outermost: it sees every header a GET gets
+    app.add_middleware(HeadAsGet)
     return app
