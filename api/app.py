@@ -13,6 +13,7 @@ import geoplan
 from api import errors
 from api.admission import Admission
 from api.deps import open_pool, open_read_pool
+from api.request_guard import RequestGuard
 from api.routers import assessments, geocode, health, maps, ogc, plans, premises, proximity
 from geoplan.config import Settings, get_settings
 from maps.assets import STATIC_DIR
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(RequestGuard, settings=settings)  # host, NUL, key before body, size
     for module in (health, ogc, premises, proximity, assessments, maps, geocode, plans):
         app.include_router(module.router)
     # Leaflet and its plugins, served locally so HTML pages work without internet access

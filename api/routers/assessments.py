@@ -7,7 +7,7 @@ by the same dependency as the premises writes (:func:`api.deps.require_scope`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import psycopg
 from fastapi import APIRouter, Depends, Request, Response
@@ -15,7 +15,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import app_policy, app_walk, get_conn, require_scope
+from api.layer_models import FiniteFloat, StrictInt
 from geoplan.assessment import AssessmentInput, assess, get_assessment, store_assessment
+from geoplan.assessment.case import MAX_FLOOR_AREA_M2, MAX_PEOPLE
 from geoplan.auth.keys import ApiKey
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
@@ -27,6 +29,7 @@ class AssessmentRequest(BaseModel):
     its CRS is the GeoJSON ``crs`` member, the ``crs`` field, or WGS84 lon/lat by default."""
 
     model_config = ConfigDict(
+        extra="forbid",  # a misspelt field (`employes`) must not be silently dropped
         json_schema_extra={
             "example": {
                 "site": {"type": "Point", "coordinates": [10.9345, 59.934]},
@@ -34,14 +37,16 @@ class AssessmentRequest(BaseModel):
                 "floor_area_m2": 2500,
                 "employees": 120,
             }
-        }
+        },
     )
     site: dict[str, Any]
-    use: str
-    floor_area_m2: float
-    employees: int | None = None
-    daily_visitors: int | None = None
-    crs: str | int | None = Field(default=None, description="e.g. EPSG:25833; default WGS84")
+    use: Annotated[str, Field(max_length=100, strict=True)]
+    floor_area_m2: Annotated[FiniteFloat, Field(gt=0, le=MAX_FLOOR_AREA_M2)]
+    employees: Annotated[StrictInt, Field(ge=0, le=MAX_PEOPLE)] | None = None
+    daily_visitors: Annotated[StrictInt, Field(ge=0, le=MAX_PEOPLE)] | None = None
+    crs: Annotated[str, Field(max_length=200, strict=True)] | StrictInt | None = Field(
+        default=None, description="e.g. EPSG:25833; default WGS84"
+    )
 
 
 @router.post("", status_code=201, summary="Assess and store a case")
