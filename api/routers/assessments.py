@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.deps import app_policy, app_walk, get_conn, require_scope
 from api.layer_models import FiniteFloat, StrictInt
@@ -22,6 +22,16 @@ from geoplan.auth.keys import ApiKey
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 require_writer = require_scope("write")
+
+
+def _crs_value(value: Any) -> Any:
+    """A CRS is named (``EPSG:25833``) or numbered (``25833``): ``true`` or ``1.5`` is neither
+    (parse_crs says which names and numbers it knows)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and len(value) <= 200:
+        return value
+    raise ValueError("must be a CRS name such as EPSG:25833, or an EPSG code")
 
 
 class AssessmentRequest(BaseModel):
@@ -44,7 +54,7 @@ class AssessmentRequest(BaseModel):
     floor_area_m2: Annotated[FiniteFloat, Field(gt=0, le=MAX_FLOOR_AREA_M2)]
     employees: Annotated[StrictInt, Field(ge=0, le=MAX_PEOPLE)] | None = None
     daily_visitors: Annotated[StrictInt, Field(ge=0, le=MAX_PEOPLE)] | None = None
-    crs: Annotated[str, Field(max_length=200, strict=True)] | StrictInt | None = Field(
+    crs: Annotated[str | int | None, BeforeValidator(_crs_value)] = Field(
         default=None, description="e.g. EPSG:25833; default WGS84"
     )
 

@@ -70,7 +70,7 @@ class ImportResult:
     notes: list[str]
 
 
-BINARY_SHARE = 0.01
+BINARY_SHARE = 0.05
 """A "CSV" whose first 64 KiB hold more than this share of control bytes (other than tab and
 line ends) is binary data: refused as a whole rather than reported cell by cell."""
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
@@ -82,6 +82,10 @@ def _csv_text(path: Path) -> str:
     raw = path.read_bytes()
     if not raw.strip():
         raise ValidationError(f"{path.name}: the file is empty; nothing was imported", "path")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValidationError(
+            f"{path.name}: UTF-16 text; save it as CSV in UTF-8 (Excel: CSV UTF-8)", "path"
+        )
     head = raw[: 64 * 1024]
     first_line = head.split(b"\n", 1)[0]
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))

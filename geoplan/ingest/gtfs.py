@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -163,9 +164,16 @@ class _Feed:
         if not data.strip():
             raise ValidationError(f"{where} is empty (GTFS files start with a header)", field=name)
         try:
-            df = pd.read_csv(io.StringIO(data), dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, csv.Error, ValueError) as exc:
-            detail = " ".join(str(exc).split())
+            with warnings.catch_warnings():
+                # a first row longer than the header: pandas would shift its cells into an index
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                df = pd.read_csv(
+                    io.StringIO(data), dtype=str, keep_default_na=False, index_col=False
+                )
+        except (pd.errors.ParserError, pd.errors.ParserWarning, csv.Error, ValueError) as exc:
+            detail = " ".join(str(exc).split()).removeprefix("Error tokenizing data. C error: ")
+            if isinstance(exc, pd.errors.ParserWarning):
+                detail = "a row has more cells than the header"
             raise ValidationError(f"{where} is not valid CSV: {detail}", field=name) from None
         df.columns = [c.strip() for c in df.columns]
         return df
