@@ -121,9 +121,8 @@ def test_no_path_can_store_a_non_finite_or_implausible_number(empty_db):
                 for bad in (math.inf, -math.inf, math.nan, 1e308):
                     if bad == 1e308 and table == "walk_edges":
                         continue  # only finiteness is checked there
-                    with pytest.raises(psycopg.errors.CheckViolation) as exc:
-                        with conn.transaction():
-                            conn.execute(sql, {**good, column: bad})
+                    with pytest.raises(psycopg.errors.CheckViolation) as exc, conn.transaction():
+                        conn.execute(sql, {**good, column: bad})
                     # revision hostile_input's check, or one that was there before (area > 0)
                     assert exc.value.diag.constraint_name.startswith(table), (column, bad)
 
@@ -134,7 +133,8 @@ MINIMAL_ROWS = {
     f"VALUES ('x', 'x', 's', ST_Multi(ST_Buffer({POINT}, 10)))",
     "areas": "INSERT INTO areas (id, name, role, source, geom) "
     f"VALUES ('x', 'x', 'centre', 's', ST_Multi(ST_Buffer({POINT}, 10)))",
-    "hubs": f"INSERT INTO hubs (id, name, mode, source, geom) VALUES ('x', 'x', 'rail', 's', {POINT})",
+    "hubs": "INSERT INTO hubs (id, name, mode, source, geom) "
+    f"VALUES ('x', 'x', 'rail', 's', {POINT})",
     "premises": "INSERT INTO premises (id, address, uses, floor_area_m2, source, geom) "
     f"VALUES ('x', 'x', '{{office}}', 100, 's', {POINT})",
 }
@@ -154,7 +154,7 @@ def test_the_stored_ranges_are_the_layer_descriptions(empty_db):
                 step = 1 if col.kind == "int" else None
                 low, high = col.min_value, col.max_value
 
-                def beyond(v: float, direction: float) -> float:
+                def beyond(v: float, direction: float, step: int | None = step) -> float:
                     return v + direction * step if step else math.nextafter(v, direction * math.inf)
 
                 cases = [(high, True), (beyond(high, 1), False), (beyond(low, -1), False)]
