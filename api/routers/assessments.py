@@ -72,7 +72,10 @@ def create_assessment(
     )
     record = store_assessment(conn, result, created_by=key.name)
     conn.commit()
-    response.headers["Location"] = str(request.url_for("read_assessment", case_id=record["id"]))
+    path = request.url_for("read_assessment", case_id=record["id"]).path
+    public = request.app.state.settings.public_url
+    base = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    response.headers["Location"] = base + path
     return record
 
 
