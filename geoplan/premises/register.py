@@ -208,11 +208,8 @@ def _check(col: ColumnSpec, value: Any) -> tuple[str | None, Any]:
         return None, list(dict.fromkeys(items))
     if col.kind == "float":
         number = _number(value)
-        low = col.min_value
-        if number is None or (
-            low is not None and (number <= low if col.min_exclusive else number < low)
-        ):
-            bound = "" if low is None else f" {'>' if col.min_exclusive else '≥'} {low:g}"
+        if number is None or not col.in_range(number):
+            bound = f" {col.range_text}" if col.range_text else ""
             return f"must be a finite number{bound}", None
         return None, number
     if col.kind == "date":

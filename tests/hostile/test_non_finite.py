@@ -234,3 +234,13 @@ def test_export_writes_null_never_bare_infinity(tmp_path):
     text = out.read_text()
     assert "Infinity" not in text and "NaN" not in text
     assert json.loads(text)["features"][0]["properties"]["floor_area_m2"] is None
+
+
+def test_zoning_numbers_that_are_not_finite_are_no_numbers():
+    """A plan's utilisation reads as unknown when it is no finite number (as for text that
+    is no number at all); coordinates are refused by the GML reader."""
+    from geoplan.zoning import gml, sosi
+
+    for read in (gml._float, sosi._float):
+        assert read("INF") is None and read("nan") is None and read("-Infinity") is None
+        assert read("1.5") == 1.5

@@ -101,3 +101,19 @@ def test_import_refuses_implausible_numbers_by_row(loaded_db, tmp_path):
         result.output
     )
     assert "row 3: rent_nok_m2_year is too large" in result.output
+
+
+def test_the_register_holds_the_same_ranges_without_the_api(loaded_db):
+    """The CLI and other callers write through the register, which checks the layer
+    description's ranges itself."""
+    from geoplan import premises
+    from geoplan.errors import ValidationError
+    from geoplan.store import db
+
+    feature = listing(floor_area_m2=MAX_FLOOR_AREA_M2 * 2, accuracy_m=1e308)
+    data = {**feature["properties"], "geometry": feature["geometry"]}
+    with db.transaction(loaded_db) as conn, pytest.raises(ValidationError) as exc:
+        premises.create(conn, data, "test")
+    fields = {e["field"] for e in exc.value.errors}
+    assert fields == {"floor_area_m2", "accuracy_m"}
+    assert "must be a finite number > 0 and ≤ 1000000" in str(exc.value)
