@@ -28,7 +28,7 @@ import geopandas as gpd
 import psycopg
 
 from geoplan.errors import ValidationError
-from geoplan.layers.spec import PREMISES
+from geoplan.layers.spec import PREMISES, number_text
 from geoplan.proximity.checks import MAX_MINUTES
 from geoplan.vocab import USE_CATEGORIES
 
@@ -276,7 +276,7 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
         elif f.minimum is not None and value < f.minimum:
             bad(f.attr, f"must be ≥ {f.minimum:g}")
         elif f.maximum is not None and value > f.maximum:
-            bad(f.attr, f"must be ≤ {f.maximum:g}")
+            bad(f.attr, f"must be ≤ {number_text(f.maximum)}")
     if (
         not problems
         and q.min_area_m2 is not None

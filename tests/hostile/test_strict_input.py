@@ -86,6 +86,15 @@ def test_writes_take_numbers_as_numbers(client, api_keys, change, field):
     refused(client.post("/premises", json=body, headers=auth(api_keys["admin"])), 422, field)
 
 
+def test_crs_zero_is_no_crs(client, api_keys):
+    """``crs: 0`` was once read as "no CRS", i.e. WGS84."""
+    headers = auth(api_keys["admin"])
+    for crs in ("0", "EPSG:0", "-1", "true"):
+        refused(client.post(f"/premises?crs={crs}", json=listing(), headers=headers), 422, "crs")
+    body = {**listing(), "crs": {"type": "name", "properties": {"name": "0"}}}
+    refused(client.post("/premises", json=body, headers=headers), 422, "crs")
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
