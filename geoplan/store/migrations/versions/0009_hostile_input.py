@@ -22,15 +22,15 @@ correct them, so that nothing is silently rewritten.
 parallel PATCHes recorded times out of order; it now defaults to ``clock_timestamp()`` (the
 writes set it so too) and the history is read in version order.
 
-Revision ID: hostile_input
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02 10:00:00
 """
 
 from alembic import op
 
-revision = "hostile_input"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
