@@ -14,6 +14,7 @@ from api import errors
 from api.admission import Admission
 from api.deps import open_pool, open_read_pool
 from api.head import HeadAsGet
+from api.request_guard import RequestGuard
 from api.routers import (
     assessments,
     geocode,
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(RequestGuard, settings=settings)  # host, NUL, key before body, size
     for module in (health, ogc, tiles, premises, proximity, assessments, maps, geocode, plans):
         app.include_router(module.router)
     # Leaflet and its plugins, served locally so HTML pages work without internet access

@@ -59,6 +59,18 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL used in API links; derived from the request if unset."
     )
+    trusted_hosts: str | None = Field(
+        default=None,
+        description="Comma-separated host names the Host header may name (`*.kommune.no`, `*` "
+        "for any); links are built from it. Default: GEOPLAN_HOST, localhost, 127.0.0.1 and ::1 "
+        "(any host when GEOPLAN_PUBLIC_URL is set, since links then come from it).",
+    )
+    max_body_bytes: int = Field(
+        default=1024**2,
+        ge=1024,
+        le=1024**3,
+        description="Largest request body the API reads (bytes); a larger one is answered 413.",
+    )
     read_pool_size: int = Field(
         default=8,
         ge=1,

@@ -53,6 +53,8 @@ def boundary(conn: psycopg.Connection) -> gpd.GeoDataFrame:
 
 def areas(conn: psycopg.Connection, slug: str | None = None) -> gpd.GeoDataFrame:
     """The focus areas (or just ``slug``) with role, identity and target industries."""
+    if slug is not None and "\x00" in slug:  # no id holds one (PostgreSQL text cannot)
+        raise NotFoundError(f"no focus area with slug {slug!r}")
     gdf = read_gdf(
         conn,
         f"""SELECT id, name, role, identity, identity_en, target_industries, strategy_ref,

@@ -19,6 +19,19 @@ from dataclasses import dataclass, field, replace
 
 from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES, USE_CATEGORIES
 
+# Plausible ranges of the layers' numbers (see ColumnSpec.max_value): far beyond any real value,
+# far below where sums over a million rows could overflow.
+MAX_FLOOR_AREA_M2 = 1_000_000.0
+"""1 km² of floor space: more than any building in Norway."""
+MAX_RENT_NOK_M2_YEAR = 100_000.0
+"""NOK per m² and year: prime offices in Oslo ask about a tenth of it."""
+MAX_ACCURACY_M = 100_000.0
+"""100 km: a position less certain than that says nothing about the municipality."""
+MAX_DEPARTURES_PER_HOUR = 1_000.0
+"""One departure every 3.6 seconds: more than any stop in Norway serves."""
+MIN_YEAR, MAX_YEAR = 1800, 2200
+"""Years a boundary may be valid from (municipalities date from 1837)."""
+
 # Column kinds: how a value is parsed and which PostgreSQL type it is copied as.
 SQL_TYPES: dict[str, str] = {
     "text": "text",
@@ -69,6 +82,10 @@ class ColumnSpec:
     value_aliases: dict[str, str] = field(default_factory=dict)  # e.g. "kontor" -> "office"
     min_value: float | None = None
     min_exclusive: bool = False  # True: value must be > min_value, else >= min_value
+    # The largest plausible value (numbers): beyond it a value is a mistake (1e308 m², a rent of
+    # 2^31) that would overflow sums and comparisons downstream. Every way in checks it: file
+    # import, the register, the API's models (and so OpenAPI's ``maximum``), the search filters.
+    max_value: float | None = None
     default: object = None  # what an empty cell means when the table column is NOT NULL
     role: str = ATTRIBUTE
     # Set by geoplan even though stored with the attributes (provenance ``source``, ``sample``);
@@ -106,6 +123,28 @@ class ColumnSpec:
     def writable(self) -> bool:
         """Whether an API client sets it (a listing's attributes and most provenance)."""
         return self.role in (ATTRIBUTE, PROVENANCE) and not self.read_only
+
+    def in_range(self, value: float) -> bool:
+        """Whether a finite number lies in the declared range (``min_value``, ``max_value``)."""
+        low, high = self.min_value, self.max_value
+        if low is not None and (value <= low if self.min_exclusive else value < low):
+            return False
+        return high is None or value <= high
+
+    @property
+    def range_text(self) -> str:
+        """The declared range in words, for messages: ``> 0 and ≤ 1000000``."""
+        parts = []
+        if self.min_value is not None:
+            parts.append(f"{'>' if self.min_exclusive else '≥'} {number_text(self.min_value)}")
+        if self.max_value is not None:
+            parts.append(f"≤ {number_text(self.max_value)}")
+        return " and ".join(parts)
+
+
+def number_text(value: float) -> str:
+    """A bound as people write it: ``1000000``, ``0.5`` (not ``1e+06``)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -230,6 +269,7 @@ _PROVENANCE_FIELDS: tuple[ColumnSpec, ...] = (
         "float",
         aliases=("accuracy", "noyaktighet_m", "nøyaktighet_m"),
         min_value=0,
+        max_value=MAX_ACCURACY_M,
         role=PROVENANCE,
         summary=True,
         unit="m",
@@ -331,6 +371,8 @@ BOUNDARY = LayerSpec(
             "valid_from",
             "int",
             aliases=("gyldig_fra",),
+            min_value=MIN_YEAR,
+            max_value=MAX_YEAR,
             unit="year",
             label_nb="Gyldig fra",
             label_en="Valid from",
@@ -457,6 +499,7 @@ HUBS = LayerSpec(
             "float",
             aliases=("avganger_per_time", "departures"),
             min_value=0,
+            max_value=MAX_DEPARTURES_PER_HOUR,
             unit="1/h",
             label_nb="Avganger per time",
             label_en="Departures per hour",
@@ -530,6 +573,7 @@ PREMISES = LayerSpec(
             aliases=("area_m2", "floor_area", "areal", "areal_m2", "bra", "bta"),
             min_value=0,
             min_exclusive=True,
+            max_value=MAX_FLOOR_AREA_M2,
             summary=True,
             unit="m²",
             label_nb="Areal",
@@ -542,6 +586,7 @@ PREMISES = LayerSpec(
             "float",
             aliases=("rent", "leie", "leiepris", "rent_nok_m2", "leie_kr_m2_ar"),
             min_value=0,
+            max_value=MAX_RENT_NOK_M2_YEAR,
             summary=True,
             unit="NOK/m²/year",
             label_nb="Leiepris",
