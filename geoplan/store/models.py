@@ -31,7 +31,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
 
 from geoplan.config import STORAGE_SRID
-from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES, USE_CATEGORIES
+from geoplan.vocab import (
+    AREA_ROLES,
+    HUB_MODES,
+    HUB_STATUSES,
+    KOMMUNENUMMER_PATTERN,
+    PREMISES_STATUSES,
+    USE_CATEGORIES,
+)
 
 
 def _geom(kind: str) -> Geometry:
@@ -51,6 +58,20 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _kommunenummer_check(table: str) -> CheckConstraint:
+    return CheckConstraint(
+        f"kommunenummer ~ '{KOMMUNENUMMER_PATTERN}'", name=f"{table}_kommunenummer_check"
+    )
+
+
+class Kommunenummer:
+    """The municipality a feature lies in (migration 0005): four digits, filled by a trigger
+    from the geometry when a write leaves it empty (``geoplan_kommunenummer``: the served
+    boundary first, then the national register), kept when the data gives it."""
+
+    kommunenummer: Mapped[str | None] = mapped_column(Text)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -66,18 +87,38 @@ class Provenance:
     sample: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
 
 
-class Boundary(Provenance, Base):
+class Municipality(Provenance, Base):
+    """Norway's municipalities (the national register, migration 0005): filled from the national
+    file in ``layers/`` by :mod:`geoplan.ingest.municipalities`, read to derive every feature's
+    ``kommunenummer`` and to choose the municipalities a store serves (``geoplan init``)."""
+
+    __tablename__ = "municipalities"
+    __table_args__ = (_kommunenummer_check("municipalities"),)
+    kommunenummer: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    valid_from: Mapped[int | None] = mapped_column(Integer)
+    # the national file's checksum: it is loaded again only when the file changed
+    file_md5: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+
+
+class Boundary(Kommunenummer, Provenance, Base):
+    """The municipalities the store serves (one row or more per kommunenummer)."""
+
     __tablename__ = "boundary"
+    __table_args__ = (_kommunenummer_check("boundary"),)
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
-    kommunenummer: Mapped[str | None] = mapped_column(Text)
     valid_from: Mapped[int | None] = mapped_column(Integer)
     geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
 
 
-class Area(Provenance, Base):
+class Area(Kommunenummer, Provenance, Base):
     __tablename__ = "areas"
-    __table_args__ = (CheckConstraint(_in("role", AREA_ROLES), name="areas_role_check"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", AREA_ROLES), name="areas_role_check"),
+        _kommunenummer_check("areas"),
+    )
     id: Mapped[str] = mapped_column(Text, primary_key=True)  # slug, e.g. "visperud"
     name: Mapped[str] = mapped_column(Text, nullable=False)
     role: Mapped[str] = mapped_column(Text, nullable=False)
@@ -97,11 +138,12 @@ class Area(Provenance, Base):
     )
 
 
-class Hub(Provenance, Base):
+class Hub(Kommunenummer, Provenance, Base):
     __tablename__ = "hubs"
     __table_args__ = (
         CheckConstraint(_in("mode", HUB_MODES), name="hubs_mode_check"),
         CheckConstraint(_in("status", HUB_STATUSES), name="hubs_status_check"),
+        _kommunenummer_check("hubs"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
@@ -118,7 +160,7 @@ class Hub(Provenance, Base):
     )
 
 
-class Premises(Provenance, Base):
+class Premises(Kommunenummer, Provenance, Base):
     __tablename__ = "premises"
     __table_args__ = (
         CheckConstraint("floor_area_m2 > 0", name="premises_floor_area_check"),
@@ -130,6 +172,7 @@ class Premises(Provenance, Base):
             name="premises_uses_check",
         ),
         CheckConstraint(_in("status", PREMISES_STATUSES), name="premises_status_check"),
+        _kommunenummer_check("premises"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     address: Mapped[str] = mapped_column(Text, nullable=False)
@@ -218,12 +261,12 @@ class PremisesWalk(Base):
     method: Mapped[str] = mapped_column(Text, nullable=False)
 
 
-# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003;
-# a migration that adds premises
-# columns must recreate it) is premises as readers see them: every listing column plus
-# ``nearest_hub_id``, ``walk_m``, ``walk_min`` and ``walk_method`` from premises_walk (NULLs where
-# no hub exists). PostgreSQL drops the join when a query reads no walk column (premises_seq is
-# unique), so reading through the view costs nothing extra. Writes go to ``premises``.
+# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003
+# and with ``kommunenummer`` by 0005; a migration that adds premises columns must recreate it) is
+# premises as readers see them: every listing column plus ``nearest_hub_id``, ``walk_m``,
+# ``walk_min`` and ``walk_method`` from premises_walk (NULLs where no hub exists). PostgreSQL
+# drops the join when a query reads no walk column (premises_seq is unique), so reading through
+# the view costs nothing extra. Writes go to ``premises``.
 
 
 class PremisesHistory(Base):
@@ -318,6 +361,7 @@ class Assessment(Base):
 
 
 GEOMETRY_TABLES = (
+    "municipalities",
     "boundary",
     "areas",
     "hubs",
