@@ -173,7 +173,7 @@ def _collection_doc(request: Request, conn: psycopg.Connection, coll: ogc.Collec
     return {
         "id": coll.id,
         "title": coll.title,
-        "description": coll.description,
+        "description": ogc.describe(conn, coll),
         "keywords": list(coll.keywords),
         "itemType": "feature",
         "extent": {
@@ -212,13 +212,16 @@ def _collection_doc(request: Request, conn: psycopg.Connection, coll: ogc.Collec
     summary="Landing page",
     responses=_ok(JSON, _OBJECT_WITH_LINKS, "The landing page with links to the API."),
 )
-def landing(request: Request, f: str | None = FORMAT) -> Response:
+def landing(
+    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_conn)
+) -> Response:
     root = _root(request)
     html = _wants_html(request, f)
     doc = {
         "title": "geoplan – OGC API – Features",
         "description": "Focus areas, transit hubs, vacant premises (SAMPLE data in the shipped "
-        "set), walking catchments and the municipality boundary of Lørenskog kommune.",
+        "set), walking catchments and the municipality boundary of "
+        f"{ogc.municipality_phrase(conn)}.",
         "links": [
             *_self_links(request, html, JSON, "This document"),
             {"href": f"{root}/api", "rel": "service-desc", "type": OPENAPI, "title": "OpenAPI"},

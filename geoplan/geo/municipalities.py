@@ -44,6 +44,7 @@ __all__ = [
     "kommunenummer_at",
     "national_loaded",
     "parse_kommuner",
+    "scope",
     "served",
 ]
 
@@ -146,6 +147,20 @@ def check_known(conn: psycopg.Connection, numbers: Sequence[str], field: str = "
             "in the national register (2024)",
             field=field,
         )
+
+
+def scope(
+    conn: psycopg.Connection, kommune: str | Sequence[str] | None, field: str = "kommune"
+) -> list[str] | None:
+    """A ``kommune`` parameter (maps, coverage) as the numbers it scopes to; None (no value,
+    or only empty text, as a form sends it): not scoped. Raises :class:`ValidationError`
+    naming ``field`` for a malformed or unknown number."""
+    texts = [kommune] if isinstance(kommune, str) else list(kommune or [])
+    if not any(str(t).strip() for t in texts):
+        return None
+    numbers = list(parse_kommuner(texts, field))
+    check_known(conn, numbers, field)
+    return numbers
 
 
 def kommunenummer_at(conn: psycopg.Connection, geom: BaseGeometry) -> str | None:

@@ -307,8 +307,12 @@ def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any
         for i, v in enumerate(values):
             if v is not None and not rule.search(v):
                 errs.errors.append(
-                    RowError(i + 1, name, f"{name} {v!r} is not valid; it must be "
-                             f"{col.pattern_hint or 'like ' + col.pattern}")
+                    RowError(
+                        i + 1,
+                        name,
+                        f"{name} {v!r} is not valid; it must be "
+                        f"{col.pattern_hint or 'like ' + col.pattern}",
+                    )
                 )
                 values[i] = None
     return values

@@ -23,8 +23,10 @@ from geoplan.ogc.collections import (
     Collection,
     Extent,
     Prop,
+    describe,
     extent,
     get_collection,
+    municipality_phrase,
 )
 from geoplan.ogc.cql2 import FILTER_LANGS, cql2_to_sql, parse_filter
 from geoplan.ogc.items import (
@@ -53,10 +55,12 @@ __all__ = [
     "PageStatement",
     "Prop",
     "cql2_to_sql",
+    "describe",
     "extent",
     "get_collection",
     "get_item",
     "items_statement",
+    "municipality_phrase",
     "parse_filter",
     "query_items",
     "query_items_async",

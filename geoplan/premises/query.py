@@ -15,6 +15,7 @@ them alike for all, :func:`check_query` checks them and names the filter as user
 from __future__ import annotations
 
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -27,7 +28,8 @@ import geopandas as gpd
 import psycopg
 
 from geoplan.errors import ValidationError
-from geoplan.vocab import AREA_SLUGS, USE_CATEGORIES
+from geoplan.geo.municipalities import national_loaded
+from geoplan.vocab import AREA_SLUGS, KOMMUNENUMMER_PATTERN, USE_CATEGORIES
 
 MAX_LIMIT = 10_000
 """Largest page for callers in geoplan (the maps fetch everything in pages of this size)."""
@@ -165,6 +167,12 @@ class PremisesQuery:
         minimum=0,
         form=FormField("Maks leie (kr/m²/år)", "gp-rent", step=50),
     )
+    kommune: list[str] | None = search_filter(
+        help="Municipality number (kommunenummer, e.g. 3222); repeat or comma-separate to "
+        "match any of several",
+        cli="--kommune",
+        form=FormField("Kommune", "gp-kommune"),
+    )
     area: str | None = search_filter(
         help="Focus-area slug, e.g. `visperud`",
         cli="--area",
@@ -239,6 +247,9 @@ class SearchResult:
     query: PremisesQuery = field(default_factory=PremisesQuery)
 
 
+_KOMMUNE = re.compile(KOMMUNENUMMER_PATTERN)
+
+
 def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str]]:
     """``(field, message)`` for every bad value in ``q``, fields named as in :class:`PremisesQuery`.
 
@@ -273,6 +284,25 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
         unknown = [u for u in q.uses if u not in USE_CATEGORIES]
         if unknown:
             bad("uses", f"unknown use {unknown[0]!r}; known uses: {', '.join(USE_CATEGORIES)}")
+    if q.kommune:
+        malformed = [k for k in q.kommune if not isinstance(k, str) or not _KOMMUNE.search(k)]
+        if malformed:
+            bad(
+                "kommune",
+                f"{str(malformed[0])[:40]!r} is not a kommunenummer (four digits, e.g. 3222)",
+            )
+        else:
+            known = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT kommunenummer FROM municipalities WHERE kommunenummer = ANY(%s)",
+                    (list(q.kommune),),
+                )
+            }
+            unknown = [k for k in q.kommune if k not in known]
+            # without the national register (never loaded) only the form can be checked
+            if unknown and (known or national_loaded(conn)):
+                bad("kommune", f"unknown kommunenummer {unknown[0]!r}")
     if q.available_by is not None and not isinstance(q.available_by, date):
         bad("available_by", "must be a date (YYYY-MM-DD)")
     if q.sort not in SORTS:

@@ -48,7 +48,9 @@ PATTERN = "^[0-9]{4}$"
 # Snapshots (a revision must keep meaning what it meant): 0004's head and 0003's view, each
 # with kommunenummer added.
 HEAD_0004 = """left((json_build_object('type', 'Feature', 'id', n.id, 'geometry', ST_AsGeoJSON(ST_Transform(n.geom, 4326), 7, 0)::json, 'properties', json_build_object('address', n.address, 'uses', n.uses, 'floor_area_m2', n.floor_area_m2, 'rent_nok_m2_year', n.rent_nok_m2_year, 'available_from', n.available_from, 'contact', n.contact, 'listing_url', n.listing_url, 'description', n.description, 'status', n.status, 'version', n.version, 'created_at', n.created_at, 'updated_at', n.updated_at, 'source', n.source, 'source_url', n.source_url, 'licence', n.licence, 'accuracy_m', n.accuracy_m, 'verified', n.verified, 'sample', n.sample)))::text, -2)"""
-HEAD = HEAD_0004.replace("'status', n.status, ", "'status', n.status, 'kommunenummer', n.kommunenummer, ")
+HEAD = HEAD_0004.replace(
+    "'status', n.status, ", "'status', n.status, 'kommunenummer', n.kommunenummer, "
+)
 VIEW_0003 = """
 CREATE OR REPLACE VIEW premises_annotated AS
 SELECT p.id, p.address, p.uses, p.floor_area_m2, p.rent_nok_m2_year, p.available_from,
@@ -140,9 +142,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("kommunenummer"),
     )
-    op.create_index(
-        "municipalities_geom_gist", "municipalities", ["geom"], postgresql_using="gist"
-    )
+    op.create_index("municipalities_geom_gist", "municipalities", ["geom"], postgresql_using="gist")
     for table in ("areas", "hubs", "premises"):
         op.add_column(table, sa.Column("kommunenummer", sa.Text(), nullable=True))
     op.execute(f"UPDATE boundary SET kommunenummer = NULL WHERE kommunenummer !~ '{PATTERN}'")
@@ -159,9 +159,7 @@ def upgrade() -> None:
         )
     op.execute(VIEW)
     op.execute(_render(HEAD))
-    op.execute(
-        f"UPDATE premises_features f SET head = {HEAD} FROM premises n WHERE n.seq = f.seq"
-    )
+    op.execute(f"UPDATE premises_features f SET head = {HEAD} FROM premises n WHERE n.seq = f.seq")
 
 
 def downgrade() -> None:
