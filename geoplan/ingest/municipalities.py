@@ -139,14 +139,18 @@ def load_national(conn: psycopg.Connection, path: Path | str) -> RegisterLoad:
         return RegisterLoad(national.path, stored[0], loaded=False)
     numbers = list(national.names)
     conn.execute("DROP TABLE IF EXISTS _geoplan_national")
+    # Validity is counted as the file has it (WGS84): 33 of its polygons cross themselves.
+    # They are made valid after reprojection, where the store keeps them (one of the 33 is
+    # valid in EPSG:25833 already; ST_MakeValid leaves valid polygons as they are).
     conn.execute(
         f"""CREATE TEMP TABLE _geoplan_national ON COMMIT DROP AS
-            SELECT nr, name, raw, ST_IsValid(raw) AS was_valid,
+            SELECT nr, name, raw, was_valid,
                    ST_Multi(ST_CollectionExtract(ST_MakeValid(raw), 3)) AS geom
-            FROM (SELECT nr, name,
-                         ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(g), 4326), {STORAGE_SRID})
-                           AS raw
-                  FROM unnest(%s::text[], %s::text[], %s::text[]) AS u(nr, name, g)) s""",
+            FROM (SELECT nr, name, ST_IsValid(g) AS was_valid,
+                         ST_Transform(g, {STORAGE_SRID}) AS raw
+                  FROM (SELECT nr, name, ST_SetSRID(ST_GeomFromGeoJSON(g), 4326) AS g
+                        FROM unnest(%s::text[], %s::text[], %s::text[]) AS u(nr, name, g)) u
+                 ) s""",
         (numbers, [national.names[n] for n in numbers], [national.geometries[n] for n in numbers]),
     )
     bad = conn.execute(

@@ -245,6 +245,7 @@ COLLECTIONS: dict[str, Collection] = {
     )
 }
 
+
 def municipality_phrase(conn: psycopg.Connection) -> str:
     """The served municipalities as the descriptions name them: ``Lørenskog kommune``, ``the
     municipalities Lillestrøm, Lørenskog and Rælingen``; ``the municipality`` before a boundary
