@@ -102,3 +102,27 @@ def test_db_up_migrates_an_existing_store_in_place(make_database, monkeypatch):
     with db.connect(url) as conn:
         rows = conn.execute("SELECT id, kommunenummer FROM premises ORDER BY id").fetchall()
     assert rows == [("p1", "3222"), ("p2", "0301")]
+
+
+def test_commands_scope_to_a_municipality(loaded_db, tmp_path):
+    search = runner.invoke(app, ["premises", "search", "--kommune", "3222", "--format", "csv"])
+    assert search.exit_code == 0, search.output
+    assert len(search.output.strip().splitlines()) == 1 + 45  # header and Lørenskog's sample
+    none = runner.invoke(app, ["premises", "search", "--kommune", "0301", "--format", "csv"])
+    assert none.exit_code == 0 and len(none.output.strip().splitlines()) == 1
+    out = tmp_path / "lorenskog.html"
+    result = runner.invoke(app, ["map", "overview", "--kommune", "3222", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "<title>Lørenskog – næringsområder" in out.read_text(encoding="utf-8")
+    coverage = runner.invoke(app, ["proximity", "coverage", "--kommune", "3222", "--json"])
+    assert coverage.exit_code == 0 and '"kommuner": [' in coverage.output
+    for command in (
+        ["proximity", "coverage", "--kommune", "9999"],
+        ["map", "overview", "--kommune", "abc", "--out", str(out)],
+        ["premises", "search", "--kommune", "03011"],
+    ):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, (command, result.output)
+        lines = _lines(result.output)
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+        assert command[3] in lines[0] and "kommune" in lines[0]
