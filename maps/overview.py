@@ -37,8 +37,8 @@ def build_overview(
     ``link_base`` prefixes links to the API (``""`` when served; the server URL in files);
     ``walk`` is the walking model of the straight-line rings (default: the process settings);
     ``kommuner`` scopes it to those municipalities (checked numbers, see
-    :func:`geoplan.mapdata.scope`): their boundaries, areas and premises, and the hubs in them
-    or nearest to their premises.
+    :func:`geoplan.geo.municipalities.scope`): their boundaries, areas and premises, and the
+    hubs in them or nearest to their premises.
     """
     view = mapdata.map_view(conn, kommuner)
     boundary = mapdata.boundary(conn, kommuner)

@@ -78,7 +78,7 @@ def parse_kommuner(value: str | Iterable[str], field: str = "kommune") -> tuple[
         for part in _SEPARATORS.split(str(text).strip()):
             if not part:
                 continue
-            if not _NUMBER.search(part):
+            if not _NUMBER.fullmatch(part):
                 raise ValidationError(
                     f"{field}: {part[:40]!r} is not a kommunenummer (four digits, e.g. 0301 or "
                     "3222)",

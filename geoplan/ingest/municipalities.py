@@ -100,7 +100,7 @@ def read_national(path: Path | str) -> NationalFile:
         geometry = (f or {}).get("geometry") or {}
         problem = (
             "kommunenummer is not four digits"
-            if not isinstance(number, str) or not rule.search(number)
+            if not isinstance(number, str) or not rule.fullmatch(number)
             else "kommunenavn is missing"
             if not isinstance(name, str) or not name.strip()
             else f"geometry is {geometry.get('type')}, expected Polygon or MultiPolygon"

@@ -305,7 +305,7 @@ def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any
     if col.pattern is not None:
         rule = re.compile(col.pattern)
         for i, v in enumerate(values):
-            if v is not None and not rule.search(v):
+            if v is not None and not rule.fullmatch(v):
                 errs.errors.append(
                     RowError(
                         i + 1,

@@ -285,7 +285,7 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
         if unknown:
             bad("uses", f"unknown use {unknown[0]!r}; known uses: {', '.join(USE_CATEGORIES)}")
     if q.kommune:
-        malformed = [k for k in q.kommune if not isinstance(k, str) or not _KOMMUNE.search(k)]
+        malformed = [k for k in q.kommune if not isinstance(k, str) or not _KOMMUNE.fullmatch(k)]
         if malformed:
             bad(
                 "kommune",
