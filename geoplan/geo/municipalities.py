@@ -29,13 +29,12 @@ from shapely.geometry.base import BaseGeometry
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
-from geoplan.vocab import DEFAULT_KOMMUNE, KOMMUNENUMMER_PATTERN
+from geoplan.vocab import KOMMUNENUMMER_PATTERN
 
 NATIONAL_FILE = "kommuner_norge_2024.geojson"
 """The national file in the layers directory: all 357 municipalities of 2024, generalised."""
 
 __all__ = [
-    "DEFAULT_KOMMUNE",
     "NATIONAL_FILE",
     "Kommune",
     "check_known",
@@ -58,11 +57,6 @@ class Kommune:
 
     kommunenummer: str
     name: str
-
-    @property
-    def label(self) -> str:
-        """``Oslo kommune (0301)``."""
-        return f"{self.name} kommune ({self.kommunenummer})"
 
 
 def parse_kommuner(value: str | Iterable[str], field: str = "kommune") -> tuple[str, ...]:
