@@ -232,7 +232,7 @@ def test_nedre_romerike_keeps_each_features_kommunenummer(store, tmp_path):
         assert conn.execute("SELECT kommunenummer FROM premises WHERE id = 'lsk-1'").fetchone() == (
             "3224",
         )
-        # the stored OGC head carries it (the trigger of migration 0004, extended by 0005)
+        # the stored OGC head carries it (the trigger of migration 0004, extended by 0010)
         head = conn.execute(
             "SELECT head FROM premises_features f JOIN premises p USING (seq) WHERE p.id = 'rlg-1'"
         ).fetchone()[0]
@@ -400,7 +400,7 @@ def test_an_existing_store_migrates_in_place(make_database):
         load_layers(conn, LAYERS_DIR)
         missing = "SELECT count(*) FROM premises WHERE kommunenummer IS NULL"
         assert conn.execute(missing).fetchone() == (0,)
-    # and back: 0005 reverts cleanly
+    # and back: 0010 (and the revisions after 0004) revert cleanly
     db.downgrade("0004", url=url)
     with psycopg.connect(db.conninfo(url)) as conn:
         heads = [r[0] for r in conn.execute("SELECT head FROM premises_features")]

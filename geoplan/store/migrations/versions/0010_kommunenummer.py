@@ -28,8 +28,8 @@ number on boundary, areas, hubs and premises.
 Existing rows get their number when ``geoplan db up`` or ``geoplan load`` next runs (after the
 national register is loaded): ``geoplan.ingest.municipalities.backfill``.
 
-Revision ID: 0005_kommunenummer
-Revises: 0004
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -37,8 +37,10 @@ import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_kommunenummer"
-down_revision = "0004"
+revision = "0010"
+down_revision = "0009"
+ADDED = ("areas", "premises")
+"""Tables that get the column here (boundary had it from 0001, hubs from 0005)."""
 branch_labels = None
 depends_on = None
 
@@ -143,9 +145,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("kommunenummer"),
     )
     op.create_index("municipalities_geom_gist", "municipalities", ["geom"], postgresql_using="gist")
-    for table in ("areas", "hubs", "premises"):
+    for table in ADDED:
         op.add_column(table, sa.Column("kommunenummer", sa.Text(), nullable=True))
-    op.execute(f"UPDATE boundary SET kommunenummer = NULL WHERE kommunenummer !~ '{PATTERN}'")
+    # boundary had the column from the start, hubs since 0005 (NeTEx): keep only valid numbers
+    for table in ("boundary", "hubs"):
+        op.execute(f"UPDATE {table} SET kommunenummer = NULL WHERE kommunenummer !~ '{PATTERN}'")
     for table in FEATURE_TABLES:
         op.create_check_constraint(
             f"{table}_kommunenummer_check", table, f"kommunenummer ~ '{PATTERN}'"
@@ -174,7 +178,7 @@ def downgrade() -> None:
         op.drop_constraint(f"{table}_kommunenummer_check", table)
     op.execute("DROP FUNCTION geoplan_kommunenummer_fill()")
     op.execute("DROP FUNCTION geoplan_kommunenummer(geometry, boolean)")
-    for table in ("areas", "hubs", "premises"):
+    for table in ADDED:
         op.drop_column(table, "kommunenummer")
     op.drop_index("municipalities_geom_gist", table_name="municipalities")
     op.drop_table("municipalities")
