@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.admission import ClientGoneError, OverloadedError
-from geoplan.assessment.policy import PolicyError
+from geoplan.assessment.policy import NoPolicyError, PolicyError
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.geo.region import NoBoundaryError
 from geoplan.premises import StaleVersionError
@@ -141,6 +141,9 @@ PROBLEMS: dict[type[BaseException], Problem] = {
     # the server's own policy file is wrong: not the client's input (a ValidationError for
     # `geoplan assess --check-policy`, which names the key)
     PolicyError: Problem(500, detail=SERVER_FAULT),
+    # the site lies in a served municipality the loaded policy is not for: the store's state,
+    # not the request's form, stands in the way, and no verdict is invented
+    NoPolicyError: Problem(409, "No assessment policy for this municipality"),
     # the municipality is not loaded yet: the service cannot answer until `geoplan load`
     NoBoundaryError: Problem(503),
     DatabaseUnavailableError: _DATABASE_UNAVAILABLE,

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         default=None, description="Directory with initdb/pg_ctl; found automatically when unset."
     )
     layers_dir: Path = Field(default=REPO_ROOT / "layers", description="Shipped layer data.")
+    kommune: str = Field(
+        default="3222",
+        description="Municipality number(s) a new store serves (`geoplan init`, and `geoplan "
+        "load` on a store that serves none yet): one (0301) or several, comma-separated "
+        "(3205,3222,3224). Default 3222, Lørenskog.",
+    )
     policy_file: Path | None = Field(
         default=None,
         description="Assessment policy (TOML); default: <layers_dir>/policy.toml.",

@@ -39,7 +39,8 @@ def build_area_map(
     inside = int((premises["area_id"] == slug).sum()) if len(premises) else 0
 
     title = f"{area['name']} – {ROLE_LABELS.get(area['role'], area['role']).lower()}"
-    m = base.new_map(title=f"{title} | geoplan")
+    s, w, n, e = mapdata.area_bounds(conn, slug)
+    m = base.new_map(((s + n) / 2, (w + e) / 2), title=f"{title} | geoplan")
     if len(catchments):
         base.add_catchments(m, catchments)
     base.add_areas(m, areas, link_base=link_base, highlight=slug)
@@ -51,7 +52,6 @@ def build_area_map(
         area_names=area_names,
         name=f"Ledige lokaler i og innen {WALK_MINUTES} min gange",
     )
-    s, w, n, e = mapdata.area_bounds(conn, slug)
     pad = 0.003
     m.fit_bounds([[s - pad, w - pad], [n + pad, e + pad]])
 
@@ -69,7 +69,8 @@ def build_area_map(
         "</small></p>"
     )
     notes = base.data_notes(areas.iloc[[list(areas["id"]).index(slug)]], hubs, premises, catchments)
-    form = filter_form_html(None, area_names, link_base=link_base).replace(
+    served = mapdata.map_view(conn).served
+    form = filter_form_html(None, area_names, link_base=link_base, kommune_names=served).replace(
         f'<option value="{slug}">', f'<option value="{slug}" selected>'
     )
     base.add_panel(m, title_panel_html(title, notes, intro=intro, form=form))

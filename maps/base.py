@@ -41,7 +41,9 @@ BASE_LAYERS = {
     "Kartverket gråtone": KARTVERKET_WMTS.format(layer="topograatone"),
 }
 
-LORENSKOG_CENTER = (59.93, 10.965)
+NORWAY_VIEW = ((64.5, 12.0), 5)
+"""Centre (lat, lon) and zoom of a map built without a location: all of Norway. Builders pass
+the served municipality's centre (:func:`geoplan.mapdata.map_view`) and fit its extent."""
 
 ROLE_COLORS: dict[str, str] = {
     "centre": "#c0392b",
@@ -237,13 +239,16 @@ def add_panel(
 
 
 def new_map(
-    location: tuple[float, float] = LORENSKOG_CENTER,
+    location: tuple[float, float] | None = None,
     zoom_start: int = 13,
     *,
-    title: str = "geoplan – Lørenskog",
+    title: str = "geoplan",
     height: str = "100%",
 ) -> folium.Map:
-    """A map with the Norwegian base layers (grey-tone shown first) and OpenStreetMap."""
+    """A map with the Norwegian base layers (grey-tone shown first) and OpenStreetMap, centred
+    on ``location`` (``(lat, lon)``; all of Norway when None)."""
+    if location is None:
+        location, zoom_start = NORWAY_VIEW
     m = folium.Map(
         location=location,
         zoom_start=zoom_start,

@@ -34,11 +34,15 @@ def _value(v: float | None) -> str:
     return "" if v is None else f"{v:g}"
 
 
-def _choices(name: str, area_names: dict[str, str]) -> tuple[str, list[tuple[object, str]]] | None:
+def _choices(
+    name: str, area_names: dict[str, str], kommune_names: dict[str, str]
+) -> tuple[str, list[tuple[object, str]]] | None:
     """What the form offers for a filter as a select: the "any" label and (value, label) pairs;
     None: the filter is a number input."""
     if name == "use":
         return "alle", list(USE_LABELS.items())
+    if name == "kommune":
+        return "alle", list(kommune_names.items())
     if name == "area":
         return "alle", list(area_names.items())
     if name == "max_walk_min":
@@ -47,14 +51,18 @@ def _choices(name: str, area_names: dict[str, str]) -> tuple[str, list[tuple[obj
 
 
 def _field_html(
-    f: SearchFilter, form: FormField, q: PremisesQuery, area_names: dict[str, str]
+    f: SearchFilter,
+    form: FormField,
+    q: PremisesQuery,
+    area_names: dict[str, str],
+    kommune_names: dict[str, str],
 ) -> str:
     """One filter's label and control, pre-filled from ``q`` (a repeated filter shows its first)."""
     value = getattr(q, f.attr)
     if f.many:
         value = value[0] if value else ""
     label = f'<label for="{form.id}">{esc(form.label)}</label>'
-    choices = _choices(f.name, area_names)
+    choices = _choices(f.name, area_names, kommune_names)
     if choices is None:
         return (
             f'{label}<input id="{form.id}" name="{f.name}" type="number" '
@@ -73,11 +81,16 @@ def filter_form_html(
     area_names: dict[str, str],
     *,
     link_base: str = "",
+    kommune_names: dict[str, str] | None = None,
 ) -> str:
     """The filter form, pre-filled from ``q``: the search filters that have a form field
-    (:attr:`SearchFilter.form`), in their declared order."""
+    (:attr:`SearchFilter.form`), in their declared order. ``kommune_names`` (number → name):
+    the served municipalities the form offers."""
     q = q or PremisesQuery()
-    fields = "".join(_field_html(f, f.form, q, area_names) for f in SEARCH_FILTERS if f.form)
+    kommuner = kommune_names or {}
+    fields = "".join(
+        _field_html(f, f.form, q, area_names, kommuner) for f in SEARCH_FILTERS if f.form
+    )
     return (
         f'<form class="gp-form" method="get" action="{esc(link_base)}/maps/premises" '
         f'id="gp-filter">{fields}<button type="submit">Vis ledige lokaler</button></form>'

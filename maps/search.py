@@ -16,10 +16,16 @@ from maps import tiles as premises_tiles
 from maps.labels import USE_LABELS
 from maps.page import filter_form_html, results_table_html, title_panel_html
 
-TITLE = "Ledige lokaler i Lørenskog – søk"
+
+def title(place: str) -> str:
+    """``Ledige lokaler i Lørenskog – søk`` (the served municipalities' names, see
+    :attr:`geoplan.mapdata.MapView.place`)."""
+    return f"Ledige lokaler i {place} – søk" if place else "Ledige lokaler – søk"
 
 
-def describe_query(q: PremisesQuery, area_names: dict[str, str]) -> str:
+def describe_query(
+    q: PremisesQuery, area_names: dict[str, str], kommune_names: dict[str, str] | None = None
+) -> str:
     """The filter in words, e.g. 'kontor · 200–800 m² · inntil 10 min gange'."""
     parts = []
     if q.uses:
@@ -30,6 +36,9 @@ def describe_query(q: PremisesQuery, area_names: dict[str, str]) -> str:
         parts.append(f"{lo}–{hi} m²")
     if q.max_rent_nok_m2 is not None:
         parts.append(f"maks {q.max_rent_nok_m2:g} kr/m²/år")
+    if q.kommune:
+        names = kommune_names or {}
+        parts.append(" og ".join(f"{names.get(k, k)} kommune" for k in q.kommune))
     if q.area:
         parts.append(area_names.get(q.area, q.area))
     if q.max_walk_min is not None:
@@ -56,7 +65,9 @@ def build_premises_map(
     check_query(conn, q)
     result = mapdata.premises(conn, q, walk=walk)
     found = result.features
-    areas = mapdata.areas(conn)
+    view = mapdata.map_view(conn, q.kommune)
+    heading = title(view.place)
+    areas = mapdata.areas(conn, kommuner=q.kommune)
     area_names = dict(zip(areas["id"], areas["name"], strict=True))
 
     if q.hub:
@@ -67,7 +78,7 @@ def build_premises_map(
     minutes = [max(1, round(q.max_walk_min))] if q.max_walk_min is not None else [5, 10, 15]
     catchments = mapdata.catchments(conn, list(hubs["id"]), minutes, walk=walk)
 
-    m = base.new_map(title=TITLE, height="62vh")
+    m = base.new_map(view.centre, title=heading, height="62vh")
     base.add_catchments(m, catchments)
     base.add_areas(m, areas, link_base=link_base, highlight=q.area)
     base.add_hubs(m, hubs, name="Knutepunkter i søket" if hub_ids else "Kollektivknutepunkter")
@@ -86,16 +97,19 @@ def build_premises_map(
     elif q.area:
         s, w, n, e = mapdata.area_bounds(conn, q.area)
         m.fit_bounds([[s, w], [n, e]])
+    else:
+        s, w, n, e = view.bounds
+        m.fit_bounds([[s, w], [n, e]])
 
     shown = f"{len(found)} av {result.number_matched}" if result.number_matched > len(found) else ""
     intro = (
-        f"<p><b>Filter:</b> {base.esc(describe_query(q, area_names))}</p>"
+        f"<p><b>Filter:</b> {base.esc(describe_query(q, area_names, view.served))}</p>"
         f"<p><b>{result.number_matched}</b> treff {base.esc(shown)} – se tabellen under kartet."
         f' <a href="{base.esc(link_base)}/">Til oversiktskartet</a></p>'
     )
     notes = base.data_notes(None, hubs, found, catchments)
-    form = filter_form_html(q, area_names, link_base=link_base)
-    base.add_panel(m, title_panel_html(TITLE, notes, intro=intro, form=form))
+    form = filter_form_html(q, area_names, link_base=link_base, kommune_names=view.served)
+    base.add_panel(m, title_panel_html(heading, notes, intro=intro, form=form))
     base.add_legend(
         m,
         roles=[],

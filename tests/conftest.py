@@ -98,8 +98,12 @@ def make_database(pg_server: LocalCluster | None) -> Callable[[], str]:
 @pytest.fixture(scope="session")
 def db_url(make_database: Callable[[], str]) -> Iterator[str]:
     """The migrated test database; GEOPLAN_DATABASE_URL points at it for the whole session."""
+    from geoplan.ingest.municipalities import refresh
+
     url = make_database()
     db.upgrade(url=url)
+    with db.transaction(url) as conn:  # as `geoplan db up` does: the national register
+        refresh(conn, LAYERS_DIR)
     old = os.environ.get("GEOPLAN_DATABASE_URL")
     os.environ["GEOPLAN_DATABASE_URL"] = url
     get_settings.cache_clear()

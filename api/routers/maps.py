@@ -7,11 +7,12 @@ Bad filter values are 422 problem+json naming the parameter; an unknown area is 
 from __future__ import annotations
 
 import psycopg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import app_walk, get_conn
 from api.search_filters import premises_form_query
+from geoplan.geo import municipalities
 from geoplan.premises import PremisesQuery
 from maps.area import render_area_map
 from maps.overview import render_overview
@@ -28,14 +29,24 @@ def _link_base(request: Request) -> str:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map (HTML)")
-def overview(request: Request, conn: psycopg.Connection = Depends(get_conn)) -> HTMLResponse:
+def overview(
+    request: Request,
+    conn: psycopg.Connection = Depends(get_conn),
+    kommune: list[str] | None = Query(
+        None,
+        description="Municipality number(s) (kommunenummer) to show; repeat or "
+        "comma-separate for several; default: every municipality the store serves",
+    ),
+) -> HTMLResponse:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
+    kommuner = municipalities.scope(conn, kommune)
     return HTMLResponse(
         render_overview(
             conn,
             link_base=_link_base(request),
             walk=app_walk(request),
             tiles_threshold=request.app.state.settings.map_tiles_threshold,
+            kommuner=kommuner,
         )
     )
 

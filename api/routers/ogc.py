@@ -210,7 +210,7 @@ def _collection_doc(request: Request, conn: psycopg.Connection, coll: ogc.Collec
     extent: dict[str, Any] = {
         "spatial": {"bbox": [ext.bbox] if ext.bbox else [], "crs": crs_registry.CRS84}
     }
-    description = coll.description
+    description = ogc.describe(conn, coll)
     if coll.temporal:
         # the features' time (OGC Part 1): what datetime= selects on, its span in the data
         extent["temporal"] = {
@@ -264,13 +264,16 @@ def _collection_doc(request: Request, conn: psycopg.Connection, coll: ogc.Collec
     responses=_ok(JSON, _OBJECT_WITH_LINKS, "The landing page with links to the API."),
 )
 @router.get("/", include_in_schema=False)  # the same page, not a redirect to it
-def landing(request: Request, f: str | None = FORMAT) -> Response:
+def landing(
+    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_conn)
+) -> Response:
     root = _root(request)
     html = _wants_html(request, f)
     doc = {
         "title": "geoplan – OGC API – Features",
         "description": "Focus areas, transit hubs, vacant premises (SAMPLE data in the shipped "
-        "set), walking catchments and the municipality boundary of Lørenskog kommune.",
+        "set), walking catchments and the municipality boundary of "
+        f"{ogc.municipality_phrase(conn)}.",
         "links": [
             *_self_links(request, html, JSON, "This document"),
             {"href": f"{root}/api", "rel": "service-desc", "type": OPENAPI, "title": "OpenAPI"},

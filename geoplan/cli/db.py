@@ -26,12 +26,26 @@ def _cluster():
 
 @db_app.command("up")
 def up() -> None:
-    """Create (first time) and start the managed PostGIS cluster, then apply migrations."""
+    """Create (first time) and start the managed PostGIS cluster, apply migrations, and load
+    Norway's municipalities (giving existing rows their kommunenummer)."""
+    from geoplan.config import get_settings
+    from geoplan.ingest.municipalities import refresh
     from geoplan.store import db
 
     with user_errors():
         url = db.ensure_store(log=info)
         db.ensure_current_schema(url, log=info)
+        with db.transaction(url) as conn:
+            done = refresh(conn, get_settings().layers_dir)
+    national = done.register
+    if national.loaded:
+        info(
+            f"national register: {national.municipalities} municipalities from "
+            f"{national.path.name} ({national.repaired} polygons made valid)"
+        )
+    derived = {t: n for t, n in done.backfilled.items() if n}
+    if derived:
+        info("kommunenummer derived for " + ", ".join(f"{n} {t}" for t, n in derived.items()))
     console.print(f"database ready: {_redact(url)}")
 
 

@@ -44,17 +44,28 @@ def _write(out: Path, html: str) -> None:
 
 
 @map_app.command("overview")
-def overview(out: Path = OUT, link_base: str | None = LINK_BASE) -> None:
+def overview(
+    out: Path = OUT,
+    link_base: str | None = LINK_BASE,
+    kommune: str | None = typer.Option(
+        None,
+        "--kommune",
+        help="Municipality number(s) to show, e.g. 3222 or 3205,3222 (default: all served).",
+    ),
+) -> None:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
+    from geoplan.geo import municipalities
     from geoplan.store import db
     from maps.overview import render_overview
 
     with user_errors(), db.connect() as conn:
+        kommuner = municipalities.scope(conn, kommune, "--kommune")
         html = render_overview(
             conn,
             link_base=_link_base(link_base),
             walk=settings_walk(),
             tiles_threshold=_tiles_threshold(),
+            kommuner=kommuner,
         )
     _write(out, html)
 

@@ -101,10 +101,13 @@ def region_for(conn: psycopg.Connection, layer: str, margin_m: float | None = No
     """Where rows of ``layer`` may lie: within ``margin_m`` (default ``region_margin_m``) of the
     municipality (see :mod:`geoplan.geo.region`).
 
-    The boundary layer itself is checked against the fallback Lørenskog envelope, so replacing the
-    boundary cannot be blocked by the boundary being replaced.
+    The boundary layer itself is checked against Norway (the national register's envelope; the
+    fallback Lørenskog envelope before the register is loaded), so any municipality's boundary
+    can be imported and replacing the boundary cannot be blocked by the boundary being replaced.
     """
-    return regions.region(conn, margin_m, use_boundary=layer != "boundary")
+    if layer == "boundary":
+        return regions.boundary_region(conn, margin_m)
+    return regions.region(conn, margin_m)
 
 
 # -- column mapping ----------------------------------------------------------------------------
@@ -349,6 +352,19 @@ def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any
                         i + 1, name, f"unknown {name} {v!r}; allowed: {', '.join(col.allowed)}"
                     )
                 )
+    if col.pattern is not None:
+        rule = re.compile(col.pattern)
+        for i, v in enumerate(values):
+            if v is not None and not rule.fullmatch(v):
+                errs.errors.append(
+                    RowError(
+                        i + 1,
+                        name,
+                        f"{name} {v!r} is not valid; it must be "
+                        f"{col.pattern_hint or 'like ' + col.pattern}",
+                    )
+                )
+                values[i] = None
     return values
 
 

@@ -17,7 +17,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES, USE_CATEGORIES
+from geoplan.vocab import (
+    AREA_ROLES,
+    HUB_MODES,
+    HUB_STATUSES,
+    KOMMUNENUMMER_PATTERN,
+    PREMISES_STATUSES,
+    USE_CATEGORIES,
+)
 
 # Plausible ranges of the layers' numbers (see ColumnSpec.max_value): far beyond any real value,
 # far below where sums over a million rows could overflow.
@@ -86,6 +93,8 @@ class ColumnSpec:
     # 2^31) that would overflow sums and comparisons downstream. Every way in checks it: file
     # import, the register, the API's models (and so OpenAPI's ``maximum``), the search filters.
     max_value: float | None = None
+    pattern: str | None = None  # a regular expression text values must match (``^…$``)
+    pattern_hint: str = ""  # the pattern in words, for messages ("four digits, e.g. 0301")
     default: object = None  # what an empty cell means when the table column is NOT NULL
     role: str = ATTRIBUTE
     # Set by geoplan even though stored with the attributes (provenance ``source``, ``sample``);
@@ -326,6 +335,20 @@ def _updated_at(description: str) -> ColumnSpec:
     )
 
 
+_KOMMUNENUMMER = ColumnSpec(
+    "kommunenummer",
+    aliases=("kommunenr", "kommune_nr", "municipality_number"),
+    pattern=KOMMUNENUMMER_PATTERN,
+    pattern_hint="four digits, e.g. 0301 or 3222",
+    read_only=True,  # derived from the position unless an imported file names it
+    label_nb="Kommunenummer",
+    label_en="Municipality number",
+    description="Number of the municipality the feature lies in (kommunenummer); derived from "
+    "its position unless the data gives it.",
+)
+"""The municipality of a feature (migration 0005): the last attribute of areas, hubs and
+premises. A file may name it; otherwise the store derives it from the geometry (a trigger)."""
+
 _ID = ColumnSpec(
     "id",
     required=True,
@@ -363,6 +386,8 @@ BOUNDARY = LayerSpec(
         ColumnSpec(
             "kommunenummer",
             aliases=("kommunenr", "municipality_number"),
+            pattern=KOMMUNENUMMER_PATTERN,
+            pattern_hint=_KOMMUNENUMMER.pattern_hint,
             label_nb="Kommunenummer",
             label_en="Municipality number",
             description="Municipality number.",
@@ -453,6 +478,7 @@ AREAS = LayerSpec(
             label_en="Development area",
             description="Whether it is a development area.",
         ),
+        _KOMMUNENUMMER,
         *_provenance(),
         _updated_at("Last change in geoplan."),
     ),
@@ -526,13 +552,7 @@ HUBS = LayerSpec(
             label_en="Notes",
             description="Notes.",
         ),
-        ColumnSpec(
-            "kommunenummer",
-            aliases=("kommunenr", "municipality_number"),
-            label_nb="Kommunenummer",
-            label_en="Municipality number",
-            description="Municipality number (from the stop register where it says).",
-        ),
+        _KOMMUNENUMMER,
         *_provenance(),
         _updated_at("Last change in geoplan."),
     ),
@@ -633,6 +653,7 @@ PREMISES = LayerSpec(
             label_en="Status",
             description="Listing status.",
         ),
+        _KOMMUNENUMMER,
         # Derived: premises_walk, rewritten by every re-annotation (never a listing change).
         ColumnSpec(
             "nearest_hub_id",

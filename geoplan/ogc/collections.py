@@ -15,6 +15,7 @@ import psycopg
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import NotFoundError
+from geoplan.geo.municipalities import kommune_phrase, served
 from geoplan.layers.spec import (
     AREAS,
     BOUNDARY,
@@ -125,7 +126,11 @@ def layer_props(spec: LayerSpec) -> tuple[Prop, ...]:
 
 @dataclass(frozen=True)
 class Collection:
-    """A published table: identity, description, properties and geometry type."""
+    """A published table: identity, description, properties and geometry type.
+
+    ``description`` may name ``{municipality}``: the served municipalities, filled in when the
+    collection is described (:func:`describe`), so a store for Oslo does not speak of Lørenskog.
+    """
 
     id: str
     table: str
@@ -181,10 +186,10 @@ COLLECTIONS: dict[str, Collection] = {
             "areas",
             "areas",
             "Focus areas (næringsområder)",
-            "The six focus areas for business development in Lørenskog (sentrum, "
-            "stasjonsområdet, Fjellhamar, Visperud, Ahus, Losbydalen) with their role, identity "
-            "and target industries, from the municipality's business-area strategy. Outlines are "
-            "approximate (see accuracy_m and source on each feature).",
+            "The focus areas for business development in {municipality} with their role, "
+            "identity and target industries, from the municipality's business-area strategy "
+            "(shipped for Lørenskog: sentrum, stasjonsområdet, Fjellhamar, Visperud, Ahus, "
+            "Losbydalen). Outlines are approximate (see accuracy_m and source on each feature).",
             "MultiPolygon",
             layer_props(AREAS),
             keywords=("næringsområder", "business areas", "Lørenskog"),
@@ -194,7 +199,7 @@ COLLECTIONS: dict[str, Collection] = {
             "hubs",
             "hubs",
             "Transit hubs (kollektivknutepunkt)",
-            "Rail, metro and bus hubs in and near Lørenskog, existing and planned, with lines "
+            "Rail, metro and bus hubs in and near {municipality}, existing and planned, with lines "
             "and departures per hour. The shipped hubs are hand-curated from public sources "
             "and partly estimated; GTFS imports (e.g. Entur) add more (see source, accuracy_m "
             "and verified on each feature).",
@@ -233,7 +238,7 @@ COLLECTIONS: dict[str, Collection] = {
             "boundary",
             "boundary",
             "Municipality boundary (kommunegrense)",
-            "The boundary of Lørenskog kommune (from Kartverket's administrative units; see "
+            "The boundary of {municipality} (from Kartverket's administrative units; see "
             "source and licence on the feature).",
             "MultiPolygon",
             layer_props(BOUNDARY),
@@ -313,6 +318,20 @@ COLLECTIONS: dict[str, Collection] = {
         ),
     )
 }
+
+
+def municipality_phrase(conn: psycopg.Connection) -> str:
+    """The served municipalities as the descriptions name them: ``Lørenskog kommune``, ``the
+    municipalities Lillestrøm, Lørenskog and Rælingen``; ``the municipality`` before a boundary
+    is loaded."""
+    names = [k.name for k in served(conn)]
+    return kommune_phrase(names) if names else "the municipality"
+
+
+def describe(conn: psycopg.Connection, coll: Collection) -> str:
+    """The collection's description for this store (its ``{municipality}`` filled in)."""
+    return coll.description.format(municipality=municipality_phrase(conn))
+
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000

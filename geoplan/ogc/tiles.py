@@ -92,11 +92,11 @@ CLUSTER_BELOW = {"premises": 16}
 """Point collections aggregated into clusters below this zoom (premises: 10⁶ listings in one
 municipality are ≈ 1 300 points in a zoom-16 tile, ≈ 20 000 in a zoom-14 tile)."""
 CELL_TABLES = {"premises": "premises_tile_cells"}
-"""Clusters counted ahead, per grid cell, by triggers (migration ``tile_cells``): a tile reads at
+"""Clusters counted ahead, per grid cell, by triggers (migration 0008): a tile reads at
 most 4 × 256 cells instead of every point in it. Used when a tile has no filter but ``status``;
 other filters count the points themselves (the same cells, the same result, slower)."""
 CELL_LEVELS = (1, 3, 5, 7, 9, 11, 13, 15)
-"""The levels ``premises_tile_cells`` stores (frozen in migration ``tile_cells``)."""
+"""The levels ``premises_tile_cells`` stores (frozen in migration 0008)."""
 CELL_FILTERS = frozenset({"status"})
 
 

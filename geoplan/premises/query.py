@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -28,9 +29,10 @@ import geopandas as gpd
 import psycopg
 
 from geoplan.errors import ValidationError
+from geoplan.geo.municipalities import national_loaded
 from geoplan.layers.spec import PREMISES, number_text
 from geoplan.proximity.checks import MAX_MINUTES
-from geoplan.vocab import USE_CATEGORIES
+from geoplan.vocab import KOMMUNENUMMER_PATTERN, USE_CATEGORIES
 
 MAX_LIMIT = 10_000
 """Largest page for callers in geoplan (the maps fetch everything in pages of this size)."""
@@ -177,6 +179,12 @@ class PremisesQuery:
         maximum=_RENT.max_value,
         form=FormField("Maks leie (kr/m²/år)", "gp-rent", step=50),
     )
+    kommune: list[str] | None = search_filter(
+        help="Municipality number (kommunenummer, e.g. 3222); repeat or comma-separate to "
+        "match any of several",
+        cli="--kommune",
+        form=FormField("Kommune", "gp-kommune"),
+    )
     area: str | None = search_filter(
         help="Focus-area id (slug), e.g. `visperud`: any area in the areas layer",
         cli="--area",
@@ -252,6 +260,9 @@ class SearchResult:
     query: PremisesQuery = field(default_factory=PremisesQuery)
 
 
+_KOMMUNE = re.compile(KOMMUNENUMMER_PATTERN)
+
+
 def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str]]:
     """``(field, message)`` for every bad value in ``q``, fields named as in :class:`PremisesQuery`.
 
@@ -288,6 +299,25 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
         unknown = [u for u in q.uses if u not in USE_CATEGORIES]
         if unknown:
             bad("uses", f"unknown use {unknown[0]!r}; known uses: {', '.join(USE_CATEGORIES)}")
+    if q.kommune:
+        malformed = [k for k in q.kommune if not isinstance(k, str) or not _KOMMUNE.fullmatch(k)]
+        if malformed:
+            bad(
+                "kommune",
+                f"{str(malformed[0])[:40]!r} is not a kommunenummer (four digits, e.g. 3222)",
+            )
+        else:
+            known = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT kommunenummer FROM municipalities WHERE kommunenummer = ANY(%s)",
+                    (list(q.kommune),),
+                )
+            }
+            unknown = [k for k in q.kommune if k not in known]
+            # without the national register (never loaded) only the form can be checked
+            if unknown and (known or national_loaded(conn)):
+                bad("kommune", f"unknown kommunenummer {unknown[0]!r}")
     if q.available_by is not None and not isinstance(q.available_by, date):
         bad("available_by", "must be a date (YYYY-MM-DD)")
     if q.sort not in SORTS:

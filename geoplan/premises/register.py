@@ -79,7 +79,7 @@ def history(conn: psycopg.Connection, premises_id: str) -> list[dict[str, Any]]:
     get(conn, premises_id)
     # In version order: the version each entry produced (an entry that removed the listing,
     # the one it removed), then the order of writing. Time stamps alone could disagree: before
-    # revision hostile_input they were the start of the writing transaction.
+    # revision 0009 they were the start of the writing transaction.
     rows = conn.execute(
         """SELECT id, action, actor, at, before, after FROM premises_history
            WHERE premises_id = %s

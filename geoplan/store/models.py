@@ -32,7 +32,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
 
 from geoplan.config import STORAGE_SRID
-from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES, USE_CATEGORIES
+from geoplan.vocab import (
+    AREA_ROLES,
+    HUB_MODES,
+    HUB_STATUSES,
+    KOMMUNENUMMER_PATTERN,
+    PREMISES_STATUSES,
+    USE_CATEGORIES,
+)
 
 
 def _geom(kind: str) -> Geometry:
@@ -52,11 +59,25 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _kommunenummer_check(table: str) -> CheckConstraint:
+    return CheckConstraint(
+        f"kommunenummer ~ '{KOMMUNENUMMER_PATTERN}'", name=f"{table}_kommunenummer_check"
+    )
+
+
+class Kommunenummer:
+    """The municipality a feature lies in (migration 0010; hubs since 0005): four digits, filled
+    by a trigger from the geometry when a write leaves it empty (``geoplan_kommunenummer``: the
+    served boundary first, then the national register), kept when the data gives it."""
+
+    kommunenummer: Mapped[str | None] = mapped_column(Text)
+
+
 class Base(DeclarativeBase):
     pass
 
 
-# Stored numbers are finite and plausible (migration hostile_input): the layer description's
+# Stored numbers are finite and plausible (migration 0009): the layer description's
 # ranges (geoplan/layers/spec.py) where it bounds a column, else just finite.
 def _range(table: str, column: str, check: str) -> CheckConstraint:
     return CheckConstraint(check, name=f"{table}_{column}_range")
@@ -87,24 +108,42 @@ class Provenance:
     sample: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
 
 
-class Boundary(Provenance, Base):
+class Municipality(Provenance, Base):
+    """Norway's municipalities (the national register, migration 0005): filled from the national
+    file in ``layers/`` by :mod:`geoplan.ingest.municipalities`, read to derive every feature's
+    ``kommunenummer`` and to choose the municipalities a store serves (``geoplan init``)."""
+
+    __tablename__ = "municipalities"
+    __table_args__ = (_kommunenummer_check("municipalities"), _accuracy("municipalities"))
+    kommunenummer: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    valid_from: Mapped[int | None] = mapped_column(Integer)
+    # the national file's checksum: it is loaded again only when the file changed
+    file_md5: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+
+
+class Boundary(Kommunenummer, Provenance, Base):
+    """The municipalities the store serves (one row or more per kommunenummer)."""
+
     __tablename__ = "boundary"
     __table_args__ = (
         _accuracy("boundary"),
         _range("boundary", "valid_from", "valid_from BETWEEN 1800 AND 2200"),
+        _kommunenummer_check("boundary"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
-    kommunenummer: Mapped[str | None] = mapped_column(Text)
     valid_from: Mapped[int | None] = mapped_column(Integer)
     geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
 
 
-class Area(Provenance, Base):
+class Area(Kommunenummer, Provenance, Base):
     __tablename__ = "areas"
     __table_args__ = (
         CheckConstraint(_in("role", AREA_ROLES), name="areas_role_check"),
         _accuracy("areas"),
+        _kommunenummer_check("areas"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)  # slug, e.g. "visperud"
     name: Mapped[str] = mapped_column(Text, nullable=False)
@@ -125,13 +164,14 @@ class Area(Provenance, Base):
     )
 
 
-class Hub(Provenance, Base):
+class Hub(Kommunenummer, Provenance, Base):
     __tablename__ = "hubs"
     __table_args__ = (
         CheckConstraint(_in("mode", HUB_MODES), name="hubs_mode_check"),
         CheckConstraint(_in("status", HUB_STATUSES), name="hubs_status_check"),
         _accuracy("hubs"),
         _departures("hubs"),
+        _kommunenummer_check("hubs"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
@@ -142,7 +182,6 @@ class Hub(Provenance, Base):
     nsr_id: Mapped[str | None] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
-    kommunenummer: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(_geom("POINT"), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
@@ -180,7 +219,7 @@ class HubStop(Provenance, Base):
     geom = mapped_column(_geom("POINT"), nullable=False)
 
 
-class Premises(Provenance, Base):
+class Premises(Kommunenummer, Provenance, Base):
     __tablename__ = "premises"
     __table_args__ = (
         CheckConstraint("floor_area_m2 > 0", name="premises_floor_area_check"),
@@ -195,6 +234,7 @@ class Premises(Provenance, Base):
         _accuracy("premises"),
         _range("premises", "floor_area_m2", "floor_area_m2 > 0 AND floor_area_m2 <= 1000000"),
         _range("premises", "rent_nok_m2_year", "rent_nok_m2_year BETWEEN 0 AND 100000"),
+        _kommunenummer_check("premises"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     address: Mapped[str] = mapped_column(Text, nullable=False)
@@ -286,7 +326,7 @@ class PremisesWalk(Base):
 class PremisesTileCell(Base):
     """Premises per Web Mercator grid cell: the clusters of low-zoom vector tiles.
 
-    Written only by the triggers of migration ``tile_cells`` (every INSERT, UPDATE, DELETE and
+    Written only by the triggers of migration 0008 (every INSERT, UPDATE, DELETE and
     TRUNCATE of ``premises``): for each stored cluster level ``z`` (1, 3, …, 15), each cell of
     its global grid (``2^(z+4)`` a side) and each status, the number of premises in it and the
     sums of their normalised Web Mercator coordinates (x from the west, y from the north, in
@@ -307,12 +347,12 @@ class PremisesTileCell(Base):
     )
 
 
-# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003;
-# a migration that adds premises
-# columns must recreate it) is premises as readers see them: every listing column plus
-# ``nearest_hub_id``, ``walk_m``, ``walk_min`` and ``walk_method`` from premises_walk (NULLs where
-# no hub exists). PostgreSQL drops the join when a query reads no walk column (premises_seq is
-# unique), so reading through the view costs nothing extra. Writes go to ``premises``.
+# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003
+# and with ``kommunenummer`` by 0005; a migration that adds premises columns must recreate it) is
+# premises as readers see them: every listing column plus ``nearest_hub_id``, ``walk_m``,
+# ``walk_min`` and ``walk_method`` from premises_walk (NULLs where no hub exists). PostgreSQL
+# drops the join when a query reads no walk column (premises_seq is unique), so reading through
+# the view costs nothing extra. Writes go to ``premises``.
 
 
 class PremisesHistory(Base):
@@ -324,7 +364,7 @@ class PremisesHistory(Base):
     action: Mapped[str] = mapped_column(Text, nullable=False)  # create/update/withdraw/import
     actor: Mapped[str | None] = mapped_column(Text)
     # clock_timestamp(): the moment of the change, not the start of its transaction (revision
-    # hostile_input); the history is read in version order.
+    # 0009); the history is read in version order.
     at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()
     )
@@ -484,6 +524,7 @@ class AddressStreet(Base):
 
 
 GEOMETRY_TABLES = (
+    "municipalities",
     "boundary",
     "areas",
     "hubs",

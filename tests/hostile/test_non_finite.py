@@ -205,7 +205,7 @@ def test_migration_refuses_rows_an_earlier_version_stored(make_database):
     with psycopg.connect(db.conninfo(url)) as conn:
         conn.execute("UPDATE premises SET floor_area_m2 = 120 WHERE id = 'p-inf'")
         conn.commit()
-    db.upgrade(url=url)
+    db.upgrade("0009", url=url)
     assert db.current_revision(url) == "0009"
 
 
