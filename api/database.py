@@ -16,13 +16,16 @@ What an outage costs (issue #14):
 * A checkout that finds no working connection within :data:`CHECKOUT_TIMEOUT_S` (normally a
   slot holder gets one at once) marks the server down. While it is down, a request to it is
   refused at once — 503 with ``Retry-After`` on the primary, the primary instead of a replica —
-  and one request per :data:`PROBE_INTERVAL_S` opens a fresh connection to see whether it is
-  back. So an outage costs a request milliseconds, not a connection timeout, and the first
-  request after the server is back succeeds.
+  after one fresh connection attempt, shared by the requests that arrive meanwhile, shows it
+  is still down (milliseconds while the server refuses connections, at most
+  :data:`CONNECT_TIMEOUT_S` when it does not answer at all). So an outage costs a request
+  milliseconds, not a connection timeout, and the first request after the server is back
+  succeeds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -44,13 +47,10 @@ CHECKOUT_TIMEOUT_S = 2.0
 """Longest a request holding a slot waits for a working connection before the server counts as
 down (a slot holder normally gets one at once: there are as many slots as connections)."""
 
-PROBE_INTERVAL_S = 1.0
-"""While a server is down, one request this often tries a fresh connection to it."""
-
 CONNECT_TIMEOUT_S = 2
 """libpq ``connect_timeout`` of every connection the API opens (2 s is libpq's minimum)."""
 
-RECONNECT_TIMEOUT_S = 3.0
+RECONNECT_TIMEOUT_S = 1.0
 """The pool stops retrying a failed connection after this long; the next request that needs
 one starts afresh (so a pool never sleeps through the server's return on a long backoff)."""
 
@@ -100,8 +100,7 @@ class Reachability:
         self._hint = hint
         self.down_since: float | None = None
         self.reason = ""
-        self._next_probe = 0.0
-        self._probing = False
+        self._probe: asyncio.Future[bool] | None = None
 
     @property
     def down(self) -> bool:
@@ -111,24 +110,29 @@ class Reachability:
         return DatabaseDownError(f"the {self.name} is not reachable: {self.reason}")
 
     async def usable(self) -> bool:
-        """True unless the server is known to be down; then one caller per
-        :data:`PROBE_INTERVAL_S` probes it with a fresh connection (milliseconds when the
-        server refuses, at most :data:`CONNECT_TIMEOUT_S`), the others get False at once."""
+        """True unless the server is known to be down. Then it is probed with a fresh
+        connection — milliseconds while the server refuses connections, at most
+        :data:`CONNECT_TIMEOUT_S` when it does not answer — and requests that arrive meanwhile
+        wait for that probe's answer rather than starting their own (or being refused while
+        the server may be back already)."""
         if self.down_since is None:
             return True
-        now = time.monotonic()
-        if self._probing or now < self._next_probe:
-            return False
-        self._probing = True
-        self._next_probe = now + PROBE_INTERVAL_S
+        probe = self._probe
+        if probe is None:
+            probe = self._probe = asyncio.ensure_future(self._connects())
+        try:
+            return await asyncio.shield(probe)
+        finally:
+            if self._probe is probe and probe.done():
+                self._probe = None
+
+    async def _connects(self) -> bool:
         try:
             conn = await psycopg.AsyncConnection.connect(self._conninfo)
             await conn.close()
         except (psycopg.Error, OSError) as exc:
             self.reason = _first_line(exc)
             return False
-        finally:
-            self._probing = False
         self.reachable()
         return True
 
@@ -137,7 +141,6 @@ class Reachability:
         self.reason = _first_line(exc)
         if self.down_since is None:
             self.down_since = time.monotonic()
-            self._next_probe = self.down_since + PROBE_INTERVAL_S
             log.warning(
                 "the %s is not reachable (%s): requests that need it %s until it is back%s",
                 self.name,

@@ -39,7 +39,7 @@ APP_TABLES = (
 )
 LAYERS_DIR = REPO_ROOT / "layers"
 TESTS_DIR = Path(__file__).resolve().parent
-GROUPS = ("unit", "db", "cli", "api", "e2e")
+GROUPS = ("unit", "db", "cli", "api", "e2e", "faults")
 """Test folders; each test is marked with its folder's name (``pytest -m db``, ``-m "not e2e"``)."""
 
 
