@@ -12,12 +12,15 @@ and runs every server-side command as that user through ``runuser``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
 import secrets
 import shutil
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +62,30 @@ def postgis_available(bindir: Path) -> bool:
 def pgrouting_available(bindir: Path) -> bool:
     version = bindir.parent.name
     return Path(f"/usr/share/postgresql/{version}/extension/pgrouting.control").exists()
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, ppid, ...)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    fields = _proc_stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def child_processes(pid: int) -> list[int]:
+    """The ids of the processes whose parent is ``pid`` (Linux ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _proc_stat(int(entry.name))
+            if fields is not None and int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 @dataclass
@@ -341,6 +368,24 @@ class LocalCluster:
         self._run(self.bindir / "pg_ctl", "-D", self.datadir, "-m", "fast", "-w", "stop")
         self.log("stopped PostgreSQL")
         return True
+
+    def crash(self, timeout_s: float = 30) -> None:
+        """``kill -9`` the server and all its processes at once, as a power cut or the OOM
+        killer would, and wait until they are gone (the next :meth:`start` recovers from the
+        WAL). For fault tests and benchmarks; :meth:`stop` is the way to stop it."""
+        pid = self.postmaster_pid
+        if pid is None or not _alive(pid):
+            return
+        victims = [pid, *child_processes(pid)]
+        for victim in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + timeout_s
+        # a killed postmaster counts as running for pg_ctl until its zombie is reaped (by init)
+        while any(_alive(v) for v in victims) or self.running():
+            if time.monotonic() > deadline:
+                raise LocalDBError(f"PostgreSQL (pid {pid}) did not go away after SIGKILL")
+            time.sleep(0.05)
 
     def _psql(self, sql: str, db: str = "postgres") -> str:
         env = {**os.environ, "PGPASSWORD": self.password}

@@ -8,10 +8,7 @@ an acknowledged write that a ``kill -9`` could lose there could be lost here too
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
 import tempfile
 import time
 from dataclasses import dataclass
@@ -47,7 +44,7 @@ class Deployment:
 
     def kill(self) -> None:
         """``kill -9`` of the postmaster and every server process: a crash, no shutdown."""
-        kill_cluster(self.cluster)
+        self.cluster.crash()
 
     def start(self) -> None:
         """Start again (after a kill: crash recovery first); returns once it accepts
@@ -82,50 +79,8 @@ def destroy(*deployments: Deployment | LocalCluster) -> None:
         try:
             cluster.destroy()
         except Exception:
-            kill_cluster(cluster)
+            cluster.crash()
             shutil.rmtree(cluster.home, ignore_errors=True)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # the parent pid is the 2nd field after the parenthesised command name
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def kill_cluster(cluster: LocalCluster) -> None:
-    """SIGKILL the postmaster and all its processes at once, and wait until they are gone."""
-    pid = cluster.postmaster_pid
-    if pid is None or not _alive(pid):
-        return
-    victims = [pid, *_children(pid)]
-    for victim in victims:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(victim, signal.SIGKILL)
-    deadline = time.monotonic() + 20
-    while any(_alive(v) for v in victims):
-        assert time.monotonic() < deadline, "PostgreSQL processes survived SIGKILL"
-        time.sleep(0.05)
-    # a killed postmaster counts as running for pg_ctl until its zombie is reaped (by init)
-    while cluster.running():
-        assert time.monotonic() < deadline + 10, "the killed postmaster was never reaped"
-        time.sleep(0.05)
 
 
 def make_replica(primary: Deployment, home: Path) -> LocalCluster:

@@ -29,13 +29,12 @@ import pytest
 from api.database import CHECKOUT_TIMEOUT_S
 from geoplan.config import Settings
 from geoplan.store import db
-from geoplan.store.cluster import LocalCluster
+from geoplan.store.cluster import LocalCluster, child_processes
 from tests.api.test_assessment_api import body as assessment_body
 from tests.conftest import free_port
 from tests.e2e.live_server import live_server
 from tests.faults.conftest import (
     Deployment,
-    _children,
     assert_unavailable,
     deploy,
     destroy,
@@ -286,7 +285,7 @@ def test_serve_with_workers_runs_that_many_processes(
             time.sleep(0.3)
         workers = [
             pid
-            for pid in _children(proc.pid)
+            for pid in child_processes(proc.pid)
             if "multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_text()
             and "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()
         ]
