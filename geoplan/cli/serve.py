@@ -37,7 +37,7 @@ def serve(
     workers = workers or settings.workers
     if reload and workers > 1:
         fail("--reload serves from one process; leave out --workers (or set GEOPLAN_WORKERS=1)")
-    for line in _capacity_warnings(settings, workers):
+    for line in capacity_warnings(settings, workers):
         err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
     processes = f", {workers} worker processes" if workers > 1 else ""
     info(f"serving geoplan on http://{host}:{port}{processes}  (API docs: /docs, OGC API: /ogc)")
@@ -68,7 +68,7 @@ def log_config() -> dict[str, Any]:
     return config
 
 
-def _capacity_warnings(settings: Any, workers: int) -> list[str]:
+def capacity_warnings(settings: Any, workers: int) -> list[str]:
     """A line for each database whose ``max_connections`` the workers' pools could exhaust.
 
     Pools grow on demand, so an overcommitted server is met only under load — as refused

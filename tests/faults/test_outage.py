@@ -168,8 +168,8 @@ def test_reads_and_writes_through_a_fault(pg: Deployment, api: str, fault: str) 
     for _, _, r in results:
         if r.status_code == 503:
             assert_unavailable(r)
-    slowest = max(took for _, took, _ in results)
-    assert slowest < FAST_S + 1.0, f"a request took {slowest:.1f} s"
+    slowest = max(took for _, took, r in results if r.status_code == 503)
+    assert slowest < FAST_S + 1.0, f"a 503 took {slowest:.1f} s"  # no one hung on the outage
     after = [r for start, _, r in results if start > restarted]
     assert after, "no request after the restart"
     failed = [(r.request.method, r.request.url.path, r.status_code) for r in after if r.is_error]
@@ -220,7 +220,7 @@ def _ids(pg: Deployment, prefix: str) -> set[str]:
 @pytest.mark.parametrize("fault", ["stop", "kill -9"])
 def test_an_import_cut_short_imports_nothing(pg: Deployment, tmp_path: Path, fault: str) -> None:
     prefix = f"crash-{fault[:4]}"
-    csv = _premises_csv(tmp_path / "lokaler.csv", 2000, prefix)
+    csv = _premises_csv(tmp_path / "lokaler.csv", 500, prefix)
     args = ("import", str(csv), "--layer", "premises", "--crs", "EPSG:25833", "--quiet")
     # Hold up the import half-way: its premises are written (in its transaction), its history
     # rows wait for this lock. Then the database goes down under it.
@@ -254,7 +254,7 @@ def test_an_import_cut_short_imports_nothing(pg: Deployment, tmp_path: Path, fau
     rerun = _geoplan(pg, *args)
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
-    assert len(_ids(pg, prefix)) == 2000  # ... and all, once the database is back
+    assert len(_ids(pg, prefix)) == 500  # ... and all, once the database is back
 
 
 # -- a server started while the database is down --------------------------------------------------
