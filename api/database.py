@@ -102,10 +102,6 @@ class Reachability:
         self.reason = ""
         self._probe: asyncio.Future[bool] | None = None
 
-    @property
-    def down(self) -> bool:
-        return self.down_since is not None
-
     def error(self) -> DatabaseDownError:
         return DatabaseDownError(f"the {self.name} is not reachable: {self.reason}")
 
