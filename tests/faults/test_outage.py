@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -116,6 +117,30 @@ def test_stopped_database_is_503_at_once_and_the_first_request_after_succeeds(
         for method, path in routes:  # each route's first request after the restart
             r = _call(client, pg, method, path)
             assert r.status_code in (200, 201), (path, r.status_code, r.text[:300])
+
+
+@pytest.mark.parametrize("fault", ["stop", "kill -9"])
+def test_a_restart_between_requests_fails_no_request(pg: Deployment, api: str, fault: str) -> None:
+    """PostgreSQL restarts while the API is idle: every pooled connection is stale, and no
+    request has noticed. Not one request may fail for it (issue #14: each stale connection
+    failed one request, for minutes)."""
+    routes = _routes(pg)
+
+    def burst() -> list[httpx.Response]:
+        # enough at once that each pool holds several connections
+        def one(route: tuple[str, str]) -> httpx.Response:
+            with httpx.Client(base_url=api, timeout=60) as client:
+                return _call(client, pg, *route)
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            return list(pool.map(one, routes * 3))
+
+    assert all(r.status_code in (200, 201) for r in burst())
+    pg.kill() if fault == "kill -9" else pg.stop()
+    pg.start()
+    for _ in range(3):
+        failed = [(r.request.url.path, r.status_code) for r in burst() if r.is_error]
+        assert not failed, failed
 
 
 @pytest.mark.parametrize("fault", ["stop", "kill -9"])
