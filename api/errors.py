@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.admission import ClientGoneError, OverloadedError
+from api.database import DatabaseDownError
 from geoplan.assessment.policy import NoPolicyError, PolicyError
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.geo.region import NoBoundaryError
@@ -147,6 +148,14 @@ PROBLEMS: dict[type[BaseException], Problem] = {
     # the municipality is not loaded yet: the service cannot answer until `geoplan load`
     NoBoundaryError: Problem(503),
     DatabaseUnavailableError: _DATABASE_UNAVAILABLE,
+    # refused at once while the database is known to be down: its outage is logged once
+    # (api/database.py), not once per request
+    DatabaseDownError: Problem(
+        503,
+        detail=_DATABASE_UNAVAILABLE.detail,
+        headers=_DATABASE_UNAVAILABLE.headers,
+        logged=False,
+    ),
     # more requests than the server can serve in time (api/admission.py): turned away at once
     OverloadedError: Problem(
         503, headers=lambda exc: {"Retry-After": str(exc.retry_after_s)}, logged=False

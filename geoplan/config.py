@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of an external PostGIS (postgresql+psycopg://...). "
         "When unset, geoplan runs its own cluster under GEOPLAN_HOME.",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of a streaming replica of the database (or a load balancer "
+        "over several) for read-only API work: OGC items, premises search, maps. Writes, and a "
+        "client's reads until the replica has replayed its own last write, go to the primary; "
+        "so do reads while the replica is down. Unset: everything goes to the primary.",
+    )
     home: Path = Field(default_factory=_default_home, description="Managed cluster and state.")
     db_port: int = Field(default=55432, description="Loopback port of the managed cluster.")
     db_name: str = "geoplan"
@@ -62,6 +69,14 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="API worker processes `geoplan serve` starts. Each has its own pools: "
+        "workers × (GEOPLAN_POOL_SIZE + GEOPLAN_READ_POOL_SIZE) connections must fit in the "
+        "database's max_connections (docs/operations.md).",
+    )
     public_url: str | None = Field(
         default=None, description="Base URL used in API links; derived from the request if unset."
     )

@@ -43,7 +43,7 @@ os.environ.setdefault("GEOPLAN_TRUSTED_HOSTS", "testserver,localhost,127.0.0.1,:
 
 LAYERS_DIR = REPO_ROOT / "layers"
 TESTS_DIR = Path(__file__).resolve().parent
-GROUPS = ("unit", "db", "cli", "api", "e2e", "hostile")
+GROUPS = ("unit", "db", "cli", "api", "e2e", "hostile", "faults")
 """Test folders; each test is marked with its folder's name (``pytest -m db``, ``-m "not e2e"``)."""
 
 

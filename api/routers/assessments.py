@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.deps import app_policy, app_walk, get_conn, require_scope
+from api.deps import app_policy, app_walk, get_conn, get_read_conn, require_scope
 from api.layer_models import FiniteFloat, StrictInt
 from geoplan.assessment import AssessmentInput, assess, get_assessment, store_assessment
 from geoplan.assessment.case import MAX_FLOOR_AREA_M2, MAX_PEOPLE
@@ -80,7 +80,9 @@ def create_assessment(
 
 
 @router.get("/{case_id}", summary="A stored assessment")
-def read_assessment(case_id: str, conn: psycopg.Connection = Depends(get_conn)) -> dict[str, Any]:
+def read_assessment(
+    case_id: str, conn: psycopg.Connection = Depends(get_read_conn)
+) -> dict[str, Any]:
     return get_assessment(conn, case_id)
 
 
@@ -90,7 +92,7 @@ def read_assessment(case_id: str, conn: psycopg.Connection = Depends(get_conn)) 
     summary="Printable HTML report: verdict, reasons with citations, facts and map",
 )
 def assessment_report(
-    case_id: str, request: Request, conn: psycopg.Connection = Depends(get_conn)
+    case_id: str, request: Request, conn: psycopg.Connection = Depends(get_read_conn)
 ) -> HTMLResponse:
     from maps.assessment import assessment_report_html
 

@@ -10,7 +10,7 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import app_walk, get_conn
+from api.deps import app_walk, get_read_conn, read_conn_unless
 from api.search_filters import premises_form_query
 from geoplan.geo import municipalities
 from geoplan.premises import PremisesQuery
@@ -31,7 +31,7 @@ def _link_base(request: Request) -> str:
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map (HTML)")
 def overview(
     request: Request,
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(get_read_conn),
     kommune: list[str] | None = Query(
         None,
         description="Municipality number(s) (kommunenummer) to show; repeat or "
@@ -54,7 +54,7 @@ def overview(
 @router.get("/maps/premises", response_class=HTMLResponse, summary="Premises search map (HTML)")
 def premises_map(
     request: Request,
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(read_conn_unless("hub")),
     q: PremisesQuery = Depends(premises_form_query),
 ) -> HTMLResponse:
     """Matching premises, the hubs and catchments the filter used, and a result table.
@@ -75,7 +75,7 @@ def premises_map(
 
 @router.get("/maps/areas/{slug}", response_class=HTMLResponse, summary="Focus-area map (HTML)")
 def area_map(
-    slug: str, request: Request, conn: psycopg.Connection = Depends(get_conn)
+    slug: str, request: Request, conn: psycopg.Connection = Depends(get_read_conn)
 ) -> HTMLResponse:
     """One focus area: identity, the hubs serving it with catchments, premises around it."""
     return HTMLResponse(

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from api import query_params
-from api.deps import get_conn, read_connection
+from api.deps import get_read_conn, read_connection
 from api.geojson import FEATURE_COLLECTION_SCHEMA, FEATURE_SCHEMA, GEOJSON, LINKS_SCHEMA
 from api.query_params import Param
 from geoplan import ogc
@@ -265,7 +265,7 @@ def _collection_doc(request: Request, conn: psycopg.Connection, coll: ogc.Collec
 )
 @router.get("/", include_in_schema=False)  # the same page, not a redirect to it
 def landing(
-    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_conn)
+    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_read_conn)
 ) -> Response:
     root = _root(request)
     html = _wants_html(request, f)
@@ -351,7 +351,7 @@ def ogc_openapi(request: Request) -> dict[str, Any]:
     ),
 )  # fmt: skip
 def collections(
-    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_conn)
+    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_read_conn)
 ) -> Response:
     html = _wants_html(request, f)
     doc = {
@@ -374,7 +374,7 @@ def collection(
     request: Request,
     collection_id: str,
     f: str | None = FORMAT,
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(get_read_conn),
 ) -> Response:
     coll = ogc.get_collection(collection_id)
     doc = _collection_doc(request, conn, coll)
@@ -432,7 +432,7 @@ def queryables(request: Request, collection_id: str, f: str | None = FORMAT) -> 
 )
 async def items(request: Request, collection_id: str) -> Response:
     # async, parameters read by api.query_params, a connection from the asyncio read pool: the
-    # hot path of every map client (one request per tile or pan); see api.deps.open_read_pool
+    # hot path of every map client (one request per tile or pan); see api.database.Server
     coll = ogc.get_collection(collection_id)
     query = request.query_params
     p = query_params.parse(ITEMS_QUERY, query)
@@ -512,7 +512,7 @@ def item(
     feature_id: str,
     f: str | None = FORMAT,
     crs: str | None = Query(None, description="Output CRS (default CRS84)."),
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(get_read_conn),
 ) -> Response:
     coll = ogc.get_collection(collection_id)
     feature = ogc.get_item(conn, coll, feature_id, crs)

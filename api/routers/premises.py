@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.deps import app_walk, get_conn, require_scope
+from api.deps import app_walk, get_conn, get_read_conn, read_conn_unless, require_scope
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA
 from api.layer_models import FiniteFloat, request_model, response_model
 from api.search_filters import premises_query
@@ -272,7 +272,7 @@ IfMatch = Annotated[
 def search_premises(
     request: Request,
     q: Annotated[core.PremisesQuery, Depends(premises_query)],
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(read_conn_unless("hub")),
 ) -> Response:
     # The query parameters are the search filters, declared once in geoplan.premises.query.
     page = core.search_features(conn, core.check_query(conn, q), walk=app_walk(request))
@@ -304,7 +304,9 @@ def search_premises(
     response_class=GeoJSONDoc,
     responses={200: {"model": PremisesFeature, "headers": _ETAG_HEADER}, **problems(404, 422)},
 )
-def get_premises(premises_id: PremisesId, conn: psycopg.Connection = Depends(get_conn)) -> Response:
+def get_premises(
+    premises_id: PremisesId, conn: psycopg.Connection = Depends(get_read_conn)
+) -> Response:
     return _feature_response(core.get(conn, premises_id))
 
 
@@ -315,7 +317,7 @@ def get_premises(premises_id: PremisesId, conn: psycopg.Connection = Depends(get
     responses=problems(404, 422),
 )
 def get_history(
-    premises_id: PremisesId, conn: psycopg.Connection = Depends(get_conn)
+    premises_id: PremisesId, conn: psycopg.Connection = Depends(get_read_conn)
 ) -> PremisesHistory:
     entries = core.history(conn, premises_id)
     return PremisesHistory(premises_id=premises_id, history=[HistoryEntry(**e) for e in entries])
