@@ -11,7 +11,7 @@ import psycopg
 from geoplan import mapdata
 from geoplan.proximity import WalkSettings
 from maps import base
-from maps.page import filter_form_html, title_panel_html
+from maps.page import filter_form_html, map_lists_html, title_panel_html
 
 TITLE = "Lørenskog – næringsområder, knutepunkter og ledige lokaler"
 
@@ -31,7 +31,9 @@ def build_overview(
     premises = mapdata.premises(conn, everything=True, walk=walk).features
     area_names = dict(zip(areas["id"], areas["name"], strict=True))
 
-    m = base.new_map(title=TITLE)
+    m = base.new_map(title=TITLE, page="overview", link_base=link_base)
+    base.add_skip_link(m, "#gp-filter", "Hopp til søket etter ledige lokaler")
+    base.add_skip_link(m, "#gp-lists", "Hopp over kartet til innholdet som lister")
     if len(boundary):
         base.add_boundary(m, boundary)
     if len(catchments):
@@ -44,12 +46,13 @@ def build_overview(
         m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
 
     notes = base.data_notes(areas, hubs, premises, catchments)
-    intro = (
+    about = (
         f"<p>{len(areas)} fokusområder, {len(hubs)} knutepunkter, "
-        f"{len(premises)} ledige lokaler. Klikk på et område, knutepunkt eller lokale.</p>"
+        f"{len(premises)} ledige lokaler. Klikk på et område, knutepunkt eller lokale. "
+        '<a href="#gp-lists">Alt står også som lister under kartet.</a></p>'
     )
     form = filter_form_html(None, area_names, link_base=link_base)
-    base.add_panel(m, title_panel_html(TITLE, notes, intro=intro, form=form))
+    base.add_panel(m, title_panel_html(TITLE, notes, about=about, form=form))
     base.add_legend(
         m,
         roles=[r for r in base.ROLE_COLORS if r in set(areas["role"])],
@@ -58,6 +61,17 @@ def build_overview(
         sample=bool(premises["sample"].astype(bool).any()) if len(premises) else False,
     )
     base.add_controls(m)
+    base.add_below_map(
+        m,
+        map_lists_html(
+            areas=areas,
+            hubs=hubs,
+            catchments=catchments,
+            premises=premises,
+            area_names=area_names,
+            link_base=link_base,
+        ),
+    )
     return m
 
 
