@@ -179,12 +179,14 @@ def register(m: folium.Map, key: str, layer: MacroElement) -> MacroElement:
     return layer
 
 
-class MetricScale(MacroElement):
-    """A metric-only scale bar (planners in Norway do not need miles)."""
+class MetricScale(JSCSSMixin):
+    """A metric-only scale bar (planners in Norway do not need miles), shorter on phones so it
+    fits beside the legend (``geoplan.scale``)."""
 
+    default_js = [GEOPLAN_JS]
     _template = Template(
         """{% macro script(this, kwargs) %}
-        L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
+        geoplan.scale({{ this._parent.get_name() }});
         {% endmacro %}"""
     )
 

@@ -96,21 +96,28 @@ def title_panel_html(
 ) -> str:
     """The panel at the top left of a map: the page's heading, ``intro`` (short, always shown),
     then two parts that start open on desktops and closed on phones, so the panel shrinks to the
-    heading and two buttons there: "Om kartet" (``about`` and the data ``notes``) and the form.
+    heading and two buttons there: "Om kartet" (``about`` and the data ``notes``) and the form
+    ("Søk" on phones, where the two buttons share a row).
     """
     parts = [f"<h1>{esc(title)}</h1>"]
     if intro:
         parts.append(intro)
     if about or notes:
-        warn = f" ({len(notes)} merknader)" if notes else ""
+        warn = (
+            f'<span class="gp-wide"> ({len(notes)} merknader)</span>'
+            f'<span class="gp-narrow"> ({len(notes)})</span>'
+            if notes
+            else ""
+        )
         parts.append(
             '<details class="gp-about" open data-gp-collapse>'
             f"<summary>Om kartet{warn}</summary>{about}{notes_html(notes)}</details>"
         )
     if form:
         parts.append(
-            '<details class="gp-search" open data-gp-collapse>'
-            f"<summary>Finn ledige lokaler</summary>{form}</details>"
+            '<details class="gp-search" open data-gp-collapse><summary>'
+            '<span class="gp-wide">Finn ledige lokaler</span><span class="gp-narrow">Søk</span>'
+            f"</summary>{form}</details>"
         )
     return "".join(parts)
 

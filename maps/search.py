@@ -83,7 +83,7 @@ def build_premises_map(
         f"<p><b>Filter:</b> {base.esc(describe_query(q, area_names))}</p>"
         f"<p><b>{result.number_matched}</b> treff {base.esc(shown)} – "
         '<a href="#gp-results">se listen under kartet</a>.'
-        f' <a href="{base.esc(link_base)}/">Til oversiktskartet</a></p>'
+        f' <a class="gp-wide" href="{base.esc(link_base)}/">Til oversiktskartet</a></p>'
     )
     notes = base.data_notes(None, hubs, found, catchments)
     form = filter_form_html(q, area_names, link_base=link_base)

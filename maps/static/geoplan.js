@@ -118,6 +118,11 @@
     return control;
   };
 
+  /* A metric scale bar (maps.base.MetricScale): 160 px at most, 90 on narrow screens. */
+  geoplan.scale = function (map) {
+    return L.control.scale({imperial: false, maxWidth: narrow() ? 90 : 160}).addTo(map);
+  };
+
   function setLabel(el, text) {
     if (!el) { return; }
     el.title = text;
