@@ -189,9 +189,8 @@ def premises_table_html(
         ]
         rows.append(
             f'<tr data-id="{esc(p.id)}"><th scope="row">{address}</th>'
-            f'<td>{esc(cells[0])}</td><td class="gp-num">{cells[1]}</td>'
-            f'<td class="gp-num">{cells[2]}</td>'
-            + "".join(f"<td>{c}</td>" for c in cells[3:])
+            f"<td>{esc(cells[0])}</td>"
+            + "".join(f"<td>{c}</td>" for c in cells[1:])
             + f"<td>{data}</td></tr>"
         )
         pairs = "".join(
