@@ -13,6 +13,8 @@ import geoplan
 from api import errors
 from api.admission import Admission
 from api.deps import open_pool, open_read_pool
+from api.head import HeadAsGet
+from api.request_guard import RequestGuard
 from api.routers import (
     assessments,
     geocode,
@@ -23,6 +25,7 @@ from api.routers import (
     plans,
     premises,
     proximity,
+    tiles,
 )
 from geoplan.config import Settings, get_settings
 from maps.assets import STATIC_DIR
@@ -70,8 +73,22 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (health, ogc, premises, proximity, assessments, maps, geocode, plans, pages):
+    app.add_middleware(RequestGuard, settings=settings)  # host, NUL, key before body, size
+    for module in (
+        health,
+        ogc,
+        tiles,
+        premises,
+        proximity,
+        assessments,
+        maps,
+        geocode,
+        plans,
+        pages,
+    ):
         app.include_router(module.router)
     # Leaflet and its plugins, served locally so HTML pages work without internet access
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # HEAD wherever GET exists; added last, so outermost: it sees every header a GET gets
+    app.add_middleware(HeadAsGet)
     return app

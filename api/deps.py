@@ -121,7 +121,13 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def _unauthorized(detail: str, error: str | None = None) -> HTTPException:
+NO_KEY = "this request needs an API key: Authorization: Bearer <key>"
+UNKNOWN_KEY = "the API key is unknown or revoked"
+
+
+def unauthorized(detail: str, error: str | None = None) -> HTTPException:
+    """401 with the ``WWW-Authenticate`` challenge (RFC 6750); also sent by
+    :mod:`api.request_guard` for a body without a key, before the body is read."""
     challenge = f'Bearer realm="geoplan", error="{error}"' if error else 'Bearer realm="geoplan"'
     return HTTPException(401, detail, headers={"WWW-Authenticate": challenge})
 
@@ -140,10 +146,10 @@ def require_scope(scope: str) -> Callable[..., ApiKey]:
         from geoplan.auth.keys import verify_key
 
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise _unauthorized("this request needs an API key: Authorization: Bearer <key>")
+            raise unauthorized(NO_KEY)
         key = verify_key(conn, credentials.credentials)
         if key is None:
-            raise _unauthorized("the API key is unknown or revoked", "invalid_token")
+            raise unauthorized(UNKNOWN_KEY, "invalid_token")
         if not key.allows(scope):
             raise HTTPException(403, f"the key {key.name!r} lacks the {scope!r} scope")
         return key

@@ -13,6 +13,7 @@ their message, which may name files, hosts or internals; they are logged server-
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -58,6 +59,15 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """``text`` safe for a log line or a message: control characters escaped (a NUL or a line
+    break from a URL never reaches the log raw), length cut."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text[:limit])
 
 
 def _invalid_status(request: Request) -> int:
@@ -164,10 +174,11 @@ def error_response(request: Request, exc: BaseException) -> JSONResponse:
     status = row.status
     if status == 422 and _invalid_status(request) == 400:
         status = 400  # OGC API – Features requires 400 for invalid parameters
+    path = printable(request.url.path)
     if row.logged and status == 503:
-        log.warning("unavailable on %s %s: %s", request.method, request.url.path, exc)
+        log.warning("unavailable on %s %s: %s", request.method, path, printable(str(exc), 500))
     elif row.logged and status >= 500:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.error("unhandled error on %s %s", request.method, path, exc_info=exc)
     return problem(
         status,
         str(exc) if row.detail is None else row.detail,

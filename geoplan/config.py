@@ -65,6 +65,18 @@ class Settings(BaseSettings):
         description="Where users report accessibility problems (an e-mail address or a URL), "
         "shown in the accessibility statement at /tilgjengelighet.",
     )
+    trusted_hosts: str | None = Field(
+        default=None,
+        description="Comma-separated host names the Host header may name (`*.kommune.no`, `*` "
+        "for any); links are built from it. Default: GEOPLAN_HOST, localhost, 127.0.0.1 and ::1 "
+        "(any host when GEOPLAN_PUBLIC_URL is set, since links then come from it).",
+    )
+    max_body_bytes: int = Field(
+        default=1024**2,
+        ge=1024,
+        le=1024**3,
+        description="Largest request body the API reads (bytes); a larger one is answered 413.",
+    )
     read_pool_size: int = Field(
         default=8,
         ge=1,
@@ -93,6 +105,19 @@ class Settings(BaseSettings):
         le=600,
         description="Longest a request waits for a database connection before it is answered "
         "503 with Retry-After.",
+    )
+    tile_max_age_s: int = Field(
+        default=60,
+        ge=0,
+        le=86_400,
+        description="Cache-Control max-age of vector tiles, seconds; clients revalidate with "
+        "the tile's ETag after that (304 when unchanged).",
+    )
+    map_tiles_threshold: int = Field(
+        default=5000,
+        ge=0,
+        description="Above this many premises the overview and search maps load premises as "
+        "vector tiles from the server instead of carrying them inline in the page.",
     )
     walk_speed_kmh: float = Field(
         default=5.0, gt=0, description="Walking speed (5 km/h = 83 m/min)."

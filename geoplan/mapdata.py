@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -55,6 +55,8 @@ def boundary(conn: psycopg.Connection) -> gpd.GeoDataFrame:
 
 def areas(conn: psycopg.Connection, slug: str | None = None) -> gpd.GeoDataFrame:
     """The focus areas (or just ``slug``) with role, identity and target industries."""
+    if slug is not None and "\x00" in slug:  # no id holds one (PostgreSQL text cannot)
+        raise NotFoundError(f"no focus area with slug {slug!r}")
     gdf = read_gdf(
         conn,
         f"""SELECT id, name, role, identity, identity_en, target_industries, strategy_ref,
@@ -272,3 +274,48 @@ def stored_catchments(
         if row:
             out[hub_id] = {"geometry": json.loads(row[0]), "method": row[1]}
     return out
+
+
+# -- premises as vector tiles (maps/tiles.py) ------------------------------------------------------
+@dataclass(frozen=True)
+class PremisesCount:
+    """How many premises a map would draw, and how many of them are SAMPLE data."""
+
+    matched: int
+    sample: int
+
+
+def premises_count(conn: psycopg.Connection) -> PremisesCount:
+    """The vacant (available) premises the overview draws: the count decides whether it carries
+    them inline or loads them as vector tiles."""
+    matched, sample = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE sample) FROM premises WHERE status = 'available'"
+    ).fetchone()
+    return PremisesCount(matched, sample)
+
+
+def premises_tile_query(q: PremisesQuery) -> dict[str, str] | None:
+    """The query string that narrows premises tiles to the matches of ``q`` (OGC simple filters
+    and CQL2, as ``/ogc/collections/premises/tiles/...`` takes them), or None when ``q`` names
+    something tiles cannot express (a focus ``area``; the walk to a named ``hub``, which is
+    computed per search)."""
+    if q.area or q.hub:
+        return None
+    params = {"status": "available"}
+    if q.uses:
+        params["uses"] = ",".join(q.uses)
+    cql = []
+    if q.min_area_m2 is not None:
+        cql.append(f"floor_area_m2 >= {float(q.min_area_m2)!r}")
+    if q.max_area_m2 is not None:
+        cql.append(f"floor_area_m2 <= {float(q.max_area_m2)!r}")
+    if q.max_rent_nok_m2 is not None:
+        cql.append(f"rent_nok_m2_year <= {float(q.max_rent_nok_m2)!r}")
+    if q.max_walk_min is not None:
+        cql.append(f"walk_min <= {float(q.max_walk_min)!r}")
+    if q.available_by is not None:
+        by = q.available_by.isoformat()
+        cql.append(f"(available_from IS NULL OR available_from <= DATE('{by}'))")
+    if cql:
+        params["filter"] = " AND ".join(cql)
+    return params

@@ -39,6 +39,7 @@ VENDORED: dict[str, str | None] = {
     "leaflet-measure.css": "leaflet-measure.css",
     "L.Control.MousePosition.min.js": "L.Control.MousePosition.js",
     "L.Control.MousePosition.min.css": "L.Control.MousePosition.css",
+    "Leaflet.VectorGrid.bundled.min.js": "Leaflet.VectorGrid.bundled.min.js",
     "jquery-3.7.1.min.js": None,
     "bootstrap.bundle.min.js": None,
     "bootstrap.min.css": None,
@@ -49,7 +50,11 @@ VENDORED: dict[str, str | None] = {
     "leaflet.awesome.rotate.min.css": None,
 }
 
-OWN: dict[str, str] = {"geoplan.js": "geoplan.js", "geoplan.css": "geoplan.css"}
+OWN: dict[str, str] = {
+    "geoplan.js": "geoplan.js",
+    "geoplan.css": "geoplan.css",
+    "geoplan-tiles.js": "geoplan-tiles.js",
+}
 """geoplan's own files in ``maps/static/`` (basename of the link -> file), inlined like the rest."""
 
 GEOPLAN_JS = ("geoplan_js", "geoplan.js")

@@ -325,6 +325,7 @@ def map_lists_html(
     area_names: dict[str, str] | None = None,
     link_base: str = "",
     intro: str = "",
+    outro: str = "",
 ) -> str:
     """Everything the map shows, as text under it (``id="gp-lists"``, a skip-link target): the
     way to the same information without seeing or operating the map."""
@@ -357,5 +358,5 @@ def map_lists_html(
             )
         else:
             parts.append("<p>Ingen.</p>")
-    parts.append("</section>")
+    parts.append(f"{outro}</section>")
     return "".join(parts)

@@ -12,6 +12,7 @@ from geoplan import mapdata
 from geoplan.premises import PremisesQuery, check_query
 from geoplan.proximity import WalkSettings
 from maps import base
+from maps import tiles as premises_tiles
 from maps.labels import USE_LABELS
 from maps.page import filter_form_html, map_lists_html, results_table_html, title_panel_html
 
@@ -44,10 +45,13 @@ def build_premises_map(
     *,
     link_base: str = "",
     walk: WalkSettings | None = None,
+    tiles_threshold: int | None = None,
 ) -> tuple[folium.Map, mapdata.SearchResult]:
     """The search map and the search result it shows (the caller may report the count).
 
-    ``walk``: the walking model of the search and the rings (default: the process settings).
+    ``walk``: the walking model of the search and the rings (default: the process settings);
+    above ``tiles_threshold`` matches the map draws them all as vector tiles (:mod:`maps.tiles`)
+    where the filter can be expressed for tiles, the table lists the page.
     """
     check_query(conn, q)
     result = mapdata.premises(conn, q, walk=walk)
@@ -69,7 +73,14 @@ def build_premises_map(
     base.add_catchments(m, catchments)
     base.add_areas(m, areas, link_base=link_base, highlight=q.area)
     base.add_hubs(m, hubs, name="Knutepunkter i søket" if hub_ids else "Kollektivknutepunkter")
-    base.add_premises(m, found, link_base=link_base, area_names=area_names, name="Søkeresultat")
+    tile_query = mapdata.premises_tile_query(q)
+    tiled = premises_tiles.use_tiles(result.number_matched, tiles_threshold) and tile_query
+    if tiled:
+        premises_tiles.add_premises_tiles(
+            m, tile_query, hubs=mapdata.hubs(conn), link_base=link_base, name="Søkeresultat"
+        )
+    else:
+        base.add_premises(m, found, link_base=link_base, area_names=area_names, name="Søkeresultat")
     if len(found):
         b = found.total_bounds
         pad = 0.004
@@ -121,5 +132,10 @@ def render_premises_map(
     *,
     link_base: str = "",
     walk: WalkSettings | None = None,
+    tiles_threshold: int | None = None,
 ) -> str:
-    return base.render_html(build_premises_map(conn, q, link_base=link_base, walk=walk)[0])
+    return base.render_html(
+        build_premises_map(
+            conn, q, link_base=link_base, walk=walk, tiles_threshold=tiles_threshold
+        )[0]
+    )

@@ -33,7 +33,12 @@ def _link_base(request: Request) -> str:
 def overview(request: Request, conn: psycopg.Connection = Depends(get_conn)) -> HTMLResponse:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
     return HTMLResponse(
-        render_overview(conn, link_base=_link_base(request), walk=app_walk(request))
+        render_overview(
+            conn,
+            link_base=_link_base(request),
+            walk=app_walk(request),
+            tiles_threshold=request.app.state.settings.map_tiles_threshold,
+        )
     )
 
 
@@ -49,7 +54,13 @@ def premises_map(
     parameters and their checks are those of ``GET /premises``.
     """
     return HTMLResponse(
-        render_premises_map(conn, q, link_base=_link_base(request), walk=app_walk(request))
+        render_premises_map(
+            conn,
+            q,
+            link_base=_link_base(request),
+            walk=app_walk(request),
+            tiles_threshold=request.app.state.settings.map_tiles_threshold,
+        )
     )
 
 

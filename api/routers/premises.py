@@ -361,8 +361,9 @@ def _actor(key: ApiKey) -> str:
 def _verification(data: dict[str, Any], key: ApiKey) -> dict[str, Any]:
     """Only the municipality (``admin`` keys) vouches for a listing.
 
-    ``verified: true`` from a ``write`` key is refused (403); any change by a ``write`` key
-    clears ``verified``, because the changed record is no longer the one that was checked.
+    ``verified: true`` from a ``write`` key is refused (403); a listing a ``write`` key creates
+    is unverified, and any change by one clears ``verified`` (``core.update(unverify=...)``),
+    because the changed record is no longer the one that was checked.
     """
     if key.allows("admin"):
         return data
@@ -387,8 +388,10 @@ def _update(
     partial: bool,
 ) -> Response:
     """PUT and PATCH differ only in ``partial``: one write path (a stale ``If-Match`` raises
-    :class:`~geoplan.premises.StaleVersionError`, answered 412 by ``api/errors.py``)."""
-    data = _verification(data, key)
+    :class:`~geoplan.premises.StaleVersionError`, answered 412 by ``api/errors.py``). A write
+    that changes nothing answers the record as it is, version unchanged."""
+    admin = key.allows("admin")
+    _verification(data, key)  # refuses verified: true from a write key
     record = core.update(
         conn,
         premises_id,
@@ -397,6 +400,7 @@ def _update(
         expected_version(if_match),
         partial=partial,
         source=core.default_source(key.name),
+        unverify=not admin,
     )
     conn.commit()
     return _feature_response(record)

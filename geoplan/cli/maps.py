@@ -29,6 +29,13 @@ def _link_base(value: str | None) -> str:
     return (s.public_url or f"http://{s.host}:{s.port}").rstrip("/")
 
 
+def _tiles_threshold() -> int:
+    """Above this many premises a written map loads them as tiles from ``--link-base``."""
+    from geoplan.config import get_settings
+
+    return get_settings().map_tiles_threshold
+
+
 def _write(out: Path, html: str) -> None:
     if not out.parent.exists():
         fail(f"directory does not exist: {out.parent}")
@@ -43,7 +50,12 @@ def overview(out: Path = OUT, link_base: str | None = LINK_BASE) -> None:
     from maps.overview import render_overview
 
     with user_errors(), db.connect() as conn:
-        html = render_overview(conn, link_base=_link_base(link_base), walk=settings_walk())
+        html = render_overview(
+            conn,
+            link_base=_link_base(link_base),
+            walk=settings_walk(),
+            tiles_threshold=_tiles_threshold(),
+        )
     _write(out, html)
 
 
@@ -65,7 +77,11 @@ def premises(
     with user_errors(), db.connect() as conn:
         q = core.query_from_params(filters)
         m, result = build_premises_map(
-            conn, q, link_base=_link_base(link_base), walk=settings_walk()
+            conn,
+            q,
+            link_base=_link_base(link_base),
+            walk=settings_walk(),
+            tiles_threshold=_tiles_threshold(),
         )
         html = render_html(m)
     console.print(f"{result.number_matched} premises match; {len(result.features)} on the map")

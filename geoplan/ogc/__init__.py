@@ -36,6 +36,7 @@ from geoplan.ogc.items import (
     query_items,
     query_items_async,
 )
+from geoplan.ogc.temporal import TimeInterval, parse_datetime
 
 __all__ = [
     "COLLECTIONS",
@@ -52,11 +53,13 @@ __all__ = [
     "ItemsQuery",
     "PageStatement",
     "Prop",
+    "TimeInterval",
     "cql2_to_sql",
     "extent",
     "get_collection",
     "get_item",
     "items_statement",
+    "parse_datetime",
     "parse_filter",
     "query_items",
     "query_items_async",

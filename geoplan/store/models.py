@@ -22,6 +22,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    SmallInteger,
     Text,
     UniqueConstraint,
     func,
@@ -55,6 +56,26 @@ class Base(DeclarativeBase):
     pass
 
 
+# Stored numbers are finite and plausible (migration hostile_input): the layer description's
+# ranges (geoplan/layers/spec.py) where it bounds a column, else just finite.
+def _range(table: str, column: str, check: str) -> CheckConstraint:
+    return CheckConstraint(check, name=f"{table}_{column}_range")
+
+
+def _finite(table: str, column: str) -> CheckConstraint:
+    return _range(
+        table, column, f"{column} > '-Infinity'::float8 AND {column} < 'Infinity'::float8"
+    )
+
+
+def _accuracy(table: str) -> CheckConstraint:
+    return _range(table, "accuracy_m", "accuracy_m BETWEEN 0 AND 100000")
+
+
+def _departures(table: str) -> CheckConstraint:
+    return _range(table, "departures_per_hour", "departures_per_hour BETWEEN 0 AND 1000")
+
+
 class Provenance:
     """Columns every layer row carries, so nothing invented is ever presented as real."""
 
@@ -68,6 +89,10 @@ class Provenance:
 
 class Boundary(Provenance, Base):
     __tablename__ = "boundary"
+    __table_args__ = (
+        _accuracy("boundary"),
+        _range("boundary", "valid_from", "valid_from BETWEEN 1800 AND 2200"),
+    )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
     kommunenummer: Mapped[str | None] = mapped_column(Text)
@@ -77,7 +102,10 @@ class Boundary(Provenance, Base):
 
 class Area(Provenance, Base):
     __tablename__ = "areas"
-    __table_args__ = (CheckConstraint(_in("role", AREA_ROLES), name="areas_role_check"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", AREA_ROLES), name="areas_role_check"),
+        _accuracy("areas"),
+    )
     id: Mapped[str] = mapped_column(Text, primary_key=True)  # slug, e.g. "visperud"
     name: Mapped[str] = mapped_column(Text, nullable=False)
     role: Mapped[str] = mapped_column(Text, nullable=False)
@@ -102,6 +130,8 @@ class Hub(Provenance, Base):
     __table_args__ = (
         CheckConstraint(_in("mode", HUB_MODES), name="hubs_mode_check"),
         CheckConstraint(_in("status", HUB_STATUSES), name="hubs_status_check"),
+        _accuracy("hubs"),
+        _departures("hubs"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
@@ -130,6 +160,8 @@ class HubStop(Provenance, Base):
     __table_args__ = (
         CheckConstraint("kind IN ('stop_place', 'quay')", name="hub_stops_kind_check"),
         Index("hub_stops_hub_id_idx", "hub_id"),
+        _accuracy("hub_stops"),
+        _departures("hub_stops"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)  # NeTEx id, e.g. NSR:Quay:7184
     hub_id: Mapped[str] = mapped_column(
@@ -160,6 +192,9 @@ class Premises(Provenance, Base):
             name="premises_uses_check",
         ),
         CheckConstraint(_in("status", PREMISES_STATUSES), name="premises_status_check"),
+        _accuracy("premises"),
+        _range("premises", "floor_area_m2", "floor_area_m2 > 0 AND floor_area_m2 <= 1000000"),
+        _range("premises", "rent_nok_m2_year", "rent_nok_m2_year BETWEEN 0 AND 100000"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     address: Mapped[str] = mapped_column(Text, nullable=False)
@@ -248,6 +283,30 @@ class PremisesWalk(Base):
     method: Mapped[str] = mapped_column(Text, nullable=False)
 
 
+class PremisesTileCell(Base):
+    """Premises per Web Mercator grid cell: the clusters of low-zoom vector tiles.
+
+    Written only by the triggers of migration ``tile_cells`` (every INSERT, UPDATE, DELETE and
+    TRUNCATE of ``premises``): for each stored cluster level ``z`` (1, 3, …, 15), each cell of
+    its global grid (``2^(z+4)`` a side) and each status, the number of premises in it and the
+    sums of their normalised Web Mercator coordinates (x from the west, y from the north, in
+    [0, 1)), so a tile reads ≤ 1 024 rows instead of every listing (:mod:`geoplan.ogc.tiles`).
+    """
+
+    __tablename__ = "premises_tile_cells"
+    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+    sx: Mapped[float] = mapped_column(Float, nullable=False)
+    sy: Mapped[float] = mapped_column(Float, nullable=False)
+    __table_args__ = (
+        _finite("premises_tile_cells", "sx"),
+        _finite("premises_tile_cells", "sy"),
+    )
+
+
 # The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003;
 # a migration that adds premises
 # columns must recreate it) is premises as readers see them: every listing column plus
@@ -264,8 +323,10 @@ class PremisesHistory(Base):
     premises_id: Mapped[str] = mapped_column(Text, nullable=False, index=True)
     action: Mapped[str] = mapped_column(Text, nullable=False)  # create/update/withdraw/import
     actor: Mapped[str | None] = mapped_column(Text)
+    # clock_timestamp(): the moment of the change, not the start of its transaction (revision
+    # hostile_input); the history is read in version order.
     at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now()
+        DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()
     )
     before: Mapped[dict | None] = mapped_column(JSONB)
     after: Mapped[dict | None] = mapped_column(JSONB)
@@ -300,6 +361,7 @@ class WalkEdge(Base):
     """Edges of the pedestrian network; ``cost``/``reverse_cost`` are metres (pgRouting style)."""
 
     __tablename__ = "walk_edges"
+    __table_args__ = tuple(_finite("walk_edges", c) for c in ("cost", "reverse_cost", "length_m"))
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     source: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     target: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
@@ -365,6 +427,7 @@ class Address(Provenance, Base):
         UniqueConstraint("lokalid", name="addresses_lokalid_key"),
         Index("addresses_street_loose_idx", "street_loose", "nummer"),
         Index("addresses_kommunenummer_idx", "kommunenummer"),
+        _accuracy("addresses"),
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     lokalid: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -409,6 +472,7 @@ class AddressStreet(Base):
             postgresql_ops={"street_loose": "gin_trgm_ops"},
             postgresql_with={"fastupdate": "off"},
         ),
+        _finite("address_streets", "radius_m"),
     )
     kommunenummer: Mapped[str] = mapped_column(Text, primary_key=True)
     adressekode: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -442,6 +506,7 @@ class Plan(Provenance, Base):
     __table_args__ = (
         CheckConstraint("kommunenummer ~ '^[0-9]{4}$'", name="plans_kommunenummer_check"),
         Index("plans_geom_gist", "geom", postgresql_using="gist"),
+        _accuracy("plans"),
     )
     # the national plan id "<kommunenummer>_<planidentifikasjon>"
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -472,6 +537,9 @@ class LandUse(Provenance, Base):
         Index("land_use_geom_gist", "geom", postgresql_using="gist"),
         Index("land_use_plan_idx", "plan"),
         Index("land_use_code_idx", "code"),
+        _accuracy("land_use"),
+        _finite("land_use", "utilisation"),
+        _finite("land_use", "utilisation_min"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)  # "<plan id>/<lokalId>"
     plan: Mapped[str] = mapped_column(

@@ -51,6 +51,8 @@
     return html;
   }
 
+  geoplan.premisesPopup = premisesPopup;  // also for the vector-tile layer (geoplan-tiles.js)
+
   /* A cluster's icon says in words how many premises it holds (its accessible name). */
   function clusterIcon(cluster) {
     var n = cluster.getChildCount();
@@ -204,6 +206,19 @@
         if (open[i] !== d && !open[i].contains(d) && !d.contains(open[i])) { open[i].open = false; }
       }
     }, true);
+
+    // On narrow screens the attribution line spans the map's width (two lines when long): the
+    // bottom-left corner (scale bar) sits just above it instead of beside or under it.
+    var bottomLeft = c.querySelector('.leaflet-bottom.leaflet-left');
+    function liftBottomLeft() {
+      var attribution = c.querySelector('.leaflet-control-attribution');
+      if (!bottomLeft) { return; }
+      var lift = narrow() && attribution ? attribution.offsetHeight + 2 : 0;
+      bottomLeft.style.bottom = lift ? lift + 'px' : '';
+    }
+    function liftSoon() { setTimeout(liftBottomLeft, 0); }
+    map.on('layeradd layerremove resize', liftSoon);
+    liftBottomLeft();
 
     var skips = document.querySelectorAll('.gp-skip a');
     for (var i = 0; i < skips.length; i++) { skips[i].addEventListener('click', followSkipLink); }

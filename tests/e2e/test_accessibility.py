@@ -55,7 +55,7 @@ PAGES: dict[str, list[str]] = {
     "/maps/areas/{slug}": ["/maps/areas/visperud"],
     "/assessments/{case_id}/report": [f"/assessments/{CASE}/report"],
     "/tilgjengelighet": ["/tilgjengelighet"],
-    "/ogc": ["/ogc?f=html"],
+    "/ogc": ["/ogc?f=html", "/ogc/"],
     "/ogc/conformance": ["/ogc/conformance?f=html"],
     "/ogc/collections": ["/ogc/collections?f=html"],
     "/ogc/collections/{collection_id}": ["/ogc/collections/premises?f=html"],
@@ -197,6 +197,29 @@ LAYOUT = """() => {
           cardsShown: !!document.querySelector('.gp-cards') &&
                       vis(document.querySelector('.gp-cards'))};
 }"""
+
+
+def test_maps_with_premises_as_vector_tiles_pass_too(loaded_db, tmp_path):
+    """Past GEOPLAN_MAP_TILES_THRESHOLD the overview and search maps draw premises from vector
+    tiles (maps/tiles.py): the same checks, with the threshold lowered to the shipped 45."""
+    from geoplan.config import get_settings
+
+    settings = get_settings().model_copy(update={"map_tiles_threshold": 10})
+    with live_server(loaded_db, free_port(), settings) as base:
+        for size, viewport in SIZES.items():
+            with browser_page(tmp_path, viewport, phone=size == "phone") as page:
+                for path in ("/", "/maps/premises?max_walk_min=15"):
+                    open_page(page, base + path)
+                    tiled = "!!L.vectorGrid && !window.geoplanLayers.premises.getLayers"
+                    assert page.evaluate(tiled), path  # really the vector-tile variant
+                    blocking = [v for v in run_axe(page) if v["impact"] in BLOCKING]
+                    assert not blocking, f"{size} {path}:\n{describe(blocking)}"
+                    got = page.evaluate(LAYOUT)
+                    assert got["overlaps"] == [] and got["sideways"] <= 0, (size, path, got)
+                    assert got["freeShare" if size == "phone" else "freeOfMap"] >= 0.5, got
+                lists = page.goto(base + "/") and page.inner_text("#gp-lists")
+                assert "For mange til å listes her" in lists
+                assert page.errors == []
 
 
 @pytest.mark.parametrize("size", list(SIZES))
