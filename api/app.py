@@ -22,6 +22,7 @@ from api.routers import (
     health,
     maps,
     ogc,
+    pages,
     plans,
     premises,
     proximity,
@@ -86,7 +87,18 @@ def create_app(
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(RequestGuard, settings=settings)  # host, NUL, key before body, size
-    for module in (health, ogc, tiles, premises, proximity, assessments, maps, geocode, plans):
+    for module in (
+        health,
+        ogc,
+        tiles,
+        premises,
+        proximity,
+        assessments,
+        maps,
+        geocode,
+        plans,
+        pages,
+    ):
         app.include_router(module.router)
     # Leaflet and its plugins, served locally so HTML pages work without internet access
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

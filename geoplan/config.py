@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL used in API links; derived from the request if unset."
     )
+    accessibility_contact: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Where users report accessibility problems (an e-mail address or a URL), "
+        "shown in the accessibility statement at /tilgjengelighet.",
+    )
     trusted_hosts: str | None = Field(
         default=None,
         description="Comma-separated host names the Host header may name (`*.kommune.no`, `*` "

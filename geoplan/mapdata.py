@@ -18,12 +18,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import psycopg
+import shapely
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import NotFoundError
 from geoplan.geo.municipalities import join_names, served
 from geoplan.geo.region import FALLBACK_BOX_25833
 from geoplan.premises import PremisesQuery, SearchResult, search
+from geoplan.premises import get as get_premises
 from geoplan.proximity import WalkSettings, default_walk
 from geoplan.store.db import read_gdf
 
@@ -292,6 +294,16 @@ def premises(
         gdf = gdf.set_crs(STORAGE_SRID)
     gdf = _with_areas(conn, gdf.to_crs(WGS84))
     return SearchResult(gdf, result.number_matched, q)
+
+
+def premises_one(conn: psycopg.Connection, premises_id: str) -> gpd.GeoDataFrame:
+    """One premises (a withdrawn one too: links to it keep working) as a one-row GeoDataFrame
+    in WGS84 with every field of its record, its hub's name and ``area_id``: the premises page.
+    Raises :class:`~geoplan.errors.NotFoundError` for an unknown id."""
+    record = get_premises(conn, premises_id)
+    props = {k: [v] for k, v in record.items() if k != "geometry"}
+    gdf = gpd.GeoDataFrame(props, geometry=[shapely.geometry.shape(record["geometry"])], crs=WGS84)
+    return _with_areas(conn, gdf)
 
 
 def premises_near_area(

@@ -16,7 +16,7 @@ from geoplan.premises import PremisesQuery
 from geoplan.proximity import WalkSettings
 from maps import base
 from maps import tiles as premises_tiles
-from maps.page import filter_form_html, title_panel_html
+from maps.page import filter_form_html, map_lists_html, title_panel_html
 
 WHAT = "næringsområder, knutepunkter og ledige lokaler"
 
@@ -63,7 +63,9 @@ def build_overview(
     area_names = dict(zip(areas["id"], areas["name"], strict=True))
     heading = title(view.place)
 
-    m = base.new_map(view.centre, title=heading)
+    m = base.new_map(view.centre, title=heading, page="overview", link_base=link_base)
+    base.add_skip_link(m, "#gp-filter", "Hopp til søket etter ledige lokaler")
+    base.add_skip_link(m, "#gp-lists", "Hopp over kartet til innholdet som lister")
     s, w, n, e = view.bounds
     m.fit_bounds([[s, w], [n, e]])
     if len(boundary):
@@ -88,12 +90,13 @@ def build_overview(
             "geoplan import --layer areas."
         )
     shown = count.matched if tiled else len(premises)
-    intro = (
+    about = (
         f"<p>{len(areas)} fokusområder, {len(hubs)} knutepunkter, "
-        f"{shown} ledige lokaler. Klikk på et område, knutepunkt eller lokale.</p>"
+        f"{shown} ledige lokaler. Klikk på et område, knutepunkt eller lokale. "
+        '<a href="#gp-lists">Alt står også som lister under kartet.</a></p>'
     )
     form = filter_form_html(query, area_names, link_base=link_base, kommune_names=view.served)
-    base.add_panel(m, title_panel_html(heading, notes, intro=intro, form=form))
+    base.add_panel(m, title_panel_html(heading, notes, about=about, form=form))
     base.add_legend(
         m,
         roles=[r for r in base.ROLE_COLORS if r in set(areas["role"])],
@@ -102,6 +105,25 @@ def build_overview(
         sample=count.sample > 0 if tiled else bool(premises["sample"].astype(bool).any()),
     )
     base.add_controls(m)
+    base.add_below_map(
+        m,
+        map_lists_html(
+            areas=areas,
+            hubs=hubs,
+            catchments=catchments,
+            premises=None if tiled else premises,
+            area_names=area_names,
+            link_base=link_base,
+            outro=(
+                f'<h3 id="gp-list-premises">Ledige lokaler ({shown})</h3>'
+                "<p>For mange til å listes her. "
+                f'<a href="{base.esc(link_base)}/maps/premises">Søk</a> for å se dem side for '
+                "side.</p>"
+            )
+            if tiled
+            else "",
+        ),
+    )
     return m
 
 

@@ -14,7 +14,7 @@ from geoplan.proximity import WalkSettings
 from maps import base
 from maps import tiles as premises_tiles
 from maps.labels import USE_LABELS
-from maps.page import filter_form_html, results_table_html, title_panel_html
+from maps.page import filter_form_html, map_lists_html, results_table_html, title_panel_html
 
 
 def title(place: str) -> str:
@@ -78,7 +78,9 @@ def build_premises_map(
     minutes = [max(1, round(q.max_walk_min))] if q.max_walk_min is not None else [5, 10, 15]
     catchments = mapdata.catchments(conn, list(hubs["id"]), minutes, walk=walk)
 
-    m = base.new_map(view.centre, title=heading, height="62vh")
+    m = base.new_map(view.centre, title=heading, height="62vh", page="search", link_base=link_base)
+    base.add_skip_link(m, "#gp-results", "Hopp over kartet til søkeresultatene")
+    base.add_skip_link(m, "#gp-filter", "Hopp til søkeskjemaet")
     base.add_catchments(m, catchments)
     base.add_areas(m, areas, link_base=link_base, highlight=q.area)
     base.add_hubs(m, hubs, name="Knutepunkter i søket" if hub_ids else "Kollektivknutepunkter")
@@ -104,8 +106,9 @@ def build_premises_map(
     shown = f"{len(found)} av {result.number_matched}" if result.number_matched > len(found) else ""
     intro = (
         f"<p><b>Filter:</b> {base.esc(describe_query(q, area_names, view.served))}</p>"
-        f"<p><b>{result.number_matched}</b> treff {base.esc(shown)} – se tabellen under kartet."
-        f' <a href="{base.esc(link_base)}/">Til oversiktskartet</a></p>'
+        f"<p><b>{result.number_matched}</b> treff {base.esc(shown)} – "
+        '<a href="#gp-results">se listen under kartet</a>.'
+        f' <a class="gp-wide" href="{base.esc(link_base)}/">Til oversiktskartet</a></p>'
     )
     notes = base.data_notes(None, hubs, found, catchments)
     form = filter_form_html(q, area_names, link_base=link_base, kommune_names=view.served)
@@ -122,6 +125,17 @@ def build_premises_map(
     base.add_below_map(
         m,
         results_table_html(found, result.number_matched, q, area_names, link_base=link_base),
+    )
+    base.add_below_map(
+        m,
+        map_lists_html(
+            hubs=hubs,
+            hubs_title="Knutepunkter i søket" if hub_ids else "Kollektivknutepunkter",
+            catchments=catchments,
+            link_base=link_base,
+            intro="<p>Søkeresultatene står over. Kartet viser også disse knutepunktene og "
+            "gangavstandene:</p>",
+        ),
     )
     return m, result
 

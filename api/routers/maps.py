@@ -1,7 +1,8 @@
-"""HTML map pages: ``/`` and ``/maps/overview``, ``/maps/premises``, ``/maps/areas/{slug}``.
+"""HTML map pages: ``/`` and ``/maps/overview``, ``/maps/premises``, ``/maps/premises/{id}``,
+``/maps/areas/{slug}``.
 
 Thin: each page is built by a function in ``maps/`` that reads through ``geoplan.mapdata``.
-Bad filter values are 422 problem+json naming the parameter; an unknown area is 404.
+Bad filter values are 422 problem+json naming the parameter; an unknown area or premises is 404.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from api.search_filters import premises_form_query
 from geoplan.geo import municipalities
 from geoplan.premises import PremisesQuery
 from maps.area import render_area_map
+from maps.listing import render_listing_map
 from maps.overview import render_overview
 from maps.search import render_premises_map
 
@@ -80,4 +82,16 @@ def area_map(
     """One focus area: identity, the hubs serving it with catchments, premises around it."""
     return HTMLResponse(
         render_area_map(conn, slug, link_base=_link_base(request), walk=app_walk(request))
+    )
+
+
+@router.get(
+    "/maps/premises/{premises_id}", response_class=HTMLResponse, summary="One premises (HTML)"
+)
+def premises_page(
+    premises_id: str, request: Request, conn: psycopg.Connection = Depends(get_read_conn)
+) -> HTMLResponse:
+    """One vacant premises: its facts in words, on a map with its nearest hub's walking rings."""
+    return HTMLResponse(
+        render_listing_map(conn, premises_id, link_base=_link_base(request), walk=app_walk(request))
     )
