@@ -99,7 +99,8 @@ def url(
     from geoplan.store import db
 
     u = db.database_url()
-    console.print(u if show_password else _redact(u))
+    # plain text, not console markup: a password may hold "[/…]" (`psql "$(geoplan db url)"`)
+    typer.echo(u if show_password else _redact(u))
 
 
 @db_app.command("shell")

@@ -165,8 +165,13 @@ def test_network_import_refuses_an_extract_far_away(empty_db, tmp_path):
     assert runner.invoke(app, ["network", "import", str(near)]).exit_code == 0
 
 
-def test_piped_machine_readable_output_is_never_wrapped(tmp_path):
-    url = "postgresql+psycopg://geoplan:secret@" + "db-" * 40 + "example.kommune.no:5432/geoplan"
+@pytest.mark.parametrize(
+    "password",
+    ["secret", "[bold]s3[/bold]cr[/]et"],  # the second reads as console markup if printed as such
+)
+def test_piped_machine_readable_output_is_never_wrapped(tmp_path, password):
+    host = "db-" * 40 + "example.kommune.no"
+    url = f"postgresql+psycopg://geoplan:{password}@{host}:5432/geoplan"
     env = {**os.environ, "GEOPLAN_DATABASE_URL": url, "COLUMNS": "80"}
     env.pop("GEOPLAN_TRUSTED_HOSTS", None)
     proc = subprocess.run(
