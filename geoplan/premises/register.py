@@ -255,7 +255,8 @@ def _geocode(conn: psycopg.Connection, address: str, errors: list[dict]) -> Cand
     (naming ``address``, with the candidates) appended. Never a guess: see
     :func:`geoplan.addresses.resolve`."""
     try:
-        require_addresses(conn, "the listing")
+        # what is missing is the position: named as such, saying how an address could give it
+        require_addresses(conn, "the listing", field="geometry")
         match = resolve(conn, address, field="address")
     except (NoAddressesLoaded, AddressNotResolved) as exc:
         errors.extend(exc.errors)

@@ -186,6 +186,16 @@ def test_without_addresses_it_says_to_import_them(db_url, tmp_path) -> None:
     assert "row 1, 'Storgata 2, Elverum'" in lines[0]
     assert "run `geoplan import-addresses FILE.csv` first" in lines[0]
     assert table_counts(db_url)["premises"] == 0
+    with db.transaction(db_url) as conn:
+        key, _ = keys.create_key(conn, "megler-elverum", "write")
+    with TestClient(create_app(database_url=db_url)) as c:
+        r = c.post("/premises", json=body("Storgata 2"), headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    (error,) = r.json()["errors"]
+    assert error["field"] == "geometry"  # what is missing; the message says how to get it
+    assert "no addresses are loaded" in error["message"]
+    assert "run `geoplan import-addresses FILE.csv` first" in error["message"]
+    assert table_counts(db_url)["premises"] == 0
     # the store is Elverum's again for the tests after this one
     with db.transaction(db_url) as conn:
         import_addresses(conn, ELVERUM_ADDRESSES)
