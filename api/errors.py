@@ -55,6 +55,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "field": {"type": ["string", "null"]},
                     "message": {"type": "string"},
+                    "candidates": {
+                        "type": "array",
+                        "items": {"type": "object"},
+                        "description": "An address that names no single address in the "
+                        "register: what it may mean, best first (as GET /geocode lists them)",
+                    },
                 },
             },
         },

@@ -24,10 +24,13 @@ from geoplan.config import STORAGE_SRID
 from geoplan.errors import NotFoundError
 from geoplan.geo.municipalities import join_names, served
 from geoplan.geo.region import FALLBACK_BOX_25833
+from geoplan.ingest.gtfs import ID_PREFIX as GTFS_PREFIX
+from geoplan.ingest.netex.hubs import ID_PREFIX as NETEX_PREFIX
 from geoplan.premises import PremisesQuery, SearchResult, search
 from geoplan.premises import get as get_premises
 from geoplan.proximity import WalkSettings, default_walk
 from geoplan.store.db import read_gdf
+from geoplan.zoning import LandUsePremises, land_use_for_map, vacant_premises_by_land_use
 
 WGS84 = 4326
 CATCHMENT_MINUTES: tuple[int, ...] = (5, 10, 15)
@@ -157,16 +160,31 @@ def area_bounds(conn: psycopg.Connection, slug: str) -> tuple[float, float, floa
     return tuple(float(v) for v in row)  # type: ignore[return-value]
 
 
+STOP_REGISTER_PREFIXES = (NETEX_PREFIX, GTFS_PREFIX)
+"""Ids of the hubs the stop-register imports write (``netex:NSR:StopPlace:58366``)."""
+_FROM_REGISTER = (
+    "(" + " OR ".join(f"left(id, {len(p)}) = '{p}'" for p in STOP_REGISTER_PREFIXES) + ")"
+)
+
+
 def hubs(
     conn: psycopg.Connection, ids: Sequence[str] | None = None, kommuner: Kommuner = None
 ) -> gpd.GeoDataFrame:
     """Transit hubs (all, or ``ids``) with mode, status, lines and departures. ``kommuner``:
     the hubs in those municipalities and the hubs nearest to their premises (Lillestrøm
-    stasjon serves Lørenskog from across the border)."""
+    stasjon serves Lørenskog from across the border).
+
+    ``from_register``: the hub comes from a stop register (``geoplan import-netex`` or
+    ``import-gtfs``: the operator's own positions, official data); ``estimated``: neither that
+    nor ``verified`` — a position someone estimated, which the maps say so about.
+    """
     return read_gdf(
         conn,
         f"""SELECT id, name, mode, status, lines, departures_per_hour, nsr_id, address,
-                   kommunenummer, {_PROVENANCE}, ST_AsBinary(ST_Transform(geom, {WGS84})) AS geom
+                   kommunenummer, {_PROVENANCE},
+                   {_FROM_REGISTER} AS from_register,
+                   NOT verified AND NOT {_FROM_REGISTER} AS estimated,
+                   ST_AsBinary(ST_Transform(geom, {WGS84})) AS geom
             FROM hubs WHERE (%(ids)s::text[] IS NULL OR id = ANY(%(ids)s))
               AND (%(k)s::text[] IS NULL OR kommunenummer = ANY(%(k)s)
                    OR id IN (SELECT nearest_hub_id FROM premises_annotated
@@ -399,3 +417,15 @@ def premises_tile_query(q: PremisesQuery) -> dict[str, str] | None:
     if cql:
         params["filter"] = " AND ".join(cql)
     return params
+
+
+# -- zoning plans: land use (maps/land_use.py) -----------------------------------------------------
+def land_use(conn: psycopg.Connection, kommuner: Kommuner = None) -> gpd.GeoDataFrame:
+    """The land-use areas (arealformål) of the stored zoning plans with their standard colours
+    (:func:`geoplan.zoning.land_use_for_map`), in the municipalities ``kommuner``."""
+    return land_use_for_map(conn, kommuner=_k(kommuner))
+
+
+def land_use_premises(conn: psycopg.Connection, kommuner: Kommuner = None) -> LandUsePremises:
+    """Vacant premises counted per land-use purpose (what the map's legend and lists say)."""
+    return vacant_premises_by_land_use(conn, kommuner=_k(kommuner))

@@ -18,7 +18,7 @@ from geoplan.premises import (
     SearchFilter,
     query_params,
 )
-from maps.base import esc, notes_html
+from maps.base import esc, hub_position_words, notes_html
 from maps.labels import METHOD_LABELS, MODE_LABELS, ROLE_LABELS, STATUS_LABELS, USE_LABELS, nok
 
 WALK_CHOICES = (5, 10, 15, 20)
@@ -292,7 +292,7 @@ def hubs_list_html(hubs: gpd.GeoDataFrame, *, level: int = 3, title: str = "") -
         lines = ", ".join(str(x) for x in values) or "–"
         dep = h.departures_per_hour
         dep_text = "ikke oppgitt" if dep is None or dep != dep else f"{dep:g}"
-        position = "verifisert" if h.verified else "anslått"
+        position = hub_position_words(h)
         acc = h.accuracy_m
         if acc is not None and acc == acc:
             position += f" (±{acc:.0f} m)"

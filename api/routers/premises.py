@@ -137,11 +137,14 @@ PremisesPatchProperties = request_model(
 
 
 class PremisesFeatureIn(BaseModel):
-    """A GeoJSON Feature describing one premises listing."""
+    """A GeoJSON Feature describing one premises listing. Without a geometry (``null`` or
+    left out) it is placed at its ``address`` when that names exactly one address in the
+    loaded register (``geoplan import-addresses``); otherwise 422 naming ``address`` with the
+    candidates."""
 
     model_config = ConfigDict(extra="ignore")
     type: Literal["Feature"]
-    geometry: PointGeometry
+    geometry: PointGeometry | None = None
     properties: PremisesProperties
     crs: NamedCrs | None = None
 
@@ -347,7 +350,7 @@ def create_premises(
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
     data: dict[str, Any] = feature.properties.model_dump(exclude_unset=True)
-    data["geometry"] = feature.geometry.model_dump()
+    data["geometry"] = feature.geometry.model_dump() if feature.geometry else None
     data["crs"] = _crs(feature.crs, crs)
     data = _verification(data, key)
     record = core.create(conn, data, _actor(key), source=core.default_source(key.name))
@@ -423,7 +426,7 @@ def replace_premises(
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
     data: dict[str, Any] = feature.properties.model_dump(exclude_unset=True)
-    data["geometry"] = feature.geometry.model_dump()
+    data["geometry"] = feature.geometry.model_dump() if feature.geometry else None
     data["crs"] = _crs(feature.crs, crs)
     return _update(conn, premises_id, data, key, if_match, partial=False)
 

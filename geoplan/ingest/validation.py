@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -390,7 +391,8 @@ def _prepare_geometry(
     make_valid: bool,
     region: Region,
     errs: _Collector,
-) -> tuple[np.ndarray, int]:
+    unplaced: np.ndarray | None = None,
+) -> tuple[np.ndarray, int, int]:
     if crs:
         gdf = gdf.set_crs(crs, allow_override=True)
     elif gdf.crs is None:
@@ -402,7 +404,7 @@ def _prepare_geometry(
     coord_cols = gdf.attrs.get("coordinate_columns")
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     errs.rows(
-        empty,
+        empty if unplaced is None else empty & ~unplaced,
         None,
         lambda i: (
             f"no geometry ({'/'.join(coord_cols)} empty or not a number)"
@@ -495,8 +497,14 @@ def prepare(
     crs: str | None = None,
     make_valid: bool = False,
     defaults: ProvenanceDefaults | None = None,
+    earlier: Sequence[RowError] = (),
 ) -> PreparedLayer:
-    """Validate ``gdf`` for ``spec``; raise :class:`RowValidationError` listing every problem."""
+    """Validate ``gdf`` for ``spec``; raise :class:`RowValidationError` listing every problem.
+
+    ``earlier``: problems found before (addresses that could not be geocoded,
+    :mod:`geoplan.ingest.geocoding`), listed with the rest; their rows are not reported a
+    second time for having no geometry.
+    """
     defaults = defaults or ProvenanceDefaults()
     gdf = gdf.reset_index(drop=True)
     geom_name = gdf.geometry.name
@@ -522,7 +530,10 @@ def prepare(
     notes = [f"ignored columns: {', '.join(map(str, ignored))}"] if ignored else []
 
     errs = _Collector()
+    errs.errors.extend(earlier)
     n = len(gdf)
+    unplaced = np.zeros(n, dtype=bool)
+    unplaced[[e.row - 1 for e in earlier if e.row is not None]] = True
     columns: dict[str, list[Any]] = {}
     for col in spec.columns:
         if col.name in mapping:
@@ -574,7 +585,9 @@ def prepare(
             lambda i: f"duplicate id {ids.iloc[i]!r} (first on row {first_row[ids.iloc[i]]})",
         )
 
-    moved, repaired, dropped_z = _prepare_geometry(gdf, spec, crs, make_valid, region, errs)
+    moved, repaired, dropped_z = _prepare_geometry(
+        gdf, spec, crs, make_valid, region, errs, unplaced
+    )
     if errs.errors:
         errs.errors.sort(key=lambda e: e.row or 0)
         raise RowValidationError(source_name, errs.errors)

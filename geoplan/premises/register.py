@@ -14,6 +14,14 @@ import psycopg
 from psycopg.types.json import Jsonb
 from pyproj import Transformer
 
+from geoplan.addresses import (
+    AddressNotResolved,
+    Candidate,
+    NoAddressesLoaded,
+    geocoded_provenance,
+    require_addresses,
+    resolve,
+)
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.geo.crs import WGS84, parse_crs
@@ -226,6 +234,62 @@ def _check(col: ColumnSpec, value: Any) -> tuple[str | None, Any]:
     raise AssertionError(f"premises field {col.name} of kind {col.kind} cannot be edited")
 
 
+GEOCODED = "geocoded"
+"""Key of :func:`_clean`'s result holding the address match a listing was placed at."""
+
+
+def _placeable(data: Mapping[str, Any]) -> bool:
+    """Whether a listing without geometry can be placed by its address (a usable text)."""
+    address = data.get("address")
+    return (
+        data.get("geometry") is None
+        and data.get("crs") is None
+        and isinstance(address, str)
+        and bool(address.strip())
+        and text_problem(address) is None
+    )
+
+
+def _geocode(conn: psycopg.Connection, address: str, errors: list[dict]) -> Candidate | None:
+    """The one address ``address`` names, inside the municipality; else None with the error
+    (naming ``address``, with the candidates) appended. Never a guess: see
+    :func:`geoplan.addresses.resolve`."""
+    try:
+        # what is missing is the position: named as such, saying how an address could give it
+        require_addresses(conn, "the listing", field="geometry")
+        match = resolve(conn, address, field="address")
+    except (NoAddressesLoaded, AddressNotResolved) as exc:
+        errors.extend(exc.errors)
+        return None
+    try:
+        inside = in_municipality(conn, match.x, match.y)
+    except NoBoundaryError:
+        _check_inside_boundary(conn, (match.x, match.y), errors)  # says what to load
+        return None
+    if not inside:
+        errors.append(
+            {
+                "field": "address",
+                "message": f"the address {address!r} is {match.label()}, outside the municipality",
+                "candidates": [match.as_dict()],
+            }
+        )
+        return None
+    return match
+
+
+def _geocoded_provenance(values: dict[str, Any], source: str) -> dict[str, Any]:
+    """``values`` with the provenance of a listing placed at its address (its ``source``,
+    ``source_url``, ``licence`` and ``accuracy_m``; see :mod:`geoplan.addresses.positions`).
+    Values without a geocoded position are returned unchanged, with ``source``."""
+    match = values.pop(GEOCODED, None)
+    if match is None:
+        return values | {"source": source}
+    return values | geocoded_provenance(
+        match, source=source, source_url=values.get("source_url"), licence=values.get("licence")
+    )
+
+
 def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool) -> dict[str, Any]:
     """Checked, normalised column values from client ``data`` (all errors raised at once).
 
@@ -233,6 +297,9 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
     request models are generated from, so the two cannot disagree; they are repeated here because
     the register is called without the API too. ``required`` (create, full replace) demands the
     fields a listing cannot lack. The result has ``geom_xy`` (EPSG:25833) instead of ``geometry``.
+    A listing created or replaced without geometry but with an address is placed at the one
+    address the register names (the match under :data:`GEOCODED`); an ambiguous or unknown
+    address is an error naming ``address`` with the candidates.
     """
     errors: list[dict] = []
 
@@ -245,8 +312,9 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
     for k in unknown:
         bad(str(k)[:100], "is not a field of premises that can be set")
     out: dict[str, Any] = {}
+    placeable = required and _placeable(data)
     for name in REQUIRED_FIELDS:
-        if required and data.get(name) is None:
+        if required and data.get(name) is None and not (name == "geometry" and placeable):
             bad(name, "is required")
     if data.get("geometry") is not None:
         xy = _point_25833(data["geometry"], data.get("crs"), errors)
@@ -255,6 +323,11 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
             out["geom_xy"] = xy
     elif "crs" in data and data["crs"] is not None:
         bad("crs", "given without a geometry")
+    elif placeable:
+        match = _geocode(conn, data["address"].strip(), errors)
+        if match is not None:
+            out["geom_xy"] = (match.x, match.y)
+            out[GEOCODED] = match
     for col in _EDITABLE:
         if col.name not in data:
             continue
@@ -329,15 +402,17 @@ def create(
     ``source`` (default: written through the API by ``actor``), ``verified`` false unless given,
     never sample data.
     """
-    values = _clean(conn, data, required=True)
+    values = _geocoded_provenance(
+        _clean(conn, data, required=True), source or default_source(actor)
+    )
     premises_id = "p-" + uuid.uuid4().hex[:12]
     for col in _EDITABLE:  # columns that cannot be empty: a flag is false, status available
         if not col.is_nullable and not col.required:
             values.setdefault(col.name, False if col.kind == "bool" else col.default)
     with conn.transaction():
-        cols = ["id", "source", "sample", "version"]
-        params: list[Any] = [premises_id, source or default_source(actor), False, 1]
-        placeholders = ["%s"] * 4
+        cols = ["id", "sample", "version"]
+        params: list[Any] = [premises_id, False, 1]
+        placeholders = ["%s"] * 3
         for name, value in values.items():
             if name == "geom_xy":
                 cols.append("geom")
@@ -396,6 +471,7 @@ def update(
     was checked); ``source`` becomes the writer's.
     """
     values = _clean(conn, data, required=not partial)
+    match = values.pop(GEOCODED, None)
     with conn.transaction():
         before = _lock(conn, premises_id, expected_version)
         if not partial:  # fields left out are cleared; a flag is false, status is kept
@@ -410,7 +486,9 @@ def update(
             return _record(conn, premises_id)  # type: ignore[return-value]
         if unverify:
             values["verified"] = False
-        values["source"] = source or default_source(actor)
+        values = _geocoded_provenance(
+            values | ({GEOCODED: match} if match else {}), source or default_source(actor)
+        )
         sets, params = _assign(values)
         conn.execute(
             f"""UPDATE premises SET {", ".join(sets)}, version = version + 1,
