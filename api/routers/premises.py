@@ -181,7 +181,15 @@ class Link(BaseModel):
 
 class PremisesCollection(BaseModel):
     type: Literal["FeatureCollection"]
-    numberMatched: int
+    numberMatched: int = Field(
+        description=f"How many premises match: exact up to {core.COUNT_CAP}, else the "
+        "database's estimate (then `numberMatchedEstimated` is true)"
+    )
+    numberMatchedEstimated: bool = Field(
+        False,
+        description=f"Present, and true, only when more than {core.COUNT_CAP} premises match: "
+        "`numberMatched` is then an estimate",
+    )
     numberReturned: int
     timeStamp: datetime
     links: list[Link]
@@ -283,14 +291,16 @@ def search_premises(
         return f"{base}?{query}"
 
     links = [{"href": href(q.offset), "rel": "self", "type": GEOJSON, "title": "this page"}]
-    if q.offset + page.number_returned < page.number_matched:
+    if page.more:
         links.append({"href": href(q.offset + q.limit), "rel": "next", "type": GEOJSON})
     if q.offset > 0:
         links.append({"href": href(max(0, q.offset - q.limit)), "rel": "prev", "type": GEOJSON})
+    estimated = {} if page.number_matched_exact else {"numberMatchedEstimated": True}
     return GeoJSONResponse(
         feature_collection(
             page.features_json,
             numberMatched=page.number_matched,
+            **estimated,
             numberReturned=page.number_returned,
             timeStamp=datetime.now(UTC).isoformat(timespec="seconds"),
             links=links,

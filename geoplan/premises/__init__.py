@@ -47,7 +47,7 @@ from geoplan.premises.register import (
     update,
     withdraw,
 )
-from geoplan.premises.search import FeaturePage, search, search_features
+from geoplan.premises.search import COUNT_CAP, FeaturePage, search, search_features
 
 __all__ = [
     "API_MAX_LIMIT",
@@ -59,6 +59,7 @@ __all__ = [
     "REQUIRED_FIELDS",
     "SEARCH_FILTERS",
     "SORTS",
+    "COUNT_CAP",
     "FeaturePage",
     "FormField",
     "PremisesQuery",
