@@ -22,7 +22,14 @@ from geoplan.layers.spec import (
     ColumnSpec,
 )
 from geoplan.layers.sql import json_pairs, select_list
-from geoplan.premises.query import SORTS, PremisesQuery, SearchResult, Sort, validate_query
+from geoplan.premises.query import (
+    SEARCH_FILTERS,
+    SORTS,
+    PremisesQuery,
+    SearchResult,
+    Sort,
+    validate_query,
+)
 from geoplan.proximity import HubSelection, WalkSettings, default_walk, walk_to_nearest_hub
 from geoplan.store.db import read_gdf
 from geoplan.vocab import USE_CATEGORIES
@@ -60,9 +67,13 @@ class _Where:
     append = add  # a condition on the listing only
 
 
-def _uses_mask(uses: list[str]) -> int:
-    """The bits of ``premises_search.uses_mask`` (SQL ``geoplan_uses_mask``) for ``uses``."""
-    return sum(1 << USE_CATEGORIES.index(u) for u in set(uses) if u in USE_CATEGORIES)
+def _uses_masks(uses: list[str]) -> list[int]:
+    """Every value of ``premises_search.uses_mask`` (SQL ``geoplan_uses_mask``: bit *i* for the
+    *i*-th of :data:`~geoplan.vocab.USE_CATEGORIES`) that holds one of ``uses``: as a list,
+    ``uses_mask = ANY(…)`` is an index condition on ``(uses_mask, walk_min)`` where a bit test
+    would read every entry."""
+    wanted = sum(1 << USE_CATEGORIES.index(u) for u in set(uses) if u in USE_CATEGORIES)
+    return [m for m in range(1, 1 << len(USE_CATEGORIES)) if m & wanted]
 
 
 def _filters(q: PremisesQuery, walking: WalkSettings) -> _Where:
@@ -72,8 +83,8 @@ def _filters(q: PremisesQuery, walking: WalkSettings) -> _Where:
         "(%(withdrawn)s OR p.status = 'available')", "(%(withdrawn)s OR s.status = 'available')"
     )
     if q.uses:
-        where.add("p.uses && %(uses)s::text[]", "s.uses_mask & %(uses_mask)s <> 0")
-        where.params |= {"uses": list(q.uses), "uses_mask": _uses_mask(q.uses)}
+        where.add("p.uses && %(uses)s::text[]", "s.uses_mask = ANY(%(uses_masks)s::int[])")
+        where.params |= {"uses": list(q.uses), "uses_masks": _uses_masks(q.uses)}
     if q.min_area_m2 is not None:
         where.add("p.floor_area_m2 >= %(min_area)s", "s.floor_area_m2 >= %(min_area)s")
         where.params["min_area"] = q.min_area_m2
@@ -288,6 +299,47 @@ _FAST_SQL = f"""
 listing without one."""
 
 
+@dataclass(frozen=True)
+class _FastSearch:
+    """A search as one statement over ``premises_search`` (see :func:`search_features`), and
+    how its answer becomes a page; shared by the sync and the asyncio callers."""
+
+    sql: str
+    estimate_sql: str
+    """``EXPLAIN`` of the matches: the planner's estimate, asked only past :data:`COUNT_CAP`."""
+    params: dict[str, Any]
+    limit: int
+    offset: int
+
+    def page(self, row: tuple[int, int, str], plan: Any = None) -> FeaturePage:
+        matched, keys, features = row
+        returned, more = min(keys, self.limit), keys > self.limit
+        if plan is None:
+            return FeaturePage(features, matched, returned, more=more)
+        estimate = max(int(plan[0]["Plan"]["Plan Rows"]), COUNT_CAP + 1, self.offset + keys)
+        return FeaturePage(features, estimate, returned, number_matched_exact=False, more=more)
+
+
+def _fast_search(q: PremisesQuery, walking: WalkSettings) -> _FastSearch | None:
+    """The statement of a (validated) search over ``premises_search``; None for a search that
+    reads the listings (``hub``: its walks are computed for the search)."""
+    if q.hub or q.sort not in _SEARCH_ORDER:
+        return None
+    where = _filters(q, walking)
+    source = "premises_search s"
+    if where.rest:  # a condition premises_search cannot answer: on the listing, joined
+        source += " JOIN premises_annotated p ON p.seq = s.seq"
+    cond = " AND ".join(where.search + where.rest)
+    order = f"{_SEARCH_ORDER[q.sort]}, s.id"
+    return _FastSearch(
+        _FAST_SQL.format(source=source, cond=cond, order=order),
+        f"EXPLAIN (FORMAT JSON) SELECT FROM {source} WHERE {cond}",
+        where.params | {"limit": q.limit, "offset": q.offset},
+        q.limit,
+        q.offset,
+    )
+
+
 def search_features(
     conn: psycopg.Connection, q: PremisesQuery, *, walk: WalkSettings | None = None
 ) -> FeaturePage:
@@ -296,32 +348,51 @@ def search_features(
     One statement over ``premises_search`` (migration ``premises_search``): the matches are
     counted in one index-only scan, stopping at :data:`COUNT_CAP` + 1, and the page's keys come
     off the index of the requested order (``LIMIT`` stops early, one row past the page tells
-    whether another follows); only the page's listings are read to build their Features. A
-    search naming ``hub`` computes its walks first and reads the listings (:func:`_compile`).
+    whether another follows); only the page's listings are read, and their Features are their
+    stored heads with the walk spliced in (:func:`_stored_feature_sql`). A search naming
+    ``hub`` computes its walks first and reads the listings (:func:`_compile`).
     """
     validate_query(conn, q)
     walking = default_walk(walk)
-    if q.hub or q.sort not in _SEARCH_ORDER:
+    fast = _fast_search(q, walking)
+    if fast is None:
         return _listing_features(conn, q, walking)
-    where = _filters(q, walking)
-    source = "premises_search s"
-    if where.rest:
-        source += " JOIN premises_annotated p ON p.seq = s.seq"
-    cond = " AND ".join(where.search + where.rest)
-    order = f"{_SEARCH_ORDER[q.sort]}, s.id"
-    params = where.params | {"limit": q.limit, "offset": q.offset}
-    matched, keys, features = conn.execute(
-        _FAST_SQL.format(source=source, cond=cond, order=order), params
-    ).fetchone()
-    returned = min(keys, q.limit)
-    more = keys > q.limit
-    if matched <= COUNT_CAP:
-        return FeaturePage(features, matched, returned, more=more)
-    plan = conn.execute(
-        f"EXPLAIN (FORMAT JSON) SELECT FROM {source} WHERE {cond}", params
-    ).fetchone()[0]
-    estimate = max(int(plan[0]["Plan"]["Plan Rows"]), COUNT_CAP + 1, q.offset + keys)
-    return FeaturePage(features, estimate, returned, number_matched_exact=False, more=more)
+    row = conn.execute(fast.sql, fast.params).fetchone()
+    if row[0] <= COUNT_CAP:
+        return fast.page(row)
+    return fast.page(row, conn.execute(fast.estimate_sql, fast.params).fetchone()[0])
+
+
+CHECKED_WITHOUT_DATABASE = frozenset(
+    {"uses", "min_area_m2", "max_area_m2", "max_rent_nok_m2", "available_by", "max_walk_min"}
+    | {"sort", "limit", "offset", "include_withdrawn"}
+)
+"""The :class:`PremisesQuery` fields whose checks need no database (``kommune``, ``area`` and
+``hub`` are looked up; a filter added later counts as looked up until it is listed here)."""
+
+
+def checked_without_database(q: PremisesQuery) -> bool:
+    """Whether :func:`~geoplan.premises.query.check_query` of ``q`` reads nothing from the
+    database, and :func:`search_features_async` can answer it."""
+    return all(
+        f.attr in CHECKED_WITHOUT_DATABASE or getattr(q, f.attr) in (None, [], f.default)
+        for f in SEARCH_FILTERS
+    )
+
+
+async def search_features_async(
+    conn: psycopg.AsyncConnection, q: PremisesQuery, *, walk: WalkSettings | None = None
+) -> FeaturePage:
+    """:func:`search_features` on an asyncio connection (the API's read pool), for a query
+    already checked that reads no listing (:func:`checked_without_database`)."""
+    fast = _fast_search(q, default_walk(walk))
+    if fast is None or not checked_without_database(q):
+        raise ValueError("search_features_async: a checked query without kommune, area or hub")
+    row = await (await conn.execute(fast.sql, fast.params)).fetchone()
+    if row[0] <= COUNT_CAP:
+        return fast.page(row)
+    plan = await (await conn.execute(fast.estimate_sql, fast.params)).fetchone()
+    return fast.page(row, plan[0])
 
 
 def _listing_features(

@@ -13,7 +13,8 @@ entries of an index in the requested order:
   ``updated_at``, ``geom`` and ``walk_min`` (``premises_walk``'s; NULL without a hub);
 - ``uses_mask``: the use categories as bits (``geoplan_uses_mask``, bit *i* = the *i*-th of
   the vocabulary below, as :data:`geoplan.vocab.USE_CATEGORIES` orders them). ``uses &&
-  '{office}'`` tested on every index entry cost 2–3 × what ``uses_mask & 1 <> 0`` does.
+  '{office}'`` tested on every index entry cost 2–3 × what ``uses_mask & 1 <> 0`` does, and
+  an integer can lead a btree index (below).
 
 Kept exact by statement-level triggers on ``premises`` (INSERT and UPDATE, COPY imports
 included: one upsert per statement over the transition table; DELETE cascades by the foreign
@@ -22,7 +23,10 @@ key). The walk is copied by ``premises_search_sync_walks(ids)``, which
 walk changed, so re-annotating after a hub moved rewrites the premises near it, not all of them.
 
 Indexes: the walk order covers every filter column (counts and walk-ordered pages never read
-the table); area, rent and updated order by ``(key, id)``; GiST on ``geom`` for ``area=``.
+the table); ``(uses_mask, walk_min)`` covers them too, so a search by use counts only the
+entries of the masks that hold one of its uses (``uses_mask = ANY(…)``: 0.4 ms instead of
+1.5 ms for the ≈ 2 000 offices within 15 minutes among 14 500 listings within 15 minutes);
+area, rent and updated order by ``(key, id)``; GiST on ``geom`` for ``area=``.
 
 Revision ID: premises_search
 Revises: 0010
@@ -118,6 +122,10 @@ def upgrade() -> None:
     )
     op.execute(
         f"CREATE INDEX premises_search_walk ON premises_search (walk_min, id) INCLUDE ({INCLUDE})"
+    )
+    op.execute(
+        "CREATE INDEX premises_search_uses ON premises_search (uses_mask, walk_min) "
+        f"INCLUDE ({INCLUDE.replace('uses_mask, ', '')})"
     )
     op.execute("CREATE INDEX premises_search_area ON premises_search (floor_area_m2 DESC, id)")
     op.execute("CREATE INDEX premises_search_rent ON premises_search (rent_nok_m2_year, id)")
