@@ -216,15 +216,15 @@ def _stored_feature_sql() -> str:
     (the walk, live from ``w``/``h``), provenance, kept — so the head is cut before its first
     kept and its first provenance property and put together again in that order. A property
     name followed by ``" : "`` cannot occur inside a value (JSON escapes the quotes).
-    ``f.head`` is the stored head, ``k.id`` the listing's id.
+    ``x.attributes`` and ``x.rest`` are the stored head cut before ``version``
+    (:data:`_HEAD_CUT`), ``k.id`` the listing's id.
     """
     kept = PREMISES.by_role(KEPT)[0].name
     provenance = PREMISES.by_role(PROVENANCE)[0].name
     key = PREMISES.by_role(KEY)[0].name
-    attributes = _split("f.head", kept, 1)
-    rest = _split("f.head", kept, 2)
+    attributes, rest = "x.attributes", "x.rest"
     derived = " || ".join(
-        f"""', "{c.name}" : ' || coalesce(to_json({_json_value(c)})::text, 'null')"""
+        f"""', "{c.name}" : ' || coalesce({_json_value(c)}, 'null')"""
         for c in PREMISES.by_role(DERIVED)
     )
     return f"""replace({attributes}, '"properties" : {{',
@@ -233,6 +233,14 @@ def _stored_feature_sql() -> str:
         || ', "{provenance}" : ' || {_split(rest, provenance, 2)}
         || ', "{kept}" : ' || {_split(rest, provenance, 1)} || '}}}}'"""
 
+
+_KEPT = PREMISES.by_role(KEPT)[0].name
+_HEAD_CUT = (
+    f"CROSS JOIN LATERAL (SELECT {_split('f.head', _KEPT, 1)} AS attributes, "
+    f"{_split('f.head', _KEPT, 2)} AS rest) x"
+)
+"""The stored head ``f.head`` cut once, before its first kept property (see
+:func:`_stored_feature_sql`)."""
 
 _DERIVED_SOURCES = {
     "nearest_hub_id": "w.hub_id",
@@ -246,9 +254,15 @@ _DERIVED_SOURCES = {
 
 
 def _json_value(c: ColumnSpec) -> str:
-    """A derived value as the search shows it (walks rounded to their ``decimals``)."""
+    """A derived value as JSON text, as ``json_build_object`` writes it: strings through
+    ``to_json`` (escaping), numbers as they print (walks rounded to their ``decimals``) — valid
+    JSON because ``premises_walk``'s CHECK keeps them finite (migration 0004)."""
     expr = _DERIVED_SOURCES[c.name]
-    return expr if c.decimals is None else f"round(({expr})::numeric, {c.decimals})"
+    if c.kind == "text":
+        return f"to_json({expr})::text"
+    if c.decimals is not None:
+        return f"round(({expr})::numeric, {c.decimals})::text"
+    return f"({expr})::text"
 
 
 COUNT_CAP = 10_000
@@ -290,7 +304,7 @@ _FAST_SQL = f"""
                           FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id
                           WHERE p.seq = k.seq)),
                 ', ' ORDER BY k.n), '') || ']'
-            FROM k LEFT JOIN premises_features f ON f.seq = k.seq
+            FROM k LEFT JOIN premises_features f ON f.seq = k.seq {_HEAD_CUT}
             LEFT JOIN premises_walk w ON w.premises_seq = k.seq
             LEFT JOIN hubs h ON h.id = w.hub_id
             WHERE k.n <= %(offset)s + %(limit)s)"""
