@@ -51,7 +51,7 @@ MIX = (
     "sort=area&min_area_m2=2000&limit=20",
     "available_by=2026-06-01&max_area_m2=300&sort=updated&limit=100",
     "kommune=3222&use=warehouse_logistics,production&limit=100",  # looked up: worker thread
-    "area=sentrum    "area=visperud&max_walk_min=10&limit=100",  # looked up: worker threadlimit=100",  # looked up: worker thread
+    "area=sentrum&limit=100",  # looked up: worker thread
 )
 """What premises seekers run (``hub=``, which computes walks to one hub per search, is not in
 it: it is answered as before)."""

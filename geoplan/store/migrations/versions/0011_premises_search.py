@@ -57,13 +57,13 @@ SELECT = (
 )
 SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS.split(", ")[1:])
 MASK = f"""
-CREATE FUNCTION geoplan_uses_mask(uses text[]) RETURNS integer
+CREATE OR REPLACE FUNCTION geoplan_uses_mask(uses text[]) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
     SELECT coalesce(bit_or(1 << (array_position({USES}, u) - 1)), 0)::integer
     FROM unnest(uses) AS u WHERE array_position({USES}, u) IS NOT NULL
 $$"""
 UPSERT = f"""
-CREATE FUNCTION premises_search_upsert() RETURNS trigger
+CREATE OR REPLACE FUNCTION premises_search_upsert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO premises_search ({COLUMNS}, walk_min)
@@ -73,7 +73,7 @@ BEGIN
     RETURN NULL;
 END $$"""
 SYNC = """
-CREATE FUNCTION premises_search_sync_walks(ids text[] DEFAULT NULL) RETURNS bigint
+CREATE OR REPLACE FUNCTION premises_search_sync_walks(ids text[] DEFAULT NULL) RETURNS bigint
 LANGUAGE sql AS $$
     WITH changed AS (
         UPDATE premises_search s SET walk_min = c.walk_min
