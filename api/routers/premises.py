@@ -18,8 +18,16 @@ import psycopg
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import app_walk, get_conn, get_read_conn, read_conn_unless, require_scope
+from api.deps import (
+    app_walk,
+    get_conn,
+    get_read_conn,
+    read_connection,
+    require_scope,
+    sync_read_connection,
+)
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA
 from api.layer_models import FiniteFloat, request_model, response_model
 from api.search_filters import premises_query
@@ -28,6 +36,7 @@ from geoplan.auth.keys import ApiKey
 from geoplan.errors import ValidationError
 from geoplan.geo.geojson import feature_collection
 from geoplan.layers.spec import PREMISES
+from geoplan.proximity import WalkSettings
 
 router = APIRouter(prefix="/premises", tags=["premises"])
 require_writer = require_scope("write")
@@ -184,7 +193,15 @@ class Link(BaseModel):
 
 class PremisesCollection(BaseModel):
     type: Literal["FeatureCollection"]
-    numberMatched: int
+    numberMatched: int = Field(
+        description=f"How many premises match: exact up to {core.COUNT_CAP}, else the "
+        "database's estimate (then `numberMatchedEstimated` is true)"
+    )
+    numberMatchedEstimated: bool = Field(
+        False,
+        description=f"Present, and true, only when more than {core.COUNT_CAP} premises match: "
+        "`numberMatched` is then an estimate",
+    )
     numberReturned: int
     timeStamp: datetime
     links: list[Link]
@@ -272,13 +289,21 @@ IfMatch = Annotated[
     response_class=GeoJSONDoc,
     responses={200: {"model": PremisesCollection}, **problems(422)},
 )
-def search_premises(
-    request: Request,
-    q: Annotated[core.PremisesQuery, Depends(premises_query)],
-    conn: psycopg.Connection = Depends(read_conn_unless("hub")),
+async def search_premises(
+    request: Request, q: Annotated[core.PremisesQuery, Depends(premises_query)]
 ) -> Response:
     # The query parameters are the search filters, declared once in geoplan.premises.query.
-    page = core.search_features(conn, core.check_query(conn, q), walk=app_walk(request))
+    # async: a search whose checks need no lookup (the common one) runs on the asyncio read
+    # pool, like the OGC items page; one naming kommune, area or hub (or a filter added later)
+    # is checked and answered on a pooled connection in a worker thread, hub on the primary.
+    walk = app_walk(request)
+    if core.checked_without_database(q):
+        core.check_query(None, q)  # type: ignore[arg-type]  # reads nothing for such a query
+        async with read_connection(request) as aconn:
+            page = await core.search_features_async(aconn, q, walk=walk)
+    else:
+        async with sync_read_connection(request, on_primary=bool(q.hub)) as conn:
+            page = await run_in_threadpool(_search_features, conn, q, walk)
     base = _base_url(request) + request.url.path
 
     def href(new_offset: int) -> str:
@@ -286,19 +311,27 @@ def search_premises(
         return f"{base}?{query}"
 
     links = [{"href": href(q.offset), "rel": "self", "type": GEOJSON, "title": "this page"}]
-    if q.offset + page.number_returned < page.number_matched:
+    if page.more:
         links.append({"href": href(q.offset + q.limit), "rel": "next", "type": GEOJSON})
     if q.offset > 0:
         links.append({"href": href(max(0, q.offset - q.limit)), "rel": "prev", "type": GEOJSON})
+    estimated = {} if page.number_matched_exact else {"numberMatchedEstimated": True}
     return GeoJSONResponse(
         feature_collection(
             page.features_json,
             numberMatched=page.number_matched,
+            **estimated,
             numberReturned=page.number_returned,
             timeStamp=datetime.now(UTC).isoformat(timespec="seconds"),
             links=links,
         )
     )
+
+
+def _search_features(
+    conn: psycopg.Connection, q: core.PremisesQuery, walk: WalkSettings
+) -> core.FeaturePage:
+    return core.search_features(conn, core.check_query(conn, q), walk=walk)
 
 
 @router.get(

@@ -47,7 +47,14 @@ from geoplan.premises.register import (
     update,
     withdraw,
 )
-from geoplan.premises.search import FeaturePage, search, search_features
+from geoplan.premises.search import (
+    COUNT_CAP,
+    FeaturePage,
+    checked_without_database,
+    search,
+    search_features,
+    search_features_async,
+)
 
 __all__ = [
     "API_MAX_LIMIT",
@@ -59,6 +66,7 @@ __all__ = [
     "REQUIRED_FIELDS",
     "SEARCH_FILTERS",
     "SORTS",
+    "COUNT_CAP",
     "FeaturePage",
     "FormField",
     "PremisesQuery",
@@ -68,6 +76,7 @@ __all__ = [
     "StaleVersionError",
     "check_parameter_names",
     "check_query",
+    "checked_without_database",
     "create",
     "default_source",
     "get",
@@ -76,6 +85,7 @@ __all__ = [
     "query_params",
     "search",
     "search_features",
+    "search_features_async",
     "to_feature",
     "update",
     "validate_query",

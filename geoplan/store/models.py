@@ -290,6 +290,36 @@ class PremisesFeature(Base):
     head: Mapped[str] = mapped_column(Text, nullable=False)
 
 
+class PremisesSearch(Base):
+    """What ``GET /premises`` filters and sorts on, one narrow row per premises: the listing's
+    columns of that name, its use categories as bits (``uses_mask``, SQL function
+    ``geoplan_uses_mask``) and its walk to the nearest hub (``walk_min``).
+
+    Written only by the triggers of migration ``premises_search`` (INSERT/UPDATE of
+    ``premises``; deletes cascade) and by ``premises_search_sync_walks()``, which
+    :mod:`geoplan.proximity.annotate` calls after every annotation. Listing and walk side by side
+    let a search count its matches in one index-only scan (:mod:`geoplan.premises.search`).
+    """
+
+    __tablename__ = "premises_search"
+    seq: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("premises.seq", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    id: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    uses_mask: Mapped[int] = mapped_column(Integer, nullable=False)
+    floor_area_m2: Mapped[float] = mapped_column(Float, nullable=False)
+    rent_nok_m2_year: Mapped[float | None] = mapped_column(Float)
+    available_from: Mapped[date | None] = mapped_column(Date)
+    kommunenummer: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    geom = mapped_column(_geom("POINT"), nullable=False)
+    walk_min: Mapped[float | None] = mapped_column(Float)
+
+
 class PremisesWalk(Base):
     """Each premises' nearest existing hub and walk there: derived data, kept apart from listings.
 
