@@ -30,7 +30,7 @@ the area, rent and updated orders by ``(key, id)``, covering the filters as well
 area or rent is counted in its own index); GiST on ``geom`` for ``area=``. ≈ 10 MB each per
 10⁵ premises.
 
-Revision ID: premises_search
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-05 10:00:00
 """
@@ -39,7 +39,7 @@ import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 
-revision = "premises_search"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
