@@ -361,7 +361,7 @@ def create_premises(
 
 
 def _actor(key: ApiKey) -> str:
-    # migration premises_owner reads a listing's owner back from this text: keep its form
+    # migration premises_owner read the owners of earlier listings back from this text
     return f"{key.name} (API key #{key.id})"
 
 
