@@ -30,7 +30,7 @@ from api.database import DatabaseDownError
 from geoplan.assessment.policy import NoPolicyError, PolicyError
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.geo.region import NoBoundaryError
-from geoplan.premises import StaleVersionError
+from geoplan.premises import NotOwnerError, StaleVersionError
 from geoplan.store.cluster import LocalDBError
 from geoplan.store.db import DatabaseError, DatabaseUnavailableError
 
@@ -139,6 +139,8 @@ _DATABASE_UNAVAILABLE = Problem(
 PROBLEMS: dict[type[BaseException], Problem] = {
     ValidationError: _INVALID_INPUT,  # 400 under BAD_REQUEST_PREFIXES (the OGC API)
     NotFoundError: Problem(404),
+    # a key that is not admin, changing a listing it did not create (geoplan.premises.register)
+    NotOwnerError: Problem(403, "Not your listing"),
     StaleVersionError: Problem(
         412,
         "Precondition Failed",

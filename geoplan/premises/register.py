@@ -1,5 +1,13 @@
 """The register: reading one listing and its history; create, update and withdraw with a history
 row and a version per change.
+
+Ownership: a listing created through the API remembers the key that created it
+(``premises.owner_key_id``). A write names its :class:`Editor` (the key, and whether it is an
+``admin`` key); a non-admin editor may change or withdraw only its own listings
+(:class:`NotOwnerError`, HTTP 403). Listings without an owner (imported, sample data, created on
+the command line, or by an API key before ownership was recorded) are the municipality's: only
+admin editors may change them. A write without an editor is an operator's (command line,
+imports, tests) and is not checked.
 """
 
 from __future__ import annotations
@@ -7,6 +15,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -54,6 +63,30 @@ class StaleVersionError(GeoplanError):
         self.current = current
 
 
+@dataclass(frozen=True)
+class Editor:
+    """Who writes, for the ownership rule: an API key's id and whether it is an admin key."""
+
+    key_id: int
+    admin: bool = False
+
+    def may_edit(self, owner_key_id: int | None) -> bool:
+        """Admin keys edit every listing; other keys only the listings they created."""
+        return self.admin or (owner_key_id is not None and owner_key_id == self.key_id)
+
+
+class NotOwnerError(GeoplanError):
+    """A key that is not an admin key tried to change a listing it did not create."""
+
+    def __init__(self, premises_id: str, owned: bool):
+        whose = "another API key" if owned else "the municipality (it has no known owner)"
+        super().__init__(
+            f"premises {premises_id!r} belongs to {whose}: a key may change or withdraw only "
+            "the listings it created, unless it has the 'admin' scope"
+        )
+        self.premises_id = premises_id
+
+
 _RECORD_SQL = f"""
     SELECT jsonb_build_object(
         {json_pairs(PREMISES.by_role(*RECORD_ROLES), "p", {"nearest_hub_name": "h.name"})},
@@ -79,6 +112,69 @@ def get(conn: psycopg.Connection, premises_id: str) -> dict[str, Any]:
     if record is None:
         raise NotFoundError(f"no premises with id {premises_id!r}")
     return record
+
+
+MAX_LISTINGS_PAGE = 200
+"""Largest page of :func:`listings` (the broker page shows 50 at a time)."""
+
+_LISTINGS_SQL = f"""
+    WITH page AS (
+        SELECT o.id, o.updated_at, o.owner_key_id FROM premises o
+        WHERE (%(everyone)s OR o.owner_key_id = %(key)s)
+          AND (%(q)s::text IS NULL OR o.address ILIKE %(q)s OR o.id = %(id)s)
+        ORDER BY o.updated_at DESC, o.id LIMIT %(limit)s OFFSET %(offset)s)
+    SELECT jsonb_build_object(
+        {json_pairs(PREMISES.by_role(*RECORD_ROLES), "p", {"nearest_hub_name": "h.name"})},
+        'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), {RECORD_DECIMALS})::jsonb),
+        page.owner_key_id
+    FROM page JOIN premises_annotated p ON p.id = page.id
+    LEFT JOIN hubs h ON h.id = p.nearest_hub_id
+    ORDER BY page.updated_at DESC, page.id"""
+
+_LISTINGS_COUNT_SQL = """
+    SELECT count(*) FROM premises o
+    WHERE (%(everyone)s OR o.owner_key_id = %(key)s)
+      AND (%(q)s::text IS NULL OR o.address ILIKE %(q)s OR o.id = %(id)s)"""
+
+
+def listings(
+    conn: psycopg.Connection,
+    owner: int,
+    *,
+    everyone: bool = False,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[tuple[dict[str, Any], int | None]]]:
+    """The listings the key ``owner`` created, newest change first, withdrawn ones included
+    (a broker may put one back on the market): ``(how many in all, [(record, owner key id)])``.
+
+    ``everyone`` (for admin keys): every listing, whoever created it. ``q``: only those whose
+    address contains it (any case), or whose id it is. Records as :func:`get` returns them.
+    """
+    if not 1 <= limit <= MAX_LISTINGS_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_LISTINGS_PAGE}", "limit")
+    if not 0 <= offset < 2**31:
+        raise ValidationError("offset must be between 0 and 2147483647", "offset")
+    if q is not None:
+        problem = text_problem(q, 200)
+        if problem:
+            raise ValidationError(f"q {problem}", "q")
+        q = q.strip() or None
+    pattern = None
+    if q is not None:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    params = {
+        "everyone": everyone,
+        "key": owner,
+        "q": pattern,
+        "id": q,
+        "limit": limit,
+        "offset": offset,
+    }
+    total = conn.execute(_LISTINGS_COUNT_SQL, params).fetchone()[0]
+    rows = conn.execute(_LISTINGS_SQL, params).fetchall() if total > offset else []
+    return total, [(r[0], r[1]) for r in rows]
 
 
 def history(conn: psycopg.Connection, premises_id: str) -> list[dict[str, Any]]:
@@ -394,13 +490,19 @@ def default_source(actor: str) -> str:
 
 
 def create(
-    conn: psycopg.Connection, data: Mapping[str, Any], actor: str, *, source: str | None = None
+    conn: psycopg.Connection,
+    data: Mapping[str, Any],
+    actor: str,
+    *,
+    source: str | None = None,
+    owner: int | None = None,
 ) -> dict[str, Any]:
     """Add a premises listing; returns the stored record (see :func:`get`).
 
     ``data`` holds the editable fields (``geometry`` as GeoJSON, optional ``crs``). Provenance:
     ``source`` (default: written through the API by ``actor``), ``verified`` false unless given,
-    never sample data.
+    never sample data. ``owner``: the id of the API key creating it, which alone (besides admin
+    keys) may change it later; None for an operator's listing (admin keys only).
     """
     values = _geocoded_provenance(
         _clean(conn, data, required=True), source or default_source(actor)
@@ -410,9 +512,9 @@ def create(
         if not col.is_nullable and not col.required:
             values.setdefault(col.name, False if col.kind == "bool" else col.default)
     with conn.transaction():
-        cols = ["id", "sample", "version"]
-        params: list[Any] = [premises_id, False, 1]
-        placeholders = ["%s"] * 3
+        cols = ["id", "sample", "version", "owner_key_id"]
+        params: list[Any] = [premises_id, False, 1, owner]
+        placeholders = ["%s"] * 4
         for name, value in values.items():
             if name == "geom_xy":
                 cols.append("geom")
@@ -429,23 +531,32 @@ def create(
         return _finish(conn, premises_id, "create", actor, None)
 
 
-def _lock(conn: psycopg.Connection, premises_id: str, expected_version: int | None) -> dict:
+def _lock(
+    conn: psycopg.Connection,
+    premises_id: str,
+    expected_version: int | None,
+    editor: Editor | None = None,
+) -> dict:
     """The listing as its history records it (:data:`_SNAPSHOT`), locked against concurrent
-    writers, after the version check."""
+    writers, after the checks: it exists (404), ``editor`` may change it (403), it is at the
+    expected version (412) — in that order, so a stranger learns nothing of its version."""
     problem = text_problem(premises_id, 200)
     row = (
         None
         if problem
         else conn.execute(
-            f"SELECT version, {_SNAPSHOT} FROM premises p WHERE id = %s FOR UPDATE",
+            f"SELECT version, owner_key_id, {_SNAPSHOT} FROM premises p WHERE id = %s FOR UPDATE",
             (premises_id,),
         ).fetchone()
     )
     if row is None:
         raise NotFoundError(f"no premises with id {premises_id!r}")
-    if expected_version is not None and row[0] != expected_version:
-        raise StaleVersionError(premises_id, expected_version, row[0])
-    return row[1]
+    version, owner, snapshot = row
+    if editor is not None and not editor.may_edit(owner):
+        raise NotOwnerError(premises_id, owner is not None)
+    if expected_version is not None and version != expected_version:
+        raise StaleVersionError(premises_id, expected_version, version)
+    return snapshot
 
 
 def update(
@@ -458,6 +569,7 @@ def update(
     *,
     source: str | None = None,
     unverify: bool = False,
+    editor: Editor | None = None,
 ) -> dict[str, Any]:
     """Change a premises: replace it (``partial=False``, PUT) or merge ``data`` (PATCH).
 
@@ -468,12 +580,13 @@ def update(
     A write that changes nothing (an empty PATCH, the same values again) is no change: the
     listing keeps its version, ``source`` and ``verified``, and no history entry is written.
     ``unverify``: a change clears ``verified`` (the changed listing is no longer the one that
-    was checked); ``source`` becomes the writer's.
+    was checked); ``source`` becomes the writer's. ``editor``: the API key writing, which must
+    own the listing unless it is an admin key (:class:`NotOwnerError`).
     """
     values = _clean(conn, data, required=not partial)
     match = values.pop(GEOCODED, None)
     with conn.transaction():
-        before = _lock(conn, premises_id, expected_version)
+        before = _lock(conn, premises_id, expected_version, editor)
         if not partial:  # fields left out are cleared; a flag is false, status is kept
             for col in _EDITABLE:
                 if col.name in values or col.required:
@@ -520,11 +633,17 @@ def _changes(conn: psycopg.Connection, premises_id: str, values: Mapping[str, An
 
 
 def withdraw(
-    conn: psycopg.Connection, premises_id: str, actor: str, expected_version: int | None = None
+    conn: psycopg.Connection,
+    premises_id: str,
+    actor: str,
+    expected_version: int | None = None,
+    *,
+    editor: Editor | None = None,
 ) -> dict[str, Any]:
-    """Mark a premises withdrawn (the row and its history stay). Idempotent."""
+    """Mark a premises withdrawn (the row and its history stay). Idempotent. ``editor`` as in
+    :func:`update`."""
     with conn.transaction():
-        before = _lock(conn, premises_id, expected_version)
+        before = _lock(conn, premises_id, expected_version, editor)
         if before["status"] == "withdrawn":
             return _record(conn, premises_id)  # type: ignore[return-value]
         conn.execute(

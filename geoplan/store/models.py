@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -235,6 +236,12 @@ class Premises(Kommunenummer, Provenance, Base):
         _range("premises", "floor_area_m2", "floor_area_m2 > 0 AND floor_area_m2 <= 1000000"),
         _range("premises", "rent_nok_m2_year", "rent_nok_m2_year BETWEEN 0 AND 100000"),
         _kommunenummer_check("premises"),
+        Index(
+            "premises_owner_key_idx",
+            "owner_key_id",
+            "updated_at",
+            postgresql_where=text("owner_key_id IS NOT NULL"),
+        ),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     address: Mapped[str] = mapped_column(Text, nullable=False)
@@ -246,6 +253,11 @@ class Premises(Kommunenummer, Provenance, Base):
     listing_url: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="available")
+    # The API key that created the listing (migration premises_owner): only it, or an admin
+    # key, may change or withdraw the listing. NULL: imported, sample or CLI data (admin only).
+    owner_key_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
     # A compact internal key for bulk work (binary COPY of fixed-width rows, integer joins);
     # the public identity stays ``id``.
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), nullable=False, unique=True)

@@ -55,6 +55,7 @@ PAGES: dict[str, list[str]] = {
     "/maps/areas/{slug}": ["/maps/areas/visperud"],
     "/assessments/{case_id}/report": [f"/assessments/{CASE}/report"],
     "/tilgjengelighet": ["/tilgjengelighet"],
+    "/megler": ["/megler"],  # signed out; signed-in states: tests/e2e/test_broker_page.py
     "/ogc": ["/ogc?f=html", "/ogc/"],
     "/ogc/conformance": ["/ogc/conformance?f=html"],
     "/ogc/collections": ["/ogc/collections?f=html"],
