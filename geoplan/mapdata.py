@@ -378,8 +378,8 @@ def premises_tile_query(q: PremisesQuery) -> dict[str, str] | None:
     """The query string that narrows premises tiles to the matches of ``q`` (OGC simple filters
     and CQL2, as ``/ogc/collections/premises/tiles/...`` takes them), or None when ``q`` names
     something tiles cannot express (a focus ``area``; the walk to a named ``hub``, which is
-    computed per search)."""
-    if q.area or q.hub:
+    computed per search; a drawn polygon or a circle, ``within``/``near``)."""
+    if q.area or q.hub or q.within or q.near:
         return None
     params = {"status": "available"}
     if q.uses:

@@ -12,7 +12,7 @@ import psycopg
 from geoplan.geo.crs import WGS84
 from geoplan.layers.spec import API_ORDER, PREMISES, RECORD_ROLES, SEARCH
 from geoplan.layers.sql import json_pairs, select_list
-from geoplan.premises.query import SORTS, PremisesQuery, SearchResult, validate_query
+from geoplan.premises.query import SORTS, PremisesQuery, SearchResult, place_where, validate_query
 from geoplan.proximity import HubSelection, WalkSettings, default_walk, walk_to_nearest_hub
 from geoplan.store.db import read_gdf
 
@@ -60,6 +60,9 @@ def _compile(
     if q.available_by:
         where.append("(p.available_from IS NULL OR p.available_from <= %(by)s)")
         params["by"] = q.available_by
+    place, place_params = place_where(q)
+    where += place
+    params |= place_params
     if q.max_walk_min is not None:
         params["walk"] = q.max_walk_min
     if q.hub:
