@@ -63,5 +63,6 @@ def test_openapi_documents_the_place_parameters(client):
 def test_search_map_shows_the_polygon_and_keeps_it_in_the_form(client):
     r = client.get("/maps/premises", params={"within": BOX})
     assert r.status_code == 200
-    assert 'name="within"' in r.text and "10.94 59.92" in r.text
-    assert "Tegn område" in r.text and "Bruk kartutsnittet" in r.text
+    assert "gp-within" in r.text and "10.94 59.92" in r.text
+    assert "Tegn søkeområde" in r.text and "Søk i kartutsnittet" in r.text
+    assert "leaflet.draw.js (vendored)" in r.text
