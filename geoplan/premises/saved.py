@@ -29,6 +29,7 @@ from psycopg.types.json import Jsonb
 from geoplan.errors import NotFoundError, ValidationError
 from geoplan.premises.query import (
     MAX_ID,
+    SEARCH_FILTERS,
     PremisesQuery,
     Sort,
     check_parameter_names,
@@ -41,6 +42,7 @@ from geoplan.premises.search import search
 
 NOT_KEPT = ("limit", "offset", "sort")
 """Search parameters that are no filter: a saved search keeps none of them."""
+_REPEATABLE = frozenset(f.name for f in SEARCH_FILTERS if f.many)
 MAX_TITLE = 200
 FEED_SIZE = 50
 """Entries in a saved search's feed: its most recently changed matches."""
@@ -77,7 +79,7 @@ def checked_filters(conn: psycopg.Connection, filters: Mapping[str, Any]) -> dic
     for name, value in query_params(q):
         if name in NOT_KEPT:
             continue
-        many = name in ("use", "kommune")
+        many = name in _REPEATABLE
         canonical[name] = [*canonical.get(name, []), value] if many else value
     return canonical
 
