@@ -74,7 +74,7 @@ class Webhook(BaseModel):
 
 class SavedSearchOut(BaseModel):
     id: str
-    title: str | None
+    title: str | None = None
     filters: dict[str, Any]
     created_at: datetime
     webhook: Webhook | None = None

@@ -34,6 +34,11 @@ from geoplan.geo.region import FALLBACK_BOX_25833
 
 MAX_WITHIN_CHARS = 100_000
 """Longest ``within`` text (1 000 vertices with 15 decimals fit well inside)."""
+MAX_WITHIN_URL_CHARS = 4000
+"""Longest ``within`` in a URL (``GET /premises``): the HTTP server refuses a request line over
+64 KiB before geoplan sees it, and percent-encoding may make a character 12 bytes. A larger
+polygon is saved with ``POST /premises/searches`` (a JSON body, up to :data:`MAX_WITHIN_CHARS`)
+and followed through its feed or webhook."""
 MAX_WITHIN_VERTICES = 1000
 """Most positions of a ``within`` polygon (all rings and parts together, each ring's closing
 position included)."""

@@ -197,7 +197,7 @@ class PremisesQuery:
         f"WKT, x/y in `within_crs`; at most {place.MAX_WITHIN_VERTICES} vertices and "
         f"{place.MAX_WITHIN_AREA_KM2:g} km², valid (no self-intersection), near the region",
         cli="--within",
-        max_length=place.MAX_WITHIN_CHARS,
+        max_length=place.MAX_WITHIN_URL_CHARS,
     )
     within_crs: str | None = search_filter(
         help="CRS of `within` (EPSG:25833, 25832, an OGC URI...; default WGS84 lon/lat)",
