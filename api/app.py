@@ -27,10 +27,14 @@ from api.routers import (
     plans,
     premises,
     proximity,
+    saved_searches,
     tiles,
 )
 from geoplan.config import Settings, get_settings
 from maps.assets import STATIC_DIR
+
+OPEN_PATHS = ("/premises/searches",)
+"""Routes that read a body without an API key: saving a search (rate-limited, bounded)."""
 
 
 def create_app(
@@ -87,11 +91,13 @@ def create_app(
     )
     app.state.settings = settings
     errors.install(app)
-    app.add_middleware(RequestGuard, settings=settings)  # host, NUL, key before body, size
+    # host, NUL, key before body (anyone may save a search), size
+    app.add_middleware(RequestGuard, settings=settings, open_paths=OPEN_PATHS)
     for module in (
         health,
         ogc,
         tiles,
+        saved_searches,  # before premises: /premises/searches/... is not a premises id
         premises,
         me,
         proximity,

@@ -140,6 +140,19 @@ class Settings(BaseSettings):
         description="Above this many premises the overview and search maps load premises as "
         "vector tiles from the server instead of carrying them inline in the page.",
     )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow saved-search webhooks to private, loopback and link-local addresses "
+        "(an intranet receiver). Off: such URLs are refused, so a webhook cannot be used to "
+        "reach the server's own network (SSRF).",
+    )
+    saved_searches_per_hour: int = Field(
+        default=30,
+        ge=1,
+        le=100_000,
+        description="Saved searches one client address may create per hour (per API worker); "
+        "more are answered 429 with Retry-After.",
+    )
     walk_speed_kmh: float = Field(
         default=5.0, gt=0, description="Walking speed (5 km/h = 83 m/min)."
     )

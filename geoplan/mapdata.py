@@ -396,8 +396,8 @@ def premises_tile_query(q: PremisesQuery) -> dict[str, str] | None:
     """The query string that narrows premises tiles to the matches of ``q`` (OGC simple filters
     and CQL2, as ``/ogc/collections/premises/tiles/...`` takes them), or None when ``q`` names
     something tiles cannot express (a focus ``area``; the walk to a named ``hub``, which is
-    computed per search)."""
-    if q.area or q.hub:
+    computed per search; a drawn polygon or a circle, ``within``/``near``)."""
+    if q.area or q.hub or q.within or q.near:
         return None
     params = {"status": "available"}
     if q.uses:
@@ -417,6 +417,24 @@ def premises_tile_query(q: PremisesQuery) -> dict[str, str] | None:
     if cql:
         params["filter"] = " AND ".join(cql)
     return params
+
+
+def search_place(q: PremisesQuery) -> dict[str, Any] | None:
+    """Where a checked search ``q`` looks, for the map to draw (WGS84): ``area`` its ``within``
+    polygon as a GeoJSON geometry, ``circle`` its ``near`` point and radius; None for neither."""
+    from geoplan.premises import place
+
+    if not q.within and not q.near:
+        return None
+    out: dict[str, Any] = {"area": None, "circle": None}
+    if q.within:
+        area = gpd.GeoSeries([place.read_within(q.within, q.within_crs)], crs=STORAGE_SRID)
+        out["area"] = json.loads(area.to_crs(WGS84).to_json())["features"][0]["geometry"]
+    if q.near:
+        lon, lat = place.read_near(q.near)
+        radius = place.DEFAULT_RADIUS_M if q.radius_m is None else q.radius_m
+        out["circle"] = {"lon": lon, "lat": lat, "radius_m": radius}
+    return out
 
 
 # -- zoning plans: land use (maps/land_use.py) -----------------------------------------------------

@@ -31,6 +31,7 @@ import psycopg
 from geoplan.errors import ValidationError
 from geoplan.geo.municipalities import national_loaded
 from geoplan.layers.spec import PREMISES, number_text
+from geoplan.premises import place
 from geoplan.proximity.checks import MAX_MINUTES
 from geoplan.vocab import KOMMUNENUMMER_PATTERN, USE_CATEGORIES
 
@@ -191,6 +192,29 @@ class PremisesQuery:
         max_length=MAX_ID,
         form=FormField("Fokusområde", "gp-area"),
     )
+    within: str | None = search_filter(
+        help="Only premises inside this polygon: a GeoJSON Polygon/MultiPolygon (or Feature) or "
+        f"WKT, x/y in `within_crs`; at most {place.MAX_WITHIN_VERTICES} vertices and "
+        f"{place.MAX_WITHIN_AREA_KM2:g} km², valid (no self-intersection), near the region",
+        cli="--within",
+        max_length=place.MAX_WITHIN_URL_CHARS,
+    )
+    within_crs: str | None = search_filter(
+        help="CRS of `within` (EPSG:25833, 25832, an OGC URI...; default WGS84 lon/lat)",
+        cli="--within-crs",
+        max_length=MAX_ID,
+    )
+    near: str | None = search_filter(
+        help="Only premises within `radius_m` of this point: lon,lat in WGS84 degrees",
+        cli="--near",
+        max_length=100,
+    )
+    radius_m: float | None = search_filter(
+        help=f"Radius around `near`, metres on the ground (default {place.DEFAULT_RADIUS_M:g})",
+        cli="--radius",
+        minimum=place.MIN_RADIUS_M,
+        maximum=place.MAX_RADIUS_M,
+    )
     available_by: date | None = search_filter(
         help="Available on or before this date (YYYY-MM-DD)", cli="--available-by"
     )
@@ -342,7 +366,14 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
             known = [r[0] for r in conn.execute(f"SELECT id FROM {table} ORDER BY id")]
             hint = f"; known: {', '.join(known)}" if known and len(known) <= 30 else ""
             bad(name, f"unknown {what} {value!r}{hint}")
+    problems += place.place_problems(conn, q.within, q.within_crs, q.near, q.radius_m)
     return problems
+
+
+def place_where(q: PremisesQuery, alias: str = "p") -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions on the premises row ``alias`` for the place filters of a checked ``q``
+    (``within``, ``near``/``radius_m``), and their parameters (named ``place_*``)."""
+    return place.place_where(q.within, q.within_crs, q.near, q.radius_m, alias)
 
 
 def _raise_if_any(errors: list[dict[str, Any]]) -> None:

@@ -28,6 +28,7 @@ from geoplan.premises.query import (
     PremisesQuery,
     SearchResult,
     Sort,
+    place_where,
     validate_query,
 )
 from geoplan.proximity import HubSelection, WalkSettings, default_walk, walk_to_nearest_hub
@@ -107,6 +108,12 @@ def _filters(q: PremisesQuery, walking: WalkSettings) -> _Where:
             "(s.available_from IS NULL OR s.available_from <= %(by)s)",
         )
         where.params["by"] = q.available_by
+    if q.within or q.near:
+        on_listing, place_params = place_where(q, "p")
+        on_search, _ = place_where(q, "s")
+        for listing, search in zip(on_listing, on_search, strict=True):
+            where.add(listing, search)
+        where.params |= place_params
     if q.max_walk_min is not None:
         where.params["walk"] = q.max_walk_min
         if not q.hub:

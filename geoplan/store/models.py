@@ -430,6 +430,38 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class SavedSearch(Base):
+    """A saved premises search: its filters under an unguessable id, read as a stable URL and
+    an Atom feed, with an optional webhook and its delivery state (migration ``saved_searches``,
+    :mod:`geoplan.premises.saved`)."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (
+        CheckConstraint("jsonb_typeof(filters) = 'object'", name="saved_searches_filters_check"),
+        CheckConstraint(
+            "(webhook_url IS NULL) = (webhook_secret IS NULL)", name="saved_searches_webhook_check"
+        ),
+        Index(
+            "saved_searches_webhook_idx",
+            "webhook_next_attempt",
+            postgresql_where=text("webhook_url IS NOT NULL"),
+        ),
+    )
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    filters: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    created_by: Mapped[str | None] = mapped_column(Text)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
+    notified_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    webhook_failures: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    webhook_last_error: Mapped[str | None] = mapped_column(Text)
+    webhook_next_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class WalkNode(Base):
     """Vertices of the pedestrian network (pgRouting topology)."""
 

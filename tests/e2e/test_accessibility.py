@@ -50,6 +50,8 @@ PAGES: dict[str, list[str]] = {
     "/maps/premises": [
         "/maps/premises?use=office&max_walk_min=15",
         "/maps/premises?min_area_m2=99999",
+        # a drawn search area (the area controls, the polygon on the map)
+        "/maps/premises?within=POLYGON((10.94+59.92,10.97+59.92,10.97+59.935,10.94+59.92))",
     ],
     "/maps/premises/{premises_id}": ["/maps/premises/sample-001"],
     "/maps/areas/{slug}": ["/maps/areas/visperud"],
