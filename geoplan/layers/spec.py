@@ -189,6 +189,9 @@ class LayerSpec:
     name: str
     geometry: str  # "point" | "polygon"
     fields: tuple[ColumnSpec, ...]  # declared in API_ORDER
+    # The fields of a record's ``units`` (premises: several spaces in one building, a table of
+    # their own); empty: the layer's records have no units.
+    unit_fields: tuple[ColumnSpec, ...] = ()
 
     @property
     def table(self) -> str:
@@ -1004,6 +1007,7 @@ PREMISES = LayerSpec(
         ),
         _updated_at("Last change."),
     ),
+    unit_fields=UNIT_FIELDS,
 )
 
 LAYER_SPECS: dict[str, LayerSpec] = {s.name: s for s in (BOUNDARY, AREAS, HUBS, PREMISES)}

@@ -12,6 +12,7 @@ import psycopg
 from geoplan.geo.crs import WGS84
 from geoplan.layers.spec import API_ORDER, PREMISES, RECORD_ROLES, SEARCH
 from geoplan.layers.sql import json_pairs, select_list
+from geoplan.premises.conditions import field_conditions, matching_units_sql, size_conditions
 from geoplan.premises.query import SORTS, PremisesQuery, SearchResult, validate_query
 from geoplan.proximity import HubSelection, WalkSettings, default_walk, walk_to_nearest_hub
 from geoplan.store.db import read_gdf
@@ -40,15 +41,8 @@ def _compile(
     if q.uses:
         where.append("p.uses && %(uses)s::text[]")
         params["uses"] = list(q.uses)
-    if q.min_area_m2 is not None:
-        where.append("p.floor_area_m2 >= %(min_area)s")
-        params["min_area"] = q.min_area_m2
-    if q.max_area_m2 is not None:
-        where.append("p.floor_area_m2 <= %(max_area)s")
-        params["max_area"] = q.max_area_m2
-    if q.max_rent_nok_m2 is not None:
-        where.append("p.rent_nok_m2_year <= %(max_rent)s")
-        params["max_rent"] = q.max_rent_nok_m2
+    # size, rent, availability and floor: per vacant unit for a listing with units
+    where += size_conditions(q, params) + field_conditions(q, params)
     if q.kommune:
         where.append("p.kommunenummer = ANY(%(kommune)s)")
         params["kommune"] = list(q.kommune)
@@ -57,9 +51,6 @@ def _compile(
             "EXISTS (SELECT 1 FROM areas a WHERE a.id = %(area)s AND ST_Intersects(a.geom, p.geom))"
         )
         params["area"] = q.area
-    if q.available_by:
-        where.append("(p.available_from IS NULL OR p.available_from <= %(by)s)")
-        params["by"] = q.available_by
     if q.max_walk_min is not None:
         params["walk"] = q.max_walk_min
     if q.hub:
@@ -115,21 +106,24 @@ def search(
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     gdf = read_gdf(
         conn,
-        f"""SELECT {_SELECT_COLUMNS}{_HUB_COLUMNS if q.hub else ""}, ST_AsBinary(p.geom) AS geom
+        f"""SELECT {_SELECT_COLUMNS}{_HUB_COLUMNS if q.hub else ""},
+                   {matching_units_sql(q)} AS units, ST_AsBinary(p.geom) AS geom
             FROM {source} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s""",
         params | {"limit": q.limit, "offset": q.offset},
     )
     return SearchResult(gdf, total, q)
 
 
-def _feature_sql(with_hub: bool) -> str:
+def _feature_sql(q: PremisesQuery) -> str:
     """A GeoJSON Feature (WGS84) of one premises row, built in PostGIS: the record's fields in
-    :data:`~geoplan.layers.spec.API_ORDER` (the search's own with ``hub``), walks rounded."""
-    fields = PREMISES.by_role(*(API_ORDER if with_hub else RECORD_ROLES))
+    :data:`~geoplan.layers.spec.API_ORDER` (the search's own with ``hub``), walks rounded, and
+    its units that match the search (:func:`~geoplan.premises.conditions.matching_units_sql`)."""
+    fields = PREMISES.by_role(*(API_ORDER if q.hub else RECORD_ROLES))
     return f"""json_build_object(
         'type', 'Feature', 'id', p.id,
         'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 7)::json,
-        'properties', json_build_object({json_pairs(fields, "p", _SOURCES, rounded=True)}))"""
+        'properties', json_build_object({json_pairs(fields, "p", _SOURCES, rounded=True)},
+                                        'units', {matching_units_sql(q)}))"""
 
 
 @dataclass
@@ -150,7 +144,7 @@ def search_features(
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     row = conn.execute(
         f"""SELECT coalesce(json_agg(f ORDER BY n), '[]'::json)::text, count(*)
-            FROM (SELECT {_feature_sql(bool(q.hub))} AS f, row_number() OVER (ORDER BY {order}) n
+            FROM (SELECT {_feature_sql(q)} AS f, row_number() OVER (ORDER BY {order}) n
                   FROM {source} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) page""",
         params | {"limit": q.limit, "offset": q.offset},
     ).fetchone()
