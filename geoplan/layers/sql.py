@@ -102,6 +102,30 @@ def units_rollup_sql(spec: LayerSpec) -> str:
     building keeps its total). A listing without units keeps its own values. One statement for
     the register (one listing) and ``geoplan import`` (thousands); rows it would not change
     are not written (no new stored head, no trigger work)."""
+    names, aggs, news = _rollup_parts(spec)
+    return f"""
+        UPDATE premises p
+        SET ({", ".join(["unit_count", *names])}) = (r.n, {", ".join(news)})
+        FROM (SELECT s.seq, count(u.premises_seq)::int AS n, {", ".join(aggs)}
+              FROM unnest(%(seqs)s::bigint[]) s(seq)
+              LEFT JOIN {UNITS_TABLE} u ON u.premises_seq = s.seq GROUP BY s.seq) r
+        WHERE p.seq = r.seq
+          AND ({", ".join(["p.unit_count", *(f"p.{n}" for n in names)])})
+              IS DISTINCT FROM (r.n, {", ".join(news)})"""
+
+
+def units_rollup_into_sql(spec: LayerSpec, table: str, units_table: str) -> str:
+    """The same derivation for rows about to be imported: ``table`` (``id`` and the derived
+    columns) from ``units_table`` (``id`` and the unit fields); rows without units keep their
+    values. So an import compares and stores what the register would."""
+    names, aggs, _ = _rollup_parts(spec)
+    return f"""
+        UPDATE {table} p SET ({", ".join(names)}) = ({", ".join(f"r.{n}" for n in names)})
+        FROM (SELECT u.id, {", ".join(aggs)} FROM {units_table} u GROUP BY u.id) r
+        WHERE p.id = r.id"""
+
+
+def _rollup_parts(spec: LayerSpec) -> tuple[list[str], list[str], list[str]]:
     unit_names = {c.name for c in spec.unit_fields}
     derived = [c for c in spec.fields if c.from_units]
     aggs, news = [], []
@@ -113,13 +137,4 @@ def units_rollup_sql(spec: LayerSpec) -> str:
             f"ELSE {rule.format(c=col, f='')} END AS {c.name}"
         )
         news.append(f"CASE WHEN r.n > 0 THEN r.{c.name} ELSE p.{c.name} END")
-    names = [c.name for c in derived]
-    return f"""
-        UPDATE premises p
-        SET ({", ".join(["unit_count", *names])}) = (r.n, {", ".join(news)})
-        FROM (SELECT s.seq, count(u.premises_seq)::int AS n, {", ".join(aggs)}
-              FROM unnest(%(seqs)s::bigint[]) s(seq)
-              LEFT JOIN {UNITS_TABLE} u ON u.premises_seq = s.seq GROUP BY s.seq) r
-        WHERE p.seq = r.seq
-          AND ({", ".join(["p.unit_count", *(f"p.{n}" for n in names)])})
-              IS DISTINCT FROM (r.n, {", ".join(news)})"""
+    return [c.name for c in derived], aggs, news

@@ -267,3 +267,94 @@ def test_bad_new_filters_are_named(loaded_db, conn, filters, field):
     with pytest.raises(ValidationError) as info:
         premises.check_query(conn, PremisesQuery(**filters))
     assert info.value.errors[0]["field"] == field
+
+
+# -- import, export, migration ------------------------------------------------------------------
+def _collection(*features: dict) -> dict:
+    return {"type": "FeatureCollection", "features": list(features)}
+
+
+def _imported(id_: str, **props) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": LORENSKOG_HUS},
+        "properties": {"id": id_, "address": "Festplassen 3", "uses": "kontor", **props},
+    }
+
+
+def _import(url, path, doc=None):
+    from geoplan.ingest.files import ImportOptions, import_file
+    from geoplan.store import db
+
+    if doc is not None:
+        path.write_text(json.dumps(doc))
+    with db.transaction(url) as conn:
+        return import_file(conn, path, "premises", ImportOptions())
+
+
+def test_import_maps_fields_and_units_and_export_round_trips(loaded_db, conn, tmp_path):
+    from geoplan.ingest.export import export_layer
+    from geoplan.ingest.validation import RowValidationError
+
+    units = [
+        {"label": "Hall 1", "area_m2": 1200, "rent_nok_m2_year": 950},
+        {"label": "Hall 2", "area_m2": 800, "status": "utleid"},
+    ]
+    doc = _collection(
+        _imported(
+            "imp-lager",
+            energimerke="d",
+            byggeår=1990,
+            takhøyde=10.5,
+            lasterampe="ja",
+            megler="Lager & Logistikk Megling AS",
+            parkering=30,
+            units=units,
+        ),
+        _imported("imp-kontor", areal=400, arbeidsplasser=35, etasje=2),
+    )
+    result = _import(loaded_db, tmp_path / "a.geojson", doc)
+    assert result.write.inserted == 2
+    lager = premises.get(conn, "imp-lager")
+    assert (lager["energy_label"], lager["year_built"], lager["ceiling_height_m"]) == (
+        "D",
+        1990,
+        10.5,
+    )
+    assert lager["loading_dock"] is True and lager["parking_spaces"] == 30
+    assert lager["unit_count"] == 2 and lager["floor_area_m2"] == 1200
+    assert lager["rent_nok_m2_year"] == 950
+    assert [u["status"] for u in lager["units"]] == ["available", "let"]
+    kontor = premises.get(conn, "imp-kontor")
+    assert (kontor["workplaces"], kontor["floor"], kontor["units"]) == (35, 2, [])
+
+    # the same file again changes nothing; a changed unit alone is a new version with history
+    assert _import(loaded_db, tmp_path / "a.geojson", doc).write.unchanged == 2
+    doc["features"][0]["properties"]["units"][1]["status"] = "available"
+    again = _import(loaded_db, tmp_path / "a.geojson", doc)  # same source
+    assert (again.write.updated, again.write.unchanged) == (1, 1)
+    lager = premises.get(conn, "imp-lager")
+    assert lager["version"] == 2 and lager["floor_area_m2"] == 2000
+    assert premises.history(conn, "imp-lager")[-1]["after"]["units"][1]["status"] == "available"
+
+    # export (GeoJSON and CSV) carries the fields and the units, and imports back unchanged
+    for fmt in ("geojson", "csv"):
+        out = tmp_path / f"premises.{fmt}"
+        export_layer(conn, "premises", fmt, out)
+        assert _import(loaded_db, out).write.unchanged == 47
+    exported = json.loads((tmp_path / "premises.geojson").read_text())
+    props = next(f for f in exported["features"] if f["id"] == "imp-lager")["properties"]
+    assert props["units"][0]["label"] == "Hall 1" and props["energy_label"] == "D"
+
+    # bad units are refused naming the row and the unit's field; nothing is imported
+    bad = _collection(
+        _imported("imp-bad", units=[{"label": "A", "area_m2": -1}, {"label": "B", "area": 3}])
+    )
+    with pytest.raises(RowValidationError) as info:
+        _import(loaded_db, tmp_path / "c.geojson", bad)
+    fields = {(e["row"], e["field"]) for e in info.value.errors}
+    assert {(1, "units[0].area_m2"), (1, "units[1].area")} <= fields
+    with pytest.raises(RowValidationError, match=r"energy_label"):
+        _import(
+            loaded_db, tmp_path / "d.geojson", _collection(_imported("x", areal=5, energimerke="Q"))
+        )
