@@ -358,3 +358,27 @@ def test_import_maps_fields_and_units_and_export_round_trips(loaded_db, conn, tm
         _import(
             loaded_db, tmp_path / "d.geojson", _collection(_imported("x", areal=5, energimerke="Q"))
         )
+
+
+def test_ogc_queryables_tiles_filter_and_the_premises_page(loaded_db, conn):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from geoplan.mapdata import premises_tile_query
+
+    rec = premises.create(conn, building(energy_label="A", loading_dock=True), "alice")
+    conn.commit()
+    q = PremisesQuery(max_energy_label="B", loading_dock=True, built_after=2015)
+    cql = premises_tile_query(q)["filter"]
+    with TestClient(create_app(database_url=loaded_db)) as client:
+        queryables = client.get("/ogc/collections/premises/queryables").json()["properties"]
+        assert {"energy_label", "year_built", "loading_dock", "unit_count"} <= set(queryables)
+        items = client.get(
+            "/ogc/collections/premises/items", params={"filter": cql, "limit": 100}
+        ).json()
+        assert [f["id"] for f in items["features"]] == [rec["id"]]
+        page = client.get(f"/maps/premises/{rec['id']}").text
+        assert "Energikarakter" in page and "<caption>Lokaler i bygget</caption>" in page
+        assert "3. etg. vest" in page and "utleid" in page
+        form = client.get("/maps/premises", params={"max_energy_label": "B"}).text
+        assert "gp-energy" in form and "B eller bedre" in form
