@@ -335,6 +335,9 @@ def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any
         if col.kind == "int":
             frac = ok & (np.mod(np.nan_to_num(arr), 1) != 0)
             errs.rows(frac, name, lambda i: f"{name} must be a whole number ({raw.iloc[i]!r})")
+        if col.not_future:
+            late = ok & np.array([col.future(v) is not None for v in arr], dtype=bool)
+            errs.rows(late, name, lambda i: f"{name} {col.future(arr[i])} ({arr[i]:g})")
         if col.min_value is not None:
             low = ok & (arr <= col.min_value if col.min_exclusive else arr < col.min_value)
             rel = ">" if col.min_exclusive else "≥"

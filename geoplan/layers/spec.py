@@ -133,7 +133,8 @@ class ColumnSpec:
     api_description: str | None = None
     examples: tuple[object, ...] = ()  # for the API's request schema
     # A year that may not lie after the current one (year built or renovated): checked by every
-    # way in against today's date, beyond the static ``max_value`` the store's CHECK holds.
+    # way in against today's date (:meth:`future`), within the static range the store's CHECK
+    # holds (a planned building states its year in the description).
     not_future: bool = False
     # How a listing with units (``premises_units``) derives this value from its vacant units
     # (``sum``, ``min`` or ``earliest``); None: the listing's own value whatever its units.
@@ -155,14 +156,19 @@ class ColumnSpec:
         return self.role in (ATTRIBUTE, PROVENANCE) and not self.read_only
 
     def in_range(self, value: float) -> bool:
-        """Whether a finite number lies in the declared range (``min_value``, ``max_value``,
-        and not after this year for a ``not_future`` year)."""
+        """Whether a finite number lies in the declared range (``min_value``, ``max_value``):
+        what the store's CHECK accepts too (a year's "not in the future" is :meth:`future`)."""
         low, high = self.min_value, self.max_value
         if low is not None and (value <= low if self.min_exclusive else value < low):
             return False
-        if self.not_future and value > date.today().year:
-            return False
         return high is None or value <= high
+
+    def future(self, value: float) -> str | None:
+        """Why a ``not_future`` year is refused (it lies after the current one), else None."""
+        year = date.today().year
+        if self.not_future and value > year:
+            return f"must not be in the future (≤ {year})"
+        return None
 
     @property
     def range_text(self) -> str:
@@ -170,9 +176,7 @@ class ColumnSpec:
         parts = []
         if self.min_value is not None:
             parts.append(f"{'>' if self.min_exclusive else '≥'} {number_text(self.min_value)}")
-        if self.not_future:
-            parts.append(f"≤ {date.today().year} (not in the future)")
-        elif self.max_value is not None:
+        if self.max_value is not None:
             parts.append(f"≤ {number_text(self.max_value)}")
         return " and ".join(parts)
 

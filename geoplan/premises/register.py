@@ -214,7 +214,7 @@ def _check(col: ColumnSpec, value: Any) -> tuple[str | None, Any]:
         if isinstance(value, bool) or not isinstance(value, int) or not col.in_range(value):
             bound = f" {col.range_text}" if col.range_text else ""
             return f"must be a whole number{bound}", None
-        return None, value
+        return col.future(value), value
     if col.kind == "float":
         number = _number(value)
         if number is None or not col.in_range(number):

@@ -89,7 +89,7 @@ def test_new_fields_are_stored_and_returned(loaded_db, conn):
     [
         ({"energy_label": "H"}, "energy_label", "A, B, C, D, E, F, G"),
         ({"energy_label": "b"}, "energy_label", "one of"),
-        ({"year_built": date.today().year + 1}, "year_built", "not in the future"),
+        ({"year_built": date.today().year + 1}, "year_built", "must not be in the future"),
         ({"year_renovated": 1700}, "year_renovated", "≥ 1800"),
         ({"year_built": 2000, "year_renovated": 1990}, "year_renovated", "year_built (2000)"),
         ({"workplaces": -3}, "workplaces", "≥ 0"),
@@ -382,3 +382,11 @@ def test_ogc_queryables_tiles_filter_and_the_premises_page(loaded_db, conn):
         assert "3. etg. vest" in page and "utleid" in page
         form = client.get("/maps/premises", params={"max_energy_label": "B"}).text
         assert "gp-energy" in form and "B eller bedre" in form
+
+
+def test_an_import_refuses_a_year_in_the_future(loaded_db, tmp_path):
+    from geoplan.ingest.validation import RowValidationError
+
+    doc = _collection(_imported("imp-ny", areal=50, byggeår=date.today().year + 2))
+    with pytest.raises(RowValidationError, match=r"row 1: year_built must not be in the future"):
+        _import(loaded_db, tmp_path / "ny.geojson", doc)
