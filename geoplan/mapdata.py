@@ -30,6 +30,7 @@ from geoplan.premises import PremisesQuery, SearchResult, search
 from geoplan.premises import get as get_premises
 from geoplan.proximity import WalkSettings, default_walk
 from geoplan.store.db import read_gdf
+from geoplan.vocab import ENERGY_LABELS
 from geoplan.zoning import LandUsePremises, land_use_for_map, vacant_premises_by_land_use
 
 WGS84 = 4326
@@ -397,7 +398,8 @@ def premises_tile_query(q: PremisesQuery) -> dict[str, str] | None:
     and CQL2, as ``/ogc/collections/premises/tiles/...`` takes them), or None when ``q`` names
     something tiles cannot express (a focus ``area``; the walk to a named ``hub``, which is
     computed per search; a drawn polygon or a circle, ``within``/``near``)."""
-    if q.area or q.hub or q.within or q.near:
+    # the unit-level floor and the broker's name (a substring, any case) are not expressed
+    if q.area or q.hub or q.within or q.near or q.floor is not None or q.broker_org:
         return None
     params = {"status": "available"}
     if q.uses:
@@ -414,6 +416,20 @@ def premises_tile_query(q: PremisesQuery) -> dict[str, str] | None:
     if q.available_by is not None:
         by = q.available_by.isoformat()
         cql.append(f"(available_from IS NULL OR available_from <= DATE('{by}'))")
+    for name, column in (
+        ("min_workplaces", "workplaces"),
+        ("min_parking", "parking_spaces"),
+        ("min_ceiling_height_m", "ceiling_height_m"),
+    ):
+        if getattr(q, name) is not None:
+            cql.append(f"{column} >= {getattr(q, name)!r}")
+    if q.max_energy_label is not None:
+        labels = ENERGY_LABELS[: ENERGY_LABELS.index(q.max_energy_label) + 1]
+        cql.append(f"energy_label IN ({', '.join(repr(x) for x in labels)})")
+    if q.built_after is not None:
+        cql.append(f"(year_built >= {q.built_after!r} OR year_renovated >= {q.built_after!r})")
+    if q.loading_dock:
+        cql.append("loading_dock = TRUE")
     if cql:
         params["filter"] = " AND ".join(cql)
     return params

@@ -18,6 +18,7 @@ from geoplan.premises import (
     SearchFilter,
     query_params,
 )
+from geoplan.vocab import ENERGY_LABELS
 from maps.base import esc, hub_position_words, notes_html
 from maps.labels import METHOD_LABELS, MODE_LABELS, ROLE_LABELS, STATUS_LABELS, USE_LABELS, nok
 
@@ -45,6 +46,8 @@ def _choices(
         return "alle", list(kommune_names.items())
     if name == "area":
         return "alle", list(area_names.items())
+    if name == "max_energy_label":
+        return "uansett", [(label, f"{label} eller bedre") for label in ENERGY_LABELS]
     if name == "max_walk_min":
         return "uansett", [(w, f"inntil {w} min") for w in WALK_CHOICES]
     return None

@@ -36,13 +36,16 @@ from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.geo.crs import WGS84, parse_crs
 from geoplan.geo.region import NoBoundaryError, in_municipality
 from geoplan.layers.spec import PREMISES, RECORD_ROLES, ColumnSpec
-from geoplan.layers.sql import json_pairs, snapshot_sql
+from geoplan.layers.sql import json_pairs, snapshot_sql, units_json
+from geoplan.premises import units as unit_rows
 from geoplan.premises.query import text_problem
 
 _EDITABLE = PREMISES.writable
 """The fields a client sets, from the layer's description; everything else geoplan keeps."""
-EDITABLE_FIELDS = ("geometry", *(c.name for c in _EDITABLE))
+EDITABLE_FIELDS = ("geometry", *(c.name for c in _EDITABLE), "units")
 REQUIRED_FIELDS = ("geometry", *(c.name for c in _EDITABLE if c.required))
+"""Fields a listing cannot lack; one whose units decide it (``floor_area_m2``) may be left out
+when the listing has units."""
 GEOM_TOLERANCE_M = 0.001
 """A position that moved less than this (metres) has not moved: what ``geoplan import`` counts
 as unchanged too."""
@@ -90,6 +93,7 @@ class NotOwnerError(GeoplanError):
 _RECORD_SQL = f"""
     SELECT jsonb_build_object(
         {json_pairs(PREMISES.by_role(*RECORD_ROLES), "p", {"nearest_hub_name": "h.name"})},
+        'units', {units_json(PREMISES, "p")},
         'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), {RECORD_DECIMALS})::jsonb)
     FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id WHERE p.id = %s"""
 
@@ -310,6 +314,11 @@ def _check(col: ColumnSpec, value: Any) -> tuple[str | None, Any]:
             known = ", ".join(col.allowed or ())
             return f"unknown value {str(unknown[0])[:50]!r}; known: {known}", None
         return None, list(dict.fromkeys(items))
+    if col.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int) or not col.in_range(value):
+            bound = f" {col.range_text}" if col.range_text else ""
+            return f"must be a whole number{bound}", None
+        return col.future(value), value
     if col.kind == "float":
         number = _number(value)
         if number is None or not col.in_range(number):
@@ -409,7 +418,14 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
         bad(str(k)[:100], "is not a field of premises that can be set")
     out: dict[str, Any] = {}
     placeable = required and _placeable(data)
+    units = None
+    if "units" in data:
+        units = unit_rows.check_units(data["units"], _check, errors)
+        if units is not None:
+            out["units"] = units
     for name in REQUIRED_FIELDS:
+        if units and name != "geometry" and PREMISES.column(name).from_units:
+            continue  # derived from the units
         if required and data.get(name) is None and not (name == "geometry" and placeable):
             bad(name, "is required")
     if data.get("geometry") is not None:
@@ -432,7 +448,7 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
             if col.required:
                 if not required:  # else reported above
                     bad(col.name, "is required")
-            elif col.kind == "bool":
+            elif col.kind == "bool" and not col.is_nullable:
                 bad(col.name, "must be true or false")
             elif col.is_nullable:
                 out[col.name] = None
@@ -443,6 +459,7 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
             bad(col.name, problem)
         else:
             out[col.name] = clean
+    _check_years(out, errors)
     if errors:
         raise ValidationError(
             "; ".join(f"{e['field']}: {e['message']}" for e in errors),
@@ -450,6 +467,40 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
             errors=errors,
         )
     return out
+
+
+def _check_years(values: Mapping[str, Any], errors: list[dict]) -> None:
+    """A building is not renovated before it was built (the store's CHECK, named here)."""
+    built, renovated = values.get("year_built"), values.get("year_renovated")
+    if built is not None and renovated is not None and renovated < built:
+        errors.append(
+            {
+                "field": "year_renovated",
+                "message": f"must not be before year_built ({built}), got {renovated}",
+            }
+        )
+
+
+def _raise(errors: list[dict]) -> None:
+    if errors:
+        raise ValidationError(
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            field=errors[0]["field"],
+            errors=errors,
+        )
+
+
+def _write_units(
+    conn: psycopg.Connection, premises_id: str, values: Mapping[str, Any], sent: Mapping
+) -> None:
+    """Store the listing's units (when ``values`` has them) and derive its values from them;
+    a value sent for a derived field must agree with its units (:func:`units.check_derived`)."""
+    seq = conn.execute("SELECT seq FROM premises WHERE id = %s", (premises_id,)).fetchone()[0]
+    if "units" in values:
+        unit_rows.write_units(conn, seq, values["units"])
+    else:
+        unit_rows.rollup(conn, [seq])
+    unit_rows.check_derived(conn, seq, sent)
 
 
 def _finish(
@@ -507,6 +558,10 @@ def create(
     values = _geocoded_provenance(
         _clean(conn, data, required=True), source or default_source(actor)
     )
+    units = values.pop("units", [])
+    sent = dict(values)
+    if units and "floor_area_m2" not in values:  # a placeholder until the units decide it
+        values["floor_area_m2"] = units[0]["area_m2"]
     premises_id = "p-" + uuid.uuid4().hex[:12]
     for col in _EDITABLE:  # columns that cannot be empty: a flag is false, status available
         if not col.is_nullable and not col.required:
@@ -528,6 +583,7 @@ def create(
             f"INSERT INTO premises ({', '.join(cols)}) VALUES ({', '.join(placeholders)})",
             params,
         )
+        _write_units(conn, premises_id, {"units": units}, sent)
         return _finish(conn, premises_id, "create", actor, None)
 
 
@@ -587,7 +643,9 @@ def update(
     match = values.pop(GEOCODED, None)
     with conn.transaction():
         before = _lock(conn, premises_id, expected_version, editor)
+        sent = {k: v for k, v in values.items() if k != "units"}
         if not partial:  # fields left out are cleared; a flag is false, status is kept
+            values.setdefault("units", [])
             for col in _EDITABLE:
                 if col.name in values or col.required:
                     continue
@@ -595,7 +653,15 @@ def update(
                     values[col.name] = None
                 else:
                     values[col.name] = False if col.kind == "bool" else before[col.name]
-        if not values or not _changes(conn, premises_id, values):
+            if values["units"] and "floor_area_m2" not in values:
+                values["floor_area_m2"] = before["floor_area_m2"]  # the units decide it below
+        errors: list[dict] = []
+        years = ("year_built", "year_renovated")
+        _check_years({k: values.get(k, before[k]) for k in years}, errors)
+        _raise(errors)
+        units = values.pop("units", None)
+        units_changed = units is not None and unit_rows.as_json(units) != before["units"]
+        if not units_changed and (not values or not _changes(conn, premises_id, values)):
             return _record(conn, premises_id)  # type: ignore[return-value]
         if unverify:
             values["verified"] = False
@@ -609,6 +675,7 @@ def update(
                 WHERE id = %s""",
             [*params, premises_id],
         )
+        _write_units(conn, premises_id, {} if units is None else {"units": units}, sent)
         return _finish(conn, premises_id, "update", actor, before)
 
 

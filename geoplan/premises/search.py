@@ -22,6 +22,7 @@ from geoplan.layers.spec import (
     ColumnSpec,
 )
 from geoplan.layers.sql import json_pairs, select_list
+from geoplan.premises.conditions import field_conditions, matching_units_sql, size_conditions
 from geoplan.premises.query import (
     SEARCH_FILTERS,
     SORTS,
@@ -86,15 +87,12 @@ def _filters(q: PremisesQuery, walking: WalkSettings) -> _Where:
     if q.uses:
         where.add("p.uses && %(uses)s::text[]", "s.uses_mask = ANY(%(uses_masks)s::int[])")
         where.params |= {"uses": list(q.uses), "uses_masks": _uses_masks(q.uses)}
-    if q.min_area_m2 is not None:
-        where.add("p.floor_area_m2 >= %(min_area)s", "s.floor_area_m2 >= %(min_area)s")
-        where.params["min_area"] = q.min_area_m2
-    if q.max_area_m2 is not None:
-        where.add("p.floor_area_m2 <= %(max_area)s", "s.floor_area_m2 <= %(max_area)s")
-        where.params["max_area"] = q.max_area_m2
-    if q.max_rent_nok_m2 is not None:
-        where.add("p.rent_nok_m2_year <= %(max_rent)s", "s.rent_nok_m2_year <= %(max_rent)s")
-        where.params["max_rent"] = q.max_rent_nok_m2
+    # size, rent, availability and floor: per vacant unit for a listing with units
+    # (premises/conditions.py); what bounds every unit also runs on the narrow table
+    for on_listing, on_search in size_conditions(q, where.params):
+        where.add(on_listing, on_search)
+    for on_listing in field_conditions(q, where.params):
+        where.add(on_listing)
     if q.kommune:
         where.add("p.kommunenummer = ANY(%(kommune)s)", "s.kommunenummer = ANY(%(kommune)s)")
         where.params["kommune"] = list(q.kommune)
@@ -102,12 +100,6 @@ def _filters(q: PremisesQuery, walking: WalkSettings) -> _Where:
         area = "EXISTS (SELECT 1 FROM areas a WHERE a.id = %(area)s AND ST_Intersects(a.geom, {}))"
         where.add(area.format("p.geom"), area.format("s.geom"))
         where.params["area"] = q.area
-    if q.available_by:
-        where.add(
-            "(p.available_from IS NULL OR p.available_from <= %(by)s)",
-            "(s.available_from IS NULL OR s.available_from <= %(by)s)",
-        )
-        where.params["by"] = q.available_by
     if q.within or q.near:
         on_listing, place_params = place_where(q, "p")
         on_search, _ = place_where(q, "s")
@@ -190,21 +182,24 @@ def search(
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     gdf = read_gdf(
         conn,
-        f"""SELECT {_SELECT_COLUMNS}{_HUB_COLUMNS if q.hub else ""}, ST_AsBinary(p.geom) AS geom
+        f"""SELECT {_SELECT_COLUMNS}{_HUB_COLUMNS if q.hub else ""},
+                   {matching_units_sql(q)} AS units, ST_AsBinary(p.geom) AS geom
             FROM {source} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s""",
         params | {"limit": q.limit, "offset": q.offset},
     )
     return SearchResult(gdf, total, q)
 
 
-def _feature_sql(with_hub: bool) -> str:
+def _feature_sql(q: PremisesQuery) -> str:
     """A GeoJSON Feature (WGS84) of one premises row, built in PostGIS: the record's fields in
-    :data:`~geoplan.layers.spec.API_ORDER` (the search's own with ``hub``), walks rounded."""
-    fields = PREMISES.by_role(*(API_ORDER if with_hub else RECORD_ROLES))
+    :data:`~geoplan.layers.spec.API_ORDER` (the search's own with ``hub``), walks rounded, and
+    its units that match the search (:func:`~geoplan.premises.conditions.matching_units_sql`)."""
+    fields = PREMISES.by_role(*(API_ORDER if q.hub else RECORD_ROLES))
     return f"""json_build_object(
         'type', 'Feature', 'id', p.id,
         'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 7)::json,
-        'properties', json_build_object({json_pairs(fields, "p", _SOURCES, rounded=True)}))"""
+        'properties', json_build_object({json_pairs(fields, "p", _SOURCES, rounded=True)},
+                                        'units', {matching_units_sql(q)}))"""
 
 
 def _split(text: str, name: str, part: int) -> str:
@@ -212,7 +207,7 @@ def _split(text: str, name: str, part: int) -> str:
     return f"""split_part({text}, ', "{name}" : ', {part})"""
 
 
-def _stored_feature_sql() -> str:
+def _stored_feature_sql(units: str) -> str:
     """:func:`_feature_sql` (without ``hub``) made from the listing's stored OGC head
     (``premises_features.head``, rendered when the listing was written, migration 0003/0004),
     as text: the same bytes, at a fraction of the cost of building 24 properties per row.
@@ -223,6 +218,7 @@ def _stored_feature_sql() -> str:
     (the walk, live from ``w``/``h``), provenance, kept — so the head is cut before its first
     kept and its first provenance property and put together again in that order. A property
     name followed by ``" : "`` cannot occur inside a value (JSON escapes the quotes).
+    ``units``: the listing's units the search lists (the head does not hold them).
     ``x.attributes`` and ``x.rest`` are the stored head cut before ``version``
     (:data:`_HEAD_CUT`), ``k.id`` the listing's id.
     """
@@ -238,7 +234,8 @@ def _stored_feature_sql() -> str:
                        '"properties" : {{"{key}" : ' || to_json(k.id)::text || ', ')
         || {derived}
         || ', "{provenance}" : ' || {_split(rest, provenance, 2)}
-        || ', "{kept}" : ' || {_split(rest, provenance, 1)} || '}}}}'"""
+        || ', "{kept}" : ' || {_split(rest, provenance, 1)}
+        || ', "units" : ' || ({units})::text || '}}}}'"""
 
 
 _KEPT = PREMISES.by_role(KEPT)[0].name
@@ -299,15 +296,19 @@ class FeaturePage:
     """Whether matches follow this page (its ``next`` link)."""
 
 
-_FAST_SQL = f"""
+def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str) -> str:
+    """The fast path's one statement (see :func:`search_features`): ``source``, ``cond`` and
+    ``order`` are the search's; the page's features from the stored heads (with the units the
+    search lists), or built live for a listing without one."""
+    return f"""
     WITH k AS MATERIALIZED (
-        SELECT s.seq, s.id, row_number() OVER (ORDER BY {{order}}) AS n FROM {{source}}
-        WHERE {{cond}} ORDER BY {{order}} LIMIT %(limit)s + 1 OFFSET %(offset)s)
-    SELECT (SELECT count(*) FROM (SELECT FROM {{source}} WHERE {{cond}} LIMIT {COUNT_CAP + 1}) c),
+        SELECT s.seq, s.id, row_number() OVER (ORDER BY {order}) AS n FROM {source}
+        WHERE {cond} ORDER BY {order} LIMIT %(limit)s + 1 OFFSET %(offset)s)
+    SELECT (SELECT count(*) FROM (SELECT FROM {source} WHERE {cond} LIMIT {COUNT_CAP + 1}) c),
            (SELECT count(*) FROM k),
            (SELECT '[' || coalesce(string_agg(
-                coalesce({_stored_feature_sql().replace("{", "{{").replace("}", "}}")},
-                         (SELECT ({_feature_sql(False).replace("{", "{{").replace("}", "}}")})::text
+                coalesce({_stored_feature_sql(matching_units_sql(q, "k"))},
+                         (SELECT ({_feature_sql(q)})::text
                           FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id
                           WHERE p.seq = k.seq)),
                 ', ' ORDER BY k.n), '') || ']'
@@ -315,9 +316,6 @@ _FAST_SQL = f"""
             LEFT JOIN premises_walk w ON w.premises_seq = k.seq
             LEFT JOIN hubs h ON h.id = w.hub_id
             WHERE k.n <= %(offset)s + %(limit)s)"""
-"""The fast path's one statement (see :func:`search_features`): ``source``, ``cond`` and
-``order`` are the search's; the page's features from the stored heads, or built live for a
-listing without one."""
 
 
 @dataclass(frozen=True)
@@ -353,7 +351,7 @@ def _fast_search(q: PremisesQuery, walking: WalkSettings) -> _FastSearch | None:
     cond = " AND ".join(where.search + where.rest)
     order = f"{_SEARCH_ORDER[q.sort]}, s.id"
     return _FastSearch(
-        _FAST_SQL.format(source=source, cond=cond, order=order),
+        _fast_sql(q, source, cond, order),
         f"EXPLAIN (FORMAT JSON) SELECT FROM {source} WHERE {cond}",
         where.params | {"limit": q.limit, "offset": q.offset},
         q.limit,
@@ -424,7 +422,7 @@ def _listing_features(
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     row = conn.execute(
         f"""SELECT coalesce(json_agg(f ORDER BY n), '[]'::json)::text, count(*)
-            FROM (SELECT {_feature_sql(bool(q.hub))} AS f, row_number() OVER (ORDER BY {order}) n
+            FROM (SELECT {_feature_sql(q)} AS f, row_number() OVER (ORDER BY {order}) n
                   FROM {source} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) page""",
         params | {"limit": q.limit, "offset": q.offset},
     ).fetchone()

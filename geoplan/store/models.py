@@ -35,10 +35,12 @@ from sqlalchemy.types import UserDefinedType
 from geoplan.config import STORAGE_SRID
 from geoplan.vocab import (
     AREA_ROLES,
+    ENERGY_LABELS,
     HUB_MODES,
     HUB_STATUSES,
     KOMMUNENUMMER_PATTERN,
     PREMISES_STATUSES,
+    UNIT_STATUSES,
     USE_CATEGORIES,
 )
 
@@ -236,6 +238,19 @@ class Premises(Kommunenummer, Provenance, Base):
         _range("premises", "floor_area_m2", "floor_area_m2 > 0 AND floor_area_m2 <= 1000000"),
         _range("premises", "rent_nok_m2_year", "rent_nok_m2_year BETWEEN 0 AND 100000"),
         _kommunenummer_check("premises"),
+        # the fields premises seekers filter on (migration premises_fields)
+        _range("premises", "floor", "floor BETWEEN -10 AND 200"),
+        _range("premises", "workplaces", "workplaces BETWEEN 0 AND 100000"),
+        _range("premises", "parking_spaces", "parking_spaces BETWEEN 0 AND 100000"),
+        _range("premises", "energy_label", _in("energy_label", ENERGY_LABELS)),
+        _range("premises", "year_built", "year_built BETWEEN 1800 AND 2200"),
+        _range(
+            "premises",
+            "year_renovated",
+            "year_renovated BETWEEN 1800 AND 2200 AND year_renovated >= year_built",
+        ),
+        _range("premises", "ceiling_height_m", "ceiling_height_m > 0 AND ceiling_height_m <= 100"),
+        _range("premises", "unit_count", "unit_count BETWEEN 0 AND 500"),
         Index(
             "premises_owner_key_idx",
             "owner_key_id",
@@ -253,6 +268,18 @@ class Premises(Kommunenummer, Provenance, Base):
     listing_url: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="available")
+    floor: Mapped[int | None] = mapped_column(Integer)
+    workplaces: Mapped[int | None] = mapped_column(Integer)
+    parking_spaces: Mapped[int | None] = mapped_column(Integer)
+    energy_label: Mapped[str | None] = mapped_column(Text)
+    year_built: Mapped[int | None] = mapped_column(Integer)
+    year_renovated: Mapped[int | None] = mapped_column(Integer)
+    ceiling_height_m: Mapped[float | None] = mapped_column(Float)
+    loading_dock: Mapped[bool | None] = mapped_column(Boolean)
+    broker_org: Mapped[str | None] = mapped_column(Text)
+    # how many units (premises_units) the listing holds; kept by the writers with the area,
+    # rent and availability derived from the vacant ones
+    unit_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     # The API key that created the listing (migration premises_owner): only it, or an admin
     # key, may change or withdraw the listing. NULL: imported, sample or CLI data (admin only).
     owner_key_id: Mapped[int | None] = mapped_column(
@@ -278,6 +305,39 @@ class Premises(Kommunenummer, Provenance, Base):
             persisted=True,
         ),
     )
+
+
+class PremisesUnit(Base):
+    """The units (separately let spaces) of a premises listing, in the listing's order
+    (migration premises_fields): each with its own floor, area, rent, availability and status.
+
+    Written only by the register (``geoplan.premises.units``) and ``geoplan import``, which keep
+    the listing's ``unit_count``, area, rent and availability consistent with them in the same
+    transaction; deleted with the listing.
+    """
+
+    __tablename__ = "premises_units"
+    __table_args__ = (
+        UniqueConstraint("premises_seq", "label", name="premises_units_label_key"),
+        _range("premises_units", "floor", "floor BETWEEN -10 AND 200"),
+        _range("premises_units", "area_m2", "area_m2 > 0 AND area_m2 <= 1000000"),
+        _range("premises_units", "rent_nok_m2_year", "rent_nok_m2_year BETWEEN 0 AND 100000"),
+        _range("premises_units", "status", _in("status", UNIT_STATUSES)),
+        _range("premises_units", "label", "length(btrim(label)) > 0"),
+    )
+    premises_seq: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("premises.seq", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    label: Mapped[str] = mapped_column(Text, nullable=False)
+    floor: Mapped[int | None] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Float, nullable=False)
+    rent_nok_m2_year: Mapped[float | None] = mapped_column(Float)
+    available_from: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="available")
 
 
 class PremisesFeature(Base):
@@ -389,12 +449,13 @@ class PremisesTileCell(Base):
     )
 
 
-# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003
-# and with ``kommunenummer`` by 0005; a migration that adds premises columns must recreate it) is
-# premises as readers see them: every listing column plus ``nearest_hub_id``, ``walk_m``,
-# ``walk_min`` and ``walk_method`` from premises_walk (NULLs where no hub exists). PostgreSQL
-# drops the join when a query reads no walk column (premises_seq is unique), so reading through
-# the view costs nothing extra. Writes go to ``premises``.
+# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003,
+# with ``kommunenummer`` by 0010 and with the premises fields by premises_fields; a migration
+# that adds premises columns must recreate it) is premises as readers see them: every listing
+# column plus ``nearest_hub_id``, ``walk_m``, ``walk_min`` and ``walk_method`` from premises_walk
+# (NULLs where no hub exists). PostgreSQL drops the join when a query reads no walk column
+# (premises_seq is unique), so reading through the view costs nothing extra. Writes go to
+# ``premises``.
 
 
 class PremisesHistory(Base):
