@@ -374,6 +374,9 @@ class PremisesSearch(Base):
     """
 
     __tablename__ = "premises_search"
+    __table_args__ = tuple(
+        _finite("premises_search", c) for c in ("floor_area_m2", "rent_nok_m2_year", "walk_min")
+    )
     seq: Mapped[int] = mapped_column(
         BigInteger,
         ForeignKey("premises.seq", ondelete="CASCADE"),

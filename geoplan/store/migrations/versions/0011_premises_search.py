@@ -117,6 +117,14 @@ def upgrade() -> None:
         sa.Column("walk_min", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(["seq"], ["premises.seq"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("seq"),
+        # copies of checked values; finite, as every float column of the store (migration 0009)
+        *(
+            sa.CheckConstraint(
+                f"{c} > '-Infinity'::float8 AND {c} < 'Infinity'::float8",
+                name=f"premises_search_{c}_range",
+            )
+            for c in ("floor_area_m2", "rent_nok_m2_year", "walk_min")
+        ),
     )
     op.execute(
         f"INSERT INTO premises_search ({COLUMNS}, walk_min) SELECT {SELECT}, w.walk_min "
