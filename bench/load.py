@@ -91,31 +91,19 @@ def script_for(route: Route, key: str, folder: Path) -> Path:
     return path
 
 
-def settle(base: str, probe: str | None = None, seconds: float = 30) -> None:
-    """Wait until the route's queue has drained, then until a health check is quick again, so
-    that one run's leftovers do not count against the next.
-
-    ``probe`` (a GET route) is asked once first: it waits in its route's own lane behind what
-    the last run left there — requests wrk abandoned when it stopped, which the health check
-    (in the API lane) would not see behind a map page's lane — and returns when they are gone.
-    """
-    deadline = time.monotonic() + seconds
-    while probe is not None and time.monotonic() < deadline:
-        try:  # a 503 says the queue is still full: ask again
-            if httpx.get(f"{base}{probe}", timeout=WRK_TIMEOUT_S * 2).status_code != 503:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
+def settle(base: str, probe: str = "/healthz", seconds: float = 60) -> None:
+    """Wait until the route's queue has drained, so that one run's leftovers do not count
+    against the next: ``probe`` (the route itself for a GET route; ``/healthz``, in the same
+    lane, for a write) waits in its lane behind what the last run left there — the requests wrk
+    abandoned when it stopped — and returns when they are gone. A 503 (the queue still full) or
+    no answer: ask again."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        started = time.monotonic()
         try:
-            ok = httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+            if httpx.get(f"{base}{probe}", timeout=WRK_TIMEOUT_S * 2).status_code != 503:
+                return
         except httpx.HTTPError:
-            ok = False
-        if ok and time.monotonic() - started < 0.05:
-            return
+            pass
         time.sleep(0.5)
 
 
@@ -227,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
                         continue
                     script = script_for(route, key, work)
                     sweeps: dict[str, dict[int, WrkRun]] = {name: {} for name in trees}
-                    probe = route.path if route.method == "GET" else None
+                    probe = route.path if route.method == "GET" else "/healthz"
                     for level in levels:
                         for name, base in bases.items():  # alternating step by step
                             settle(base, probe)
