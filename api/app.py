@@ -15,6 +15,8 @@ from api import errors
 from api.consistency import WritePosition
 from api.database import Server
 from api.head import HeadAsGet
+from api.load_shedding import LoadShedding
+from api.page_cache import PageCache
 from api.request_guard import RequestGuard
 from api.routers import (
     assessments,
@@ -90,6 +92,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.page_cache = PageCache(settings.page_cache_mb * 1024**2)  # rendered map pages
     errors.install(app)
     # host, NUL, key before body (anyone may save a search), size
     app.add_middleware(RequestGuard, settings=settings, open_paths=OPEN_PATHS)
@@ -112,6 +115,8 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if read_url:
         app.add_middleware(WritePosition)  # read-your-writes: see api/consistency.py
+    # a request its admission gate would refuse is answered 503 before anything reads it
+    app.add_middleware(LoadShedding)
     # HEAD wherever GET exists; added last, so outermost: it sees every header a GET gets
     app.add_middleware(HeadAsGet)
     return app

@@ -85,7 +85,8 @@ def server(
     cmd: list[str], env: dict[str, str], ready_url: str, log: Path, cwd: Path | None = None
 ) -> Iterator[None]:
     """Run ``cmd`` (its own process group, in ``cwd``) until the block ends; waits for
-    ``ready_url``."""
+    ``ready_url``. (``python -m`` puts its working directory first on the path: a server of
+    another checkout runs in that checkout.)"""
     with log.open("w") as out:
         proc = subprocess.Popen(
             cmd,

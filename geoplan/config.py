@@ -112,6 +112,21 @@ class Settings(BaseSettings):
         description="Database connections per API worker for everything but the asyncio read "
         "path; as many requests run at once, the others wait for a turn without holding a thread.",
     )
+    page_slots: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="Of GEOPLAN_POOL_SIZE, how many connections the HTML map pages may hold at "
+        "once (their own queue; the other routes are served in turn with them, so a flood of map "
+        "pages cannot starve the API).",
+    )
+    page_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        le=100_000,
+        description="Memory per API worker for rendered map pages, reused until the data "
+        "changes (0: no cache).",
+    )
     max_waiting: int = Field(
         default=4096,
         ge=0,

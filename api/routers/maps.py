@@ -3,15 +3,20 @@
 
 Thin: each page is built by a function in ``maps/`` that reads through ``geoplan.mapdata``.
 Bad filter values are 422 problem+json naming the parameter; an unknown area or premises is 404.
+A built page is kept until the data changes (``api/page_cache.py``): a repeated page costs a
+lookup, not a rendering.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import app_walk, get_read_conn, read_conn_unless
+from api.page_cache import PageCache
 from api.search_filters import premises_form_query
 from geoplan.geo import municipalities
 from geoplan.premises import PremisesQuery
@@ -21,6 +26,14 @@ from maps.overview import render_overview
 from maps.search import render_premises_map
 
 router = APIRouter(tags=["maps"])
+
+
+def _page(request: Request, conn: psycopg.Connection, build: Callable[[], str]) -> HTMLResponse:
+    """The page of this request: from the app's page cache, else ``build()`` (reading through
+    ``conn``) and kept. The key is the path and query string as sent."""
+    cache: PageCache = request.app.state.page_cache
+    key = (request.url.path, request.scope["query_string"])
+    return HTMLResponse(cache.page(conn, key, build))
 
 
 def _link_base(request: Request) -> str:
@@ -41,15 +54,16 @@ def overview(
     ),
 ) -> HTMLResponse:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
-    kommuner = municipalities.scope(conn, kommune)
-    return HTMLResponse(
-        render_overview(
+    return _page(
+        request,
+        conn,
+        lambda: render_overview(
             conn,
             link_base=_link_base(request),
             walk=app_walk(request),
             tiles_threshold=request.app.state.settings.map_tiles_threshold,
-            kommuner=kommuner,
-        )
+            kommuner=municipalities.scope(conn, kommune),
+        ),
     )
 
 
@@ -64,14 +78,16 @@ def premises_map(
     Empty parameters (as a submitted HTML form sends them) mean "no filter"; otherwise the
     parameters and their checks are those of ``GET /premises``.
     """
-    return HTMLResponse(
-        render_premises_map(
+    return _page(
+        request,
+        conn,
+        lambda: render_premises_map(
             conn,
             q,
             link_base=_link_base(request),
             walk=app_walk(request),
             tiles_threshold=request.app.state.settings.map_tiles_threshold,
-        )
+        ),
     )
 
 
@@ -80,8 +96,10 @@ def area_map(
     slug: str, request: Request, conn: psycopg.Connection = Depends(get_read_conn)
 ) -> HTMLResponse:
     """One focus area: identity, the hubs serving it with catchments, premises around it."""
-    return HTMLResponse(
-        render_area_map(conn, slug, link_base=_link_base(request), walk=app_walk(request))
+    return _page(
+        request,
+        conn,
+        lambda: render_area_map(conn, slug, link_base=_link_base(request), walk=app_walk(request)),
     )
 
 
@@ -92,6 +110,10 @@ def premises_page(
     premises_id: str, request: Request, conn: psycopg.Connection = Depends(get_read_conn)
 ) -> HTMLResponse:
     """One vacant premises: its facts in words, on a map with its nearest hub's walking rings."""
-    return HTMLResponse(
-        render_listing_map(conn, premises_id, link_base=_link_base(request), walk=app_walk(request))
+    return _page(
+        request,
+        conn,
+        lambda: render_listing_map(
+            conn, premises_id, link_base=_link_base(request), walk=app_walk(request)
+        ),
     )
