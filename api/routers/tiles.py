@@ -315,7 +315,7 @@ async def tile(
     # holds the whole query, so only a query that once passed validation is ever found
     cache: AnswerCache = request.app.state.tile_cache
     key = await cache.key(
-        request.scope, (layer.name,), layer.name, address, tuple(sorted(query.multi_items()))
+        request, (layer.name,), layer.name, address, tuple(sorted(query.multi_items()))
     )
     kept = cache.get(key)
     if kept is not None:
