@@ -23,6 +23,9 @@ A key's version is read *before* the answer is made and the counter is bumped *a
 committed, so an entry never holds data older than its version: a request racing a write
 stores what it read under the old version, which no later request asks for.
 
+A route that holds a database connection anyway can key by the snapshot it reads on it (exact,
+:mod:`geoplan.store.snapshot`) and use a cache without a source: the overview page does.
+
 Entries are bounded by bytes (``GEOPLAN_TILE_CACHE_MB``, least recently used out first); 0
 turns the cache off. One cache per worker process; nothing is shared or persisted.
 """
@@ -144,7 +147,7 @@ class _Entry:
 class AnswerCache:
     """A least-recently-used map of answers bounded by their total size in bytes."""
 
-    def __init__(self, max_bytes: int, versions: Versions) -> None:
+    def __init__(self, max_bytes: int, versions: Versions | None = None) -> None:
         self.max_bytes = max_bytes
         self.versions = versions
         self.hits = 0
@@ -160,7 +163,7 @@ class AnswerCache:
     async def key(self, request: Request, layers: tuple[str, ...], *parts: Hashable) -> Hashable:
         """The key of an answer made of ``layers`` and named by ``parts``, or None: not
         cacheable now (cache off, or the version cannot be told)."""
-        if not self.enabled:
+        if not self.enabled or self.versions is None:
             return None
         version = await self.versions.current(request, layers)
         return None if version is None else (version, *parts)
@@ -185,7 +188,7 @@ class AnswerCache:
         """Keep ``value`` (``size`` bytes) under ``key``, dropping the least recently used."""
         if key is None or size > self.max_bytes:
             return
-        age = self.versions.max_age_s
+        age = self.versions.max_age_s if self.versions is not None else None
         expires = None if age is None else time.monotonic() + age
         with self._lock:
             if key in self._entries:

@@ -32,6 +32,9 @@ from api.routers import (
 from geoplan.config import Settings, get_settings
 from maps.assets import STATIC_DIR
 
+PAGE_CACHE_BYTES = 8_000_000
+"""The overview page as last rendered (≈ 0.5 MB per municipality scope)."""
+
 
 def create_app(
     settings: Settings | None = None,
@@ -91,6 +94,7 @@ def create_app(
     # warm tiles kept per worker, keyed by the data version (see api/answer_cache.py)
     app.state.tile_cache = AnswerCache(settings.tile_cache_mb * 1_000_000, SnapshotVersions())
     app.add_middleware(InvalidateOnWrite, cache=app.state.tile_cache)
+    app.state.page_cache = AnswerCache(PAGE_CACHE_BYTES)  # keyed by the page's own snapshot
     for module in (
         health,
         ogc,

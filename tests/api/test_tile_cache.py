@@ -107,3 +107,18 @@ def test_bad_queries_are_refused_every_time(loaded_db):
             r = client.get(url("premises", z, x, y, "filter=nosuch%20%3D%201"))
             assert r.status_code == 400 and [e["field"] for e in r.json()["errors"]] == ["filter"]
         assert len(client.app.state.tile_cache) == 0
+
+
+def test_the_overview_page_is_kept_until_anything_is_committed(loaded_db):
+    with app(loaded_db) as client:
+        cache = client.app.state.page_cache
+        first = client.get("/")
+        assert first.status_code == 200 and "Snapshotgata 9" not in first.text
+        again = client.get("/")
+        assert again.text == first.text and cache.hits == 1
+        assert client.get("/?kommune=3222").status_code == 200 and cache.hits == 1  # own entry
+        with psycopg.connect(db.conninfo(loaded_db)) as conn:  # any commit, from anywhere
+            conn.execute(
+                "UPDATE premises SET address = 'Snapshotgata 9' WHERE id = 'sample-001'"
+            )
+        assert "Snapshotgata 9" in client.get("/").text
