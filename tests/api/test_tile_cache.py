@@ -118,7 +118,5 @@ def test_the_overview_page_is_kept_until_anything_is_committed(loaded_db):
         assert again.text == first.text and cache.hits == 1
         assert client.get("/?kommune=3222").status_code == 200 and cache.hits == 1  # own entry
         with psycopg.connect(db.conninfo(loaded_db)) as conn:  # any commit, from anywhere
-            conn.execute(
-                "UPDATE premises SET address = 'Snapshotgata 9' WHERE id = 'sample-001'"
-            )
+            conn.execute("UPDATE premises SET address = 'Snapshotgata 9' WHERE id = 'sample-001'")
         assert "Snapshotgata 9" in client.get("/").text
