@@ -42,12 +42,10 @@ def overview(
         "comma-separate for several; default: every municipality the store serves",
     ),
 ) -> HTMLResponse:
-    """Boundary, focus areas, hubs, walking catchments and all vacant premises.
-
-    The page as last rendered is sent again while the database snapshot is the same (no commit
-    since): with 10⁶ premises a render takes ≈ 0.5–1 s (counting them, folium), the snapshot
-    read ≈ 0.1 ms (see api/answer_cache.py).
-    """
+    """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
+    # the page as last rendered is sent again while the database snapshot is the same (no
+    # commit since): with 10⁶ premises a render takes ≈ 0.5–1 s (counting them, folium), the
+    # snapshot read ≈ 0.1 ms (see api/answer_cache.py)
     kommuner = municipalities.scope(conn, kommune)
     cache: AnswerCache = request.app.state.page_cache
     link_base = _link_base(request)
