@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 import geoplan
 from api import errors
+from api.answer_cache import AnswerCache, InvalidateOnWrite, SnapshotVersions
 from api.consistency import WritePosition
 from api.database import Server
 from api.head import HeadAsGet
@@ -96,6 +97,9 @@ def create_app(
     errors.install(app)
     # host, NUL, key before body (anyone may save a search), size
     app.add_middleware(RequestGuard, settings=settings, open_paths=OPEN_PATHS)
+    # warm tiles kept per worker, keyed by the data version (see api/answer_cache.py)
+    app.state.tile_cache = AnswerCache(settings.tile_cache_mb * 1_000_000, SnapshotVersions())
+    app.add_middleware(InvalidateOnWrite, cache=app.state.tile_cache)
     for module in (
         health,
         ogc,

@@ -39,6 +39,8 @@ from typing import Protocol
 
 import psycopg
 
+from geoplan.store.snapshot import read_snapshot
+
 
 class DataVersion(Protocol):
     """Something that changes whenever data a page shows may have changed, read on ``conn``."""
@@ -48,7 +50,7 @@ class DataVersion(Protocol):
 
 def snapshot_version(conn: psycopg.Connection) -> Hashable:
     """The snapshot of ``conn``'s next statement: equal snapshots see equal data."""
-    return conn.execute("SELECT pg_current_snapshot()::text").fetchone()[0]
+    return read_snapshot(conn)
 
 
 class PageCache:

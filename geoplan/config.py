@@ -149,6 +149,14 @@ class Settings(BaseSettings):
         description="Cache-Control max-age of vector tiles, seconds; clients revalidate with "
         "the tile's ETag after that (304 when unchanged).",
     )
+    tile_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        le=65_536,
+        description="Memory per worker for vector tiles kept after they were made, MB (0: "
+        "off). A kept tile is sent again until the premises (or its layer) change: at once "
+        "for writes through this worker, within GEOPLAN_TILE_MAX_AGE_S for others.",
+    )
     map_tiles_threshold: int = Field(
         default=5000,
         ge=0,

@@ -207,7 +207,7 @@ def build_listing_map(
     if len(points) > 1:
         lats, lons = [x[0] for x in points], [x[1] for x in points]
         pad = 0.002
-        m.fit_bounds([[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]])
+        base.fit_bounds(m, [[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]])
 
     uses = ", ".join(USE_LABELS.get(u, u) for u in (p.uses or []))
     rent = f" · {nok(p.rent_nok_m2_year)} kr/m²/år" if p.rent_nok_m2_year else ""

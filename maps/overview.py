@@ -70,7 +70,7 @@ def build_overview(
     base.add_skip_link(m, "#gp-filter", "Hopp til søket etter ledige lokaler")
     base.add_skip_link(m, "#gp-lists", "Hopp over kartet til innholdet som lister")
     s, w, n, e = view.bounds
-    m.fit_bounds([[s, w], [n, e]])
+    base.fit_bounds(m, [[s, w], [n, e]])
     if len(boundary):
         base.add_boundary(m, boundary)
     if len(land_use):  # off until chosen in the layer control: under the areas, not over them

@@ -128,13 +128,13 @@ def build_premises_map(
     elif len(found):
         b = found.total_bounds
         pad = 0.004
-        m.fit_bounds([[b[1] - pad, b[0] - pad], [b[3] + pad, b[2] + pad]])
+        base.fit_bounds(m, [[b[1] - pad, b[0] - pad], [b[3] + pad, b[2] + pad]])
     elif q.area:
         s, w, n, e = mapdata.area_bounds(conn, q.area)
-        m.fit_bounds([[s, w], [n, e]])
+        base.fit_bounds(m, [[s, w], [n, e]])
     else:
         s, w, n, e = view.bounds
-        m.fit_bounds([[s, w], [n, e]])
+        base.fit_bounds(m, [[s, w], [n, e]])
 
     shown = f"{len(found)} av {result.number_matched}" if result.number_matched > len(found) else ""
     intro = (
