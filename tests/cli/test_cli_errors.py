@@ -39,7 +39,7 @@ CASES: list[tuple[list[str], str]] = [
     ),
     (
         ["premises", "search", "--form", "csv"],
-        "error: no such option: --form (did you mean --format or --sort?)",
+        "error: no such option: --form (did you mean --floor or --format or --sort?)",
     ),
     (["premises", "search", "--limit"], "error: --limit: requires an argument"),
     (
