@@ -7,15 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 import geoplan
 from api import errors
 from api.admission import Admission
+from api.conditional import ConditionalRequests
 from api.deps import open_pool, open_read_pool
+from api.http_headers import ReadCors, SecurityHeaders, compression
 from api.routers import assessments, geocode, health, maps, ogc, plans, premises, proximity
+from api.static_files import VendoredStatic
 from geoplan.config import Settings, get_settings
-from maps.assets import STATIC_DIR
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
@@ -63,5 +64,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     for module in (health, ogc, premises, proximity, assessments, maps, geocode, plans):
         app.include_router(module.router)
     # Leaflet and its plugins, served locally so HTML pages work without internet access
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", VendoredStatic(), name="static")
+    # HTTP for the open web (issue #17), innermost first: each wraps the ones above it
+    app.add_middleware(SecurityHeaders, settings=settings)  # CSP from the page as rendered
+    app.add_middleware(compression)  # zstd / br / gzip
+    app.add_middleware(ConditionalRequests, settings=settings)  # ETag, 304 (tags name the coding)
+    app.add_middleware(ReadCors, settings=settings)  # CORS on the read routes, 304s included
     return app

@@ -48,7 +48,7 @@ VENDORED: dict[str, str | None] = {
     "leaflet.awesome.rotate.min.css": None,
 }
 
-OWN: dict[str, str] = {"geoplan.js": "geoplan.js"}
+OWN: dict[str, str] = {"geoplan.js": "geoplan.js", "geoplan-share.js": "geoplan-share.js"}
 """geoplan's own files in ``maps/static/`` (basename of the link -> file), inlined like the rest."""
 
 GEOPLAN_JS = ("geoplan_js", "geoplan.js")

@@ -11,18 +11,24 @@ import psycopg
 from geoplan import mapdata
 from geoplan.proximity import WalkSettings
 from maps import base
+from maps.embed import Embedding, add_title
 from maps.page import filter_form_html, title_panel_html
 
 TITLE = "Lørenskog – næringsområder, knutepunkter og ledige lokaler"
 
 
 def build_overview(
-    conn: psycopg.Connection, *, link_base: str = "", walk: WalkSettings | None = None
+    conn: psycopg.Connection,
+    *,
+    link_base: str = "",
+    walk: WalkSettings | None = None,
+    embedding: Embedding | None = None,
 ) -> folium.Map:
     """The overview map as a folium object (see :func:`maps.base.render_html` for the page).
 
     ``link_base`` prefixes links to the API (``""`` when served; the server URL in files);
-    ``walk`` is the walking model of the straight-line rings (default: the process settings).
+    ``walk`` is the walking model of the straight-line rings (default: the process settings);
+    ``embedding``: a served page's embed mode and share control (:mod:`maps.embed`).
     """
     boundary = mapdata.boundary(conn)
     areas = mapdata.areas(conn)
@@ -49,7 +55,8 @@ def build_overview(
         f"{len(premises)} ledige lokaler. Klikk på et område, knutepunkt eller lokale.</p>"
     )
     form = filter_form_html(None, area_names, link_base=link_base)
-    base.add_panel(m, title_panel_html(TITLE, notes, intro=intro, form=form))
+    panel = title_panel_html(TITLE, notes, intro=intro, form=form)
+    add_title(m, panel, title=TITLE, notes=notes, embedding=embedding)
     base.add_legend(
         m,
         roles=[r for r in base.ROLE_COLORS if r in set(areas["role"])],
@@ -62,7 +69,13 @@ def build_overview(
 
 
 def render_overview(
-    conn: psycopg.Connection, *, link_base: str = "", walk: WalkSettings | None = None
+    conn: psycopg.Connection,
+    *,
+    link_base: str = "",
+    walk: WalkSettings | None = None,
+    embedding: Embedding | None = None,
 ) -> str:
     """The overview as a self-contained HTML page."""
-    return base.render_html(build_overview(conn, link_base=link_base, walk=walk))
+    return base.render_html(
+        build_overview(conn, link_base=link_base, walk=walk, embedding=embedding)
+    )

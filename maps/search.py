@@ -12,6 +12,7 @@ from geoplan import mapdata
 from geoplan.premises import PremisesQuery, check_query
 from geoplan.proximity import WalkSettings
 from maps import base
+from maps.embed import Embedding, add_title
 from maps.labels import USE_LABELS
 from maps.page import filter_form_html, results_table_html, title_panel_html
 
@@ -44,11 +45,14 @@ def build_premises_map(
     *,
     link_base: str = "",
     walk: WalkSettings | None = None,
+    embedding: Embedding | None = None,
 ) -> tuple[folium.Map, mapdata.SearchResult]:
     """The search map and the search result it shows (the caller may report the count).
 
-    ``walk``: the walking model of the search and the rings (default: the process settings).
+    ``walk``: the walking model of the search and the rings (default: the process settings);
+    ``embedding``: a served page's embed mode (the map alone, no result table) and share control.
     """
+    embed = embedding is not None and embedding.embed
     check_query(conn, q)
     result = mapdata.premises(conn, q, walk=walk)
     found = result.features
@@ -63,7 +67,7 @@ def build_premises_map(
     minutes = [max(1, round(q.max_walk_min))] if q.max_walk_min is not None else [5, 10, 15]
     catchments = mapdata.catchments(conn, list(hubs["id"]), minutes, walk=walk)
 
-    m = base.new_map(title=TITLE, height="62vh")
+    m = base.new_map(title=TITLE, height="100%" if embed else "62vh")
     base.add_catchments(m, catchments)
     base.add_areas(m, areas, link_base=link_base, highlight=q.area)
     base.add_hubs(m, hubs, name="Knutepunkter i søket" if hub_ids else "Kollektivknutepunkter")
@@ -84,7 +88,8 @@ def build_premises_map(
     )
     notes = base.data_notes(None, hubs, found, catchments)
     form = filter_form_html(q, area_names, link_base=link_base)
-    base.add_panel(m, title_panel_html(TITLE, notes, intro=intro, form=form))
+    panel = title_panel_html(TITLE, notes, intro=intro, form=form)
+    add_title(m, panel, title=TITLE, notes=notes, embedding=embedding)
     base.add_legend(
         m,
         roles=[],
@@ -94,10 +99,11 @@ def build_premises_map(
         sample=bool(found["sample"].astype(bool).any()) if len(found) else False,
     )
     base.add_controls(m)
-    base.add_below_map(
-        m,
-        results_table_html(found, result.number_matched, q, area_names, link_base=link_base),
-    )
+    if not embed:
+        base.add_below_map(
+            m,
+            results_table_html(found, result.number_matched, q, area_names, link_base=link_base),
+        )
     return m, result
 
 
@@ -107,5 +113,7 @@ def render_premises_map(
     *,
     link_base: str = "",
     walk: WalkSettings | None = None,
+    embedding: Embedding | None = None,
 ) -> str:
-    return base.render_html(build_premises_map(conn, q, link_base=link_base, walk=walk)[0])
+    built = build_premises_map(conn, q, link_base=link_base, walk=walk, embedding=embedding)
+    return base.render_html(built[0])

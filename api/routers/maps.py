@@ -1,23 +1,31 @@
 """HTML map pages: ``/`` and ``/maps/overview``, ``/maps/premises``, ``/maps/areas/{slug}``.
 
 Thin: each page is built by a function in ``maps/`` that reads through ``geoplan.mapdata``.
-Bad filter values are 422 problem+json naming the parameter; an unknown area is 404.
+Bad filter values are 422 problem+json naming the parameter; an unknown area is 404. Every page
+takes ``?embed=1`` (the map alone, for an ``<iframe>`` on another site; see ``maps.embed``).
 """
 
 from __future__ import annotations
 
 import psycopg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import app_walk, get_conn
 from api.search_filters import premises_form_query
 from geoplan.premises import PremisesQuery
 from maps.area import render_area_map
+from maps.embed import Embedding
 from maps.overview import render_overview
 from maps.search import render_premises_map
 
 router = APIRouter(tags=["maps"])
+
+EMBED = Query(
+    False,
+    description="1: the map alone, for an <iframe> on another site: no side panel or result "
+    "table, a link to the full page (sites allowed to embed it: GEOPLAN_FRAME_ANCESTORS).",
+)
 
 
 def _link_base(request: Request) -> str:
@@ -26,12 +34,24 @@ def _link_base(request: Request) -> str:
     return public.rstrip("/") if public else ""
 
 
+def _embedding(request: Request, embed: bool) -> Embedding:
+    """The page's embed mode and the origins allowed to frame it (the app's settings)."""
+    return Embedding(embed, tuple(request.app.state.settings.frame_ancestor_list))
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map (HTML)")
-def overview(request: Request, conn: psycopg.Connection = Depends(get_conn)) -> HTMLResponse:
+def overview(
+    request: Request, conn: psycopg.Connection = Depends(get_conn), embed: bool = EMBED
+) -> HTMLResponse:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
     return HTMLResponse(
-        render_overview(conn, link_base=_link_base(request), walk=app_walk(request))
+        render_overview(
+            conn,
+            link_base=_link_base(request),
+            walk=app_walk(request),
+            embedding=_embedding(request, embed),
+        )
     )
 
 
@@ -40,6 +60,7 @@ def premises_map(
     request: Request,
     conn: psycopg.Connection = Depends(get_conn),
     q: PremisesQuery = Depends(premises_form_query),
+    embed: bool = EMBED,
 ) -> HTMLResponse:
     """Matching premises, the hubs and catchments the filter used, and a result table.
 
@@ -47,15 +68,30 @@ def premises_map(
     parameters and their checks are those of ``GET /premises``.
     """
     return HTMLResponse(
-        render_premises_map(conn, q, link_base=_link_base(request), walk=app_walk(request))
+        render_premises_map(
+            conn,
+            q,
+            link_base=_link_base(request),
+            walk=app_walk(request),
+            embedding=_embedding(request, embed),
+        )
     )
 
 
 @router.get("/maps/areas/{slug}", response_class=HTMLResponse, summary="Focus-area map (HTML)")
 def area_map(
-    slug: str, request: Request, conn: psycopg.Connection = Depends(get_conn)
+    slug: str,
+    request: Request,
+    conn: psycopg.Connection = Depends(get_conn),
+    embed: bool = EMBED,
 ) -> HTMLResponse:
     """One focus area: identity, the hubs serving it with catchments, premises around it."""
     return HTMLResponse(
-        render_area_map(conn, slug, link_base=_link_base(request), walk=app_walk(request))
+        render_area_map(
+            conn,
+            slug,
+            link_base=_link_base(request),
+            walk=app_walk(request),
+            embedding=_embedding(request, embed),
+        )
     )

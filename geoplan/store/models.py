@@ -419,6 +419,23 @@ class AddressStreet(Base):
     radius_m: Mapped[float] = mapped_column(Float, nullable=False)
 
 
+class DataVersion(Base):
+    """One served layer's version: bumped by a statement-level trigger on each of its tables in
+    the writing transaction (migration data_versions), read by the API for ETag/Last-Modified.
+
+    ``layer`` names what a collection or map reads (``premises`` covers ``premises`` and
+    ``premises_walk``; ``hubs`` covers ``hub_stops``; ``network`` the walking network;
+    ``addresses`` covers ``address_streets``). Never written by application code.
+    """
+
+    __tablename__ = "data_versions"
+    layer: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()
+    )
+
+
 GEOMETRY_TABLES = (
     "boundary",
     "areas",

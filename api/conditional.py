@@ -1,0 +1,374 @@
+"""Conditional requests: strong ETags and Last-Modified derived from the data version, and 304s
+answered before any page is built.
+
+A response's validator is a hash of what decides its bytes: the versions of the layers it reads
+(``data_versions``, bumped by a trigger in every writing transaction; see
+:mod:`geoplan.store.data_versions`), the request as it names the representation (scheme, host,
+path, query, and ``Accept`` where the format is negotiated), and the app (geoplan's version and
+settings: the walking model, the public URL…). Nothing of the response itself is hashed, so a
+matching ``If-None-Match`` is answered 304 without touching the page's data, and a 200 costs
+one hash more than before.
+
+The versions cost no query per request: each worker reads them once and keeps them until the
+database says otherwise — ``LISTEN geoplan_data_versions`` on one connection per worker, whose
+trigger-sent notifications arrive when a write commits — and forgets them at once after a write
+it served itself. While that connection is down (database restart), every request reads the
+versions afresh (one indexed read of a dozen rows), so a missed notification can never keep a
+stale version alive.
+
+Compressed bodies carry the coding in their tag (``"…-gzip"``, as Apache does): a gzip and an
+identity body are different byte sequences, and a strong tag names exactly one. A tag is
+matched whichever coding it names.
+
+Only ``GET``/``HEAD`` on the routes in :data:`RULES` take part; a route's own ``ETag`` (the
+premises record's version, used with ``If-Match``) is left alone. ``HEAD`` gets the same tag
+and the same 304 as ``GET``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+
+import psycopg
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import geoplan
+from api.admission import ClientGoneError, OverloadedError
+from geoplan.config import Settings
+from geoplan.store.data_versions import CHANNEL, LayerVersion, read_versions_async
+
+log = logging.getLogger("geoplan.api")
+
+# -- which layers each route reads ------------------------------------------------------------
+MAP_LAYERS = ("boundary", "areas", "hubs", "premises", "catchments", "network")
+"""What the map pages read (walking times and catchments follow the network)."""
+
+COLLECTION_LAYERS: dict[str, tuple[str, ...]] = {
+    "areas": ("areas",),
+    "hubs": ("hubs",),
+    "premises": ("premises",),
+    "boundary": ("boundary",),
+    "catchments": ("catchments",),
+    "plans": ("plans",),
+    "land_use": ("land_use",),
+}
+"""The layer each OGC collection reads (a test checks every collection is here)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Routes matching ``pattern`` (the whole path) read ``layers``.
+
+    ``layers`` may depend on the path (a collection's id); an unknown collection gets no
+    validator (it is a 404). ``negotiated``: the format follows ``Accept`` (OGC's ``f``
+    default), so ``Accept`` is part of the tag and of ``Vary``. ``policy``: the response
+    depends on the assessment policy file too.
+    """
+
+    pattern: re.Pattern[str]
+    layers: tuple[str, ...] | Callable[[re.Match[str]], tuple[str, ...] | None]
+    negotiated: bool = False
+    policy: bool = False
+
+    def layers_for(self, match: re.Match[str]) -> tuple[str, ...] | None:
+        return self.layers(match) if callable(self.layers) else self.layers
+
+
+def _collection(match: re.Match[str]) -> tuple[str, ...] | None:
+    return COLLECTION_LAYERS.get(match["collection"])
+
+
+RULES: tuple[Rule, ...] = (
+    # OGC API – Features
+    Rule(re.compile(r"/ogc(/conformance)?"), (), negotiated=True),
+    Rule(re.compile(r"/ogc/collections"), tuple(dict.fromkeys(
+        layer for layers in COLLECTION_LAYERS.values() for layer in layers)), negotiated=True),
+    Rule(re.compile(r"/ogc/collections/(?P<collection>[^/]+)(/items(/[^/]+)?)?"), _collection,
+         negotiated=True),
+    Rule(re.compile(r"/ogc/collections/(?P<collection>[^/]+)/queryables"),
+         lambda m: () if m["collection"] in COLLECTION_LAYERS else None, negotiated=True),
+    # maps and reports
+    Rule(re.compile(r"/|/maps/overview|/maps/premises|/maps/areas/[^/]+"), MAP_LAYERS),
+    Rule(re.compile(r"/assessments/[^/]+"), ("assessments",)),
+    Rule(re.compile(r"/assessments/[^/]+/report"),
+         ("assessments", "areas", "hubs", "catchments", "network"), policy=True),
+    # the other read routes (a premises record keeps its own ETag: its version, for If-Match)
+    Rule(re.compile(r"/premises"), ("premises", "hubs", "areas", "network")),
+    Rule(re.compile(r"/geocode"), ("addresses",)),
+    Rule(re.compile(r"/proximity/[^/]+"), ("hubs", "catchments", "network", "premises", "areas")),
+    Rule(re.compile(r"/plans/[^/]+"), ("plans", "land_use", "premises")),
+)  # fmt: skip
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+CODINGS = ("gzip", "br", "zstd", "deflate")
+_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(,|$)')
+
+
+def _rule(path: str) -> tuple[Rule, tuple[str, ...]] | None:
+    for rule in RULES:
+        match = rule.pattern.fullmatch(path)
+        if match:
+            layers = rule.layers_for(match)
+            return None if layers is None else (rule, layers)
+    return None
+
+
+# -- the versions, kept per worker ------------------------------------------------------------
+class DataVersions:
+    """The layers' versions as this worker last read them, valid while nothing was written.
+
+    :meth:`get` answers from memory while the listener connection is up and no notification
+    (or write served here) arrived since the read; otherwise it reads them (and keeps them if
+    nothing changed during the read). Started lazily by the first request; stopped with the
+    app (lifespan shutdown).
+    """
+
+    def __init__(self) -> None:
+        self._generation = 0  # bumped by every notification, reconnect and local write
+        self._cached: dict[str, LayerVersion] | None = None
+        self._cached_generation = -1
+        self._listening = False
+        self._task: asyncio.Task[None] | None = None
+
+    def invalidate(self) -> None:
+        self._generation += 1
+
+    async def get(self, scope: Scope) -> dict[str, LayerVersion] | None:
+        """The versions, or None when they cannot be read now (the request then goes on
+        without validators: the route itself answers, or fails, as it would have)."""
+        if self._listening and self._cached_generation == self._generation:
+            return self._cached
+        state = scope["app"].state
+        pool = getattr(state, "read_pool", None)
+        if pool is None:  # an app without its lifespan (no pools): nothing to read with
+            return None
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._listen(state.database_url), name="geoplan-data-versions"
+            )
+        generation, listening = self._generation, self._listening
+        try:
+            # no disconnect check: it would consume the request's body message
+            async with state.read_admission.slot(), pool.connection() as conn:
+                versions = await read_versions_async(conn)
+        except (psycopg.Error, OverloadedError, ClientGoneError, OSError) as exc:
+            log.warning("data versions not read (%s); no validators for this request", exc)
+            return None
+        if listening and self._listening and generation == self._generation:
+            self._cached, self._cached_generation = versions, generation
+        return versions
+
+    async def _listen(self, url: str) -> None:
+        """Hold ``LISTEN`` and count notifications; reconnect with backoff when it drops."""
+        from geoplan.store.db import conninfo
+
+        backoff = 0.5
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self._generation += 1  # whatever was read before now is not trusted
+                    self._listening = True
+                    backoff = 0.5
+                    while True:
+                        async for _ in conn.notifies(timeout=30):
+                            self._generation += 1
+                        await conn.execute("SELECT 1")  # a dead connection raises here
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure: read per request, retry
+                log.warning("data-version listener lost (%s); retrying in %.1f s", exc, backoff)
+            finally:
+                self._listening = False
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        self._listening = False
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+# -- the middleware ---------------------------------------------------------------------------
+def _http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def _matches(if_none_match: str, opaque: str) -> str | None:
+    """The client's tag (quoted) that names ``opaque`` with any coding suffix, or None. Weak
+    or strong alike: If-None-Match uses the weak comparison (RFC 9110 13.1.2)."""
+    for m in _TAG.finditer(if_none_match):
+        theirs = m.group(2)
+        base, _, coding = theirs.rpartition("-")
+        if theirs == opaque or (coding in CODINGS and base == opaque):
+            return f'"{theirs}"'
+    return None
+
+
+def _not_modified_since(since: str | None, changed: datetime) -> bool:
+    """True when ``If-Modified-Since`` is no earlier than the last change."""
+    if since is None:
+        return False
+    try:
+        moment = parsedate_to_datetime(since)
+    except (TypeError, ValueError, IndexError):
+        return False  # an unreadable date is ignored, as RFC 9110 says
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return changed <= moment
+
+
+class ConditionalRequests:
+    """ETag, Last-Modified and Cache-Control on the data routes; 304 for a client that has it.
+
+    Register outside the compression middleware (it names the coding in the tag) and inside
+    CORS (so a 304 carries the CORS headers too).
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.max_age = settings.cache_max_age
+        self.policy_file = Path(settings.policy_file) if settings.policy_file else None
+        app_id = f"{geoplan.__version__}|{settings.model_dump_json()}"
+        self.salt = hashlib.blake2b(app_id.encode(), digest_size=16).hexdigest()
+        self.versions = DataVersions()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._lifespan_receive(receive), send)
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in SAFE_METHODS:
+            await self._write(scope, receive, send)
+            return
+        found = _rule(scope["path"])
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        rule, layers = found
+        versions = await self.versions.get(scope) if layers else {}
+        if versions is None:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        opaque = self._opaque_tag(scope, headers, rule, layers, versions)
+        changed = max((versions[x].changed_at for x in layers if x in versions), default=None)
+        last_modified = self._last_modified(changed)
+        vary = "Accept, Accept-Encoding" if rule.negotiated else "Accept-Encoding"
+        cache_control = f"max-age={self.max_age}"
+
+        if_none_match = headers.get("if-none-match")
+        matched = None
+        if if_none_match is not None:
+            matched = _matches(if_none_match, opaque)
+        elif last_modified is not None and changed is not None:
+            since = headers.get("if-modified-since")
+            matched = f'"{opaque}"' if _not_modified_since(since, changed) else None
+        if matched is not None:
+            not_modified = [
+                (b"etag", matched.encode()),
+                (b"cache-control", cache_control.encode()),
+                (b"vary", vary.encode()),
+            ]
+            if last_modified is not None:
+                not_modified.append((b"last-modified", last_modified.encode()))
+            await send({"type": "http.response.start", "status": 304, "headers": not_modified})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_with_validators(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                out = MutableHeaders(scope=message)
+                if "etag" not in out:
+                    coding = out.get("content-encoding", "identity").strip().lower()
+                    suffix = f"-{coding}" if coding in CODINGS else ""
+                    out["ETag"] = f'"{opaque}{suffix}"'
+                    if last_modified is not None:
+                        out["Last-Modified"] = last_modified
+                    if "cache-control" not in out:
+                        out["Cache-Control"] = cache_control
+                    if rule.negotiated:
+                        out.add_vary_header("Accept")
+            await send(message)
+
+        await self.app(scope, receive, send_with_validators)
+
+    def _opaque_tag(
+        self,
+        scope: Scope,
+        headers: Headers,
+        rule: Rule,
+        layers: tuple[str, ...],
+        versions: Mapping[str, LayerVersion],
+    ) -> str:
+        parts = [
+            self.salt,
+            scope["scheme"],
+            headers.get("host", ""),
+            scope.get("root_path", ""),
+            scope["path"],
+            scope["query_string"].decode("latin-1"),
+            headers.get("accept", "") if rule.negotiated else "",
+        ]
+        for layer in layers:
+            v = versions.get(layer)
+            parts.append(f"{layer}:{v.version}:{v.changed_at.timestamp()}" if v else layer)
+        if rule.policy and self.policy_file is not None:
+            try:
+                stat = self.policy_file.stat()
+                parts.append(f"policy:{stat.st_mtime_ns}:{stat.st_size}")
+            except OSError:
+                parts.append("policy:missing")
+        return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+
+    @staticmethod
+    def _last_modified(changed: datetime | None) -> str | None:
+        """``changed`` rounded up to the second, once that second is over (a Last-Modified must
+        not lie in the future, and a second write within the same second as a response's must
+        still count as newer than what that response said)."""
+        if changed is None:
+            return None
+        ceiling = datetime.fromtimestamp(math.ceil(changed.timestamp()), UTC)
+        if (datetime.now(UTC) - ceiling).total_seconds() < 1:
+            return None
+        return _http_date(ceiling)
+
+    async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Any other method may write: forget the versions when it answers and when it ends
+        (its commit may come after the answer), so this worker's next read sees the write."""
+
+        async def send_and_forget(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.versions.invalidate()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_forget)
+        finally:
+            self.versions.invalidate()
+
+    def _lifespan_receive(self, receive: Receive) -> Receive:
+        async def receive_and_stop() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                await self.versions.close()
+            return message
+
+        return receive_and_stop
