@@ -1,0 +1,70 @@
+"""``?embed=1`` and the share control on the served maps; written map files stay as they were."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from geoplan.config import Settings
+from maps.embed import Embedding
+from maps.overview import render_overview
+
+
+@pytest.fixture
+def client(loaded_db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(database_url=loaded_db)) as c:
+        yield c
+
+
+def share_options(page: str) -> dict | None:
+    m = re.search(r"geoplan\.share\(\w+, (\{.*?\})\);", page)
+    return json.loads(m.group(1)) if m else None
+
+
+@pytest.mark.parametrize("path", ["/", "/maps/premises?use=office", "/maps/areas/visperud"])
+def test_full_pages_keep_their_panel_and_get_the_share_control(client, path):
+    page = client.get(path).text
+    assert "gp-filter" in page  # the side panel's filter form
+    options = share_options(page)
+    assert options is not None and options["embed"] is False
+    assert options["title"] and options["note"] == ""
+
+
+@pytest.mark.parametrize("path", ["/?embed=1", "/maps/premises?use=office&embed=1",
+                                  "/maps/areas/visperud?embed=1"])  # fmt: skip
+def test_embedded_pages_drop_the_side_panel_but_keep_the_warnings(client, path):
+    r = client.get(path)
+    assert r.status_code == 200
+    page = r.text
+    assert "gp-filter" not in page and 'id="gp-results"' not in page
+    options = share_options(page)
+    assert options["embed"] is True
+    assert "EKSEMPELDATA" in options["bar"]  # sample data is said in the embed bar too
+    assert r.headers["etag"] != client.get(path.replace("embed=1", "")).headers["etag"]
+
+
+def test_the_search_map_fills_its_frame_when_embedded(client):
+    full = client.get("/maps/premises?use=office").text
+    embedded = client.get("/maps/premises?use=office&embed=1").text
+    assert "height: 62.0vh" in full or "height: 62vh" in full
+    assert "62vh" not in embedded and "62.0vh" not in embedded
+
+
+def test_the_share_control_says_where_the_map_may_be_embedded(loaded_db):
+    settings = Settings(database_url=loaded_db, frame_ancestors="https://www.lorenskog.kommune.no")
+    with TestClient(create_app(settings)) as c:
+        options = share_options(c.get("/").text)
+    assert "https://www.lorenskog.kommune.no" in options["note"]
+    assert "GEOPLAN_FRAME_ANCESTORS" in options["note"]
+    assert "denne nettsiden" in Embedding(origins=("'self'",)).note
+    assert "slått av" in Embedding(origins=("'none'",)).note
+
+
+def test_written_map_files_get_no_share_control(loaded_db, conn):
+    assert share_options(render_overview(conn)) is None
+    assert "geoplan-share.js" not in render_overview(conn)
