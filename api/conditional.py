@@ -111,6 +111,7 @@ RULES: tuple[Rule, ...] = (
 )  # fmt: skip
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CODINGS = ("gzip", "br", "zstd", "deflate")
 _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(,|$)')
 
@@ -255,8 +256,11 @@ class ConditionalRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] not in SAFE_METHODS:
+        if scope["method"] in WRITE_METHODS:
             await self._write(scope, receive, send)
+            return
+        if scope["method"] not in SAFE_METHODS:
+            await self.app(scope, receive, send)
             return
         found = _rule(scope["path"])
         if found is None:
@@ -351,8 +355,8 @@ class ConditionalRequests:
         return _http_date(ceiling)
 
     async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Any other method may write: forget the versions when it answers and when it ends
-        (its commit may come after the answer), so this worker's next read sees the write."""
+        """A write method: forget the versions when it answers and when it ends (its commit
+        may come after the answer), so this worker's next read sees the write at once."""
 
         async def send_and_forget(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -21,11 +21,19 @@ from maps.search import render_premises_map
 
 router = APIRouter(tags=["maps"])
 
-EMBED = Query(
-    False,
-    description="1: the map alone, for an <iframe> on another site: no side panel or result "
-    "table, a link to the full page (sites allowed to embed it: GEOPLAN_FRAME_ANCESTORS).",
-)
+
+def embed_mode(
+    embed: bool = Query(
+        False,
+        description="1: the map alone, for an <iframe> on another site: no side panel or result "
+        "table, a link to the full page (sites allowed to embed it: GEOPLAN_FRAME_ANCESTORS).",
+    ),
+) -> bool:
+    """``?embed=1`` (a dependency, so the page's own parameters come first in the docs)."""
+    return embed
+
+
+EMBED = Depends(embed_mode)
 
 
 def _link_base(request: Request) -> str:
