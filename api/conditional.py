@@ -40,7 +40,6 @@ from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import psycopg
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import geoplan
@@ -113,6 +112,7 @@ RULES: tuple[Rule, ...] = (
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CODINGS = ("gzip", "br", "zstd", "deflate")
+CODINGS_BYTES = frozenset(c.encode() for c in CODINGS)
 _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(,|$)')
 
 
@@ -221,9 +221,31 @@ def _matches(if_none_match: str, opaque: str) -> str | None:
     return None
 
 
-def _not_modified_since(since: str | None, changed: datetime) -> bool:
+@dataclass(frozen=True)
+class _LayerState:
+    """What the versions say about one set of layers: the tag's share, the last change and the
+    Last-Modified to send (None while the change is under a second old)."""
+
+    key: bytes
+    changed: datetime | None
+    last_modified: bytes | None
+
+
+def _last_modified(changed: datetime | None) -> bytes | None:
+    """``changed`` rounded up to the second, once that second is over (a Last-Modified must not
+    lie in the future, and a second write within the same second as a response's must still
+    count as newer than what that response said)."""
+    if changed is None:
+        return None
+    ceiling = datetime.fromtimestamp(math.ceil(changed.timestamp()), UTC)
+    if (datetime.now(UTC) - ceiling).total_seconds() < 1:
+        return None
+    return _http_date(ceiling).encode()
+
+
+def _not_modified_since(since: str | None, changed: datetime | None) -> bool:
     """True when ``If-Modified-Since`` is no earlier than the last change."""
-    if since is None:
+    if since is None or changed is None:
         return False
     try:
         moment = parsedate_to_datetime(since)
@@ -243,11 +265,14 @@ class ConditionalRequests:
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.max_age = settings.cache_max_age
+        self.cache_control = f"max-age={settings.cache_max_age}".encode()
         self.policy_file = Path(settings.policy_file) if settings.policy_file else None
         app_id = f"{geoplan.__version__}|{settings.model_dump_json()}"
-        self.salt = hashlib.blake2b(app_id.encode(), digest_size=16).hexdigest()
+        self.salt = hashlib.blake2b(app_id.encode(), digest_size=16).hexdigest().encode()
         self.versions = DataVersions()
+        # what one read of the versions says about each set of layers (see _layer_state)
+        self._states: dict[tuple[str, ...], _LayerState] = {}
+        self._states_of: object = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -271,88 +296,108 @@ class ConditionalRequests:
         if versions is None:
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        opaque = self._opaque_tag(scope, headers, rule, layers, versions)
-        changed = max((versions[x].changed_at for x in layers if x in versions), default=None)
-        last_modified = self._last_modified(changed)
-        vary = "Accept, Accept-Encoding" if rule.negotiated else "Accept-Encoding"
-        cache_control = f"max-age={self.max_age}"
+        state = self._layer_state(layers, versions)
+        # one pass over the request headers (ASGI names are lower-case bytes): this is the path
+        # of every items page, and Headers() and its lookups cost more than the rest together
+        host = accept = if_none_match = if_modified_since = b""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"accept":
+                accept = value
+            elif name == b"if-none-match":
+                if_none_match = value
+            elif name == b"if-modified-since":
+                if_modified_since = value
+        parts = [
+            self.salt,
+            scope["scheme"].encode(),
+            host,
+            scope.get("root_path", "").encode(),
+            scope["path"].encode(),
+            scope["query_string"],
+            accept if rule.negotiated else b"",
+            state.key,
+        ]
+        if rule.policy:
+            parts.append(self._policy_state())
+        opaque = hashlib.blake2b(b"|".join(parts), digest_size=16).hexdigest()
+        vary = b"Accept, Accept-Encoding" if rule.negotiated else b"Accept-Encoding"
 
-        if_none_match = headers.get("if-none-match")
         matched = None
-        if if_none_match is not None:
-            matched = _matches(if_none_match, opaque)
-        elif last_modified is not None and changed is not None:
-            since = headers.get("if-modified-since")
-            matched = f'"{opaque}"' if _not_modified_since(since, changed) else None
+        if if_none_match:
+            matched = _matches(if_none_match.decode("latin-1"), opaque)
+        elif if_modified_since and state.last_modified is not None:
+            since = if_modified_since.decode("latin-1")
+            matched = f'"{opaque}"' if _not_modified_since(since, state.changed) else None
         if matched is not None:
             not_modified = [
                 (b"etag", matched.encode()),
-                (b"cache-control", cache_control.encode()),
-                (b"vary", vary.encode()),
+                (b"cache-control", self.cache_control),
+                (b"vary", vary),
             ]
-            if last_modified is not None:
-                not_modified.append((b"last-modified", last_modified.encode()))
+            if state.last_modified is not None:
+                not_modified.append((b"last-modified", state.last_modified))
             await send({"type": "http.response.start", "status": 304, "headers": not_modified})
             await send({"type": "http.response.body", "body": b""})
             return
 
         async def send_with_validators(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 200:
-                out = MutableHeaders(scope=message)
-                if "etag" not in out:
-                    coding = out.get("content-encoding", "identity").strip().lower()
-                    suffix = f"-{coding}" if coding in CODINGS else ""
-                    out["ETag"] = f'"{opaque}{suffix}"'
-                    if last_modified is not None:
-                        out["Last-Modified"] = last_modified
-                    if "cache-control" not in out:
-                        out["Cache-Control"] = cache_control
-                    if rule.negotiated:
-                        out.add_vary_header("Accept")
+                self._add_validators(message, opaque, state, rule.negotiated)
             await send(message)
 
         await self.app(scope, receive, send_with_validators)
 
-    def _opaque_tag(
-        self,
-        scope: Scope,
-        headers: Headers,
-        rule: Rule,
-        layers: tuple[str, ...],
-        versions: Mapping[str, LayerVersion],
-    ) -> str:
-        parts = [
-            self.salt,
-            scope["scheme"],
-            headers.get("host", ""),
-            scope.get("root_path", ""),
-            scope["path"],
-            scope["query_string"].decode("latin-1"),
-            headers.get("accept", "") if rule.negotiated else "",
-        ]
-        for layer in layers:
-            v = versions.get(layer)
-            parts.append(f"{layer}:{v.version}:{v.changed_at.timestamp()}" if v else layer)
-        if rule.policy and self.policy_file is not None:
-            try:
-                stat = self.policy_file.stat()
-                parts.append(f"policy:{stat.st_mtime_ns}:{stat.st_size}")
-            except OSError:
-                parts.append("policy:missing")
-        return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+    def _add_validators(
+        self, message: Message, opaque: str, state: _LayerState, negotiated: bool
+    ) -> None:
+        headers = message["headers"]
+        if not isinstance(headers, list):
+            headers = message["headers"] = list(headers)
+        coding = b""
+        has_cache_control = False
+        for name, value in headers:
+            name = name.lower()
+            if name == b"etag":
+                return  # the route's own validator (a premises record's version)
+            if name == b"content-encoding":
+                coding = value.strip().lower()
+            elif name == b"cache-control":
+                has_cache_control = True
+        suffix = b"-" + coding if coding in CODINGS_BYTES else b""
+        headers.append((b"etag", b'"' + opaque.encode() + suffix + b'"'))
+        if state.last_modified is not None:
+            headers.append((b"last-modified", state.last_modified))
+        if not has_cache_control:
+            headers.append((b"cache-control", self.cache_control))
+        if negotiated:
+            headers.append((b"vary", b"Accept"))  # a field line of its own: Vary values add up
 
-    @staticmethod
-    def _last_modified(changed: datetime | None) -> str | None:
-        """``changed`` rounded up to the second, once that second is over (a Last-Modified must
-        not lie in the future, and a second write within the same second as a response's must
-        still count as newer than what that response said)."""
-        if changed is None:
-            return None
-        ceiling = datetime.fromtimestamp(math.ceil(changed.timestamp()), UTC)
-        if (datetime.now(UTC) - ceiling).total_seconds() < 1:
-            return None
-        return _http_date(ceiling)
+    def _layer_state(
+        self, layers: tuple[str, ...], versions: Mapping[str, LayerVersion]
+    ) -> _LayerState:
+        """The layers' part of the tag and their Last-Modified, worked out once per read of
+        the versions (and again while a change is too recent for a Last-Modified)."""
+        if versions is not self._states_of:
+            self._states, self._states_of = {}, versions
+        state = self._states.get(layers)
+        if state is None or (state.changed is not None and state.last_modified is None):
+            present = [(layer, versions[layer]) for layer in layers if layer in versions]
+            key = "|".join(f"{x}:{v.version}:{v.changed_at.timestamp()}" for x, v in present)
+            changed = max((v.changed_at for _, v in present), default=None)
+            state = _LayerState(key.encode(), changed, _last_modified(changed))
+            self._states[layers] = state
+        return state
+
+    def _policy_state(self) -> bytes:
+        if self.policy_file is None:
+            return b"policy:none"
+        try:
+            stat = self.policy_file.stat()
+        except OSError:
+            return b"policy:missing"
+        return f"policy:{stat.st_mtime_ns}:{stat.st_size}".encode()
 
     async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A write method: forget the versions when it answers and when it ends (its commit

@@ -87,6 +87,8 @@ class ReadCors:
             and scope["type"] == "http"
             and scope["method"] in ("GET", "HEAD", "OPTIONS")
             and _is_read_path(scope["path"])
+            # a request without Origin is not cross-origin (QGIS, curl, same-site pages)
+            and any(name == b"origin" for name, _ in scope["headers"])
         ):
             await self.cors(scope, receive, send)
             return
@@ -220,9 +222,19 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                if headers.get("content-type", "").startswith("text/html"):
+                headers = message["headers"]
+                if not isinstance(headers, list):
+                    headers = message["headers"] = list(headers)
+                html = nosniff = False
+                for name, value in headers:  # raw: this runs for every response
+                    name = name.lower()
+                    if name == b"content-type":
+                        html = value.startswith(b"text/html")
+                    elif name == b"x-content-type-options":
+                        nosniff = True
+                if not nosniff:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if html:
                     start = message  # held back until the page is complete
                     return
                 await send(message)
