@@ -1,4 +1,5 @@
-"""The FastAPI application factory: ``create_app()`` wires settings, the pool and the routers."""
+"""The FastAPI application factory: ``create_app()`` wires settings, the database servers (the
+primary and an optional read replica, ``api/database.py``) and the routers."""
 
 from __future__ import annotations
 
@@ -10,18 +11,38 @@ from fastapi import FastAPI
 
 import geoplan
 from api import errors
-from api.admission import Admission
 from api.conditional import ConditionalRequests
-from api.deps import open_pool, open_read_pool
+from api.consistency import WritePosition
+from api.database import Server
+from api.head import HeadAsGet
 from api.http_headers import ReadCors, SecurityHeaders, compression
-from api.routers import assessments, geocode, health, maps, ogc, plans, premises, proximity
+from api.request_guard import RequestGuard
+from api.routers import (
+    assessments,
+    geocode,
+    health,
+    maps,
+    ogc,
+    pages,
+    plans,
+    premises,
+    proximity,
+    tiles,
+)
 from api.static_files import VendoredStatic
 from geoplan.config import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
-    """Build the app. ``database_url`` overrides the settings (tests use a throwaway cluster)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    read_database_url: str | None = None,
+) -> FastAPI:
+    """Build the app. ``database_url`` and ``read_database_url`` override the settings (tests
+    use throwaway clusters)."""
     settings = settings or get_settings()
+    read_url = read_database_url or settings.read_database_url
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -29,15 +50,20 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
         url = database_url or db.database_url(settings)
         app.state.database_url = url
-        # one gate per pool, one slot per connection (see api/admission.py)
-        queue = {"max_waiting": settings.max_waiting, "max_wait_s": settings.max_wait_s}
-        app.state.admission = Admission(settings.pool_size, name="pool", **queue)
-        app.state.read_admission = Admission(settings.read_pool_size, name="read pool", **queue)
-        app.state.pool = open_pool(url, max_size=settings.pool_size)
+        # the primary takes the writes; a replica, when configured, the read-only work. With a
+        # replica, the primary's asyncio read pool opens connections only when reads fall back
+        # to it (see api/database.py and api/deps.py).
+        app.state.primary = Server("database", url, settings, read_pool_min=1 if read_url else None)
+        app.state.replica = Server("read replica", read_url, settings) if read_url else None
+        servers = [s for s in (app.state.primary, app.state.replica) if s is not None]
+        opened: list[Server] = []
         try:
-            app.state.read_pool = await open_read_pool(url, size=settings.read_pool_size)
+            for server in servers:
+                await server.open()  # never waits for the server: down means 503, not no start
+                opened.append(server)
         except BaseException:
-            app.state.pool.close()
+            for server in opened:
+                await server.close()
             raise
         # Everything loaded so far (FastAPI, pydantic models, geopandas, pyproj…) lives as long
         # as the process: moved out of the collector's sight, each full collection no longer
@@ -48,8 +74,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             yield
         finally:
             gc.unfreeze()  # collectable again (tests build many apps in one process)
-            await app.state.read_pool.close()
-            app.state.pool.close()
+            for server in reversed(opened):
+                await server.close()
 
     app = FastAPI(
         title="geoplan",
@@ -61,7 +87,18 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (health, ogc, premises, proximity, assessments, maps, geocode, plans):
+    for module in (
+        health,
+        ogc,
+        tiles,
+        premises,
+        proximity,
+        assessments,
+        maps,
+        geocode,
+        plans,
+        pages,
+    ):
         app.include_router(module.router)
     # Leaflet and its plugins, served locally so HTML pages work without internet access
     app.mount("/static", VendoredStatic(), name="static")
@@ -69,5 +106,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.add_middleware(SecurityHeaders, settings=settings)  # CSP from the page as rendered
     app.add_middleware(compression)  # zstd / br / gzip
     app.add_middleware(ConditionalRequests, settings=settings)  # ETag, 304 (tags name the coding)
-    app.add_middleware(ReadCors, settings=settings)  # CORS on the read routes, 304s included
+    # host, NUL, key before body, size: before a 304 is answered or the versions are read
+    app.add_middleware(RequestGuard, settings=settings)
+    app.add_middleware(ReadCors, settings=settings)  # CORS on the read routes, 304s and refusals
+    if read_url:
+        app.add_middleware(WritePosition)  # read-your-writes: see api/consistency.py
+    # HEAD wherever GET exists; added last, so outermost: it sees every header a GET gets
+    app.add_middleware(HeadAsGet)
     return app

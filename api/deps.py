@@ -1,103 +1,137 @@
-"""Request dependencies shared by the routers: pooled database connections, the app's settings
-as the core takes them (walking model, policy), API-key auth."""
+"""Request dependencies shared by the routers: database connections (the primary's, or for
+read-only work a replica's), the app's settings as the core takes them (walking model, policy),
+API-key auth."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any, TypeVar
 
 import psycopg
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from starlette.concurrency import run_in_threadpool
 
+from api import consistency
+from api.database import Server
 from geoplan.assessment.policy import Policy, load_policy
 from geoplan.auth.keys import ApiKey
 from geoplan.proximity import WalkSettings
+from geoplan.store.db import DatabaseUnavailableError
+
+C = TypeVar("C", psycopg.Connection, psycopg.AsyncConnection)
 
 
-def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool:
-    """The pool of the synchronous routes; :func:`get_conn` admits at most ``max_size``
-    requests to it at once, so a request never waits inside the pool holding a thread."""
-    from geoplan.store.db import conninfo
+# -- database connections ------------------------------------------------------------------------
+# The primary takes every write and every read that must see the latest. With
+# GEOPLAN_READ_DATABASE_URL, read-only work goes to the replica unless the client's own last
+# write is newer than what the replica has replayed (api/consistency.py), or the replica is
+# down (then the primary serves it: reads keep working, only slower under load).
+async def get_conn(request: Request) -> AsyncIterator[psycopg.Connection]:
+    """A pooled connection to the primary for one request; committed when the request
+    succeeds. Writes, and reads that must see the latest, take this one."""
+    async with _primary(request) as conn:
+        yield conn
 
-    pool = ConnectionPool(
-        conninfo(url), min_size=min_size, max_size=max_size, open=False, name="geoplan"
-    )
-    pool.open(wait=True, timeout=30)
-    return pool
 
+async def get_read_conn(request: Request) -> AsyncIterator[psycopg.Connection]:
+    """A pooled connection for read-only work: the replica's when one is configured, reachable
+    and has replayed the client's own last write; the primary's otherwise.
 
-async def open_read_pool(url: str, *, size: int) -> AsyncConnectionPool:
-    """An asyncio pool of autocommit connections for the hot read paths (OGC items).
-
-    Why a second pool: a sync endpoint costs three thread-pool hops per request in FastAPI
-    (the ``get_conn`` generator in, the endpoint, the generator out), which on a busy 2-core
-    server cost as much CPU as building the page. An ``async def`` endpoint on an
-    ``AsyncConnection`` runs on the event loop with none. Autocommit, because each read is one
-    statement: no ``BEGIN``/``COMMIT`` round trips. Fixed size: requests beyond ``size`` wait
-    in the pool's FIFO queue, which keeps latency even instead of letting PostgreSQL backends
-    fight over the cores.
+    Only for routes that never write, not even to a session temp table: a hot standby refuses
+    both (see :func:`read_conn_unless`).
     """
-    from geoplan.store.db import conninfo
+    async with _for_reading(request) as conn:
+        yield conn
 
-    pool = AsyncConnectionPool(
-        conninfo(url),
-        min_size=size,
-        max_size=size,
-        open=False,
-        name="geoplan-read",
-        kwargs={"autocommit": True},
-    )
-    await pool.open(wait=True, timeout=30)
-    return pool
+
+def read_conn_unless(*params: str) -> Callable[[Request], AsyncIterator[psycopg.Connection]]:
+    """:func:`get_read_conn`, except that a request with any of the query ``params`` goes to
+    the primary: the work they start cannot run on a replica (``hub=`` on the premises search
+    computes its walks in session temp tables, which a hot standby cannot create)."""
+
+    async def dependency(request: Request) -> AsyncIterator[psycopg.Connection]:
+        on_primary = any(request.query_params.get(p) for p in params)
+        async with (_primary if on_primary else _for_reading)(request) as conn:
+            yield conn
+
+    return dependency
+
+
+@asynccontextmanager
+async def _primary(request: Request) -> AsyncIterator[psycopg.Connection]:
+    async with request.app.state.primary.connection(request) as conn:
+        consistency.remember_write_connection(request, conn)
+        try:
+            yield conn
+        finally:
+            consistency.forget_write_connection(request)
+
+
+@asynccontextmanager
+async def _for_reading(request: Request) -> AsyncIterator[psycopg.Connection]:
+    if request.app.state.replica is None:
+        async with request.app.state.primary.connection(request) as conn:
+            yield conn
+        return
+    async with AsyncExitStack() as stack:
+        conn = await _from_replica(
+            request, stack, Server.connection, _replayed_sync
+        ) or await stack.enter_async_context(request.app.state.primary.connection(request))
+        yield conn
 
 
 @asynccontextmanager
 async def read_connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
-    """``async with read_connection(request) as conn``: a pooled autocommit asyncio connection.
+    """``async with read_connection(request) as conn``: a pooled autocommit asyncio connection
+    for one request's reads, from the replica or the primary as :func:`get_read_conn` chooses.
 
     Taken inside the endpoint rather than as a FastAPI dependency: a dependency with ``yield``
-    costs an exit stack and a context manager per request, on the route that runs most. The
-    read pool has its own gate (:class:`api.admission.Admission`), so excess load is refused
-    at once rather than queued inside the pool.
+    costs an exit stack and a context manager per request, on the route that runs most. Each
+    pool has its own gate (:class:`api.admission.Admission`), so excess load is refused at
+    once rather than queued inside the pool.
     """
     state = request.app.state
-    pool: AsyncConnectionPool = state.read_pool
-    async with state.read_admission.slot(request.is_disconnected), pool.connection() as conn:
+    if state.replica is None:  # the common case, kept as cheap as it was
+        async with state.primary.read_connection(request) as conn:
+            yield conn
+        return
+    async with AsyncExitStack() as stack:
+        conn = await _from_replica(
+            request, stack, Server.read_connection, consistency.has_replayed_async
+        ) or await stack.enter_async_context(state.primary.read_connection(request))
         yield conn
 
 
-async def get_conn(request: Request) -> AsyncIterator[psycopg.Connection]:
-    """A pooled connection for one request; committed when the request succeeds.
-
-    An ``async`` dependency on purpose: the request waits for its turn on the event loop
-    (:class:`api.admission.Admission`, no thread held), takes a connection only when one is
-    free, and gives it back without needing a second thread-pool slot — the arrangement that
-    stalled the server past 40 concurrent requests (issue #16).
-    """
-    state = request.app.state
-    pool: ConnectionPool = state.pool
-    async with state.admission.slot(request.is_disconnected):
-        conn = await run_in_threadpool(pool.getconn)
-        ok = False
-        try:
-            yield conn
-            ok = True
-        finally:
-            await run_in_threadpool(_give_back, pool, conn, ok)
+async def _replayed_sync(conn: psycopg.Connection, lsn: int) -> bool:
+    return await run_in_threadpool(consistency.has_replayed, conn, lsn)
 
 
-def _give_back(pool: ConnectionPool, conn: psycopg.Connection, commit: bool) -> None:
-    """Commit (the request succeeded) or roll back, then return the connection to the pool."""
+async def _from_replica(
+    request: Request,
+    stack: AsyncExitStack,
+    open_connection: Callable[[Server, Request], Any],
+    replayed: Callable[[C, int], Awaitable[bool]],
+) -> C | None:
+    """A replica connection entered into ``stack``, or None when the read must go to the
+    primary: no replica, the replica down, or behind the client's own last write."""
+    replica: Server | None = request.app.state.replica
+    if replica is None or not await replica.reach.usable():
+        return None
+    lsn = consistency.client_lsn(request)
+    attempt = AsyncExitStack()
     try:
-        if commit:
-            conn.commit()
-        else:
-            conn.rollback()
-    finally:
-        pool.putconn(conn)
+        conn = await attempt.enter_async_context(open_connection(replica, request))
+        if lsn is not None and not await replayed(conn, lsn):
+            await attempt.aclose()
+            return None
+    except (DatabaseUnavailableError, psycopg.OperationalError):
+        # down or gone mid-check: this read and the next ones go to the primary
+        await attempt.aclose()
+        return None
+    await stack.enter_async_context(attempt)
+    return conn
 
 
 # -- the app's settings, as the core functions take them ----------------------------------------
@@ -121,7 +155,13 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def _unauthorized(detail: str, error: str | None = None) -> HTTPException:
+NO_KEY = "this request needs an API key: Authorization: Bearer <key>"
+UNKNOWN_KEY = "the API key is unknown or revoked"
+
+
+def unauthorized(detail: str, error: str | None = None) -> HTTPException:
+    """401 with the ``WWW-Authenticate`` challenge (RFC 6750); also sent by
+    :mod:`api.request_guard` for a body without a key, before the body is read."""
     challenge = f'Bearer realm="geoplan", error="{error}"' if error else 'Bearer realm="geoplan"'
     return HTTPException(401, detail, headers={"WWW-Authenticate": challenge})
 
@@ -140,10 +180,10 @@ def require_scope(scope: str) -> Callable[..., ApiKey]:
         from geoplan.auth.keys import verify_key
 
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise _unauthorized("this request needs an API key: Authorization: Bearer <key>")
+            raise unauthorized(NO_KEY)
         key = verify_key(conn, credentials.credentials)
         if key is None:
-            raise _unauthorized("the API key is unknown or revoked", "invalid_token")
+            raise unauthorized(UNKNOWN_KEY, "invalid_token")
         if not key.allows(scope):
             raise HTTPException(403, f"the key {key.name!r} lacks the {scope!r} scope")
         return key

@@ -13,6 +13,7 @@ their message, which may name files, hosts or internals; they are logged server-
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -25,7 +26,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.admission import ClientGoneError, OverloadedError
-from geoplan.assessment.policy import PolicyError
+from api.database import DatabaseDownError
+from geoplan.assessment.policy import NoPolicyError, PolicyError
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.geo.region import NoBoundaryError
 from geoplan.premises import StaleVersionError
@@ -58,6 +60,15 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """``text`` safe for a log line or a message: control characters escaped (a NUL or a line
+    break from a URL never reaches the log raw), length cut."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text[:limit])
 
 
 def _invalid_status(request: Request) -> int:
@@ -131,9 +142,20 @@ PROBLEMS: dict[type[BaseException], Problem] = {
     # the server's own policy file is wrong: not the client's input (a ValidationError for
     # `geoplan assess --check-policy`, which names the key)
     PolicyError: Problem(500, detail=SERVER_FAULT),
+    # the site lies in a served municipality the loaded policy is not for: the store's state,
+    # not the request's form, stands in the way, and no verdict is invented
+    NoPolicyError: Problem(409, "No assessment policy for this municipality"),
     # the municipality is not loaded yet: the service cannot answer until `geoplan load`
     NoBoundaryError: Problem(503),
     DatabaseUnavailableError: _DATABASE_UNAVAILABLE,
+    # refused at once while the database is known to be down: its outage is logged once
+    # (api/database.py), not once per request
+    DatabaseDownError: Problem(
+        503,
+        detail=_DATABASE_UNAVAILABLE.detail,
+        headers=_DATABASE_UNAVAILABLE.headers,
+        logged=False,
+    ),
     # more requests than the server can serve in time (api/admission.py): turned away at once
     OverloadedError: Problem(
         503, headers=lambda exc: {"Retry-After": str(exc.retry_after_s)}, logged=False
@@ -164,10 +186,11 @@ def error_response(request: Request, exc: BaseException) -> JSONResponse:
     status = row.status
     if status == 422 and _invalid_status(request) == 400:
         status = 400  # OGC API – Features requires 400 for invalid parameters
+    path = printable(request.url.path)
     if row.logged and status == 503:
-        log.warning("unavailable on %s %s: %s", request.method, request.url.path, exc)
+        log.warning("unavailable on %s %s: %s", request.method, path, printable(str(exc), 500))
     elif row.logged and status >= 500:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.error("unhandled error on %s %s", request.method, path, exc_info=exc)
     return problem(
         status,
         str(exc) if row.detail is None else row.detail,

@@ -16,10 +16,19 @@ from pydantic import BaseModel, Field, create_model
 from geoplan.layers.spec import API_ORDER, ColumnSpec, LayerSpec
 from geoplan.premises import MAX_TEXT
 
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-Text = Annotated[str, Field(max_length=MAX_TEXT)]
+# Strict: JSON ``true`` is no number and ``"100"`` no coordinate (pydantic's lax mode would
+# take both); a whole number is still a float.
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False, strict=True)]
+StrictInt = Annotated[int, Field(strict=True)]
+StrictBool = Annotated[bool, Field(strict=True)]
+Text = Annotated[str, Field(max_length=MAX_TEXT, strict=True)]
 
-_IN_TYPES: dict[str, Any] = {"text": Text, "float": FiniteFloat, "int": int, "bool": bool}
+_IN_TYPES: dict[str, Any] = {
+    "text": Text,
+    "float": FiniteFloat,
+    "int": StrictInt,
+    "bool": StrictBool,
+}
 _OUT_TYPES: dict[str, Any] = {
     "text": str,
     "text[]": list[str],
@@ -42,7 +51,8 @@ def _in_type(col: ColumnSpec) -> Any:
 
 
 def _bounds(col: ColumnSpec) -> dict[str, Any]:
-    """The field's constraints: required text not empty, required lists not empty, minimums."""
+    """The field's constraints: required text not empty, required lists not empty, the
+    declared range (so OpenAPI shows ``minimum``/``maximum``)."""
     bounds: dict[str, Any] = {}
     if col.required and col.kind in ("text", "text[]"):
         bounds["min_length"] = 1
@@ -50,6 +60,8 @@ def _bounds(col: ColumnSpec) -> dict[str, Any]:
         bounds["max_length"] = len(col.allowed)
     if col.min_value is not None:
         bounds["gt" if col.min_exclusive else "ge"] = col.min_value
+    if col.max_value is not None:
+        bounds["le"] = col.max_value
     return bounds
 
 

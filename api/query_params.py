@@ -20,6 +20,17 @@ from typing import Any
 from geoplan.errors import ValidationError
 
 _INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
+_HUGE = 10**30  # stands for any longer numeral: beyond every bound, and Python need not parse it
+
+
+def _integer(raw: str) -> int:
+    """A checked numeral's value; one of more than 30 digits as ±10^30 (``int()`` of a
+    5 000-digit string raises, and no bound here comes near)."""
+    text = raw.strip()
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 30:
+        return -_HUGE if text.startswith("-") else _HUGE
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ class Param:
             return raw
         if not _INTEGER.fullmatch(raw):
             raise self._invalid(f"must be an integer, not {raw[:40]!r}")
-        value = int(raw)
+        value = _integer(raw)
         if self.minimum is not None and value < self.minimum:
             raise self._invalid(f"must be ≥ {self.minimum}")
         if self.maximum is not None and value > self.maximum:

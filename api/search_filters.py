@@ -10,6 +10,9 @@ Two dependencies, each resolving to a :class:`~geoplan.premises.PremisesQuery`:
   map's filter form sends every field and an empty one means "no filter"; their values are
   parsed (and checked) by geoplan as for ``GET /premises``.
 
+Both refuse a parameter that is no filter (422 naming it): a misspelt filter would otherwise
+answer with every listing.
+
 Both are plain functions whose ``__signature__`` FastAPI reads, built once from the declaration.
 """
 
@@ -22,7 +25,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
 
-from geoplan.premises import SEARCH_FILTERS, PremisesQuery, SearchFilter, query_from_params
+from geoplan.premises import (
+    SEARCH_FILTERS,
+    PremisesQuery,
+    SearchFilter,
+    check_parameter_names,
+    query_from_params,
+)
 
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
@@ -57,24 +66,41 @@ def _with_parameters(
     return function
 
 
-def _premises_query(**params: Any) -> PremisesQuery:
+LINK_DECORATIONS = ("fbclid", "gclid", "msclkid", "mc_cid", "mc_eid")
+"""Parameters that social sites, ad networks and mailing tools append to a link someone shares
+(with every ``utm_*``): a map page opened from such a link ignores them."""
+
+
+def _decoration(name: str) -> bool:
+    return name.startswith("utm_") or name in LINK_DECORATIONS
+
+
+def _premises_query(request: Request, **params: Any) -> PremisesQuery:
+    # A parameter that is no filter is refused (422 naming it): a typo must not answer with
+    # every listing.
+    check_parameter_names(request.query_params.keys())
     return query_from_params(params)
 
 
 def _premises_form_query(request: Request, **_declared: Any) -> PremisesQuery:
     # Read from the request itself, as a form sends it: every value of a repeated parameter
-    # (the last non-empty one counts), empty fields meaning no filter.
-    return query_from_params({k: request.query_params.getlist(k) for k in request.query_params})
+    # (the last non-empty one counts), empty fields meaning no filter. The form sends only the
+    # filters, so anything else is a typo in a hand-made link, refused as on GET /premises;
+    # only the decorations of a shared link are ignored.
+    check_parameter_names(k for k in request.query_params if not _decoration(k))
+    return query_from_params(
+        {k: request.query_params.getlist(k) for k in request.query_params if not _decoration(k)}
+    )
 
 
-premises_query = _with_parameters(_premises_query, [_typed(f) for f in SEARCH_FILTERS])
-"""The search of ``GET /premises`` (a dependency): every filter typed and bounded."""
+_REQUEST = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)
+
+premises_query = _with_parameters(_premises_query, [_REQUEST, *(_typed(f) for f in SEARCH_FILTERS)])
+"""The search of ``GET /premises`` (a dependency): every filter typed and bounded; any other
+parameter refused."""
 
 premises_form_query = _with_parameters(
-    _premises_form_query,
-    [
-        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
-        *(_text(f) for f in SEARCH_FILTERS),
-    ],
+    _premises_form_query, [_REQUEST, *(_text(f) for f in SEARCH_FILTERS)]
 )
-"""The search of ``/maps/premises`` (a dependency): every filter as text, as a form sends it."""
+"""The search of ``/maps/premises`` (a dependency): every filter as text, as a form sends it;
+any other parameter refused, except a shared link's decorations (:data:`LINK_DECORATIONS`)."""

@@ -130,6 +130,7 @@ class WrkRun:
     socket_errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     duration_s: float = 0.0
+    p95_ms: float | None = None  # when the wrk script prints "p95 <microseconds>"
 
     @property
     def ok_rps(self) -> float:
@@ -184,4 +185,7 @@ def wrk(
         socket_errors=sum(int(sock.group(i)) for i in (1, 2, 3)) if sock else 0,
         statuses={int(c): int(n) for c, n in re.findall(r"^status (\d+) (\d+)$", out, re.M)},
         duration_s=_ms(took.group(1) + took.group(2)) / 1000 if took else float(duration_s),
+        p95_ms=float(p95.group(1)) / 1000
+        if (p95 := re.search(r"^p95 ([\d.]+)$", out, re.M))
+        else None,
     )

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of an external PostGIS (postgresql+psycopg://...). "
         "When unset, geoplan runs its own cluster under GEOPLAN_HOME.",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of a streaming replica of the database (or a load balancer "
+        "over several) for read-only API work: OGC items, premises search, maps. Writes, and a "
+        "client's reads until the replica has replayed its own last write, go to the primary; "
+        "so do reads while the replica is down. Unset: everything goes to the primary.",
+    )
     home: Path = Field(default_factory=_default_home, description="Managed cluster and state.")
     db_port: int = Field(default=55432, description="Loopback port of the managed cluster.")
     db_name: str = "geoplan"
@@ -56,14 +63,46 @@ class Settings(BaseSettings):
         default=None, description="Directory with initdb/pg_ctl; found automatically when unset."
     )
     layers_dir: Path = Field(default=REPO_ROOT / "layers", description="Shipped layer data.")
+    kommune: str = Field(
+        default="3222",
+        description="Municipality number(s) a new store serves (`geoplan init`, and `geoplan "
+        "load` on a store that serves none yet): one (0301) or several, comma-separated "
+        "(3205,3222,3224). Default 3222, Lørenskog.",
+    )
     policy_file: Path | None = Field(
         default=None,
         description="Assessment policy (TOML); default: <layers_dir>/policy.toml.",
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="API worker processes `geoplan serve` starts. Each has its own pools: "
+        "workers × (GEOPLAN_POOL_SIZE + GEOPLAN_READ_POOL_SIZE) connections must fit in the "
+        "database's max_connections (docs/operations.md).",
+    )
     public_url: str | None = Field(
         default=None, description="Base URL used in API links; derived from the request if unset."
+    )
+    accessibility_contact: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Where users report accessibility problems (an e-mail address or a URL), "
+        "shown in the accessibility statement at /tilgjengelighet.",
+    )
+    trusted_hosts: str | None = Field(
+        default=None,
+        description="Comma-separated host names the Host header may name (`*.kommune.no`, `*` "
+        "for any); links are built from it. Default: GEOPLAN_HOST, localhost, 127.0.0.1 and ::1 "
+        "(any host when GEOPLAN_PUBLIC_URL is set, since links then come from it).",
+    )
+    max_body_bytes: int = Field(
+        default=1024**2,
+        ge=1024,
+        le=1024**3,
+        description="Largest request body the API reads (bytes); a larger one is answered 413.",
     )
     read_pool_size: int = Field(
         default=8,
@@ -112,6 +151,19 @@ class Settings(BaseSettings):
         le=86_400,
         description="Seconds a browser or proxy may reuse a data response (collections, items, "
         "maps, reports) before asking again; it then revalidates with its ETag (304).",
+    )
+    tile_max_age_s: int = Field(
+        default=60,
+        ge=0,
+        le=86_400,
+        description="Cache-Control max-age of vector tiles, seconds; clients revalidate with "
+        "the tile's ETag after that (304 when unchanged).",
+    )
+    map_tiles_threshold: int = Field(
+        default=5000,
+        ge=0,
+        description="Above this many premises the overview and search maps load premises as "
+        "vector tiles from the server instead of carrying them inline in the page.",
     )
     walk_speed_kmh: float = Field(
         default=5.0, gt=0, description="Walking speed (5 km/h = 83 m/min)."

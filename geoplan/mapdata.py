@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import psycopg
+import shapely
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import NotFoundError
+from geoplan.geo.municipalities import join_names, served
+from geoplan.geo.region import FALLBACK_BOX_25833
 from geoplan.premises import PremisesQuery, SearchResult, search
+from geoplan.premises import get as get_premises
 from geoplan.proximity import WalkSettings, default_walk
 from geoplan.store.db import read_gdf
 
@@ -42,25 +46,98 @@ def _display(geom: str = "geom", tolerance_m: float = DISPLAY_TOLERANCE_M) -> st
     )
 
 
-def boundary(conn: psycopg.Connection) -> gpd.GeoDataFrame:
-    """The municipal boundary (one row per stored boundary)."""
+Kommuner = Sequence[str] | None
+"""Municipality numbers a map is scoped to (``kommune=``); None: everything in the store."""
+
+
+def _k(kommuner: Kommuner) -> list[str] | None:
+    return list(kommuner) if kommuner is not None else None
+
+
+@dataclass(frozen=True)
+class MapView:
+    """Where a map looks and what it is about: the served municipalities in its scope, their
+    names for titles, and their extent (the boundary's; the fallback Lørenskog envelope when
+    none is loaded)."""
+
+    names: tuple[str, ...]
+    """The municipalities shown (in scope), by number: ``("Lørenskog",)``."""
+    served: dict[str, str]
+    """Every municipality the store serves, number → name (the filter form offers these)."""
+    bounds: tuple[float, float, float, float]
+    """``(south, west, north, east)`` in WGS84."""
+
+    @property
+    def place(self) -> str:
+        """The names for a Norwegian title: ``Lørenskog``, ``Lillestrøm, Lørenskog og
+        Rælingen``; empty when no municipality is loaded."""
+        return join_names(self.names, "og")
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """``(lat, lon)`` of the extent's centre."""
+        s, w, n, e = self.bounds
+        return ((s + n) / 2, (w + e) / 2)
+
+
+def map_view(conn: psycopg.Connection, kommuner: Kommuner = None) -> MapView:
+    """The :class:`MapView` of the served municipalities, or of ``kommuner`` (a municipality
+    the store does not serve is shown by its polygon in the national register)."""
+    names, s, w, n, e = conn.execute(
+        f"""WITH shown AS (
+                SELECT kommunenummer, name, geom FROM boundary
+                WHERE %(k)s::text[] IS NULL OR kommunenummer = ANY(%(k)s)
+                UNION ALL
+                SELECT kommunenummer, name, geom FROM municipalities
+                WHERE kommunenummer = ANY(%(k)s) AND kommunenummer NOT IN
+                      (SELECT kommunenummer FROM boundary WHERE kommunenummer IS NOT NULL)),
+            box AS (SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, {STORAGE_SRID}),
+                                        {WGS84})::box2d AS b FROM shown)
+            SELECT (SELECT array_agg(name ORDER BY nr) FROM (SELECT kommunenummer AS nr,
+                           min(name) AS name FROM shown GROUP BY kommunenummer) k),
+                   ST_YMin(b), ST_XMin(b), ST_YMax(b), ST_XMax(b)
+            FROM box""",
+        {"k": _k(kommuner)},
+    ).fetchone()
+    if s is None:  # nothing loaded: the fallback envelope
+        s, w, n, e = conn.execute(
+            f"""SELECT ST_YMin(b), ST_XMin(b), ST_YMax(b), ST_XMax(b)
+                FROM (SELECT ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, {STORAGE_SRID}),
+                                          {WGS84})::box2d AS b) s""",
+            FALLBACK_BOX_25833,
+        ).fetchone()
+    everything = {k.kommunenummer: k.name for k in served(conn)}
+    return MapView(tuple(names or ()), everything, (float(s), float(w), float(n), float(e)))
+
+
+def boundary(conn: psycopg.Connection, kommuner: Kommuner = None) -> gpd.GeoDataFrame:
+    """The municipal boundary (one row per stored boundary; ``kommuner``: theirs only)."""
     return read_gdf(
         conn,
-        f"SELECT id, name, kommunenummer, {_PROVENANCE}, {_display()} FROM boundary ORDER BY id",
+        f"""SELECT id, name, kommunenummer, {_PROVENANCE}, {_display()} FROM boundary
+            WHERE %(k)s::text[] IS NULL OR kommunenummer = ANY(%(k)s) ORDER BY id""",
+        {"k": _k(kommuner)},
         crs=WGS84,
     )
 
 
-def areas(conn: psycopg.Connection, slug: str | None = None) -> gpd.GeoDataFrame:
-    """The focus areas (or just ``slug``) with role, identity and target industries."""
+def areas(
+    conn: psycopg.Connection, slug: str | None = None, kommuner: Kommuner = None
+) -> gpd.GeoDataFrame:
+    """The focus areas (or just ``slug``; ``kommuner``: theirs only) with role, identity and
+    target industries."""
+    if slug is not None and "\x00" in slug:  # no id holds one (PostgreSQL text cannot)
+        raise NotFoundError(f"no focus area with slug {slug!r}")
     gdf = read_gdf(
         conn,
         f"""SELECT id, name, role, identity, identity_en, target_industries, strategy_ref,
-                   development_area, {_PROVENANCE}, {_display()},
+                   development_area, kommunenummer, {_PROVENANCE}, {_display()},
                    ST_X(ST_Transform(ST_PointOnSurface(geom), {WGS84})) AS label_lon,
                    ST_Y(ST_Transform(ST_PointOnSurface(geom), {WGS84})) AS label_lat
-            FROM areas WHERE (%(slug)s::text IS NULL OR id = %(slug)s) ORDER BY id""",
-        {"slug": slug},
+            FROM areas WHERE (%(slug)s::text IS NULL OR id = %(slug)s)
+              AND (%(k)s::text[] IS NULL OR kommunenummer = ANY(%(k)s))
+            ORDER BY id""",
+        {"slug": slug, "k": _k(kommuner)},
         crs=WGS84,
     )
     if slug is not None and gdf.empty:
@@ -80,15 +157,22 @@ def area_bounds(conn: psycopg.Connection, slug: str) -> tuple[float, float, floa
     return tuple(float(v) for v in row)  # type: ignore[return-value]
 
 
-def hubs(conn: psycopg.Connection, ids: Sequence[str] | None = None) -> gpd.GeoDataFrame:
-    """Transit hubs (all, or ``ids``) with mode, status, lines and departures."""
+def hubs(
+    conn: psycopg.Connection, ids: Sequence[str] | None = None, kommuner: Kommuner = None
+) -> gpd.GeoDataFrame:
+    """Transit hubs (all, or ``ids``) with mode, status, lines and departures. ``kommuner``:
+    the hubs in those municipalities and the hubs nearest to their premises (Lillestrøm
+    stasjon serves Lørenskog from across the border)."""
     return read_gdf(
         conn,
         f"""SELECT id, name, mode, status, lines, departures_per_hour, nsr_id, address,
-                   {_PROVENANCE}, ST_AsBinary(ST_Transform(geom, {WGS84})) AS geom
+                   kommunenummer, {_PROVENANCE}, ST_AsBinary(ST_Transform(geom, {WGS84})) AS geom
             FROM hubs WHERE (%(ids)s::text[] IS NULL OR id = ANY(%(ids)s))
+              AND (%(k)s::text[] IS NULL OR kommunenummer = ANY(%(k)s)
+                   OR id IN (SELECT nearest_hub_id FROM premises_annotated
+                             WHERE kommunenummer = ANY(%(k)s)))
             ORDER BY status, mode, id""",
-        {"ids": list(ids) if ids is not None else None},
+        {"ids": list(ids) if ids is not None else None, "k": _k(kommuner)},
         crs=WGS84,
     )
 
@@ -212,6 +296,16 @@ def premises(
     return SearchResult(gdf, result.number_matched, q)
 
 
+def premises_one(conn: psycopg.Connection, premises_id: str) -> gpd.GeoDataFrame:
+    """One premises (a withdrawn one too: links to it keep working) as a one-row GeoDataFrame
+    in WGS84 with every field of its record, its hub's name and ``area_id``: the premises page.
+    Raises :class:`~geoplan.errors.NotFoundError` for an unknown id."""
+    record = get_premises(conn, premises_id)
+    props = {k: [v] for k, v in record.items() if k != "geometry"}
+    gdf = gpd.GeoDataFrame(props, geometry=[shapely.geometry.shape(record["geometry"])], crs=WGS84)
+    return _with_areas(conn, gdf)
+
+
 def premises_near_area(
     conn: psycopg.Connection, slug: str, minutes: int = 15, *, walk: WalkSettings | None = None
 ) -> SearchResult:
@@ -260,3 +354,48 @@ def stored_catchments(
         if row:
             out[hub_id] = {"geometry": json.loads(row[0]), "method": row[1]}
     return out
+
+
+# -- premises as vector tiles (maps/tiles.py) ------------------------------------------------------
+@dataclass(frozen=True)
+class PremisesCount:
+    """How many premises a map would draw, and how many of them are SAMPLE data."""
+
+    matched: int
+    sample: int
+
+
+def premises_count(conn: psycopg.Connection) -> PremisesCount:
+    """The vacant (available) premises the overview draws: the count decides whether it carries
+    them inline or loads them as vector tiles."""
+    matched, sample = conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE sample) FROM premises WHERE status = 'available'"
+    ).fetchone()
+    return PremisesCount(matched, sample)
+
+
+def premises_tile_query(q: PremisesQuery) -> dict[str, str] | None:
+    """The query string that narrows premises tiles to the matches of ``q`` (OGC simple filters
+    and CQL2, as ``/ogc/collections/premises/tiles/...`` takes them), or None when ``q`` names
+    something tiles cannot express (a focus ``area``; the walk to a named ``hub``, which is
+    computed per search)."""
+    if q.area or q.hub:
+        return None
+    params = {"status": "available"}
+    if q.uses:
+        params["uses"] = ",".join(q.uses)
+    cql = []
+    if q.min_area_m2 is not None:
+        cql.append(f"floor_area_m2 >= {float(q.min_area_m2)!r}")
+    if q.max_area_m2 is not None:
+        cql.append(f"floor_area_m2 <= {float(q.max_area_m2)!r}")
+    if q.max_rent_nok_m2 is not None:
+        cql.append(f"rent_nok_m2_year <= {float(q.max_rent_nok_m2)!r}")
+    if q.max_walk_min is not None:
+        cql.append(f"walk_min <= {float(q.max_walk_min)!r}")
+    if q.available_by is not None:
+        by = q.available_by.isoformat()
+        cql.append(f"(available_from IS NULL OR available_from <= DATE('{by}'))")
+    if cql:
+        params["filter"] = " AND ".join(cql)
+    return params

@@ -26,3 +26,8 @@ HUB_MODES: tuple[str, ...] = ("rail", "metro", "bus_terminal", "bus_stop")
 HUB_STATUSES: tuple[str, ...] = ("existing", "planned")
 PREMISES_STATUSES: tuple[str, ...] = ("available", "withdrawn")
 LAYERS: tuple[str, ...] = ("boundary", "areas", "hubs", "premises")
+
+KOMMUNENUMMER_PATTERN = "^[0-9]{4}$"
+"""A Norwegian municipality number (kommunenummer): four digits, county first (0301 Oslo)."""
+DEFAULT_KOMMUNE = "3222"
+"""Lørenskog: the municipality a store serves unless told otherwise (``GEOPLAN_KOMMUNE``)."""

@@ -13,7 +13,7 @@ from geoplan.proximity import WalkSettings
 from maps import base
 from maps.embed import Embedding, add_title
 from maps.labels import ROLE_LABELS
-from maps.page import filter_form_html, title_panel_html
+from maps.page import filter_form_html, map_lists_html, title_panel_html
 
 WALK_MINUTES = 15
 """Premises and hubs within this many minutes' walk of the area are shown."""
@@ -42,7 +42,12 @@ def build_area_map(
     inside = int((premises["area_id"] == slug).sum()) if len(premises) else 0
 
     title = f"{area['name']} – {ROLE_LABELS.get(area['role'], area['role']).lower()}"
-    m = base.new_map(title=f"{title} | geoplan")
+    s, w, n, e = mapdata.area_bounds(conn, slug)
+    m = base.new_map(
+        ((s + n) / 2, (w + e) / 2), title=f"{title} | geoplan", page="area", link_base=link_base
+    )
+    base.add_skip_link(m, "#gp-lists", "Hopp over kartet til området, knutepunktene og lokalene")
+    base.add_skip_link(m, "#gp-filter", "Hopp til søket etter ledige lokaler")
     if len(catchments):
         base.add_catchments(m, catchments)
     base.add_areas(m, areas, link_base=link_base, highlight=slug)
@@ -54,13 +59,12 @@ def build_area_map(
         area_names=area_names,
         name=f"Ledige lokaler i og innen {WALK_MINUTES} min gange",
     )
-    s, w, n, e = mapdata.area_bounds(conn, slug)
     pad = 0.003
     m.fit_bounds([[s - pad, w - pad], [n + pad, e + pad]])
 
     industries = ", ".join(base.esc(t) for t in (area["target_industries"] or []))
     hub_names = ", ".join(base.esc(h) for h in hubs["name"]) or "ingen innen 15 min gange"
-    intro = (
+    about = (
         f'<p class="gp-identity">{base.esc(area["identity"])}</p>'
         f"<p><b>Målnæringer:</b> {industries}</p>"
         f"<p><b>Knutepunkter innen {WALK_MINUTES} min:</b> {hub_names}</p>"
@@ -72,10 +76,11 @@ def build_area_map(
         "</small></p>"
     )
     notes = base.data_notes(areas.iloc[[list(areas["id"]).index(slug)]], hubs, premises, catchments)
-    form = filter_form_html(None, area_names, link_base=link_base).replace(
+    served = mapdata.map_view(conn).served
+    form = filter_form_html(None, area_names, link_base=link_base, kommune_names=served).replace(
         f'<option value="{slug}">', f'<option value="{slug}" selected>'
     )
-    panel = title_panel_html(title, notes, intro=intro, form=form)
+    panel = title_panel_html(title, notes, about=about, form=form)
     add_title(m, panel, title=title, notes=notes, embedding=embedding)
     base.add_legend(
         m,
@@ -85,6 +90,24 @@ def build_area_map(
         sample=bool(premises["sample"].astype(bool).any()) if len(premises) else False,
     )
     base.add_controls(m)
+    inside_first = (
+        premises.assign(_out=premises["area_id"] != slug).sort_values("_out", kind="stable")
+        if len(premises)
+        else premises
+    )
+    base.add_below_map(
+        m,
+        map_lists_html(
+            intro=about,
+            hubs=hubs,
+            hubs_title=f"Knutepunkter innen {WALK_MINUTES} min gange",
+            catchments=catchments,
+            premises=inside_first,
+            premises_title=f"Ledige lokaler i området og innen {WALK_MINUTES} min gange",
+            area_names=area_names,
+            link_base=link_base,
+        ),
+    )
     return m
 
 

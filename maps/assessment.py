@@ -16,10 +16,12 @@ from geoplan import mapdata
 from geoplan.assessment.policy import Policy
 from geoplan.assessment.report import render_report
 from geoplan.proximity import WalkSettings
-from maps.base import new_map, render_html
+from maps.base import add_keyboard_access, add_panel, esc, new_map, render_html
 
 VERDICT_COLOURS = {"conforms": "#1a7f37", "needs_review": "#b35c00", "conflicts": "#c62828"}
 CLASS_COLOURS = {"A": "#1565c0", "B": "#6a1b9a", "C": "#757575"}
+RING_NAMES = {"A": "blå", "B": "lilla", "C": "grå"}
+"""The ring colours in words: the legend names each class, not only its colour."""
 AREA_COLOUR = "#00838f"
 
 
@@ -40,7 +42,7 @@ def assessment_map(
     verdict = record["verdict"]
     colour = VERDICT_COLOURS[verdict]
     lon, lat = facts["site"]["point_on_surface"]
-    m = new_map(location=(lat, lon), zoom_start=15)
+    m = new_map(location=(lat, lon), zoom_start=15, title="Vurderingskart", embedded=True)
 
     areas_fg = folium.FeatureGroup(name="Fokusområder berørt", show=True)
     for area in mapdata.area_outlines(conn, [a["id"] for a in facts["areas"]]):
@@ -80,7 +82,10 @@ def assessment_map(
                     "weight": 1,
                     "fillOpacity": 0.05,
                 },
-                tooltip=f"{h['name']}: {limit:g} min gangavstand ({stored['method']})",
+                tooltip=(
+                    f"{h['name']}: {limit:g} min gangavstand ({stored['method']}), "
+                    f"klasse {ring_cls or 'C'}"
+                ),
             ).add_to(hubs_fg)
         else:
             folium.Circle(
@@ -93,7 +98,8 @@ def assessment_map(
                 dash_array="4 4" if planned else None,
                 tooltip=(
                     f"{h['name']}: ≈{limit:g} min gangavstand "
-                    f"(rett linje × {walk.detour_factor:g}, ikke nettverk)"
+                    f"(rett linje × {walk.detour_factor:g}, ikke nettverk), "
+                    f"klasse {ring_cls or 'C'}"
                 ),
             ).add_to(hubs_fg)
         folium.PolyLine(
@@ -145,15 +151,24 @@ def assessment_map(
         ).add_to(site_fg)
     site_fg.add_to(m)
 
-    legend = f"""
-    <div style="position:absolute;bottom:18px;left:10px;z-index:1000;background:#fff;
-                padding:6px 10px;border:1px solid #999;border-radius:4px;font:12px sans-serif">
-      <b style="color:{colour}">&#9632; Tomt: {record.get("verdict_label", verdict)}</b><br>
-      <span style="color:{AREA_COLOUR}">&#9633; Fokusområde</span> &middot;
-      &#9679; knutepunkt (&#9675; planlagt) &middot; ring = gangavstand for klasse A/B
-    </div>"""
-    m.get_root().html.add_child(folium.Element(legend))
+    verdict_text = esc(record.get("verdict_label", verdict))
+    rings = "; ".join(
+        f'<span style="color:{CLASS_COLOURS[c]}">{RING_NAMES[c]}</span> ring = '
+        f"klasse {c} (inntil {class_limits[c]:g} min gange)"
+        for c in ("A", "B")
+        if c in class_limits
+    )
+    legend = (
+        '<details class="gp-legend" open data-gp-collapse><summary>Tegnforklaring</summary>'
+        f'<div><b style="color:{colour}">&#9632;</b> Tomten: <span lang="en">{verdict_text}</span>'
+        "</div>"
+        f'<div><span style="color:{AREA_COLOUR}">&#9633;</span> Fokusområde (stiplet)</div>'
+        "<div>&#9679; knutepunkt, &#9675; planlagt knutepunkt; stiplet linje = vei til det</div>"
+        f"<div>{rings}; stiplet ring = planlagt knutepunkt</div></details>"
+    )
+    add_panel(m, legend, position="bottomleft")
     folium.LayerControl(collapsed=True).add_to(m)
+    add_keyboard_access(m, "Kart over tomten, fokusområdene og de nærmeste knutepunktene")
     bounds = [(lat, lon)] + [(h["lat"], h["lon"]) for h in hubs[:2]]
     if len(bounds) > 1:
         m.fit_bounds(

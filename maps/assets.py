@@ -6,7 +6,8 @@ libraries inline. The files in ``maps/static/`` are pristine copies from npm (ve
 in ``maps/static/README.md``); CSS images are embedded as data URIs.
 
 geoplan's own page code, ``maps/static/geoplan.js``, is linked by the elements that use it
-(:data:`GEOPLAN_JS`) and inlined the same way, so no JavaScript lives in Python strings.
+(:data:`GEOPLAN_JS`) and inlined the same way, so no JavaScript lives in Python strings; so is
+its style sheet, ``maps/static/geoplan.css`` (:data:`GEOPLAN_CSS`).
 
 Links folium adds that geoplan does not need (jQuery, Bootstrap, Font Awesome, awesome-markers:
 geoplan draws its own icons) are dropped. A link this module does not know is an error, so a
@@ -38,6 +39,7 @@ VENDORED: dict[str, str | None] = {
     "leaflet-measure.css": "leaflet-measure.css",
     "L.Control.MousePosition.min.js": "L.Control.MousePosition.js",
     "L.Control.MousePosition.min.css": "L.Control.MousePosition.css",
+    "Leaflet.VectorGrid.bundled.min.js": "Leaflet.VectorGrid.bundled.min.js",
     "jquery-3.7.1.min.js": None,
     "bootstrap.bundle.min.js": None,
     "bootstrap.min.css": None,
@@ -48,11 +50,19 @@ VENDORED: dict[str, str | None] = {
     "leaflet.awesome.rotate.min.css": None,
 }
 
-OWN: dict[str, str] = {"geoplan.js": "geoplan.js", "geoplan-share.js": "geoplan-share.js"}
+OWN: dict[str, str] = {
+    "geoplan.js": "geoplan.js",
+    "geoplan.css": "geoplan.css",
+    "geoplan-tiles.js": "geoplan-tiles.js",
+    "geoplan-share.js": "geoplan-share.js",
+}
 """geoplan's own files in ``maps/static/`` (basename of the link -> file), inlined like the rest."""
 
 GEOPLAN_JS = ("geoplan_js", "geoplan.js")
 """``(name, url)`` for a folium element's ``default_js``: links ``geoplan.js`` once per page."""
+GEOPLAN_CSS = ("geoplan_css", "geoplan.css")
+"""``(name, url)`` of geoplan's own style sheet (page layout, focus, contrast), linked by
+:func:`maps.base.new_map` and inlined like the rest."""
 
 # leaflet-measure 2.1.7 ships no Norwegian; this bokmål locale is added to its locale table.
 MEASURE_NB = {
@@ -158,6 +168,7 @@ def inline_assets(html: str) -> str:
         if name is None or name in seen:
             return ""
         seen.add(name)
-        return f"<style>/* {name} (vendored) */\n{_css(name)}\n</style>"
+        origin = "geoplan" if name in OWN.values() else "vendored"
+        return f"<style>/* {name} ({origin}) */\n{_css(name)}\n</style>"
 
     return _LINK.sub(link, _SCRIPT.sub(script, html))

@@ -14,7 +14,9 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 import folium
@@ -22,12 +24,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import CssLink, Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen, MarkerCluster, MeasureControl, MousePosition
 from folium.template import Template
 
-from maps.assets import GEOPLAN_JS, inline_assets
+from maps.assets import GEOPLAN_CSS, GEOPLAN_JS, inline_assets
 from maps.labels import METHOD_LABELS, MODE_LABELS, ROLE_LABELS, STATUS_LABELS, USE_LABELS
 
 KARTVERKET_ATTR = '&copy; <a href="https://www.kartverket.no/">Kartverket</a> (CC BY 4.0)'
@@ -41,7 +43,9 @@ BASE_LAYERS = {
     "Kartverket gråtone": KARTVERKET_WMTS.format(layer="topograatone"),
 }
 
-LORENSKOG_CENTER = (59.93, 10.965)
+NORWAY_VIEW = ((64.5, 12.0), 5)
+"""Centre (lat, lon) and zoom of a map built without a location: all of Norway. Builders pass
+the served municipality's centre (:func:`geoplan.mapdata.map_view`) and fit its extent."""
 
 ROLE_COLORS: dict[str, str] = {
     "centre": "#c0392b",
@@ -52,20 +56,32 @@ ROLE_COLORS: dict[str, str] = {
 }
 MODE_COLORS: dict[str, str] = {
     "rail": "#1b4f72",
-    "metro": "#d35400",
+    "metro": "#a04000",
     "bus_terminal": "#b03a2e",
-    "bus_stop": "#7b7d7d",
+    "bus_stop": "#5d6063",
 }
+"""Hub badge colours; the badge text (white) has at least 4.5:1 contrast on each."""
 MODE_BADGES: dict[str, str] = {"rail": "TOG", "metro": "T", "bus_terminal": "BUSS", "bus_stop": "B"}
 USE_COLORS: dict[str, str] = {
-    "office": "#2e86c1",
+    "office": "#1f618d",
     "retail": "#c0392b",
     "warehouse_logistics": "#7d6608",
     "production": "#6c3483",
-    "health": "#148f77",
-    "hospitality": "#d68910",
+    "health": "#0e6655",
+    "hospitality": "#9c640c",
     "other": "#566573",
 }
+"""Premises dot colours by first use; the use's letter (white) has at least 4.5:1 contrast."""
+USE_BADGES: dict[str, str] = {
+    "office": "K",
+    "retail": "H",
+    "warehouse_logistics": "L",
+    "production": "P",
+    "health": "+",
+    "hospitality": "S",
+    "other": "A",
+}
+"""The letter in each premises dot, so the use is not told by colour alone."""
 CATCHMENT_STYLE: dict[int, dict] = {
     5: {"weight": 2.0, "fillOpacity": 0.10},
     10: {"weight": 1.5, "fillOpacity": 0.07},
@@ -90,34 +106,6 @@ PREMISES_ROW: tuple[str, ...] = (
 )
 """Columns of the compact array the premises layer embeds: one short JSON array per premises
 instead of one Leaflet object per point keeps a 10 000-premises map small and fast."""
-
-CSS = """
-.gp-hub{display:flex;align-items:center;justify-content:center;height:20px;min-width:20px;
-  padding:0 4px;box-sizing:border-box;border-radius:10px;border:2px solid;color:#fff;
-  font:bold 11px/1 system-ui,sans-serif;box-shadow:0 1px 3px rgba(0,0,0,.45)}
-.gp-hub.gp-planned{background:#fff!important;border-style:dashed;box-shadow:none}
-.gp-premises{border-radius:50%;border:2px solid #fff;box-shadow:0 0 2px rgba(0,0,0,.7)}
-.gp-premises.gp-sample{border:2px dashed #222}
-.gp-panel{background:rgba(255,255,255,.95);padding:8px 10px;border-radius:6px;
-  box-shadow:0 1px 5px rgba(0,0,0,.4);font:13px/1.35 system-ui,sans-serif;max-width:330px}
-.gp-panel h1{font-size:15px;margin:0 0 4px}.gp-panel h2{font-size:13px;margin:6px 0 2px}
-.gp-panel p{margin:3px 0}.gp-note{color:#7b241c;font-size:12px}
-.gp-form{display:grid;grid-template-columns:auto 1fr;gap:3px 6px;align-items:center;margin-top:4px}
-.gp-form input,.gp-form select{font-size:12px;width:100%;box-sizing:border-box}
-.gp-form button{grid-column:1/3;margin-top:2px}
-.gp-legend{font-size:12px;max-height:55vh;overflow:auto}
-.gp-legend i{display:inline-block;width:14px;height:10px;margin-right:5px;vertical-align:middle}
-.gp-legend .gp-hub{display:inline-flex;vertical-align:middle;margin-right:4px}
-.gp-legend .gp-premises{display:inline-block;width:10px;height:10px;vertical-align:middle;
-  margin-right:5px}
-.gp-sample-tag{background:#f9e79f;color:#7d6608;font-weight:bold;padding:0 4px;border-radius:3px}
-.gp-popup h3{font-size:14px;margin:0 0 4px}.gp-popup table{border-collapse:collapse}
-.gp-popup td{padding:1px 6px 1px 0;vertical-align:top}
-.gp-results{font:13px/1.4 system-ui,sans-serif;padding:8px 12px}
-.gp-results table{border-collapse:collapse;width:100%}
-.gp-results th,.gp-results td{border-bottom:1px solid #ddd;padding:3px 6px;text-align:left}
-.gp-results th{background:#f4f6f7}
-"""
 
 
 def esc(value: object) -> str:
@@ -193,12 +181,14 @@ def register(m: folium.Map, key: str, layer: MacroElement) -> MacroElement:
     return layer
 
 
-class MetricScale(MacroElement):
-    """A metric-only scale bar (planners in Norway do not need miles)."""
+class MetricScale(JSCSSMixin):
+    """A metric-only scale bar (planners in Norway do not need miles), shorter on phones so it
+    fits beside the legend (``geoplan.scale``)."""
 
+    default_js = [GEOPLAN_JS]
     _template = Template(
         """{% macro script(this, kwargs) %}
-        L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
+        geoplan.scale({{ this._parent.get_name() }});
         {% endmacro %}"""
     )
 
@@ -236,14 +226,88 @@ def add_panel(
     return panel
 
 
+PAGE = Template(
+    """<!DOCTYPE html>
+<html lang="nb">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ this.title|e }}</title>
+{{ this.header.render(**kwargs) }}
+</head>
+{%- set f = this.gp_frame %}
+{%- if f %}
+<body class="gp-page {{ f.body_class|e }}">
+{%- if f.skip_links %}
+<nav class="gp-skip" aria-label="Snarveier">
+{%- for href, text in f.skip_links %}<a href="{{ href|e }}">{{ text|e }}</a>{% endfor -%}
+</nav>
+{%- endif %}
+<main id="gp-main">
+{{ this.html.render(**kwargs) }}
+{%- for part in f.below %}
+{{ part }}
+{%- endfor %}
+</main>
+<footer class="gp-footer">
+<a href="{{ f.link_base|e }}/">Oversiktskart</a>
+<a href="{{ f.link_base|e }}/maps/premises">Søk etter ledige lokaler</a>
+<a href="{{ f.link_base|e }}/tilgjengelighet">Tilgjengelighetserklæring</a>
+<a href="{{ f.link_base|e }}/ogc">Kartlag for GIS-programmer (OGC API)</a>
+<a href="{{ f.link_base|e }}/docs">API-dokumentasjon</a>
+<p>Kartgrunnlag: © Kartverket (CC BY 4.0), © OpenStreetMap-bidragsytere (ODbL).</p>
+</footer>
+{%- else %}
+<body>
+{{ this.html.render(**kwargs) }}
+{%- endif %}
+<script>
+{{ this.script.render(**kwargs) }}
+</script>
+</body>
+</html>
+"""
+)
+"""The page around every map: language, a zoomable viewport, skip links, the ``main`` and
+``footer`` landmarks, and (unlike folium's own page) the script inside ``body``."""
+
+
+@dataclass
+class PageFrame:
+    """What :data:`PAGE` puts around a map: the body class (which sets the map's height in
+    ``geoplan.css``), the skip links and the prefix of the footer links."""
+
+    body_class: str = ""
+    link_base: str = ""
+    skip_links: list[tuple[str, str]] = field(default_factory=list)
+    below: list[str] = field(default_factory=list)
+    """HTML after the map, in order (folium would put it before the map's own div)."""
+
+
+_FOLIUM_VIEWPORT = re.compile(
+    r'<meta name="viewport" content="[^"]*user-scalable=no[^"]*"\s*/?>\s*'
+)
+
+
 def new_map(
-    location: tuple[float, float] = LORENSKOG_CENTER,
+    location: tuple[float, float] | None = None,
     zoom_start: int = 13,
     *,
-    title: str = "geoplan – Lørenskog",
+    title: str = "geoplan",
     height: str = "100%",
+    page: str = "",
+    link_base: str = "",
+    embedded: bool = False,
 ) -> folium.Map:
-    """A map with the Norwegian base layers (grey-tone shown first) and OpenStreetMap."""
+    """A map with the Norwegian base layers (grey-tone shown first) and OpenStreetMap, centred
+    on ``location`` (``(lat, lon)``; all of Norway when None).
+
+    The page around it is :data:`PAGE`: ``page`` names its kind for the style sheet
+    (``gp-<page>``: the map's height per screen size), ``link_base`` prefixes the footer links.
+    ``embedded`` maps (the assessment report's, in an iframe) get a bare page.
+    """
+    if location is None:
+        location, zoom_start = NORWAY_VIEW
     m = folium.Map(
         location=location,
         zoom_start=zoom_start,
@@ -257,9 +321,21 @@ def new_map(
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap", attr=OSM_ATTR, show=False).add_to(m)
     m.add_child(MetricScale())
     root = m.get_root()
+    root._template = PAGE  # type: ignore[attr-defined]
     root.title = title  # type: ignore[attr-defined]
-    root.header.add_child(Element(f"<style>{CSS}</style>"), name="geoplan_css")  # type: ignore
+    root.gp_frame = (  # type: ignore[attr-defined]
+        None if embedded else PageFrame(f"gp-{page}" if page else "", link_base)
+    )
+    root.header.add_child(CssLink(GEOPLAN_CSS[1]), name=GEOPLAN_CSS[0])  # type: ignore
     return m
+
+
+def add_skip_link(m: folium.Map, href: str, text: str) -> None:
+    """A link at the very top of the page, shown when focused: keyboard users jump past the
+    map (whose markers are many tab stops) to the form or the lists."""
+    frame = getattr(m.get_root(), "gp_frame", None)
+    if frame is not None:
+        frame.skip_links.append((href, text))
 
 
 # -- layers ------------------------------------------------------------------------------------
@@ -344,15 +420,22 @@ def add_areas(
     return register(m, "areas", group)  # type: ignore[return-value]
 
 
-def hub_icon_html(mode: str, status: str) -> str:
-    """The badge drawn for a hub: text by mode, filled when existing, hollow dashed when planned."""
+def hub_icon_html(mode: str, status: str, name: str | None = None) -> str:
+    """The badge drawn for a hub: text by mode, filled when existing, hollow dashed when planned.
+
+    With ``name`` (on the map) the badge also carries the hub's name, mode and status for screen
+    readers: a marker's accessible name comes from its content."""
     color = MODE_COLORS.get(mode, "#555")
     planned = " gp-planned" if status == "planned" else ""
     text_color = color if planned else "#fff"
+    spoken = ""
+    if name is not None:
+        what = f"{MODE_LABELS.get(mode, mode)}, {STATUS_LABELS.get(status, status)}".lower()
+        spoken = f'<span class="gp-sr">{esc(name)} ({esc(what)})</span>'
     return (
         f'<div class="gp-hub gp-mode-{esc(mode)}{planned}" '
         f'style="background:{color};border-color:{color};color:{text_color}">'
-        f"{esc(MODE_BADGES.get(mode, '?'))}</div>"
+        f'<span aria-hidden="true">{esc(MODE_BADGES.get(mode, "?"))}</span>{spoken}</div>'
     )
 
 
@@ -396,7 +479,7 @@ def add_hubs(
         marker = folium.Marker(
             location=(hub.geometry.y, hub.geometry.x),
             icon=folium.DivIcon(
-                html=hub_icon_html(hub.mode, hub.status),
+                html=hub_icon_html(hub.mode, hub.status, hub.name),
                 icon_size=(width, 20),
                 icon_anchor=(width // 2, 10),
                 class_name="gp-hub-icon",
@@ -512,6 +595,7 @@ var {{ this.get_name() }} = (function () {
   return geoplan.premisesCluster(data, {
     base: {{ this.link_base_json }},
     useLabels: {{ this.use_labels_json }},
+    useBadges: {{ this.use_badges_json }},
     areaNames: {{ this.area_names_json }},
     cluster: {{ this.options|tojavascript }}
   });
@@ -543,6 +627,7 @@ var {{ this.get_name() }} = (function () {
         self.data_json = _compact_json(self.rows)
         self.link_base_json = _compact_json(link_base)
         self.use_labels_json = _compact_json(USE_LABELS)
+        self.use_badges_json = _compact_json(USE_BADGES)
         self.area_names_json = _compact_json(area_names or {})
 
 
@@ -610,7 +695,9 @@ def legend_html(
     planned: bool = True,
     sample: bool = True,
 ) -> str:
-    parts = ['<details class="gp-legend" open><summary><b>Tegnforklaring</b></summary>']
+    """The legend: what each colour, letter, badge and line style means, in words. It starts
+    open on desktops and closed on narrow screens (``data-gp-collapse``, ``geoplan.panel``)."""
+    parts = ['<details class="gp-legend" open data-gp-collapse><summary>Tegnforklaring</summary>']
     roles = list(roles)
     if roles:
         parts.append("<h2>Fokusområder</h2>")
@@ -639,13 +726,14 @@ def legend_html(
         parts.append("<h2>Ledige lokaler (første bruk)</h2>")
         for u in uses:
             parts.append(
-                f'<div><span class="gp-premises" style="background:{USE_COLORS[u]}"></span>'
-                f"{esc(USE_LABELS[u])}</div>"
+                f'<div><span class="gp-premises" style="background:{USE_COLORS[u]}" '
+                f'aria-hidden="true">{esc(USE_BADGES[u])}</span>'
+                f"{esc(USE_LABELS[u])} ({esc(USE_BADGES[u])})</div>"
             )
         if sample:
             parts.append(
-                '<div><span class="gp-premises gp-sample" style="background:#ccc"></span>'
-                "Eksempeldata (stiplet kant)</div>"
+                '<div><span class="gp-premises gp-sample" style="background:#767676" '
+                'aria-hidden="true"></span>Eksempeldata (stiplet kant)</div>'
             )
     parts.append("</details>")
     return "".join(parts)
@@ -686,15 +774,45 @@ def add_controls(m: folium.Map, *, collapsed_layers: bool = True) -> None:
         lng_formatter="geoplan.formatLng",
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=collapsed_layers).add_to(m)
+    add_keyboard_access(m)
+
+
+class KeyboardAccess(JSCSSMixin):
+    """``geoplan.a11y(map, label)``: the map as a named region, controls before markers in the
+    tab order, Norwegian button names, popups that take and give back the focus."""
+
+    default_js = [GEOPLAN_JS]
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        geoplan.a11y({{ this._parent.get_name() }}, {{ this.label|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, label: str):
+        super().__init__()
+        self._name = "GeoplanKeyboardAccess"
+        self.label = label
+
+
+def add_keyboard_access(m: folium.Map, label: str | None = None) -> None:
+    """Make the map usable by keyboard and screen reader (call after the last control).
+    ``label`` names the map region (default: "Kart: " and the page title)."""
+    title = getattr(m.get_root(), "title", None) or "geoplan"
+    m.add_child(KeyboardAccess(label or f"Kart: {title}"))
 
 
 def add_below_map(m: folium.Map, html_text: str) -> None:
-    """HTML placed under the map (e.g. a result table)."""
-    m.get_root().html.add_child(Element(html_text))  # type: ignore[attr-defined]
+    """HTML placed under the map (e.g. a result table), in the order of the calls."""
+    frame = getattr(m.get_root(), "gp_frame", None)
+    if frame is not None:
+        frame.below.append(html_text)
+    else:
+        m.get_root().html.add_child(Element(html_text))  # type: ignore[attr-defined]
 
 
 def render_html(m: folium.Map) -> str:
     """The complete, self-contained HTML page (libraries inline; only tiles load from outside)."""
     page = m.get_root().render()
-    page = page.replace("<html>", '<html lang="nb">', 1)
+    # folium's viewport forbids zooming (WCAG 1.4.4); the page template sets a zoomable one
+    page = _FOLIUM_VIEWPORT.sub("", page)
     return inline_assets(page)

@@ -5,36 +5,30 @@ Municipalities put maps on their own websites. A served map page takes an :class
 * ``embed=False`` (the full page): the usual side panel, plus a small control with a link to
   the map as it is shown (filters in the query, the view in ``#kart=zoom/lat/lon``) and a
   copyable ``<iframe>`` snippet of its embed mode;
-* ``embed=True`` (``?embed=1``): the map alone for an ``<iframe>`` — no side panel, no result
-  table — with a compact bar naming the map, its data warnings and a link to the full page.
+* ``embed=True`` (``?embed=1``): the map fills the frame — no side panel, no skip links into
+  it — with a compact bar naming the map, its data warnings and a link to the full page. The
+  lists under the map stay (a scroll away): they are the map's text alternative (WCAG 1.1.1).
 
 Where the map may be embedded is ``GEOPLAN_FRAME_ANCESTORS`` (the page's CSP
 ``frame-ancestors``); the control says so when it is not every site. Written map files get no
 ``Embedding`` (``None``): nothing changes for them. The page code is
-``maps/static/geoplan-share.js``; the builders call :func:`add_title` where they added their
-title panel.
+``maps/static/geoplan-share.js``, its style is in ``maps/static/geoplan.css``
+(``.gp-share``, ``.gp-embed``, ``body.gp-embedded``); the builders call :func:`add_title` where
+they added their title panel.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import folium
-from branca.element import Element
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from maps import base
 
 SHARE_JS = ("geoplan_share_js", "geoplan-share.js")
-
-CSS = """
-.gp-embed{max-width:260px}.gp-embed h1{font-size:14px}.gp-embed p{margin:3px 0}
-.gp-share summary{cursor:pointer;font-weight:bold}
-.gp-share label{display:block;margin-top:6px;font-size:12px}
-.gp-copy{display:flex;gap:4px;align-items:flex-start}
-.gp-copy input,.gp-copy textarea{flex:1;min-width:200px;font:12px/1.3 monospace}
-"""
 
 
 @dataclass(frozen=True)
@@ -95,7 +89,20 @@ def add_title(
         base.add_panel(m, panel_html)
     if embedding is None:
         return
-    m.get_root().header.add_child(  # type: ignore[attr-defined]
-        Element(f"<style>{CSS}</style>"), name="geoplan_share_css"
-    )
+    if embedding.embed:
+        _embed_page(m, panel_html)
     m.add_child(ShareControl(title, embedding, bar_html(title, notes)))
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _embed_page(m: folium.Map, panel_html: str) -> None:
+    """The page around an embedded map: the map fills the frame (``body.gp-embedded``), and the
+    skip links into the panel it no longer has are dropped (a link to nothing is a trap)."""
+    frame = getattr(m.get_root(), "gp_frame", None)
+    if frame is None:
+        return
+    frame.body_class = f"{frame.body_class} gp-embedded".strip()
+    gone = {f"#{i}" for i in _ID.findall(panel_html)}
+    frame.skip_links[:] = [(href, text) for href, text in frame.skip_links if href not in gone]

@@ -12,14 +12,21 @@ from geoplan import mapdata
 from geoplan.premises import PremisesQuery, check_query
 from geoplan.proximity import WalkSettings
 from maps import base
+from maps import tiles as premises_tiles
 from maps.embed import Embedding, add_title
 from maps.labels import USE_LABELS
-from maps.page import filter_form_html, results_table_html, title_panel_html
-
-TITLE = "Ledige lokaler i Lørenskog – søk"
+from maps.page import filter_form_html, map_lists_html, results_table_html, title_panel_html
 
 
-def describe_query(q: PremisesQuery, area_names: dict[str, str]) -> str:
+def title(place: str) -> str:
+    """``Ledige lokaler i Lørenskog – søk`` (the served municipalities' names, see
+    :attr:`geoplan.mapdata.MapView.place`)."""
+    return f"Ledige lokaler i {place} – søk" if place else "Ledige lokaler – søk"
+
+
+def describe_query(
+    q: PremisesQuery, area_names: dict[str, str], kommune_names: dict[str, str] | None = None
+) -> str:
     """The filter in words, e.g. 'kontor · 200–800 m² · inntil 10 min gange'."""
     parts = []
     if q.uses:
@@ -30,6 +37,9 @@ def describe_query(q: PremisesQuery, area_names: dict[str, str]) -> str:
         parts.append(f"{lo}–{hi} m²")
     if q.max_rent_nok_m2 is not None:
         parts.append(f"maks {q.max_rent_nok_m2:g} kr/m²/år")
+    if q.kommune:
+        names = kommune_names or {}
+        parts.append(" og ".join(f"{names.get(k, k)} kommune" for k in q.kommune))
     if q.area:
         parts.append(area_names.get(q.area, q.area))
     if q.max_walk_min is not None:
@@ -45,18 +55,22 @@ def build_premises_map(
     *,
     link_base: str = "",
     walk: WalkSettings | None = None,
+    tiles_threshold: int | None = None,
     embedding: Embedding | None = None,
 ) -> tuple[folium.Map, mapdata.SearchResult]:
     """The search map and the search result it shows (the caller may report the count).
 
     ``walk``: the walking model of the search and the rings (default: the process settings);
-    ``embedding``: a served page's embed mode (the map alone, no result table) and share control.
+    above ``tiles_threshold`` matches the map draws them all as vector tiles (:mod:`maps.tiles`)
+    where the filter can be expressed for tiles, the table lists the page; ``embedding``: a
+    served page's embed mode (the map fills the frame, no side panel) and share control.
     """
-    embed = embedding is not None and embedding.embed
     check_query(conn, q)
     result = mapdata.premises(conn, q, walk=walk)
     found = result.features
-    areas = mapdata.areas(conn)
+    view = mapdata.map_view(conn, q.kommune)
+    heading = title(view.place)
+    areas = mapdata.areas(conn, kommuner=q.kommune)
     area_names = dict(zip(areas["id"], areas["name"], strict=True))
 
     if q.hub:
@@ -67,11 +81,20 @@ def build_premises_map(
     minutes = [max(1, round(q.max_walk_min))] if q.max_walk_min is not None else [5, 10, 15]
     catchments = mapdata.catchments(conn, list(hubs["id"]), minutes, walk=walk)
 
-    m = base.new_map(title=TITLE, height="100%" if embed else "62vh")
+    m = base.new_map(view.centre, title=heading, height="62vh", page="search", link_base=link_base)
+    base.add_skip_link(m, "#gp-results", "Hopp over kartet til søkeresultatene")
+    base.add_skip_link(m, "#gp-filter", "Hopp til søkeskjemaet")
     base.add_catchments(m, catchments)
     base.add_areas(m, areas, link_base=link_base, highlight=q.area)
     base.add_hubs(m, hubs, name="Knutepunkter i søket" if hub_ids else "Kollektivknutepunkter")
-    base.add_premises(m, found, link_base=link_base, area_names=area_names, name="Søkeresultat")
+    tile_query = mapdata.premises_tile_query(q)
+    tiled = premises_tiles.use_tiles(result.number_matched, tiles_threshold) and tile_query
+    if tiled:
+        premises_tiles.add_premises_tiles(
+            m, tile_query, hubs=mapdata.hubs(conn), link_base=link_base, name="Søkeresultat"
+        )
+    else:
+        base.add_premises(m, found, link_base=link_base, area_names=area_names, name="Søkeresultat")
     if len(found):
         b = found.total_bounds
         pad = 0.004
@@ -79,17 +102,21 @@ def build_premises_map(
     elif q.area:
         s, w, n, e = mapdata.area_bounds(conn, q.area)
         m.fit_bounds([[s, w], [n, e]])
+    else:
+        s, w, n, e = view.bounds
+        m.fit_bounds([[s, w], [n, e]])
 
     shown = f"{len(found)} av {result.number_matched}" if result.number_matched > len(found) else ""
     intro = (
-        f"<p><b>Filter:</b> {base.esc(describe_query(q, area_names))}</p>"
-        f"<p><b>{result.number_matched}</b> treff {base.esc(shown)} – se tabellen under kartet."
-        f' <a href="{base.esc(link_base)}/">Til oversiktskartet</a></p>'
+        f"<p><b>Filter:</b> {base.esc(describe_query(q, area_names, view.served))}</p>"
+        f"<p><b>{result.number_matched}</b> treff {base.esc(shown)} – "
+        '<a href="#gp-results">se listen under kartet</a>.'
+        f' <a class="gp-wide" href="{base.esc(link_base)}/">Til oversiktskartet</a></p>'
     )
     notes = base.data_notes(None, hubs, found, catchments)
-    form = filter_form_html(q, area_names, link_base=link_base)
-    panel = title_panel_html(TITLE, notes, intro=intro, form=form)
-    add_title(m, panel, title=TITLE, notes=notes, embedding=embedding)
+    form = filter_form_html(q, area_names, link_base=link_base, kommune_names=view.served)
+    panel = title_panel_html(heading, notes, intro=intro, form=form)
+    add_title(m, panel, title=heading, notes=notes, embedding=embedding)
     base.add_legend(
         m,
         roles=[],
@@ -99,11 +126,21 @@ def build_premises_map(
         sample=bool(found["sample"].astype(bool).any()) if len(found) else False,
     )
     base.add_controls(m)
-    if not embed:
-        base.add_below_map(
-            m,
-            results_table_html(found, result.number_matched, q, area_names, link_base=link_base),
-        )
+    base.add_below_map(
+        m,
+        results_table_html(found, result.number_matched, q, area_names, link_base=link_base),
+    )
+    base.add_below_map(
+        m,
+        map_lists_html(
+            hubs=hubs,
+            hubs_title="Knutepunkter i søket" if hub_ids else "Kollektivknutepunkter",
+            catchments=catchments,
+            link_base=link_base,
+            intro="<p>Søkeresultatene står over. Kartet viser også disse knutepunktene og "
+            "gangavstandene:</p>",
+        ),
+    )
     return m, result
 
 
@@ -113,7 +150,15 @@ def render_premises_map(
     *,
     link_base: str = "",
     walk: WalkSettings | None = None,
+    tiles_threshold: int | None = None,
     embedding: Embedding | None = None,
 ) -> str:
-    built = build_premises_map(conn, q, link_base=link_base, walk=walk, embedding=embedding)
+    built = build_premises_map(
+        conn,
+        q,
+        link_base=link_base,
+        walk=walk,
+        tiles_threshold=tiles_threshold,
+        embedding=embedding,
+    )
     return base.render_html(built[0])

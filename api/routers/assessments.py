@@ -7,19 +7,31 @@ by the same dependency as the premises writes (:func:`api.deps.require_scope`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import psycopg
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.deps import app_policy, app_walk, get_conn, require_scope
+from api.deps import app_policy, app_walk, get_conn, get_read_conn, require_scope
+from api.layer_models import FiniteFloat, StrictInt
 from geoplan.assessment import AssessmentInput, assess, get_assessment, store_assessment
+from geoplan.assessment.case import MAX_FLOOR_AREA_M2, MAX_PEOPLE
 from geoplan.auth.keys import ApiKey
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 require_writer = require_scope("write")
+
+
+def _crs_value(value: Any) -> Any:
+    """A CRS is named (``EPSG:25833``) or numbered (``25833``): ``true`` or ``1.5`` is neither
+    (parse_crs says which names and numbers it knows)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and len(value) <= 200:
+        return value
+    raise ValueError("must be a CRS name such as EPSG:25833, or an EPSG code")
 
 
 class AssessmentRequest(BaseModel):
@@ -27,6 +39,7 @@ class AssessmentRequest(BaseModel):
     its CRS is the GeoJSON ``crs`` member, the ``crs`` field, or WGS84 lon/lat by default."""
 
     model_config = ConfigDict(
+        extra="forbid",  # a misspelt field (`employes`) must not be silently dropped
         json_schema_extra={
             "example": {
                 "site": {"type": "Point", "coordinates": [10.9345, 59.934]},
@@ -34,14 +47,16 @@ class AssessmentRequest(BaseModel):
                 "floor_area_m2": 2500,
                 "employees": 120,
             }
-        }
+        },
     )
     site: dict[str, Any]
-    use: str
-    floor_area_m2: float
-    employees: int | None = None
-    daily_visitors: int | None = None
-    crs: str | int | None = Field(default=None, description="e.g. EPSG:25833; default WGS84")
+    use: Annotated[str, Field(max_length=100, strict=True)]
+    floor_area_m2: Annotated[FiniteFloat, Field(gt=0, le=MAX_FLOOR_AREA_M2)]
+    employees: Annotated[StrictInt, Field(ge=0, le=MAX_PEOPLE)] | None = None
+    daily_visitors: Annotated[StrictInt, Field(ge=0, le=MAX_PEOPLE)] | None = None
+    crs: Annotated[str | int | None, BeforeValidator(_crs_value)] = Field(
+        default=None, description="e.g. EPSG:25833; default WGS84"
+    )
 
 
 @router.post("", status_code=201, summary="Assess and store a case")
@@ -57,12 +72,17 @@ def create_assessment(
     )
     record = store_assessment(conn, result, created_by=key.name)
     conn.commit()
-    response.headers["Location"] = str(request.url_for("read_assessment", case_id=record["id"]))
+    path = request.url_for("read_assessment", case_id=record["id"]).path
+    public = request.app.state.settings.public_url
+    base = public.rstrip("/") if public else str(request.base_url).rstrip("/")
+    response.headers["Location"] = base + path
     return record
 
 
 @router.get("/{case_id}", summary="A stored assessment")
-def read_assessment(case_id: str, conn: psycopg.Connection = Depends(get_conn)) -> dict[str, Any]:
+def read_assessment(
+    case_id: str, conn: psycopg.Connection = Depends(get_read_conn)
+) -> dict[str, Any]:
     return get_assessment(conn, case_id)
 
 
@@ -72,7 +92,7 @@ def read_assessment(case_id: str, conn: psycopg.Connection = Depends(get_conn)) 
     summary="Printable HTML report: verdict, reasons with citations, facts and map",
 )
 def assessment_report(
-    case_id: str, request: Request, conn: psycopg.Connection = Depends(get_conn)
+    case_id: str, request: Request, conn: psycopg.Connection = Depends(get_read_conn)
 ) -> HTMLResponse:
     from maps.assessment import assessment_report_html
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import psycopg
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import get_conn
+from api.deps import get_read_conn
 from geoplan import addresses
 
 router = APIRouter(tags=["geocoding"])
@@ -27,7 +27,7 @@ def geocode(
     limit: int = Query(
         addresses.DEFAULT_LIMIT, description=f"How many candidates (1–{addresses.MAX_LIMIT})"
     ),
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(get_read_conn),
 ) -> dict:
     """Candidates best first, each with WGS84 ``lon``/``lat`` and EPSG:25833 ``x``/``y``, the
     address text, kommunenummer, ``score`` (0–1), ``match_kind`` (``exact``,

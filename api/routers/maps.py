@@ -1,8 +1,10 @@
-"""HTML map pages: ``/`` and ``/maps/overview``, ``/maps/premises``, ``/maps/areas/{slug}``.
+"""HTML map pages: ``/`` and ``/maps/overview``, ``/maps/premises``, ``/maps/premises/{id}``,
+``/maps/areas/{slug}``.
 
 Thin: each page is built by a function in ``maps/`` that reads through ``geoplan.mapdata``.
-Bad filter values are 422 problem+json naming the parameter; an unknown area is 404. Every page
-takes ``?embed=1`` (the map alone, for an ``<iframe>`` on another site; see ``maps.embed``).
+Bad filter values are 422 problem+json naming the parameter; an unknown area or premises is 404.
+Every page takes ``?embed=1`` (the map alone, for an ``<iframe>`` on another site; see
+``maps.embed``).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import app_walk, get_conn
+from api.deps import app_walk, get_read_conn, read_conn_unless
 from api.search_filters import premises_form_query
+from geoplan.geo import municipalities
 from geoplan.premises import PremisesQuery
 from maps.area import render_area_map
 from maps.embed import Embedding
+from maps.listing import render_listing_map
 from maps.overview import render_overview
 from maps.search import render_premises_map
 
@@ -50,14 +54,24 @@ def _embedding(request: Request, embed: bool) -> Embedding:
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map (HTML)")
 def overview(
-    request: Request, conn: psycopg.Connection = Depends(get_conn), embed: bool = EMBED
+    request: Request,
+    conn: psycopg.Connection = Depends(get_read_conn),
+    kommune: list[str] | None = Query(
+        None,
+        description="Municipality number(s) (kommunenummer) to show; repeat or "
+        "comma-separate for several; default: every municipality the store serves",
+    ),
+    embed: bool = EMBED,
 ) -> HTMLResponse:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
+    kommuner = municipalities.scope(conn, kommune)
     return HTMLResponse(
         render_overview(
             conn,
             link_base=_link_base(request),
             walk=app_walk(request),
+            tiles_threshold=request.app.state.settings.map_tiles_threshold,
+            kommuner=kommuner,
             embedding=_embedding(request, embed),
         )
     )
@@ -66,7 +80,7 @@ def overview(
 @router.get("/maps/premises", response_class=HTMLResponse, summary="Premises search map (HTML)")
 def premises_map(
     request: Request,
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(read_conn_unless("hub")),
     q: PremisesQuery = Depends(premises_form_query),
     embed: bool = EMBED,
 ) -> HTMLResponse:
@@ -81,6 +95,7 @@ def premises_map(
             q,
             link_base=_link_base(request),
             walk=app_walk(request),
+            tiles_threshold=request.app.state.settings.map_tiles_threshold,
             embedding=_embedding(request, embed),
         )
     )
@@ -90,7 +105,7 @@ def premises_map(
 def area_map(
     slug: str,
     request: Request,
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(get_read_conn),
     embed: bool = EMBED,
 ) -> HTMLResponse:
     """One focus area: identity, the hubs serving it with catchments, premises around it."""
@@ -98,6 +113,27 @@ def area_map(
         render_area_map(
             conn,
             slug,
+            link_base=_link_base(request),
+            walk=app_walk(request),
+            embedding=_embedding(request, embed),
+        )
+    )
+
+
+@router.get(
+    "/maps/premises/{premises_id}", response_class=HTMLResponse, summary="One premises (HTML)"
+)
+def premises_page(
+    premises_id: str,
+    request: Request,
+    conn: psycopg.Connection = Depends(get_read_conn),
+    embed: bool = EMBED,
+) -> HTMLResponse:
+    """One vacant premises: its facts in words, on a map with its nearest hub's walking rings."""
+    return HTMLResponse(
+        render_listing_map(
+            conn,
+            premises_id,
             link_base=_link_base(request),
             walk=app_walk(request),
             embedding=_embedding(request, embed),

@@ -9,11 +9,12 @@ layers through here unchanged. Invalid parameters are 400 problem+json, as the s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import psycopg
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,13 +22,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from api import query_params
-from api.deps import get_conn, read_connection
+from api.deps import get_read_conn, read_connection
 from api.geojson import FEATURE_COLLECTION_SCHEMA, FEATURE_SCHEMA, GEOJSON, LINKS_SCHEMA
 from api.query_params import Param
 from api.static_files import static_url
 from geoplan import ogc
 from geoplan.errors import ValidationError
 from geoplan.geo import crs as crs_registry
+from geoplan.ogc import tiles as ogc_tiles
 
 JSON = "application/json"
 HTML = "text/html"
@@ -49,10 +51,12 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
     "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/accent-insensitive-comparison",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    *ogc_tiles.CONFORMANCE,  # vector tiles (api/routers/tiles.py)
 ]
 FORMAT_PARAM = Param(
     "f",
@@ -86,7 +90,19 @@ ITEMS_QUERY = (
     ),
     Param("sortby", "e.g. +name,-floor_area_m2", max_length=2000),
     Param("properties", "Comma-separated properties to return."),
-    Param("filter", "CQL2 filter (see filter-lang)."),
+    Param(
+        "datetime",
+        "Features whose temporal property (named in the collection's description; none: the "
+        "parameter is ignored) intersects this RFC 3339 instant or interval, `..` for an open "
+        "end: `2025-03-01T12:00:00Z`, `2025-03-01/2025-06-30`, `../2025-09-01`. A date is that "
+        "whole day in UTC. Features without a value always match.",
+        max_length=200,
+    ),
+    Param(
+        "filter",
+        "CQL2 filter (see filter-lang). Numbers in it lie within ±1e300, and within the 64-bit "
+        "integer range where compared with an integer property; others are a 400.",
+    ),
     Param("filter-lang", "cql2-text (default) or cql2-json."),
     Param("filter-crs", "CRS of geometries in the filter (CRS84)."),
 )
@@ -160,6 +176,27 @@ def _self_links(
     ]
 
 
+_HREF_SAFE = ":/?#[]@!$&'()*+,;=%~"  # RFC 3986 characters: kept; anything else is escaped
+_HREF_UNSAFE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
+
+
+def link_header(links: list[dict]) -> str:
+    """The document's links as an RFC 8288 ``Link`` header (OGC /rec/core/link-header).
+
+    Built from the links the page already carries, with ``rel`` and ``type`` (the titles stay
+    in the body: most are not ASCII, and a header is read by programs): a few string joins per
+    page. An href is percent-escaped only where a client sent characters a URL may not hold
+    (``<``, ``>``, spaces, non-ASCII), which the regular expression finds without a copy.
+    """
+    values = []
+    for link in links:
+        href = link["href"]
+        if _HREF_UNSAFE.search(href):
+            href = quote(href, safe=_HREF_SAFE)
+        values.append(f'<{href}>; rel="{link["rel"]}"; type="{link["type"]}"')
+    return ", ".join(values)
+
+
 def _render(
     request: Request, template: str, headers: dict[str, str] | None = None, **context: Any
 ) -> HTMLResponse:
@@ -172,19 +209,27 @@ def _collection_doc(request: Request, conn: psycopg.Connection, coll: ogc.Collec
     root = _root(request)
     ext = ogc.extent(conn, coll)
     url = f"{root}/collections/{coll.id}"
+    extent: dict[str, Any] = {
+        "spatial": {"bbox": [ext.bbox] if ext.bbox else [], "crs": crs_registry.CRS84}
+    }
+    description = ogc.describe(conn, coll)
+    if coll.temporal:
+        # the features' time (OGC Part 1): what datetime= selects on, its span in the data
+        extent["temporal"] = {
+            "interval": [ext.interval],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        }
+        description += (
+            f" Temporal property: {coll.temporal} (datetime= selects on it; features without "
+            "a value always match)."
+        )
     return {
         "id": coll.id,
         "title": coll.title,
-        "description": coll.description,
+        "description": description,
         "keywords": list(coll.keywords),
         "itemType": "feature",
-        "extent": {
-            "spatial": {"bbox": [ext.bbox] if ext.bbox else [], "crs": crs_registry.CRS84},
-            "temporal": {
-                "interval": [[None, None]],
-                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
-            },
-        },
+        "extent": extent,
         "crs": list(crs_registry.SUPPORTED_CRS),
         "storageCrs": crs_registry.STORAGE_CRS,
         "numberOfFeatures": ext.count,
@@ -204,6 +249,12 @@ def _collection_doc(request: Request, conn: psycopg.Connection, coll: ogc.Collec
                 "type": SCHEMA_JSON,
                 "title": "Queryable properties",
             },
+            {
+                "href": f"{url}/tiles",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "type": JSON,
+                "title": "Vector tiles (Mapbox Vector Tiles, WebMercatorQuad)",
+            },
         ],
     }
 
@@ -214,13 +265,17 @@ def _collection_doc(request: Request, conn: psycopg.Connection, coll: ogc.Collec
     summary="Landing page",
     responses=_ok(JSON, _OBJECT_WITH_LINKS, "The landing page with links to the API."),
 )
-def landing(request: Request, f: str | None = FORMAT) -> Response:
+@router.get("/", include_in_schema=False)  # the same page, not a redirect to it
+def landing(
+    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_read_conn)
+) -> Response:
     root = _root(request)
     html = _wants_html(request, f)
     doc = {
         "title": "geoplan – OGC API – Features",
         "description": "Focus areas, transit hubs, vacant premises (SAMPLE data in the shipped "
-        "set), walking catchments and the municipality boundary of Lørenskog kommune.",
+        "set), walking catchments and the municipality boundary of "
+        f"{ogc.municipality_phrase(conn)}.",
         "links": [
             *_self_links(request, html, JSON, "This document"),
             {"href": f"{root}/api", "rel": "service-desc", "type": OPENAPI, "title": "OpenAPI"},
@@ -233,11 +288,15 @@ def landing(request: Request, f: str | None = FORMAT) -> Response:
             {"href": f"{root}/collections", "rel": "data", "type": JSON, "title": "Collections"},
             {"href": f"{root}/collections", "rel": "http://www.opengis.net/def/rel/ogc/1.0/data",
              "type": JSON, "title": "Collections"},
+            {"href": f"{root}/tileMatrixSets",
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", "type": JSON,
+             "title": "Tile matrix sets"},
         ],
     }  # fmt: skip
+    headers = {"Link": link_header(doc["links"])}
     if html:
-        return _render(request, "ogc/landing.html", doc=doc, collections=ogc.COLLECTIONS)
-    return JSONResponse(doc)
+        return _render(request, "ogc/landing.html", headers, doc=doc, collections=ogc.COLLECTIONS)
+    return JSONResponse(doc, headers=headers)
 
 
 @router.get(
@@ -294,7 +353,7 @@ def ogc_openapi(request: Request) -> dict[str, Any]:
     ),
 )  # fmt: skip
 def collections(
-    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_conn)
+    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_read_conn)
 ) -> Response:
     html = _wants_html(request, f)
     doc = {
@@ -302,9 +361,10 @@ def collections(
         "collections": [_collection_doc(request, conn, c) for c in ogc.COLLECTIONS.values()],
         "crs": list(crs_registry.SUPPORTED_CRS),
     }
+    headers = {"Link": link_header(doc["links"])}
     if html:
-        return _render(request, "ogc/collections.html", doc=doc)
-    return JSONResponse(doc)
+        return _render(request, "ogc/collections.html", headers, doc=doc)
+    return JSONResponse(doc, headers=headers)
 
 
 @router.get(
@@ -316,13 +376,14 @@ def collection(
     request: Request,
     collection_id: str,
     f: str | None = FORMAT,
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(get_read_conn),
 ) -> Response:
     coll = ogc.get_collection(collection_id)
     doc = _collection_doc(request, conn, coll)
+    headers = {"Link": link_header(doc["links"])}
     if _wants_html(request, f):
-        return _render(request, "ogc/collection.html", doc=doc, coll=coll)
-    return JSONResponse(doc)
+        return _render(request, "ogc/collection.html", headers, doc=doc, coll=coll)
+    return JSONResponse(doc, headers=headers)
 
 
 @router.get(
@@ -343,6 +404,8 @@ def queryables(request: Request, collection_id: str, f: str | None = FORMAT) -> 
         "geometry": geometry,
     }
     props.update({p.name: p.json_schema() for p in coll.queryables})
+    if coll.temporal in props:  # OGC API – Features Part 5: the property datetime= selects on
+        props[coll.temporal]["x-ogc-role"] = "primary-instant"
     doc = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": url,
@@ -371,7 +434,7 @@ def queryables(request: Request, collection_id: str, f: str | None = FORMAT) -> 
 )
 async def items(request: Request, collection_id: str) -> Response:
     # async, parameters read by api.query_params, a connection from the asyncio read pool: the
-    # hot path of every map client (one request per tile or pan); see api.deps.open_read_pool
+    # hot path of every map client (one request per tile or pan); see api.database.Server
     coll = ogc.get_collection(collection_id)
     query = request.query_params
     p = query_params.parse(ITEMS_QUERY, query)
@@ -387,6 +450,7 @@ async def items(request: Request, collection_id: str) -> Response:
         filter=p["filter"],
         filter_lang=p["filter-lang"],
         filter_crs=p["filter-crs"],
+        datetime=p["datetime"],
     )
     async with read_connection(request) as conn:
         page = await ogc.query_items_async(conn, coll, q)
@@ -418,7 +482,7 @@ async def items(request: Request, collection_id: str) -> Response:
         meta["numberMatched"] = page.number_matched
     meta["timeStamp"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     meta["links"] = links
-    headers = {"Content-Crs": f"<{page.crs.uri}>"}
+    headers = {"Content-Crs": f"<{page.crs.uri}>", "Link": link_header(links)}
     if html:
         return _render(
             request,
@@ -450,7 +514,7 @@ def item(
     feature_id: str,
     f: str | None = FORMAT,
     crs: str | None = Query(None, description="Output CRS (default CRS84)."),
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(get_read_conn),
 ) -> Response:
     coll = ogc.get_collection(collection_id)
     feature = ogc.get_item(conn, coll, feature_id, crs)
@@ -461,7 +525,7 @@ def item(
         *_self_links(request, html, GEOJSON, "This feature"),
         {"href": url, "rel": "collection", "type": JSON, "title": coll.title},
     ]
-    headers = {"Content-Crs": f"<{output_crs.uri}>"}
+    headers = {"Content-Crs": f"<{output_crs.uri}>", "Link": link_header(feature["links"])}
     if html:
         return _render(request, "ogc/item.html", coll=coll, feature=feature, headers=headers)
     return Response(json.dumps(feature).encode(), media_type=GEOJSON, headers=headers)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import psycopg
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import get_conn
+from api.deps import get_read_conn
 from geoplan import zoning
 
 router = APIRouter(prefix="/plans", tags=["plans"])
@@ -22,7 +22,7 @@ def land_use_premises(
     plan: str | None = Query(
         None, description="A plan's id (<kommunenummer>_<planidentifikasjon>); all when omitted"
     ),
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(get_read_conn),
 ) -> dict:
     """Per arealformål: its areas in the stored plans and the vacant premises inside them
     (count, floor area, how many are sample data); plus how many vacant premises lie in no

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.deps import app_walk, get_conn, require_scope
+from api.deps import app_walk, get_conn, get_read_conn, read_conn_unless, require_scope
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA
 from api.layer_models import FiniteFloat, request_model, response_model
 from api.search_filters import premises_query
@@ -272,7 +272,7 @@ IfMatch = Annotated[
 def search_premises(
     request: Request,
     q: Annotated[core.PremisesQuery, Depends(premises_query)],
-    conn: psycopg.Connection = Depends(get_conn),
+    conn: psycopg.Connection = Depends(read_conn_unless("hub")),
 ) -> Response:
     # The query parameters are the search filters, declared once in geoplan.premises.query.
     page = core.search_features(conn, core.check_query(conn, q), walk=app_walk(request))
@@ -304,7 +304,9 @@ def search_premises(
     response_class=GeoJSONDoc,
     responses={200: {"model": PremisesFeature, "headers": _ETAG_HEADER}, **problems(404, 422)},
 )
-def get_premises(premises_id: PremisesId, conn: psycopg.Connection = Depends(get_conn)) -> Response:
+def get_premises(
+    premises_id: PremisesId, conn: psycopg.Connection = Depends(get_read_conn)
+) -> Response:
     return _feature_response(core.get(conn, premises_id))
 
 
@@ -315,7 +317,7 @@ def get_premises(premises_id: PremisesId, conn: psycopg.Connection = Depends(get
     responses=problems(404, 422),
 )
 def get_history(
-    premises_id: PremisesId, conn: psycopg.Connection = Depends(get_conn)
+    premises_id: PremisesId, conn: psycopg.Connection = Depends(get_read_conn)
 ) -> PremisesHistory:
     entries = core.history(conn, premises_id)
     return PremisesHistory(premises_id=premises_id, history=[HistoryEntry(**e) for e in entries])
@@ -361,8 +363,9 @@ def _actor(key: ApiKey) -> str:
 def _verification(data: dict[str, Any], key: ApiKey) -> dict[str, Any]:
     """Only the municipality (``admin`` keys) vouches for a listing.
 
-    ``verified: true`` from a ``write`` key is refused (403); any change by a ``write`` key
-    clears ``verified``, because the changed record is no longer the one that was checked.
+    ``verified: true`` from a ``write`` key is refused (403); a listing a ``write`` key creates
+    is unverified, and any change by one clears ``verified`` (``core.update(unverify=...)``),
+    because the changed record is no longer the one that was checked.
     """
     if key.allows("admin"):
         return data
@@ -387,8 +390,10 @@ def _update(
     partial: bool,
 ) -> Response:
     """PUT and PATCH differ only in ``partial``: one write path (a stale ``If-Match`` raises
-    :class:`~geoplan.premises.StaleVersionError`, answered 412 by ``api/errors.py``)."""
-    data = _verification(data, key)
+    :class:`~geoplan.premises.StaleVersionError`, answered 412 by ``api/errors.py``). A write
+    that changes nothing answers the record as it is, version unchanged."""
+    admin = key.allows("admin")
+    _verification(data, key)  # refuses verified: true from a write key
     record = core.update(
         conn,
         premises_id,
@@ -397,6 +402,7 @@ def _update(
         expected_version(if_match),
         partial=partial,
         source=core.default_source(key.name),
+        unverify=not admin,
     )
     conn.commit()
     return _feature_response(record)

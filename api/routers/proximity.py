@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from api.deps import app_walk, get_conn
 from api.geojson import GEOJSON, geojson_responses
 from geoplan import proximity
+from geoplan.geo import municipalities
 from geoplan.proximity import WalkSettings
 
 router = APIRouter(prefix="/proximity", tags=["proximity"])
@@ -53,6 +54,13 @@ def catchments(
 
 @router.get("/coverage", summary="Vacant premises within 5/10/15 min walk of hubs, per area")
 def coverage(
-    conn: psycopg.Connection = Depends(get_conn), walk: WalkSettings = Depends(app_walk)
+    conn: psycopg.Connection = Depends(get_conn),
+    walk: WalkSettings = Depends(app_walk),
+    kommune: list[str] | None = Query(
+        None,
+        description="Only these municipalities' premises and focus areas (kommunenummer); "
+        "repeat or comma-separate for several; default: everything in the store",
+    ),
 ) -> dict:
-    return proximity.coverage_report(conn, walk=walk)
+    kommuner = municipalities.scope(conn, kommune)
+    return proximity.coverage_report(conn, walk=walk, kommuner=kommuner)

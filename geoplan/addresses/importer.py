@@ -32,7 +32,9 @@ import shapely
 
 from geoplan.addresses.matrikkel import SHOW_ERRORS, AddressFileError, AddressRows, read_addresses
 from geoplan.config import STORAGE_SRID
+from geoplan.errors import ValidationError
 from geoplan.geo.region import region
+from geoplan.layers.spec import provenance_columns
 
 LICENCE = "CC BY 4.0 © Kartverket"
 SOURCE_URL = (
@@ -40,6 +42,7 @@ SOURCE_URL = (
     "f7df7a18-b30f-4745-bd64-d0863812350c"
 )
 DATASET = "Kartverket, Matrikkelen – Adresse"
+PROVENANCE_BY_NAME = {c.name: c for c in provenance_columns()}
 DEFAULT_ACCURACY_M = 10.0
 """The register gives no accuracy per address. Its points mark the building's entrance or the
 middle of the property; geoplan assumes they are within about 10 m of where a visitor arrives.
@@ -144,6 +147,12 @@ def write_addresses(
     source_url = p.source_url or SOURCE_URL
     licence = p.licence or LICENCE
     accuracy = DEFAULT_ACCURACY_M if p.accuracy_m is None else float(p.accuracy_m)
+    bounds = PROVENANCE_BY_NAME["accuracy_m"]
+    if not (np.isfinite(accuracy) and bounds.in_range(accuracy)):
+        raise ValidationError(
+            f"accuracy_m must be a finite number {bounds.range_text}, not {accuracy:g}",
+            field="accuracy_m",
+        )
     verified = True if p.verified is None else p.verified
     sample = bool(p.sample)
     deleted = conn.execute(

@@ -10,6 +10,10 @@ from typing import Any
 
 from geoplan.assessment.policy import Policy, Profile
 from geoplan.errors import ValidationError
+from geoplan.layers.spec import MAX_FLOOR_AREA_M2
+
+MAX_PEOPLE = 1_000_000
+"""Most employees or daily visitors a case may name: beyond it the number is a mistake."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,11 @@ def check_input(inp: AssessmentInput, policy: Policy) -> None:
         raise ValidationError(
             f"floor_area_m2 must be greater than 0 (got {area:g})", field="floor_area_m2"
         )
+    if area > MAX_FLOOR_AREA_M2:
+        raise ValidationError(
+            f"floor_area_m2 must be at most {MAX_FLOOR_AREA_M2:.0f} (got {area:g})",
+            field="floor_area_m2",
+        )
     for name in ("employees", "daily_visitors"):
         value = getattr(inp, name)
         if value is None:
@@ -48,6 +57,8 @@ def check_input(inp: AssessmentInput, policy: Policy) -> None:
             raise ValidationError(f"{name} must be a whole number", field=name)
         if value < 0:
             raise ValidationError(f"{name} must not be negative (got {value})", field=name)
+        if value > MAX_PEOPLE:
+            raise ValidationError(f"{name} must be at most {MAX_PEOPLE} (got {value})", field=name)
 
 
 @dataclass(frozen=True)

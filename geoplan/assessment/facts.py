@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from shapely.geometry.base import BaseGeometry
 
-from geoplan.assessment.policy import CLASS_RANK, Policy
+from geoplan.assessment.policy import CLASS_RANK, NoPolicyError, Policy
 from geoplan.assessment.site import parse_site, site_to_storage
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
@@ -24,18 +24,27 @@ from geoplan.proximity import HubDistance, WalkSettings, nearest_hubs
 _SITE_CTE = f"WITH s AS (SELECT ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID}) AS g)"
 
 
-def municipality_facts(conn: psycopg.Connection, site: BaseGeometry) -> dict[str, Any]:
-    """The site against the loaded boundary (see :mod:`geoplan.geo.region`): it must touch the
-    municipality; a site partly outside is assessed with its share inside."""
+def municipality_facts(
+    conn: psycopg.Connection, site: BaseGeometry, policy: Policy | None = None
+) -> dict[str, Any]:
+    """The site against the loaded boundary (see :mod:`geoplan.geo.region`): it must touch a
+    served municipality; of several, the one holding most of the site is the one assessed
+    against, and a site partly outside it is assessed with its share inside.
+
+    With ``policy``: raises :class:`~geoplan.assessment.policy.NoPolicyError` when the policy is
+    not that municipality's — before anything else is measured, and never a verdict."""
     facts = site_in_municipality(conn, site)
     if not facts.touches:
         raise ValidationError(
-            f"site lies outside {facts.name} kommune ({facts.distance_m:,.0f} m from the "
+            f"site lies outside {facts.served} ({facts.distance_m:,.0f} m from the "
             "boundary); geoplan assesses sites inside the municipality only",
             field="site",
         )
+    if policy is not None and not policy.covers(facts.kommunenummer):
+        raise NoPolicyError(facts.name, facts.kommunenummer, policy)
     return {
         "name": facts.name,
+        "kommunenummer": facts.kommunenummer,
         "inside": "yes" if facts.within else "partly",
         "inside_share": 1.0 if facts.within else round(facts.share_inside, 3),
     }
@@ -191,11 +200,12 @@ def gather_facts(
     each grants; ``walk`` is the walking model (default: the process settings).
 
     Raises :class:`ValidationError` (``field`` = ``site`` or ``crs``) for a bad site or one
-    outside the municipality.
+    outside the municipality, :class:`~geoplan.assessment.policy.NoPolicyError` for a site in
+    a served municipality the policy is not for.
     """
     geom, srid = parse_site(site, crs)
     stored, wgs84 = site_to_storage(conn, geom, srid)
-    municipality = municipality_facts(conn, stored)
+    municipality = municipality_facts(conn, stored, policy)
     areas = area_facts(conn, stored)
     outside_share = round(max(0.0, 1.0 - sum(a["overlap_share"] for a in areas)), 3)
     hubs = hub_facts(conn, stored, policy, walk)

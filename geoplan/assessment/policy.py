@@ -19,8 +19,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from geoplan.errors import ValidationError
-from geoplan.vocab import AREA_SLUGS, HUB_MODES, USE_CATEGORIES
+from geoplan.errors import GeoplanError, ValidationError
+from geoplan.vocab import AREA_SLUGS, HUB_MODES, KOMMUNENUMMER_PATTERN, USE_CATEGORIES
 
 Effect = Literal["conforms", "needs_review", "conflicts"]
 ClassName = Literal["A", "B", "C"]
@@ -43,8 +43,31 @@ class PolicyError(ValidationError):
     """The policy file is missing or wrong; ``field`` is the dotted key path of the mistake."""
 
 
+class NoPolicyError(GeoplanError):
+    """The site lies in a municipality the loaded policy is not for (a store serving Oslo, or
+    Lillestrøm next to Lørenskog): there are no rules to assess it by, and geoplan never
+    invents a verdict. Not the client's mistake in form, nor a server fault: the store's state
+    conflicts with the request (the API answers 409)."""
+
+    def __init__(self, name: str, kommunenummer: str | None, policy: Policy):
+        where = f"{name} kommune" + (f" ({kommunenummer})" if kommunenummer else "")
+        super().__init__(
+            f"no assessment policy is loaded for {where}: the policy file is for "
+            f"{policy.authority} (kommunenummer {', '.join(policy.kommunenummer)}); geoplan "
+            "assesses a case only against the policy of the municipality it lies in"
+        )
+        self.kommunenummer = kommunenummer
+
+
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, dict) else value
+
+
+def _text_as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Kommunenummer = Annotated[str, Field(pattern=KOMMUNENUMMER_PATTERN)]
 
 
 class _Strict(BaseModel):
@@ -150,6 +173,10 @@ class Policy(_Strict):
     updated: date
     title: str
     authority: str
+    # the municipalities this policy is for: one number ("3222") or a list
+    kommunenummer: Annotated[
+        list[Kommunenummer], BeforeValidator(_text_as_list), Field(min_length=1)
+    ]
     sources: dict[str, Source]
     assessment: AssessmentSettings
     location_classes: dict[ClassName, LocationClass]
@@ -160,6 +187,10 @@ class Policy(_Strict):
     areas: dict[str, AreaPolicy]
 
     # -- questions the assessment asks ----------------------------------------------------
+    def covers(self, kommunenummer: str | None) -> bool:
+        """Whether this policy is the policy of municipality ``kommunenummer``."""
+        return kommunenummer is not None and kommunenummer in self.kommunenummer
+
     def profile_of(self, use: str) -> tuple[str, Profile]:
         profile_id = self.uses[use].profile
         return profile_id, self.profiles[profile_id]

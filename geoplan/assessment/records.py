@@ -39,6 +39,8 @@ def store_assessment(
 
 
 def get_assessment(conn: psycopg.Connection, case_id: str) -> dict[str, Any]:
+    if "\x00" in case_id:  # no id holds one (PostgreSQL text cannot)
+        raise NotFoundError(f"assessment {case_id!r} does not exist")
     row = conn.execute(
         "SELECT id, created_at, created_by, result FROM assessments WHERE id = %s", (case_id,)
     ).fetchone()

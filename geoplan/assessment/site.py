@@ -8,6 +8,7 @@ import json
 import math
 from typing import Any
 
+import numpy as np
 import psycopg
 import shapely
 from shapely.geometry import shape
@@ -15,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
-from geoplan.geo.crs import WGS84, crs_member_name, parse_crs
+from geoplan.geo.crs import WGS84, CrsRef, crs_member_name, parse_crs
 
 SITE_TYPES = ("Point", "Polygon", "MultiPolygon")
 
@@ -28,11 +29,15 @@ def parse_site(site: Any, crs: str | int | None = None) -> tuple[BaseGeometry, i
     geometry = site
     if site["type"] == "FeatureCollection":
         feats = site.get("features") or []
-        if len(feats) != 1:
+        if not isinstance(feats, list) or len(feats) != 1:
             raise ValidationError(
                 "a site FeatureCollection must hold exactly one feature", field="site"
             )
         geometry = feats[0]
+        if not isinstance(geometry, dict):
+            raise ValidationError(
+                "the site FeatureCollection's feature must be a GeoJSON object", field="site"
+            )
     if geometry.get("type") == "Feature":
         member_crs = member_crs or crs_member_name(geometry, "site.crs")
         geometry = geometry.get("geometry")
@@ -52,15 +57,48 @@ def parse_site(site: Any, crs: str | int | None = None) -> tuple[BaseGeometry, i
             field="crs",
         )
     srid = explicit or from_member or WGS84
+    if not _numbers_only(geometry.get("coordinates")):
+        raise ValidationError(
+            "site coordinates must be arrays of numbers (not text or true/false)", field="site"
+        )
     try:
         geom = shape(geometry)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise ValidationError(f"site is not valid GeoJSON: {exc}", field="site") from None
     if geom.is_empty:
         raise ValidationError("site geometry is empty", field="site")
-    if not all(math.isfinite(c) for c in shapely.get_coordinates(geom).ravel()):
+    xy = shapely.get_coordinates(geom)
+    if not np.isfinite(xy).all():
         raise ValidationError("site coordinates must be finite numbers", field="site")
+    if _geographic(srid) and not (
+        (np.abs(xy[:, 0]) <= 180).all() and (np.abs(xy[:, 1]) <= 90).all()
+    ):
+        raise ValidationError(
+            f"site coordinates are not longitude/latitude in degrees (EPSG:{srid}); "
+            "a projected CRS? give it as crs",
+            field="site",
+        )
     return geom, srid
+
+
+def _numbers_only(coords: Any, depth: int = 0) -> bool:
+    """Whether GeoJSON ``coordinates`` nest arrays (at most 4 deep) down to plain numbers."""
+    if isinstance(coords, bool):
+        return False
+    if isinstance(coords, int | float):
+        return depth > 0
+    if isinstance(coords, list) and depth < 4:
+        return all(_numbers_only(c, depth + 1) for c in coords)
+    return False
+
+
+def _geographic(srid: int) -> bool:
+    """Whether EPSG:``srid`` counts in degrees (False when pyproj does not know it: PostGIS
+    then says whether it does)."""
+    try:
+        return CrsRef(srid, f"EPSG:{srid}").geographic
+    except ValidationError:
+        return False
 
 
 def site_to_storage(
@@ -90,9 +128,11 @@ def site_to_storage(
                 """,
                 (geom.wkb, srid),
             ).fetchone()
-    except psycopg.errors.DataException as exc:
+    except (psycopg.errors.DataException, psycopg.errors.InternalError_) as exc:
+        # PostGIS reports coordinates outside the CRS's domain as an internal error (XX000)
         raise ValidationError(
-            f"site cannot be transformed from EPSG:{srid}: {str(exc).splitlines()[0]}",
+            f"site cannot be transformed from EPSG:{srid} (coordinates outside what it "
+            f"describes?): {str(exc).splitlines()[0]}",
             field="site",
         ) from None
     site = shapely.from_wkb(bytes(wkb))

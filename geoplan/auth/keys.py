@@ -90,9 +90,19 @@ def revoke_key(conn: psycopg.Connection, key_id: int) -> ApiKey:
     return ApiKey(*row)
 
 
+MAX_KEY_LENGTH = 200
+"""Longer text is no key of ours (a key is 46 characters)."""
+
+
+def well_formed(plaintext: str | None) -> bool:
+    """Whether ``plaintext`` could be a key at all (``gp_…``, not too long): what can be told
+    without the store, before a request's body is read."""
+    return bool(plaintext) and plaintext.startswith(KEY_PREFIX) and len(plaintext) <= MAX_KEY_LENGTH
+
+
 def verify_key(conn: psycopg.Connection, plaintext: str) -> ApiKey | None:
     """The active key matching ``plaintext``, or None (unknown, malformed or revoked)."""
-    if not plaintext or not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
+    if not well_formed(plaintext):
         return None
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = %s AND revoked_at IS NULL",

@@ -29,7 +29,8 @@ from geoplan.cli.common import OneLineErrorsGroup
 app = typer.Typer(
     name="geoplan",
     cls=OneLineErrorsGroup,
-    help="Geospatial planning for business areas and transit hubs (Lørenskog kommune).",
+    help="Geospatial planning for business areas and transit hubs, for any Norwegian "
+    "municipality (`geoplan init --kommune NNNN`; Lørenskog, 3222, by default).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},

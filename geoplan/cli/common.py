@@ -25,8 +25,10 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from geoplan.proximity import WalkSettings
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# soft_wrap: rich wraps nothing itself (piped, it would cut lines at 80 columns, breaking
+# `psql "$(geoplan db url --show-password)"`, CSV and JSON); tables still fit the width.
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -67,11 +69,22 @@ def user_errors() -> Iterator[None]:
     except GeoplanError as exc:
         fail(str(exc))
     except psycopg.Error as exc:
-        # A query the store refused (e.g. a schema older than the code): one line, not a trace.
+        # A query the store refused: one line, not a trace; the hint about the schema only when
+        # the store lacks a table, column or function the code uses (a schema older than it).
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        fail(f"database error: {first} (is the schema current? run `geoplan db up`)")
+        hint = " (is the schema current? run `geoplan db up`)" if schema_error(exc) else ""
+        fail(f"database error: {first}{hint}")
     except FileNotFoundError as exc:
         fail(f"file not found: {exc.filename or exc}")
+
+
+SCHEMA_SQLSTATES = ("42P01", "42703", "42883", "42704")
+"""undefined table, column, function, object: what a schema older than the code raises."""
+
+
+def schema_error(exc: BaseException) -> bool:
+    """Whether a database error says the schema lacks something the code uses."""
+    return getattr(exc, "sqlstate", None) in SCHEMA_SQLSTATES
 
 
 def _param_name(param: Any) -> str:

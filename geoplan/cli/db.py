@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import typer
 
@@ -26,12 +28,26 @@ def _cluster():
 
 @db_app.command("up")
 def up() -> None:
-    """Create (first time) and start the managed PostGIS cluster, then apply migrations."""
+    """Create (first time) and start the managed PostGIS cluster, apply migrations, and load
+    Norway's municipalities (giving existing rows their kommunenummer)."""
+    from geoplan.config import get_settings
+    from geoplan.ingest.municipalities import refresh
     from geoplan.store import db
 
     with user_errors():
         url = db.ensure_store(log=info)
         db.ensure_current_schema(url, log=info)
+        with db.transaction(url) as conn:
+            done = refresh(conn, get_settings().layers_dir)
+    national = done.register
+    if national.loaded:
+        info(
+            f"national register: {national.municipalities} municipalities from "
+            f"{national.path.name} ({national.repaired} polygons made valid)"
+        )
+    derived = {t: n for t, n in done.backfilled.items() if n}
+    if derived:
+        info("kommunenummer derived for " + ", ".join(f"{n} {t}" for t, n in derived.items()))
     console.print(f"database ready: {_redact(url)}")
 
 
@@ -83,7 +99,8 @@ def url(
     from geoplan.store import db
 
     u = db.database_url()
-    console.print(u if show_password else _redact(u))
+    # plain text, not console markup: a password may hold "[/…]" (`psql "$(geoplan db url)"`)
+    typer.echo(u if show_password else _redact(u))
 
 
 @db_app.command("shell")
@@ -117,6 +134,83 @@ def downgrade(
     with user_errors():
         db.downgrade(revision)
         console.print(f"schema at {db.current_revision() or 'base'}")
+
+
+@db_app.command("backup")
+def backup(
+    file: Path | None = typer.Argument(
+        None,
+        help="The backup file to write. Default: GEOPLAN_HOME/backups/geoplan-<date>-<time>.dump.",
+        show_default=False,
+    ),
+) -> None:
+    """Back the whole database up into one file (pg_dump custom format)."""
+    from geoplan.config import get_settings
+    from geoplan.store import backup as backups
+    from geoplan.store import db
+
+    settings = get_settings()
+    cluster = _cluster()
+    with user_errors():
+        target = file or backups.default_backup_file(settings.home / "backups")
+        written = backups.backup(
+            db.database_url(settings), target, bindir=cluster.bindir if cluster else None
+        )
+    console.print(f"backed up to {written} ({_size(written.stat().st_size)})", soft_wrap=True)
+
+
+@db_app.command("restore")
+def restore(
+    file: Path = typer.Argument(..., help="A backup made by `geoplan db backup`."),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Replace the database's contents without asking."
+    ),
+) -> None:
+    """Replace the database's contents with a backup, all or nothing.
+
+    Every table geoplan keeps is replaced by the backup's (listings, history, keys, imported
+    layers). A restore that fails changes nothing. Stop writers (the API) first.
+    """
+    from geoplan.config import get_settings
+    from geoplan.store import backup as backups
+    from geoplan.store import db
+
+    settings = get_settings()
+    cluster = _cluster()
+    with user_errors():
+        backups.check_backup_file(file)
+        url = db.database_url(settings)
+        if not yes:
+            if not sys.stdin.isatty():
+                fail("restore replaces the database's contents; confirm with --yes")
+            typer.confirm(
+                f"Replace the contents of {_redact(url)} with {file}?", abort=True, err=True
+            )
+        backups.restore(url, file, bindir=cluster.bindir if cluster else None)
+        schema = db.current_revision(url)
+    console.print(f"restored {file} (schema {schema or 'not migrated'})", soft_wrap=True)
+    head = _head_revision()
+    if schema != head:
+        info(
+            f"the backup's schema is {schema or 'empty'}, this geoplan's is {head}: "
+            "run `geoplan db upgrade` to bring it up to date"
+        )
+
+
+def _head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    from geoplan.store import db
+
+    return ScriptDirectory.from_config(db.alembic_config("postgresql://")).get_current_head()
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} bytes"
 
 
 def _redact(url: str) -> str:

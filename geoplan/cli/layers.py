@@ -1,5 +1,5 @@
-"""``geoplan load | import | import-gtfs | import-netex | export``: getting layers in and out of
-the store."""
+"""``geoplan init | load | import | import-gtfs | import-netex | export``: choosing the
+municipality, and getting layers in and out of the store."""
 
 from __future__ import annotations
 
@@ -94,18 +94,78 @@ SAMPLE_OPT = typer.Option(
 QUIET_OPT = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
 
-def load(
-    layers_dir: Path | None = typer.Option(None, "--dir", help="Default: GEOPLAN_LAYERS_DIR."),
+LAYERS_DIR_OPT = typer.Option(None, "--dir", help="Default: GEOPLAN_LAYERS_DIR.")
+
+
+def _print_loaded(conn, results) -> None:
+    """What ``init``/``load`` left in the store: the municipalities served, the layers loaded."""
+    from geoplan.geo.municipalities import served
+    from geoplan.ingest.shipped import SHIPPED_KOMMUNE
+
+    kommuner = served(conn)
+    console.print("serving    " + ", ".join(f"{k.kommunenummer} {k.name}" for k in kommuner))
+    for r in results:
+        console.print(f"{r.layer:10} {r.rows:6d} rows ({r.inserted} new, {r.updated} updated)")
+    if all(k.kommunenummer != SHIPPED_KOMMUNE for k in kommuner):
+        info(
+            f"note: the shipped focus areas, hubs and sample premises are Lørenskog's "
+            f"({SHIPPED_KOMMUNE}) and were not loaded; import your own with `geoplan import`"
+        )
+
+
+def init(
+    kommune: str | None = typer.Option(
+        None,
+        "--kommune",
+        help="Municipality number(s) to serve: 0301, or several comma-separated "
+        "(3205,3222,3224). Default: GEOPLAN_KOMMUNE (3222, Lørenskog).",
+    ),
+    layers_dir: Path | None = LAYERS_DIR_OPT,
 ) -> None:
-    """Load all shipped layers (boundary, areas, hubs, sample premises) in one transaction."""
+    """Set up the store for a municipality: start and migrate the database (as `db up`),
+    load Norway's municipalities, serve the chosen ones (their boundaries) and load what is
+    shipped for them (Lørenskog's layers only for 3222)."""
     from geoplan.config import get_settings
+    from geoplan.geo.municipalities import parse_kommuner
+    from geoplan.ingest.municipalities import load_national, national_file, read_national, serve
     from geoplan.ingest.shipped import load_layers
     from geoplan.store import db
 
-    with user_errors(), db.transaction() as conn:
-        results = load_layers(conn, layers_dir or get_settings().layers_dir)
-    for r in results:
-        console.print(f"{r.layer:10} {r.rows:6d} rows ({r.inserted} new, {r.updated} updated)")
+    settings = get_settings()
+    layers = layers_dir or settings.layers_dir
+    field = "--kommune" if kommune is not None else "GEOPLAN_KOMMUNE"
+    with user_errors():
+        # every number checked against the national file before the database is touched
+        numbers = parse_kommuner(kommune if kommune is not None else settings.kommune, field)
+        national = read_national(national_file(layers))
+        national.check_known(numbers, field)
+        url = db.ensure_store(log=info)
+        db.ensure_current_schema(url, log=info)
+        with db.transaction(url) as conn:
+            load_national(conn, national.path)
+            serve(conn, numbers)
+            results = load_layers(conn, layers, kommuner=numbers)
+            _print_loaded(conn, results)
+
+
+def load(layers_dir: Path | None = LAYERS_DIR_OPT) -> None:
+    """Load what is shipped in one transaction: Norway's municipalities, and — for a store
+    serving Lørenskog (3222, the default) — its boundary, focus areas, hubs and sample premises.
+    A store that serves no municipality yet is set to GEOPLAN_KOMMUNE's."""
+    from geoplan.config import get_settings
+    from geoplan.geo.municipalities import parse_kommuner
+    from geoplan.ingest.municipalities import national_file, read_national
+    from geoplan.ingest.shipped import load_layers
+    from geoplan.store import db
+
+    settings = get_settings()
+    layers = layers_dir or settings.layers_dir
+    with user_errors():
+        kommuner = parse_kommuner(settings.kommune, "GEOPLAN_KOMMUNE")
+        read_national(national_file(layers)).check_known(kommuner, "GEOPLAN_KOMMUNE")
+        with db.transaction() as conn:
+            results = load_layers(conn, layers, kommuner=kommuner)
+            _print_loaded(conn, results)
 
 
 def import_(
@@ -292,6 +352,7 @@ def export(
 
 
 def register(app: typer.Typer) -> None:
+    app.command("init")(init)
     app.command("load")(load)
     app.command("import")(import_)
     app.command("import-gtfs")(import_gtfs)

@@ -29,6 +29,13 @@ def _link_base(value: str | None) -> str:
     return (s.public_url or f"http://{s.host}:{s.port}").rstrip("/")
 
 
+def _tiles_threshold() -> int:
+    """Above this many premises a written map loads them as tiles from ``--link-base``."""
+    from geoplan.config import get_settings
+
+    return get_settings().map_tiles_threshold
+
+
 def _write(out: Path, html: str) -> None:
     if not out.parent.exists():
         fail(f"directory does not exist: {out.parent}")
@@ -37,13 +44,29 @@ def _write(out: Path, html: str) -> None:
 
 
 @map_app.command("overview")
-def overview(out: Path = OUT, link_base: str | None = LINK_BASE) -> None:
+def overview(
+    out: Path = OUT,
+    link_base: str | None = LINK_BASE,
+    kommune: str | None = typer.Option(
+        None,
+        "--kommune",
+        help="Municipality number(s) to show, e.g. 3222 or 3205,3222 (default: all served).",
+    ),
+) -> None:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
+    from geoplan.geo import municipalities
     from geoplan.store import db
     from maps.overview import render_overview
 
     with user_errors(), db.connect() as conn:
-        html = render_overview(conn, link_base=_link_base(link_base), walk=settings_walk())
+        kommuner = municipalities.scope(conn, kommune, "--kommune")
+        html = render_overview(
+            conn,
+            link_base=_link_base(link_base),
+            walk=settings_walk(),
+            tiles_threshold=_tiles_threshold(),
+            kommuner=kommuner,
+        )
     _write(out, html)
 
 
@@ -65,7 +88,11 @@ def premises(
     with user_errors(), db.connect() as conn:
         q = core.query_from_params(filters)
         m, result = build_premises_map(
-            conn, q, link_base=_link_base(link_base), walk=settings_walk()
+            conn,
+            q,
+            link_base=_link_base(link_base),
+            walk=settings_walk(),
+            tiles_threshold=_tiles_threshold(),
         )
         html = render_html(m)
     console.print(f"{result.number_matched} premises match; {len(result.features)} on the map")

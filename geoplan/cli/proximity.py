@@ -73,15 +73,22 @@ def nearest(
 @proximity_app.command("coverage")
 def coverage(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    kommune: str | None = typer.Option(
+        None,
+        "--kommune",
+        help="Only these municipalities' premises and areas, e.g. 3222 or 3205,3222.",
+    ),
 ) -> None:
     """Vacant premises within 5/10/15 minutes' walk of hubs, per focus area and in total."""
     from rich.table import Table
 
+    from geoplan.geo import municipalities
     from geoplan.proximity import coverage_report
     from geoplan.store import db
 
     with user_errors(), db.connect() as conn:
-        report = coverage_report(conn, walk=settings_walk())
+        kommuner = municipalities.scope(conn, kommune, "--kommune")
+        report = coverage_report(conn, walk=settings_walk(), kommuner=kommuner)
     if as_json:
         console.print_json(json.dumps(report, ensure_ascii=False))
         return

@@ -11,6 +11,9 @@ Three questions are asked about locations, and this module answers all of them t
   catches input that is plainly elsewhere: a swapped lon/lat pair, a file in the wrong CRS.
   "Within the margin" means within that distance of the municipality (``ST_DWithin`` in PostGIS,
   ``shapely.dwithin`` for a batch), not inside its bounding box plus the margin.
+- **Several municipalities?** A store may serve several (``geoplan init --kommune
+  3205,3222,3224``, :mod:`geoplan.geo.municipalities`): the municipality is then all of them,
+  and a site is measured against the one it mostly lies in.
 - **No boundary loaded?** The region questions then use :data:`FALLBACK_BOX_25833`, Lørenskog's
   envelope. A fallback exists because imports may run before the boundary is loaded (``geoplan
   import`` of hubs or premises into a fresh database, ``geoplan import-gtfs``, and the boundary
@@ -33,6 +36,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geoplan.config import STORAGE_SRID, get_settings
 from geoplan.errors import GeoplanError
+from geoplan.geo.municipalities import kommune_phrase
 
 FALLBACK_BOX_25833: tuple[float, float, float, float] = (270_900, 6_639_900, 278_300, 6_653_600)
 """Envelope of Lørenskog kommune (3222) in EPSG:25833: the municipality when no boundary is
@@ -77,12 +81,30 @@ def municipality(conn: psycopg.Connection, *, use_boundary: bool = True) -> Muni
     is validated against it, so a bad boundary cannot block its own replacement.
     """
     if use_boundary:
-        name, wkb = conn.execute(
-            "SELECT string_agg(name, ', ' ORDER BY id), ST_AsBinary(ST_Union(geom)) FROM boundary"
-        ).fetchone()
+        names, wkb = conn.execute(_NAMES_AND_UNION).fetchone()
         if wkb is not None:
-            return Municipality(f"{name} kommune", shapely.from_wkb(bytes(wkb)), loaded=True)
+            return Municipality(kommune_phrase(names), shapely.from_wkb(bytes(wkb)), loaded=True)
     return _fallback()
+
+
+_NAMES_AND_UNION = """
+    SELECT (SELECT array_agg(name ORDER BY min_id)
+            FROM (SELECT name, min(id) AS min_id FROM boundary GROUP BY name) n),
+           ST_AsBinary(ST_Union(geom))
+    FROM boundary"""
+"""The served municipalities' names (each once, in id order) and their union."""
+
+
+def national_envelope(conn: psycopg.Connection) -> Municipality | None:
+    """Norway as the national register of municipalities covers it (its envelope), or None when
+    the register is empty: where a boundary layer may lie."""
+    box = conn.execute(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+        "FROM (SELECT ST_Extent(geom) AS e FROM municipalities) s"
+    ).fetchone()
+    if box[0] is None:
+        return None
+    return Municipality("Norway (the national municipality register)", shapely.box(*box), True)
 
 
 @dataclass
@@ -154,6 +176,16 @@ def region(
     return Region(municipality(conn, use_boundary=use_boundary), _margin(margin_m))
 
 
+def boundary_region(conn: psycopg.Connection, margin_m: float | None = None) -> Region:
+    """Where rows of the boundary layer itself may lie: within ``margin_m`` of Norway's envelope
+    (:func:`national_envelope`), so any municipality's boundary can be imported and a bad
+    boundary never blocks its own replacement; the fallback box when the register is empty."""
+    norway = national_envelope(conn)
+    if norway is None:
+        return region(conn, margin_m, use_boundary=False)
+    return Region(norway, _margin(margin_m))
+
+
 # -- single locations, answered in PostGIS ------------------------------------------------------
 @dataclass(frozen=True)
 class PointInRegion:
@@ -181,8 +213,9 @@ def _locate(
     x, y, name, loaded, inside, easting_inside = conn.execute(
         f"""
         WITH pt AS (SELECT {point_sql} AS g),
-             b AS (SELECT string_agg(name, ', ' ORDER BY id) AS name, ST_Extent(geom) AS box,
-                          count(*) > 0 AS loaded
+             b AS (SELECT (SELECT array_agg(name ORDER BY min_id) FROM (SELECT name,
+                           min(id) AS min_id FROM boundary GROUP BY name) n) AS name,
+                          ST_Extent(geom) AS box, count(*) > 0 AS loaded
                    FROM boundary)
         SELECT ST_X(pt.g), ST_Y(pt.g), b.name, b.loaded,
                CASE WHEN b.loaded
@@ -202,7 +235,7 @@ def _locate(
         inside=bool(inside),
         easting_inside=bool(easting_inside),
         margin_m=margin,
-        municipality_name=f"{name} kommune" if loaded else FALLBACK_NAME,
+        municipality_name=kommune_phrase(name) if loaded else FALLBACK_NAME,
         boundary_loaded=bool(loaded),
     )
 
@@ -247,34 +280,51 @@ def in_municipality(conn: psycopg.Connection, x: float, y: float) -> bool:
 
 @dataclass(frozen=True)
 class SiteInMunicipality:
-    """How a site (point or polygon, EPSG:25833) relates to the loaded municipality."""
+    """How a site (point or polygon, EPSG:25833) relates to the served municipality it lies in
+    (of several, the one holding the largest share of it; when it touches none, the nearest)."""
 
-    name: str  # the boundary's name(s), e.g. "Lørenskog"
-    touches: bool  # shares at least one point with the municipality
-    within: bool  # lies wholly inside
-    share_inside: float  # share of the site's area inside (1.0 for a point that touches)
+    name: str  # that municipality's name, e.g. "Lørenskog"
+    kommunenummer: str | None  # its number (None for a boundary row without one)
+    touches: bool  # shares at least one point with that municipality
+    within: bool  # lies wholly inside it
+    share_inside: float  # share of the site's area inside it (1.0 for a point that touches)
     distance_m: float  # 0 when it touches
+    served: str = ""  # every served municipality, for messages ("Lørenskog kommune")
 
 
 def site_in_municipality(conn: psycopg.Connection, site: BaseGeometry) -> SiteInMunicipality:
-    """Measure ``site`` against the loaded boundary in PostGIS; :class:`NoBoundaryError` if
-    there is none (an assessment is only meaningful against the real boundary)."""
+    """Measure ``site`` against the loaded boundary in PostGIS, municipality by municipality;
+    :class:`NoBoundaryError` if there is none (an assessment is only meaningful against the
+    real boundary)."""
     row = conn.execute(
         f"""WITH s AS (SELECT ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID}) AS g),
-                 b AS (SELECT string_agg(name, ', ' ORDER BY id) AS name,
-                              ST_Union(geom) AS geom FROM boundary)
-        SELECT b.name, ST_Intersects(b.geom, s.g), ST_Within(s.g, b.geom),
-               CASE WHEN ST_Area(s.g) > 0
-                    THEN ST_Area(ST_Intersection(b.geom, s.g)) / ST_Area(s.g) END,
-               ST_Distance(b.geom, s.g)
-        FROM b, s""",
+                 b AS (SELECT min(kommunenummer) AS nr, min(name) AS name, ST_Union(geom) AS geom
+                       FROM boundary GROUP BY coalesce(kommunenummer, id)),
+                 m AS (SELECT b.nr, b.name, ST_Intersects(b.geom, s.g) AS touches,
+                              ST_Within(s.g, b.geom) AS within,
+                              CASE WHEN ST_Area(s.g) > 0
+                                   THEN ST_Area(ST_Intersection(b.geom, s.g)) / ST_Area(s.g)
+                              END AS share,
+                              ST_Distance(b.geom, s.g) AS distance
+                       FROM b, s)
+        SELECT nr, name, touches, within, share, distance,
+               (SELECT array_agg(name ORDER BY nr) FROM b)
+        FROM m ORDER BY touches DESC, share DESC NULLS LAST, distance, nr LIMIT 1""",
         {"wkb": site.wkb},
     ).fetchone()
-    name, touches, within, share, distance = row
-    if name is None:
+    if row is None:
         raise NoBoundaryError()
+    number, name, touches, within, share, distance, names = row
     if within:
         share = 1.0
     elif share is None:  # a point or line: it touches wholly or not at all
         share = 1.0 if touches else 0.0
-    return SiteInMunicipality(name, bool(touches), bool(within), float(share), float(distance))
+    return SiteInMunicipality(
+        name,
+        number,
+        bool(touches),
+        bool(within),
+        float(share),
+        float(distance),
+        kommune_phrase(list(dict.fromkeys(names))),
+    )

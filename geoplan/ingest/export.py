@@ -41,7 +41,8 @@ def _plain(v: Any) -> Any:
     if v is None:
         return None
     if isinstance(v, float | np.floating):
-        return None if math.isnan(v) else float(v)
+        # the store holds no other (CHECK constraints), and JSON has no Infinity or NaN
+        return float(v) if math.isfinite(v) else None
     if isinstance(v, np.integer):
         return int(v)
     if isinstance(v, np.bool_):
@@ -100,7 +101,7 @@ def _write_geojson(out: Path, layer: str, records: list[dict], geoms) -> None:
             f.write(",\n" if i else "")
             f.write(
                 f'{{"type": "Feature", "id": {json.dumps(props["id"])}, "properties": '
-                f"{json.dumps(props, ensure_ascii=False)}, "
+                f"{json.dumps(props, ensure_ascii=False, allow_nan=False)}, "
                 f'"geometry": {g}}}'
             )
         f.write("\n]}\n")

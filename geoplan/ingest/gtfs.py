@@ -24,8 +24,10 @@ longer has (other hubs stay).
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -40,6 +42,7 @@ import shapely
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
 from geoplan.geo.region import region
+from geoplan.ingest.archives import ZipLimits, open_zip, read_member
 from geoplan.ingest.departures import (
     BUS_TERMINAL_MIN_ROUTES,
     DAY_END_H,
@@ -51,7 +54,13 @@ from geoplan.ingest.departures import (
     hub_mode,
     natural_key,
 )
-from geoplan.ingest.validation import ProvenanceDefaults, prepare, region_for
+from geoplan.ingest.validation import (
+    ProvenanceDefaults,
+    RowError,
+    RowValidationError,
+    prepare,
+    region_for,
+)
 from geoplan.ingest.writer import Progress, WriteResult, write_layer
 from geoplan.layers.spec import layer_spec
 
@@ -101,16 +110,28 @@ class GtfsResult:
     write: WriteResult
 
 
-class _Feed:
-    """The GTFS text files of a zip (also when they sit in one sub-folder)."""
+MAX_FEED_BYTES = 4 * 1024**3
+"""Cap on what a feed's text files may inflate to (4 GiB: Norway's national feed is ≈ 1.5 GiB);
+see :mod:`geoplan.ingest.archives` for the ratio cap every zip is held to."""
 
-    def __init__(self, path: Path):
-        try:
-            self.zip = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as exc:
-            raise ValidationError(f"{path.name} is not a zip file (GTFS feeds are zips)") from exc
-        self.names = {Path(n).name: n for n in self.zip.namelist() if n.endswith(".txt")}
+
+class _Feed:
+    """The GTFS text files of a zip (also when they sit in one sub-folder), checked by the zip
+    guard (:mod:`geoplan.ingest.archives`) before anything is inflated."""
+
+    def __init__(self, path: Path, limits: ZipLimits | None = None):
+        if not zipfile.is_zipfile(path):
+            raise ValidationError(f"{path.name} is not a zip file (GTFS feeds are zips)")
+        self.zip, members = open_zip(
+            path,
+            limits or ZipLimits(MAX_FEED_BYTES),
+            contents="GTFS text files",
+            select=lambda info: info.filename.endswith(".txt"),
+        )
+        self.members = {Path(i.filename).name: i for i in members}
+        self.names = {name: i.filename for name, i in self.members.items()}
         self.path = path
+        self._tables: dict[str, pd.DataFrame] = {}
 
     def has(self, name: str) -> bool:
         return name in self.names
@@ -118,9 +139,9 @@ class _Feed:
     def read(self, name: str, usecols: list[str] | None = None) -> pd.DataFrame:
         if name not in self.names:
             raise ValidationError(f"{self.path.name}: GTFS file {name} is missing", field=name)
-        data = self.zip.read(self.names[name]).decode("utf-8-sig")
-        df = pd.read_csv(io.StringIO(data), dtype=str, keep_default_na=False)
-        df.columns = [c.strip() for c in df.columns]
+        if name not in self._tables:
+            self._tables[name] = self._parse(name)
+        df = self._tables[name]
         if usecols:
             missing = [c for c in usecols if c not in df.columns]
             if missing:
@@ -128,6 +149,91 @@ class _Feed:
                     f"{self.path.name}: {name} lacks column {', '.join(missing)}", field=name
                 )
         return df
+
+    def _parse(self, name: str) -> pd.DataFrame:
+        raw = read_member(self.path.name, self.zip, self.members[name])
+        where = f"{self.path.name}: {name}"
+        try:
+            data = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                f"{where} is not UTF-8 text (byte {exc.start}); GTFS files are UTF-8", field=name
+            ) from None
+        if "\x00" in data:
+            raise ValidationError(f"{where} holds binary data (NUL bytes)", field=name)
+        if not data.strip():
+            raise ValidationError(f"{where} is empty (GTFS files start with a header)", field=name)
+        try:
+            with warnings.catch_warnings():
+                # a first row longer than the header: pandas would shift its cells into an index
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                df = pd.read_csv(
+                    io.StringIO(data), dtype=str, keep_default_na=False, index_col=False
+                )
+        except (pd.errors.ParserError, pd.errors.ParserWarning, csv.Error, ValueError) as exc:
+            detail = " ".join(str(exc).split()).removeprefix("Error tokenizing data. C error: ")
+            if isinstance(exc, pd.errors.ParserWarning):
+                detail = "a row has more cells than the header"
+            raise ValidationError(f"{where} is not valid CSV: {detail}", field=name) from None
+        df.columns = [c.strip() for c in df.columns]
+        return df
+
+    def errors(self, name: str, errors: list[RowError]) -> None:
+        """Refuse the feed for ``errors`` in file ``name`` (rows: data rows, header not
+        counted)."""
+        if errors:
+            raise RowValidationError(f"{self.path.name}: {name}", errors)
+
+    def dates(self, name: str, df: pd.DataFrame, columns: tuple[str, ...]) -> None:
+        """Check that ``columns`` of ``df`` hold GTFS dates (``20250303``)."""
+        errors = []
+        for col in columns:
+            for i, v in enumerate(df[col].tolist()):
+                if _gtfs_date_or_none(v) is None:
+                    errors.append(
+                        RowError(i + 1, col, f"{col} {v!r} is not a GTFS date like 20250303")
+                    )
+        self.errors(name, errors)
+
+    def calendar(self) -> pd.DataFrame:
+        cal = self.read("calendar.txt", ["service_id", *WEEKDAYS, "start_date", "end_date"])
+        if "_checked" not in cal.attrs:
+            self.dates("calendar.txt", cal, ("start_date", "end_date"))
+            cal.attrs["_checked"] = True
+        return cal
+
+    def calendar_dates(self) -> pd.DataFrame:
+        cd = self.read("calendar_dates.txt", ["service_id", "date", "exception_type"])
+        if "_checked" not in cd.attrs:
+            self.dates("calendar_dates.txt", cd, ("date",))
+            cd.attrs["_checked"] = True
+        return cd
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _coordinates(feed: _Feed, stops: pd.DataFrame) -> pd.DataFrame:
+    """``stops`` with numeric ``lat``/``lon``; a stop or station whose coordinates are not
+    WGS84 degrees refuses the feed naming its row (GTFS lets only generic nodes and boarding
+    areas, ``location_type`` 3 and 4, leave them empty)."""
+    errors: list[RowError] = []
+    located = ~stops["location_type"].isin(["3", "4"]).to_numpy()
+    out = {}
+    for col, key, limit in (("stop_lat", "lat", 90), ("stop_lon", "lon", 180)):
+        text = stops[col].str.strip()
+        with np.errstate(invalid="ignore"):
+            values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+            bad = ~(np.abs(values) <= limit)  # NaN and ±inf too
+        bad &= located | (text != "").to_numpy()
+        for i in np.flatnonzero(bad):
+            v = stops[col].iloc[i]
+            what = "is empty" if not v.strip() else f"{v!r} is not a {key}itude in degrees"
+            errors.append(RowError(int(i) + 1, col, f"{col} {what}"))
+        out[key] = values
+    errors.sort(key=lambda e: e.row or 0)
+    feed.errors("stops.txt", errors)
+    return stops.assign(**out)
 
 
 def _seconds(hms: pd.Series) -> np.ndarray:
@@ -143,18 +249,25 @@ def _gtfs_date(s: str) -> date:
     return datetime.strptime(s.strip(), "%Y%m%d").date()
 
 
+def _gtfs_date_or_none(s: str) -> date | None:
+    try:
+        return _gtfs_date(s)
+    except (ValueError, TypeError):
+        return None
+
+
 def active_services(feed: _Feed, day: date) -> set[str]:
     """Service ids running on ``day`` (calendar weekdays and ranges, then calendar_dates)."""
     active: set[str] = set()
     if feed.has("calendar.txt"):
-        cal = feed.read("calendar.txt")
-        wd = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        cal = feed.calendar()
         key = day.strftime("%Y%m%d")
-        on = (cal[wd[day.weekday()]].str.strip() == "1") & (cal["start_date"] <= key)
-        on &= cal["end_date"] >= key
+        on = cal[WEEKDAYS[day.weekday()]].str.strip() == "1"
+        on &= cal["start_date"].str.strip() <= key
+        on &= cal["end_date"].str.strip() >= key
         active |= set(cal.loc[on, "service_id"])
     if feed.has("calendar_dates.txt"):
-        cd = feed.read("calendar_dates.txt")
+        cd = feed.calendar_dates()
         today = cd[cd["date"].str.strip() == day.strftime("%Y%m%d")]
         active |= set(today.loc[today["exception_type"].str.strip() == "1", "service_id"])
         active -= set(today.loc[today["exception_type"].str.strip() == "2", "service_id"])
@@ -165,13 +278,13 @@ def representative_weekday(feed: _Feed, trips: pd.DataFrame) -> date:
     """The Monday–Friday date with the most trips running (earliest on a tie)."""
     days: set[date] = set()
     if feed.has("calendar.txt"):
-        cal = feed.read("calendar.txt")
+        cal = feed.calendar()
         for a, b in zip(cal["start_date"], cal["end_date"], strict=True):
             start, end = _gtfs_date(a), _gtfs_date(b)
             span = min((end - start).days, 400)
             days |= {start + timedelta(d) for d in range(span + 1)}
     if feed.has("calendar_dates.txt"):
-        days |= {_gtfs_date(d) for d in feed.read("calendar_dates.txt")["date"]}
+        days |= {_gtfs_date(d) for d in feed.calendar_dates()["date"]}
     per_service = trips["service_id"].value_counts()
 
     def trips_on(d: date) -> int:
@@ -192,6 +305,15 @@ def read_hubs(
 ) -> tuple[gpd.GeoDataFrame, date, int, dict]:
     """Hubs of a feed as a WGS84 GeoDataFrame with hub columns; also the date and skip count."""
     feed = _Feed(path)
+    try:
+        return _read_hubs(feed, path, service_date)
+    finally:
+        feed.zip.close()
+
+
+def _read_hubs(
+    feed: _Feed, path: Path, service_date: date | None
+) -> tuple[gpd.GeoDataFrame, date, int, dict]:
     stops = feed.read("stops.txt", ["stop_id", "stop_name", "stop_lat", "stop_lon"])
     routes = feed.read("routes.txt", ["route_id", "route_type"])
     trips = feed.read("trips.txt", ["route_id", "service_id", "trip_id"])
@@ -199,7 +321,8 @@ def read_hubs(
     for col, default in (("location_type", "0"), ("parent_station", "")):
         if col not in stops.columns:
             stops[col] = default
-    stops["location_type"] = stops["location_type"].replace("", "0")
+    stops["location_type"] = stops["location_type"].str.strip().replace("", "0")
+    stops = _coordinates(feed, stops)
     stations = stops[stops["location_type"] == "1"].set_index("stop_id")
     boarding = stops[stops["location_type"] == "0"].copy()
     has_parent = boarding["parent_station"].isin(stations.index)
@@ -257,19 +380,15 @@ def read_hubs(
             continue
         kind, ref = key.split(":", 1)
         if kind == "station":
-            st_row = stations.loc[ref]
-            name, lon, lat = (
-                st_row["stop_name"],
-                float(st_row["stop_lon"]),
-                float(st_row["stop_lat"]),
-            )
+            st_row = stations.loc[[ref]].iloc[0]  # the first, should an id repeat
+            name, lon, lat = st_row["stop_name"], float(st_row["lon"]), float(st_row["lat"])
             hub_id = ID_PREFIX + ref
             nsr = ref if ref.startswith("NSR:StopPlace:") else None
         else:
             members = boarding[boarding["hub_key"] == key]
             name = ref
-            lon = float(pd.to_numeric(members["stop_lon"]).mean())
-            lat = float(pd.to_numeric(members["stop_lat"]).mean())
+            lon = float(members["lon"].mean())
+            lat = float(members["lat"].mean())
             hub_id = ID_PREFIX + _slug(ref)
             nsr = None
         rows.append(

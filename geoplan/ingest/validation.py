@@ -9,6 +9,7 @@ Nothing here writes: :func:`prepare` either returns a :class:`PreparedLayer` or 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,10 @@ from geoplan.layers.spec import ColumnSpec, LayerSpec, normalise_name
 SHOW_ERRORS = 20
 """How many row errors a message lists before it says "... and N more"."""
 
+NUL_MESSAGE = (
+    "{name} contains a NUL character (\\u0000), which no text column can store; "
+    "remove it (binary data in a text file?)"
+)
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "ja", "j", "sann", "x"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "nei", "usann", ""}
 
@@ -96,10 +101,13 @@ def region_for(conn: psycopg.Connection, layer: str, margin_m: float | None = No
     """Where rows of ``layer`` may lie: within ``margin_m`` (default ``region_margin_m``) of the
     municipality (see :mod:`geoplan.geo.region`).
 
-    The boundary layer itself is checked against the fallback Lørenskog envelope, so replacing the
-    boundary cannot be blocked by the boundary being replaced.
+    The boundary layer itself is checked against Norway (the national register's envelope; the
+    fallback Lørenskog envelope before the register is loaded), so any municipality's boundary
+    can be imported and replacing the boundary cannot be blocked by the boundary being replaced.
     """
-    return regions.region(conn, margin_m, use_boundary=layer != "boundary")
+    if layer == "boundary":
+        return regions.boundary_region(conn, margin_m)
+    return regions.region(conn, margin_m)
 
 
 # -- column mapping ----------------------------------------------------------------------------
@@ -146,6 +154,24 @@ def _numbers(values: pd.Series) -> pd.Series:
             lambda v: re.sub(r"[\s\u00a0]", "", v).replace(",", ".") if isinstance(v, str) else v
         )
     return pd.to_numeric(values, errors="coerce")
+
+
+def _shown(v: Any) -> str:
+    """A cell as a message quotes it: text in quotes, a number read from GeoJSON as is."""
+    if isinstance(v, float | np.floating | int | np.integer) and not isinstance(v, bool):
+        return f"{float(v):g}"
+    return repr(v)
+
+
+def _parses_as_float(v: Any) -> bool:
+    """Whether ``v`` is a float or text Python reads as one (``inf``, ``NaN``, ``1e999``)."""
+    if isinstance(v, float | np.floating):
+        return True
+    try:
+        float(re.sub(r"[\s\u00a0]", "", str(v)).replace(",", "."))
+    except ValueError:
+        return False
+    return True
 
 
 def _text(v: Any) -> str | None:
@@ -210,9 +236,21 @@ def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any
     name = col.name
     if col.kind in ("float", "int"):
         num = _numbers(raw)
-        bad = ~missing & num.isna().to_numpy()
-        errs.rows(bad, name, lambda i: f"{name} is not a number ({raw.iloc[i]!r})")
         arr = num.to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            finite = np.isfinite(arr)
+        # Infinity and NaN parse as numbers (pandas, GDAL's JSON reader) but are none: stored,
+        # they would turn sums into NaN and JSON into invalid documents.
+        bad = ~missing & ~finite
+        errs.rows(
+            bad,
+            name,
+            lambda i: (
+                f"{name} is not a finite number ({_shown(raw.iloc[i])})"
+                if _parses_as_float(raw.iloc[i])
+                else f"{name} is not a number ({_shown(raw.iloc[i])})"
+            ),
+        )
         ok = ~missing & ~bad
         if col.kind == "int":
             frac = ok & (np.mod(np.nan_to_num(arr), 1) != 0)
@@ -227,6 +265,13 @@ def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any
                 low,
                 name,
                 lambda i: f"{name} is {kind} ({arr[i]:g}); it must be {rel} {col.min_value:g}",
+            )
+        if col.max_value is not None:
+            high = ok & (arr > col.max_value)
+            errs.rows(
+                high,
+                name,
+                lambda i: f"{name} is too large ({arr[i]:g}); it must be {col.range_text}",
             )
         cast = int if col.kind == "int" else float
         return [None if missing[i] or bad[i] else cast(arr[i]) for i in range(len(arr))]
@@ -270,6 +315,10 @@ def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any
         out = []
         for i, v in enumerate(raw.tolist()):
             items = [] if missing[i] else split_list(v)
+            if any("\x00" in t for t in items):
+                errs.errors.append(RowError(i + 1, name, NUL_MESSAGE.format(name=name)))
+                out.append([])
+                continue
             if col.allowed is not None:
                 items = [_vocab(t, col) for t in items]
                 unknown = [t for t in items if t not in col.allowed]
@@ -286,6 +335,10 @@ def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any
         return out
     # text
     values = [None if missing[i] else _text(v) for i, v in enumerate(raw.tolist())]
+    for i, v in enumerate(values):
+        if v is not None and "\x00" in v:
+            errs.errors.append(RowError(i + 1, name, NUL_MESSAGE.format(name=name)))
+            values[i] = None
     if col.allowed is not None:
         for i, v in enumerate(values):
             if v is None:
@@ -299,6 +352,19 @@ def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any
                         i + 1, name, f"unknown {name} {v!r}; allowed: {', '.join(col.allowed)}"
                     )
                 )
+    if col.pattern is not None:
+        rule = re.compile(col.pattern)
+        for i, v in enumerate(values):
+            if v is not None and not rule.fullmatch(v):
+                errs.errors.append(
+                    RowError(
+                        i + 1,
+                        name,
+                        f"{name} {v!r} is not valid; it must be "
+                        f"{col.pattern_hint or 'like ' + col.pattern}",
+                    )
+                )
+                values[i] = None
     return values
 
 
@@ -344,6 +410,16 @@ def _prepare_geometry(
             else "no geometry"
         ),
     )
+    # Heights (a Z coordinate, as GPS and 3-D CAD exports write them) mean nothing to a 2-D
+    # planning layer: dropped, and the caller says so.
+    with_z = ~empty & shapely.has_z(np.where(empty, None, geoms))
+    dropped_z = int(with_z.sum())
+    if dropped_z:
+        geoms = np.where(with_z, shapely.force_2d(np.where(with_z, geoms, None)), geoms)
+    with np.errstate(invalid="ignore"):
+        infinite = ~empty & ~np.isfinite(shapely.bounds(np.where(empty, None, geoms))).all(axis=1)
+    errs.rows(infinite, "geometry", lambda i: "coordinates are not finite numbers")
+    empty |= infinite
     types = shapely.get_type_id(geoms)
     repaired = 0
     if spec.geometry == "point":
@@ -407,7 +483,7 @@ def _prepare_geometry(
         )
 
     errs.rows(outside, "geometry", far)
-    return moved, repaired
+    return moved, repaired, dropped_z
 
 
 def prepare(
@@ -461,6 +537,14 @@ def prepare(
             errs.rows(empty, col.name, lambda i, c=col.name: f"{c} is empty")
 
     # Provenance: fill what the file leaves out from the options, then from defaults.
+    if defaults.accuracy_m is not None:
+        col = spec.column("accuracy_m")
+        value = defaults.accuracy_m
+        if not (math.isfinite(value) and col.in_range(value)):
+            raise ValidationError(
+                f"accuracy_m must be a finite number {col.range_text}, not {value:g}",
+                field="accuracy_m",
+            )
     fill: dict[str, Any] = {
         "source": defaults.source or source_name,
         "source_url": defaults.source_url,
@@ -490,10 +574,15 @@ def prepare(
             lambda i: f"duplicate id {ids.iloc[i]!r} (first on row {first_row[ids.iloc[i]]})",
         )
 
-    moved, repaired = _prepare_geometry(gdf, spec, crs, make_valid, region, errs)
+    moved, repaired, dropped_z = _prepare_geometry(gdf, spec, crs, make_valid, region, errs)
     if errs.errors:
         errs.errors.sort(key=lambda e: e.row or 0)
         raise RowValidationError(source_name, errs.errors)
+    if dropped_z:
+        rows = "row" if dropped_z == 1 else "rows"
+        notes.append(
+            f"dropped the height (Z coordinate) of {dropped_z} {rows}: geoplan's layers are 2-D"
+        )
     if repaired:
         notes.append(f"repaired {repaired} invalid geometr{'y' if repaired == 1 else 'ies'}")
     return PreparedLayer(spec, columns, list(shapely.to_wkb(moved)), repaired, notes)

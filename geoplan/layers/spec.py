@@ -17,7 +17,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES, USE_CATEGORIES
+from geoplan.vocab import (
+    AREA_ROLES,
+    HUB_MODES,
+    HUB_STATUSES,
+    KOMMUNENUMMER_PATTERN,
+    PREMISES_STATUSES,
+    USE_CATEGORIES,
+)
+
+# Plausible ranges of the layers' numbers (see ColumnSpec.max_value): far beyond any real value,
+# far below where sums over a million rows could overflow.
+MAX_FLOOR_AREA_M2 = 1_000_000.0
+"""1 km² of floor space: more than any building in Norway."""
+MAX_RENT_NOK_M2_YEAR = 100_000.0
+"""NOK per m² and year: prime offices in Oslo ask about a tenth of it."""
+MAX_ACCURACY_M = 100_000.0
+"""100 km: a position less certain than that says nothing about the municipality."""
+MAX_DEPARTURES_PER_HOUR = 1_000.0
+"""One departure every 3.6 seconds: more than any stop in Norway serves."""
+MIN_YEAR, MAX_YEAR = 1800, 2200
+"""Years a boundary may be valid from (municipalities date from 1837)."""
 
 # Column kinds: how a value is parsed and which PostgreSQL type it is copied as.
 SQL_TYPES: dict[str, str] = {
@@ -69,6 +89,12 @@ class ColumnSpec:
     value_aliases: dict[str, str] = field(default_factory=dict)  # e.g. "kontor" -> "office"
     min_value: float | None = None
     min_exclusive: bool = False  # True: value must be > min_value, else >= min_value
+    # The largest plausible value (numbers): beyond it a value is a mistake (1e308 m², a rent of
+    # 2^31) that would overflow sums and comparisons downstream. Every way in checks it: file
+    # import, the register, the API's models (and so OpenAPI's ``maximum``), the search filters.
+    max_value: float | None = None
+    pattern: str | None = None  # a regular expression text values must match (``^…$``)
+    pattern_hint: str = ""  # the pattern in words, for messages ("four digits, e.g. 0301")
     default: object = None  # what an empty cell means when the table column is NOT NULL
     role: str = ATTRIBUTE
     # Set by geoplan even though stored with the attributes (provenance ``source``, ``sample``);
@@ -80,7 +106,8 @@ class ColumnSpec:
     # values the collection's table does not hold (joined names, search-only values).
     queryable: bool = True
     exported: bool = True  # in ``geoplan export`` files (key, attribute, provenance always)
-    summary: bool = False  # in the short listing: the CLI's search table and CSV
+    # in the short listing: the CLI's search table and CSV, the layer's vector tiles
+    summary: bool = False
     decimals: int | None = None  # search results round it (a derived estimate) to this many
     unit: str | None = None
     label_nb: str = ""
@@ -105,6 +132,28 @@ class ColumnSpec:
     def writable(self) -> bool:
         """Whether an API client sets it (a listing's attributes and most provenance)."""
         return self.role in (ATTRIBUTE, PROVENANCE) and not self.read_only
+
+    def in_range(self, value: float) -> bool:
+        """Whether a finite number lies in the declared range (``min_value``, ``max_value``)."""
+        low, high = self.min_value, self.max_value
+        if low is not None and (value <= low if self.min_exclusive else value < low):
+            return False
+        return high is None or value <= high
+
+    @property
+    def range_text(self) -> str:
+        """The declared range in words, for messages: ``> 0 and ≤ 1000000``."""
+        parts = []
+        if self.min_value is not None:
+            parts.append(f"{'>' if self.min_exclusive else '≥'} {number_text(self.min_value)}")
+        if self.max_value is not None:
+            parts.append(f"≤ {number_text(self.max_value)}")
+        return " and ".join(parts)
+
+
+def number_text(value: float) -> str:
+    """A bound as people write it: ``1000000``, ``0.5`` (not ``1e+06``)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -229,6 +278,7 @@ _PROVENANCE_FIELDS: tuple[ColumnSpec, ...] = (
         "float",
         aliases=("accuracy", "noyaktighet_m", "nøyaktighet_m"),
         min_value=0,
+        max_value=MAX_ACCURACY_M,
         role=PROVENANCE,
         summary=True,
         unit="m",
@@ -285,6 +335,20 @@ def _updated_at(description: str) -> ColumnSpec:
     )
 
 
+_KOMMUNENUMMER = ColumnSpec(
+    "kommunenummer",
+    aliases=("kommunenr", "kommune_nr", "municipality_number"),
+    pattern=KOMMUNENUMMER_PATTERN,
+    pattern_hint="four digits, e.g. 0301 or 3222",
+    read_only=True,  # derived from the position unless an imported file names it
+    label_nb="Kommunenummer",
+    label_en="Municipality number",
+    description="Number of the municipality the feature lies in (kommunenummer); derived from "
+    "its position unless the data gives it.",
+)
+"""The municipality of a feature (migration 0005): the last attribute of areas, hubs and
+premises. A file may name it; otherwise the store derives it from the geometry (a trigger)."""
+
 _ID = ColumnSpec(
     "id",
     required=True,
@@ -314,6 +378,7 @@ BOUNDARY = LayerSpec(
             "name",
             required=True,
             aliases=("navn", "kommunenavn"),
+            summary=True,
             label_nb="Kommunenavn",
             label_en="Municipality",
             description="Name of the municipality.",
@@ -321,6 +386,8 @@ BOUNDARY = LayerSpec(
         ColumnSpec(
             "kommunenummer",
             aliases=("kommunenr", "municipality_number"),
+            pattern=KOMMUNENUMMER_PATTERN,
+            pattern_hint=_KOMMUNENUMMER.pattern_hint,
             label_nb="Kommunenummer",
             label_en="Municipality number",
             description="Municipality number.",
@@ -329,6 +396,8 @@ BOUNDARY = LayerSpec(
             "valid_from",
             "int",
             aliases=("gyldig_fra",),
+            min_value=MIN_YEAR,
+            max_value=MAX_YEAR,
             unit="year",
             label_nb="Gyldig fra",
             label_en="Valid from",
@@ -350,11 +419,12 @@ AREAS = LayerSpec(
             label_nb="Id",
             label_en="Id",
         ),
-        replace(_NAME, label_nb="Områdenavn", description="Name of the area."),
+        replace(_NAME, label_nb="Områdenavn", summary=True, description="Name of the area."),
         ColumnSpec(
             "role",
             required=True,
             aliases=("rolle",),
+            summary=True,
             allowed=AREA_ROLES,
             value_aliases=ROLE_ALIASES,
             label_nb="Rolle",
@@ -403,10 +473,12 @@ AREAS = LayerSpec(
             "bool",
             aliases=("utviklingsomrade",),
             default=True,
+            summary=True,
             label_nb="Utviklingsområde",
             label_en="Development area",
             description="Whether it is a development area.",
         ),
+        _KOMMUNENUMMER,
         *_provenance(),
         _updated_at("Last change in geoplan."),
     ),
@@ -417,11 +489,12 @@ HUBS = LayerSpec(
     "point",
     (
         _ID,
-        replace(_NAME, label_nb="Knutepunkt", description="Name of the hub."),
+        replace(_NAME, label_nb="Knutepunkt", summary=True, description="Name of the hub."),
         ColumnSpec(
             "mode",
             required=True,
             aliases=("modus", "type", "kind"),
+            summary=True,
             allowed=HUB_MODES,
             value_aliases=MODE_ALIASES,
             label_nb="Transportform",
@@ -433,6 +506,7 @@ HUBS = LayerSpec(
             allowed=HUB_STATUSES,
             value_aliases=STATUS_ALIASES,
             default="existing",
+            summary=True,
             label_nb="Status",
             label_en="Status",
             description="Existing or planned.",
@@ -451,6 +525,7 @@ HUBS = LayerSpec(
             "float",
             aliases=("avganger_per_time", "departures"),
             min_value=0,
+            max_value=MAX_DEPARTURES_PER_HOUR,
             unit="1/h",
             label_nb="Avganger per time",
             label_en="Departures per hour",
@@ -477,13 +552,7 @@ HUBS = LayerSpec(
             label_en="Notes",
             description="Notes.",
         ),
-        ColumnSpec(
-            "kommunenummer",
-            aliases=("kommunenr", "municipality_number"),
-            label_nb="Kommunenummer",
-            label_en="Municipality number",
-            description="Municipality number (from the stop register where it says).",
-        ),
+        _KOMMUNENUMMER,
         *_provenance(),
         _updated_at("Last change in geoplan."),
     ),
@@ -524,6 +593,7 @@ PREMISES = LayerSpec(
             aliases=("area_m2", "floor_area", "areal", "areal_m2", "bra", "bta"),
             min_value=0,
             min_exclusive=True,
+            max_value=MAX_FLOOR_AREA_M2,
             summary=True,
             unit="m²",
             label_nb="Areal",
@@ -536,6 +606,7 @@ PREMISES = LayerSpec(
             "float",
             aliases=("rent", "leie", "leiepris", "rent_nok_m2", "leie_kr_m2_ar"),
             min_value=0,
+            max_value=MAX_RENT_NOK_M2_YEAR,
             summary=True,
             unit="NOK/m²/year",
             label_nb="Leiepris",
@@ -582,6 +653,7 @@ PREMISES = LayerSpec(
             label_en="Status",
             description="Listing status.",
         ),
+        _KOMMUNENUMMER,
         # Derived: premises_walk, rewritten by every re-annotation (never a listing change).
         ColumnSpec(
             "nearest_hub_id",

@@ -23,8 +23,10 @@ from geoplan.ogc.collections import (
     Collection,
     Extent,
     Prop,
+    describe,
     extent,
     get_collection,
+    municipality_phrase,
 )
 from geoplan.ogc.cql2 import FILTER_LANGS, cql2_to_sql, parse_filter
 from geoplan.ogc.items import (
@@ -36,6 +38,7 @@ from geoplan.ogc.items import (
     query_items,
     query_items_async,
 )
+from geoplan.ogc.temporal import TimeInterval, parse_datetime
 
 __all__ = [
     "COLLECTIONS",
@@ -52,11 +55,15 @@ __all__ = [
     "ItemsQuery",
     "PageStatement",
     "Prop",
+    "TimeInterval",
     "cql2_to_sql",
+    "describe",
     "extent",
     "get_collection",
     "get_item",
     "items_statement",
+    "parse_datetime",
+    "municipality_phrase",
     "parse_filter",
     "query_items",
     "query_items_async",

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import psycopg
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import NotFoundError
+from geoplan.geo.municipalities import kommune_phrase, served
 from geoplan.layers.spec import (
     AREAS,
     BOUNDARY,
@@ -124,7 +126,11 @@ def layer_props(spec: LayerSpec) -> tuple[Prop, ...]:
 
 @dataclass(frozen=True)
 class Collection:
-    """A published table: identity, description, properties and geometry type."""
+    """A published table: identity, description, properties and geometry type.
+
+    ``description`` may name ``{municipality}``: the served municipalities, filled in when the
+    collection is described (:func:`describe`), so a store for Oslo does not speak of Lørenskog.
+    """
 
     id: str
     table: str
@@ -155,6 +161,9 @@ class Collection:
     # A stored CRS84 ``point`` column with a GiST index INCLUDE (id) (point tables, migration
     # 0003): a CRS84 bbox then needs no reprojection and is answered from the index alone.
     lonlat: str | None = None
+    # The property ``datetime=`` selects on (OGC Part 1: the features' temporal geometry, an
+    # instant), also the collection's temporal extent; None: ``datetime`` is ignored.
+    temporal: str | None = None
 
     def prop(self, name: str) -> Prop | None:
         name = self.aliases.get(name, name)
@@ -164,6 +173,11 @@ class Collection:
     def queryables(self) -> tuple[Prop, ...]:
         return tuple(p for p in self.props if p.queryable)
 
+    @property
+    def temporal_prop(self) -> Prop | None:
+        """The property ``datetime`` selects on (a date or date-time), if any."""
+        return self.prop(self.temporal) if self.temporal else None
+
 
 COLLECTIONS: dict[str, Collection] = {
     c.id: c
@@ -172,25 +186,27 @@ COLLECTIONS: dict[str, Collection] = {
             "areas",
             "areas",
             "Focus areas (næringsområder)",
-            "The six focus areas for business development in Lørenskog (sentrum, "
-            "stasjonsområdet, Fjellhamar, Visperud, Ahus, Losbydalen) with their role, identity "
-            "and target industries, from the municipality's business-area strategy. Outlines are "
-            "approximate (see accuracy_m and source on each feature).",
+            "The focus areas for business development in {municipality} with their role, "
+            "identity and target industries, from the municipality's business-area strategy "
+            "(shipped for Lørenskog: sentrum, stasjonsområdet, Fjellhamar, Visperud, Ahus, "
+            "Losbydalen). Outlines are approximate (see accuracy_m and source on each feature).",
             "MultiPolygon",
             layer_props(AREAS),
             keywords=("næringsområder", "business areas", "Lørenskog"),
+            temporal="updated_at",
         ),
         Collection(
             "hubs",
             "hubs",
             "Transit hubs (kollektivknutepunkt)",
-            "Rail, metro and bus hubs in and near Lørenskog, existing and planned, with lines "
+            "Rail, metro and bus hubs in and near {municipality}, existing and planned, with lines "
             "and departures per hour. The shipped hubs are hand-curated from public sources "
             "and partly estimated; GTFS imports (e.g. Entur) add more (see source, accuracy_m "
             "and verified on each feature).",
             "Point",
             layer_props(HUBS),
             keywords=("kollektivknutepunkt", "transit", "Entur"),
+            temporal="updated_at",
         ),
         Collection(
             "premises",
@@ -215,12 +231,14 @@ COLLECTIONS: dict[str, Collection] = {
             # nothing, and a bbox page sorts ~1 000 integers instead of ~1 000 strings
             order_key="seq",
             lonlat="lonlat",
+            # what a premises seeker asks of time: available by when (datetime=../2025-09-01)
+            temporal="available_from",
         ),
         Collection(
             "boundary",
             "boundary",
             "Municipality boundary (kommunegrense)",
-            "The boundary of Lørenskog kommune (from Kartverket's administrative units; see "
+            "The boundary of {municipality} (from Kartverket's administrative units; see "
             "source and licence on the feature).",
             "MultiPolygon",
             layer_props(BOUNDARY),
@@ -243,6 +261,7 @@ COLLECTIONS: dict[str, Collection] = {
             ),
             id_type=INTEGER,
             keywords=("gangavstand", "catchment", "isochrone"),
+            temporal="computed_at",
         ),
         Collection(
             "plans",
@@ -269,6 +288,7 @@ COLLECTIONS: dict[str, Collection] = {
                 *column_props(provenance_columns()),
             ),
             keywords=("reguleringsplan", "zoning plan", "SOSI"),
+            temporal="decision_date",
         ),
         Collection(
             "land_use",
@@ -299,6 +319,20 @@ COLLECTIONS: dict[str, Collection] = {
     )
 }
 
+
+def municipality_phrase(conn: psycopg.Connection) -> str:
+    """The served municipalities as the descriptions name them: ``Lørenskog kommune``, ``the
+    municipalities Lillestrøm, Lørenskog and Rælingen``; ``the municipality`` before a boundary
+    is loaded."""
+    names = [k.name for k in served(conn)]
+    return kommune_phrase(names) if names else "the municipality"
+
+
+def describe(conn: psycopg.Connection, coll: Collection) -> str:
+    """The collection's description for this store (its ``{municipality}`` filled in)."""
+    return coll.description.format(municipality=municipality_phrase(conn))
+
+
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
 MAX_OFFSET = 100_000_000
@@ -321,18 +355,33 @@ def get_collection(collection_id: str) -> Collection:
 class Extent:
     bbox: list[float] | None  # CRS84 minlon, minlat, maxlon, maxlat
     count: int
+    # first and last value of the temporal property as RFC 3339 (None: no value, or no property)
+    interval: list[str | None] = field(default_factory=lambda: [None, None])
 
 
 def extent(conn: psycopg.Connection, coll: Collection) -> Extent:
-    """The collection's spatial extent in CRS84, computed from the data (None when empty)."""
+    """The collection's spatial extent in CRS84 and temporal extent, computed from the data."""
     # ST_Extent is the box in 25833; its reprojected corners bound the data closely enough for
     # a client's "zoom to layer" (metres at Lørenskog's latitude) and it reads no geometry twice.
+    temporal = coll.temporal_prop
+    first, last = (f"min({temporal.sql})", f"max({temporal.sql})") if temporal else ("NULL", "NULL")
     row = conn.execute(
-        f"""SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
+        f"""SELECT n, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t_first, t_last FROM (
               SELECT count(*) AS n, ST_Transform(
-                       ST_SetSRID(ST_Extent(geom)::geometry, {STORAGE_SRID}), 4326) AS e
-              FROM {coll.table}) s"""
+                       ST_SetSRID(ST_Extent(geom)::geometry, {STORAGE_SRID}), 4326) AS e,
+                     {first} AS t_first, {last} AS t_last
+              FROM {coll.table} t) s"""
     ).fetchone()
+    interval = [_rfc3339(row[5]), _rfc3339(row[6])] if row else [None, None]
     if row is None or row[1] is None:
-        return Extent(None, 0)
-    return Extent([round(v, 7) for v in row[1:]], row[0])
+        return Extent(None, 0, interval)
+    return Extent([round(v, 7) for v in row[1:5]], row[0], interval)
+
+
+def _rfc3339(value: date | datetime | None) -> str | None:
+    """A temporal extent bound: a date-time in UTC (a date as its first instant)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(), UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

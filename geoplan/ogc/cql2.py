@@ -1,10 +1,20 @@
-"""CQL2 (text and JSON) → parameterised SQL over a collection's registered properties."""
+"""CQL2 (text and JSON) → parameterised SQL over a collection's registered properties.
+
+Parsing is pygeofilter's, with three repairs: string literals in CQL2 text may contain a quote
+written twice (``'O''Brien'``, the CQL2 rule its grammar misses); CQL2 JSON as the 1.0 standard
+writes it (``between`` with three arguments, ``casei``/``accenti`` anywhere) is accepted; and
+numbers are bounded (:data:`MAX_NUMBER`, :data:`INTEGER_RANGE`) so a 400-digit literal is a 400,
+not an overflow deep inside.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import shapely
@@ -50,6 +60,20 @@ _SPATIAL = {
     cql.GeometryEquals: "ST_Equals",
 }
 FILTER_LANGS = ("cql2-text", "cql2-json")
+MAX_NUMBER = 1e300
+"""Numbers in a filter lie within ±this (finite doubles, with room for PostgreSQL to compare)."""
+INTEGER_RANGE = (-(2**63), 2**63 - 1)
+"""Numbers compared with an integer property (or an integer id) lie within PostgreSQL's bigint."""
+NUMBERS_RULE = (
+    "numbers lie within ±1e300, and within the 64-bit range (±9223372036854775807) where "
+    "compared with an integer property"
+)
+_MAX_DIGITS = 400  # longer numerals are refused before Python converts them
+
+# CQL2's case folding beyond lower(): the full folds of characters Norwegian text may meet
+_CASE_FOLDS = (("ß", "ss"), ("ς", "σ"))
+# ACCENTI: canonical decomposition, then without the combining diacritical marks (U+0300–036F)
+_ACCENT_MARKS = "U&'[\\0300-\\036F]'"
 
 
 @dataclass
@@ -74,15 +98,97 @@ def parse_filter(text: str, lang: str | None = None) -> cql.Node:
         if lang == "cql2-json":
             from pygeofilter.parsers.cql2_json import parse as parse_json
 
-            return parse_json(text)
-        from pygeofilter.parsers.cql2_text import parse as parse_text
-
-        return parse_text(text)
+            return parse_json(_standard_json(json.loads(text, parse_int=_json_int)))
+        return _text_parser().parse(text)
+    except ValidationError:
+        raise
     except RecursionError:
         raise ValidationError("filter is nested too deeply", "filter") from None
     except Exception as exc:  # lark/json/pygeofilter raise many types; all mean bad syntax
+        inner = getattr(exc, "orig_exc", None)  # lark's VisitError around a transformer's error
+        if isinstance(inner, ValidationError):
+            raise inner from None
         message = str(exc).split("\nExpected one of")[0].strip() or type(exc).__name__
         raise ValidationError(f"invalid {lang} filter: {message}", "filter") from None
+
+
+@functools.cache
+def _text_parser() -> Any:
+    """pygeofilter's CQL2 text parser with CQL2's string literals: ``''`` is one quote.
+
+    Its grammar reads ``'O''Brien'`` as two strings; the terminal is redefined here (Lark's
+    ``edit_terminals``) rather than the grammar copied, so the rest stays pygeofilter's.
+    """
+    from lark import Lark
+    from lark.lexer import PatternRE
+    from pygeofilter.parsers.cql2_text import parser as text
+
+    class Transformer(text.CQLTransformer):
+        def SINGLE_QUOTED(self, token: str) -> str:  # noqa: N802 (Lark's terminal name)
+            return token[1:-1].replace("''", "'")
+
+        def INT(self, token: str) -> int:  # noqa: N802
+            return _numeral(token, int)
+
+        def FLOAT(self, token: str) -> float:  # noqa: N802
+            return _numeral(token, float)
+
+    found = []
+
+    def quoted_strings(terminal: Any) -> None:
+        if terminal.name == "SINGLE_QUOTED":
+            terminal.pattern = PatternRE("'(?:[^']|'')*'")
+            found.append(terminal)
+
+    grammar = Path(text.__file__).with_name("grammar.lark")
+    parser = Lark(
+        grammar.read_text(encoding="utf-8"),
+        parser="lalr",
+        maybe_placeholders=False,
+        transformer=Transformer(),
+        import_paths=[str(grammar.parent.parent)],
+        source_path=str(grammar),
+        edit_terminals=quoted_strings,
+    )
+    if not found:  # pygeofilter renamed it: fail loudly rather than parse quotes wrongly
+        raise RuntimeError("pygeofilter's CQL2 grammar has no SINGLE_QUOTED terminal")
+    return parser
+
+
+def _numeral(token: str, kind: type) -> Any:
+    if len(token) > _MAX_DIGITS:
+        raise ValidationError(f"number {token[:20]}… is out of range: {NUMBERS_RULE}", "filter")
+    return kind(token)
+
+
+def _json_int(token: str) -> int:
+    return _numeral(token, int)
+
+
+def _standard_json(node: Any) -> Any:
+    """CQL2 JSON as the 1.0 standard writes it, in the forms pygeofilter's walker reads.
+
+    ``between`` takes three arguments (pygeofilter expects ``[value, [low, high]]``);
+    ``accenti`` is a function; a ``like`` pattern may be an expression such as ``casei`` (which
+    pygeofilter would pass on unparsed).
+    """
+    if isinstance(node, list):
+        return [_standard_json(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: _standard_json(v) for k, v in node.items()}
+    op, args = node.get("op"), node.get("args")
+    if not isinstance(args, list):
+        return node
+    if op == "between" and len(args) == 3:
+        return {**node, "args": [args[0], args[1:]]}
+    if op == "accenti":
+        return {"function": {"name": "accenti", "arguments": args}}
+    if op == "like" and len(args) == 2 and isinstance(args[1], dict):
+        from pygeofilter.parsers.cql2_json.parser import walk_cql_json
+
+        return {**node, "args": [args[0], walk_cql_json(args[1])]}
+    return node
 
 
 def cql2_to_sql(
@@ -139,7 +245,7 @@ class _Translator:
             )
         if isinstance(node, cql.BBox):
             lhs = self.geometry(node.lhs)
-            box = self.literal_geometry(shapely.box(node.minx, node.miny, node.maxx, node.maxy))
+            box = self.box([node.minx, node.miny, node.maxx, node.maxy])
             return _Expr(f"ST_Intersects({lhs.sql}, {box.sql})", lhs.params + box.params, BOOLEAN)
         if isinstance(node, cql.Attribute) and self.attribute(node).type == BOOLEAN:
             return self.attribute(node)
@@ -189,17 +295,27 @@ class _Translator:
         arg = self.expr(node.lhs)
         if arg.type in (GEOMETRY, BOOLEAN):
             raise self.fail("IN needs a text, number or date property")
-        if arg.type == ARRAY:
-            values = [self.coerce(v, STRING).value for v in node.sub_nodes]
-            sql = f"{arg.sql} && %s::text[]"
-        else:
-            values = [self.coerce(v, arg.type).value for v in node.sub_nodes]
-            if arg.type in (NUMBER, INTEGER):
-                values = [float(v) for v in values]  # one element type for the array
-            sql = f"{arg.sql} = ANY(%s{SQL_CAST[arg.type or STRING]}[])"
+        element = STRING if arg.type == ARRAY else arg.type
+        items = [self.coerce(v, element) for v in node.sub_nodes]
+        if any(not i.literal for i in items):  # expressions such as CASEI('x'): one by one
+            listed = ", ".join(i.sql for i in items)
+            params = [p for i in items for p in i.params]
+            if arg.type == ARRAY:
+                sql = f"{arg.sql} && ARRAY[{listed}]::text[]"
+            else:
+                sql = f"{arg.sql} IN ({listed})"
+        else:  # literals only: one array parameter, whatever its length
+            values = [i.value for i in items]
+            if arg.type == ARRAY:
+                sql = f"{arg.sql} && %s::text[]"
+            else:
+                if arg.type in (NUMBER, INTEGER):
+                    values = [float(v) for v in values]  # one element type for the array
+                sql = f"{arg.sql} = ANY(%s{SQL_CAST[arg.type or STRING]}[])"
+            params = [values]
         if node.not_:
             sql = f"NOT ({sql})"
-        return _Expr(sql, [*arg.params, values], BOOLEAN)
+        return _Expr(sql, [*arg.params, *params], BOOLEAN)
 
     # values
     def typed_pair(self, a: Any, b: Any) -> tuple[_Expr, _Expr]:
@@ -238,22 +354,53 @@ class _Translator:
         return _Expr(prop.sql, [], prop.type)
 
     def function(self, node: cql.Function) -> _Expr:
+        # pygeofilter reads CASEI() as lower(); UPPER() and LOWER() are its own extras
         name = node.name.lower()
-        if name in ("lower", "upper", "casei") and len(node.arguments) == 1:
-            arg = self.expr(node.arguments[0])
-            if arg.literal:
-                arg = self.coerce(node.arguments[0], STRING)
-            if arg.type != STRING:
-                raise self.fail(f"{node.name.upper()}() needs text")
-            fn = "upper" if name == "upper" else "lower"
-            return _Expr(f"{fn}({arg.sql})", arg.params, STRING)
-        raise self.fail(f"unsupported function {node.name!r} in filter")
+        shown = "CASEI" if name == "lower" else node.name.upper()
+        if name not in ("lower", "upper", "casei", "accenti"):
+            raise self.fail(
+                f"unsupported function {node.name!r} in filter; supported: CASEI, ACCENTI"
+            )
+        if len(node.arguments) != 1:
+            raise self.fail(f"{shown}() takes one argument")
+        arg = self.expr(node.arguments[0])
+        if arg.literal:
+            arg = self.coerce(node.arguments[0], STRING)
+        if arg.type != STRING:
+            raise self.fail(f"{shown}() needs text (a text property or a quoted string)")
+        if name == "upper":
+            return _Expr(f"upper({arg.sql})", arg.params, STRING)
+        if name == "accenti":
+            sql = f"regexp_replace(normalize({arg.sql}, NFD), {_ACCENT_MARKS}, '', 'g')"
+            return _Expr(sql, arg.params, STRING)
+        sql = f"lower({arg.sql})"  # CASEI: Unicode lower case, then the full folds lower() lacks
+        for char, fold in _CASE_FOLDS:
+            sql = f"replace({sql}, '{char}', '{fold}')"
+        return _Expr(sql, arg.params, STRING)
 
     def literal(self, value: Any) -> _Expr:
         type_ = _python_type(value)
         if type_ is None:
             raise self.fail(f"unsupported value in filter: {_describe(value)}")
+        if type_ == NUMBER:
+            value = self.number(value, NUMBER)
         return _Expr(f"%s{SQL_CAST[type_]}", [value], type_, value=value, literal=True)
+
+    def number(self, value: Any, type_: str) -> int | float:
+        """A numeric literal within the bounds for ``type_``, or a 400 saying them."""
+        if type_ == INTEGER:
+            low, high = INTEGER_RANGE
+            ok = isinstance(value, int) or math.isfinite(value)
+            ok = ok and low <= value <= high
+        else:
+            ok = (
+                -MAX_NUMBER <= value <= MAX_NUMBER
+                if isinstance(value, int)
+                else math.isfinite(value) and abs(value) <= MAX_NUMBER
+            )
+        if not ok:
+            raise self.fail(f"{_describe(value)} is out of range: {NUMBERS_RULE}")
+        return value
 
     def coerce(self, node: Any, type_: str | None) -> _Expr:
         """A literal as ``type_`` (the property's type) or a clear error."""
@@ -267,7 +414,7 @@ class _Translator:
             ok = isinstance(value, str)
         elif type_ in (NUMBER, INTEGER):
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            ok = ok and math.isfinite(value) and abs(value) < 1e300
+            value = self.number(value, type_) if ok else value
         elif type_ == BOOLEAN:
             ok = isinstance(value, bool)
         elif type_ == DATE:
@@ -291,14 +438,9 @@ class _Translator:
                 raise self.fail(f"{node.name!r} is not a geometry; use 'geometry'")
             return expr
         if isinstance(node, cql_values.Envelope):
-            return self.literal_geometry(shapely.box(node.x1, node.y1, node.x2, node.y2))
+            return self.box([node.x1, node.y1, node.x2, node.y2])
         if isinstance(node, cql.Function) and node.name.lower() == "bbox":
-            args = node.arguments
-            if len(args) not in (4, 6) or not all(_is_number(a) for a in args):
-                raise self.fail("BBOX() needs 4 (or 6) numbers")
-            if len(args) == 6:
-                args = [args[0], args[1], args[3], args[4]]
-            return self.literal_geometry(shapely.box(*args))
+            return self.box(node.arguments)
         if isinstance(node, cql_values.Geometry):
             crs = self.crs
             geojson = dict(node.geometry)
@@ -313,6 +455,14 @@ class _Translator:
                 raise self.fail(f"invalid geometry in filter: {exc}") from None
             return self.literal_geometry(geom, crs)
         raise self.fail(f"expected a geometry, got {_describe(node)}")
+
+    def box(self, args: list[Any]) -> _Expr:
+        """A BBOX literal: 4 numbers (or 6, with heights, which are dropped)."""
+        if len(args) not in (4, 6) or not all(_is_number(a) for a in args):
+            raise self.fail("BBOX needs 4 (or 6) numbers")
+        if len(args) == 6:
+            args = [args[0], args[1], args[3], args[4]]
+        return self.literal_geometry(shapely.box(*(self.number(a, NUMBER) for a in args)))
 
     def literal_geometry(self, geom: Any, crs: Crs | None = None) -> _Expr:
         crs = crs or self.crs
@@ -344,14 +494,14 @@ def _comparable(type_: str | None) -> str | None:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def _python_type(value: Any) -> str | None:
     if isinstance(value, bool):
         return BOOLEAN
     if isinstance(value, int | float):
-        return NUMBER if math.isfinite(value) and abs(value) < 1e300 else None
+        return NUMBER  # bounded by _Translator.number
     if isinstance(value, str):
         return STRING
     if isinstance(value, datetime):

@@ -35,6 +35,7 @@ from geoplan.ogc.collections import (
     type_phrase,
 )
 from geoplan.ogc.cql2 import cql2_to_sql
+from geoplan.ogc.temporal import parse_datetime
 
 
 @dataclass
@@ -52,6 +53,7 @@ class ItemsQuery:
     filter: str | None = None
     filter_lang: str | None = None
     filter_crs: str | None = None
+    datetime: str | None = None  # an instant or interval (see geoplan.ogc.temporal)
 
 
 @dataclass
@@ -215,7 +217,9 @@ def _order_by(coll: Collection, sortby: str | None) -> str:
         if not item:
             continue
         desc = item.startswith("-")
-        name = item.lstrip("+-").strip()
+        name = item[1:].strip() if item[0] in "+-" else item
+        if name[:1] in ("+", "-"):
+            raise ValidationError(f"sortby {item!r}: one sign at most (+name or -name)", "sortby")
         prop = coll.prop(name) if name != "id" else Prop("id", coll.id_type)
         if prop is None or prop.type == ARRAY:
             raise ValidationError(
@@ -234,6 +238,12 @@ def build_where(coll: Collection, q: ItemsQuery) -> _Where:
     if q.bbox is not None:
         _bbox_clause(where, coll, q.bbox, q.bbox_crs)
     _simple_filters(where, coll, q.filters)
+    if q.datetime is not None:
+        interval = parse_datetime(q.datetime)  # checked even where it is then ignored
+        temporal = coll.temporal_prop
+        if temporal is not None:
+            sql, params = interval.condition(temporal)
+            where.add(sql, *params)
     if q.filter is not None and q.filter.strip():
         sql, params = cql2_to_sql(q.filter, coll, lang=q.filter_lang, filter_crs=q.filter_crs)
         where.add(sql, *params)

@@ -14,10 +14,12 @@ them alike for all, :func:`check_query` checks them and names the filter as user
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from enum import StrEnum
@@ -27,7 +29,10 @@ import geopandas as gpd
 import psycopg
 
 from geoplan.errors import ValidationError
-from geoplan.vocab import AREA_SLUGS, USE_CATEGORIES
+from geoplan.geo.municipalities import national_loaded
+from geoplan.layers.spec import PREMISES, number_text
+from geoplan.proximity.checks import MAX_MINUTES
+from geoplan.vocab import KOMMUNENUMMER_PATTERN, USE_CATEGORIES
 
 MAX_LIMIT = 10_000
 """Largest page for callers in geoplan (the maps fetch everything in pages of this size)."""
@@ -36,6 +41,10 @@ API_MAX_LIMIT = 1000
 MAX_OFFSET = 2**31 - 1
 MAX_TEXT = 2000
 """Longest accepted free text (address, contact, description, URLs...)."""
+MAX_ID = 200
+"""Longest accepted id (an area's slug, a hub's id)."""
+_FLOOR_AREA = PREMISES.column("floor_area_m2")
+_RENT = PREMISES.column("rent_nok_m2_year")
 
 
 class Sort(StrEnum):
@@ -92,7 +101,9 @@ class SearchFilter:
     cli: tuple[str, ...]
     """Its CLI option names (``--min-area``)."""
     minimum: float | None = None
-    maximum: int | None = None
+    maximum: float | None = None
+    """Bounds of a number: any number beyond is a mistake (and ``1e308`` would overflow the
+    search's arithmetic). Filters on a layer's column take its bounds (the layer description)."""
     max_length: int | None = None
     enum: tuple[str, ...] | None = None
     """The values ``GET /premises`` lists in its OpenAPI schema (and checks before geoplan)."""
@@ -107,7 +118,7 @@ def search_filter(
     cli: str | tuple[str, ...],
     name: str | None = None,
     minimum: float | None = None,
-    maximum: int | None = None,
+    maximum: float | None = None,
     max_length: int | None = None,
     enum: tuple[str, ...] | None = None,
     form: FormField | None = None,
@@ -151,24 +162,33 @@ class PremisesQuery:
         help="Minimum floor area, m²",
         cli="--min-area",
         minimum=0,
+        maximum=_FLOOR_AREA.max_value,
         form=FormField("Areal fra (m²)", "gp-min", step=10),
     )
     max_area_m2: float | None = search_filter(
         help="Maximum floor area, m²",
         cli="--max-area",
         minimum=0,
+        maximum=_FLOOR_AREA.max_value,
         form=FormField("Areal til (m²)", "gp-max", step=10),
     )
     max_rent_nok_m2: float | None = search_filter(
         help="Maximum rent, NOK per m² and year",
         cli="--max-rent",
         minimum=0,
+        maximum=_RENT.max_value,
         form=FormField("Maks leie (kr/m²/år)", "gp-rent", step=50),
     )
+    kommune: list[str] | None = search_filter(
+        help="Municipality number (kommunenummer, e.g. 3222); repeat or comma-separate to "
+        "match any of several",
+        cli="--kommune",
+        form=FormField("Kommune", "gp-kommune"),
+    )
     area: str | None = search_filter(
-        help="Focus-area slug, e.g. `visperud`",
+        help="Focus-area id (slug), e.g. `visperud`: any area in the areas layer",
         cli="--area",
-        enum=AREA_SLUGS,
+        max_length=MAX_ID,
         form=FormField("Fokusområde", "gp-area"),
     )
     available_by: date | None = search_filter(
@@ -178,10 +198,11 @@ class PremisesQuery:
         help="Maximum walking time (minutes) to the nearest hub, or to `hub`",
         cli=("--max-walk-min", "--max-walk"),
         minimum=0,
+        maximum=MAX_MINUTES,
         form=FormField("Gange til knutepunkt", "gp-walk"),
     )
     hub: str | None = search_filter(
-        help="Hub id: walking time to this hub, not the nearest", cli="--hub", max_length=200
+        help="Hub id: walking time to this hub, not the nearest", cli="--hub", max_length=MAX_ID
     )
     sort: Sort = search_filter(
         Sort.walk,
@@ -239,6 +260,9 @@ class SearchResult:
     query: PremisesQuery = field(default_factory=PremisesQuery)
 
 
+_KOMMUNE = re.compile(KOMMUNENUMMER_PATTERN)
+
+
 def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str]]:
     """``(field, message)`` for every bad value in ``q``, fields named as in :class:`PremisesQuery`.
 
@@ -262,6 +286,8 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
             bad(f.attr, "must be a finite number")
         elif f.minimum is not None and value < f.minimum:
             bad(f.attr, f"must be ≥ {f.minimum:g}")
+        elif f.maximum is not None and value > f.maximum:
+            bad(f.attr, f"must be ≤ {number_text(f.maximum)}")
     if (
         not problems
         and q.min_area_m2 is not None
@@ -273,6 +299,25 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
         unknown = [u for u in q.uses if u not in USE_CATEGORIES]
         if unknown:
             bad("uses", f"unknown use {unknown[0]!r}; known uses: {', '.join(USE_CATEGORIES)}")
+    if q.kommune:
+        malformed = [k for k in q.kommune if not isinstance(k, str) or not _KOMMUNE.fullmatch(k)]
+        if malformed:
+            bad(
+                "kommune",
+                f"{str(malformed[0])[:40]!r} is not a kommunenummer (four digits, e.g. 3222)",
+            )
+        else:
+            known = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT kommunenummer FROM municipalities WHERE kommunenummer = ANY(%s)",
+                    (list(q.kommune),),
+                )
+            }
+            unknown = [k for k in q.kommune if k not in known]
+            # without the national register (never loaded) only the form can be checked
+            if unknown and (known or national_loaded(conn)):
+                bad("kommune", f"unknown kommunenummer {unknown[0]!r}")
     if q.available_by is not None and not isinstance(q.available_by, date):
         bad("available_by", "must be a date (YYYY-MM-DD)")
     if q.sort not in SORTS:
@@ -288,7 +333,7 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
         value = getattr(q, name)
         if value is None:
             continue
-        problem = text_problem(value, 200)
+        problem = text_problem(value, MAX_ID)
         if problem:
             bad(name, problem)
             continue
@@ -353,6 +398,34 @@ def _from_text(f: SearchFilter, text: str) -> Any:
     if f.kind is bool:
         return text.lower() in _TRUE
     return text
+
+
+PARAMETER_NAMES: tuple[str, ...] = tuple(
+    dict.fromkeys(n for f in SEARCH_FILTERS for n in ((f.name, f.attr) if f.many else (f.name,)))
+)
+"""Every parameter name :func:`query_from_params` reads (``use`` may also be spelt ``uses``)."""
+
+
+def check_parameter_names(names: Iterable[str]) -> None:
+    """Refuse parameters that are no search filter, naming each (and the filter it resembles).
+
+    A misspelt filter (``?are=visperud``, ``?max_walk=10``) would otherwise be ignored and the
+    search answer every listing, which looks like an answer to the question asked.
+    """
+    errors = []
+    for name in dict.fromkeys(names):
+        if name in PARAMETER_NAMES:
+            continue
+        close = difflib.get_close_matches(name, PARAMETER_NAMES, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        errors.append(
+            {
+                "field": name[:100],
+                "message": f"is not a search filter ({hint}the filters are "
+                f"{', '.join(f.name for f in SEARCH_FILTERS)})",
+            }
+        )
+    _raise_if_any(errors)
 
 
 def query_from_params(params: Mapping[str, Any]) -> PremisesQuery:

@@ -26,6 +26,9 @@ _EDITABLE = PREMISES.writable
 """The fields a client sets, from the layer's description; everything else geoplan keeps."""
 EDITABLE_FIELDS = ("geometry", *(c.name for c in _EDITABLE))
 REQUIRED_FIELDS = ("geometry", *(c.name for c in _EDITABLE if c.required))
+GEOM_TOLERANCE_M = 0.001
+"""A position that moved less than this (metres) has not moved: what ``geoplan import`` counts
+as unchanged too."""
 RECORD_DECIMALS = 9
 """Decimals of a record's WGS84 coordinates as ``get`` returns them (the API's responses)."""
 
@@ -71,11 +74,16 @@ def get(conn: psycopg.Connection, premises_id: str) -> dict[str, Any]:
 
 
 def history(conn: psycopg.Connection, premises_id: str) -> list[dict[str, Any]]:
-    """Every recorded change to a premises, oldest first (raises NotFoundError if unknown)."""
+    """Every recorded change to a premises, oldest (lowest version) first (raises
+    NotFoundError if unknown)."""
     get(conn, premises_id)
+    # In version order: the version each entry produced (an entry that removed the listing,
+    # the one it removed), then the order of writing. Time stamps alone could disagree: before
+    # revision 0009 they were the start of the writing transaction.
     rows = conn.execute(
         """SELECT id, action, actor, at, before, after FROM premises_history
-           WHERE premises_id = %s ORDER BY at, id""",
+           WHERE premises_id = %s
+           ORDER BY coalesce((after->>'version')::int, (before->>'version')::int), id""",
         (premises_id,),
     ).fetchall()
     return [
@@ -200,11 +208,8 @@ def _check(col: ColumnSpec, value: Any) -> tuple[str | None, Any]:
         return None, list(dict.fromkeys(items))
     if col.kind == "float":
         number = _number(value)
-        low = col.min_value
-        if number is None or (
-            low is not None and (number <= low if col.min_exclusive else number < low)
-        ):
-            bound = "" if low is None else f" {'>' if col.min_exclusive else '≥'} {low:g}"
+        if number is None or not col.in_range(number):
+            bound = f" {col.range_text}" if col.range_text else ""
             return f"must be a finite number{bound}", None
         return None, number
     if col.kind == "date":
@@ -286,9 +291,12 @@ def _finish(
     from geoplan.proximity import annotate_premises
 
     annotate_premises(conn, [premises_id])
+    # clock_timestamp(): when this change was made, not when its transaction began (a writer
+    # that waited for another's lock began earlier and would sort before it).
     conn.execute(
-        f"""INSERT INTO premises_history (premises_id, action, actor, before, after)
-            SELECT p.id, %s, %s, %s::jsonb, {_SNAPSHOT} FROM premises p WHERE p.id = %s""",
+        f"""INSERT INTO premises_history (premises_id, action, actor, at, before, after)
+            SELECT p.id, %s, %s, clock_timestamp(), %s::jsonb, {_SNAPSHOT}
+            FROM premises p WHERE p.id = %s""",
         (action, actor, None if before is None else Jsonb(before), premises_id),
     )
     return _record(conn, premises_id)  # type: ignore[return-value]
@@ -374,12 +382,18 @@ def update(
     partial: bool = False,
     *,
     source: str | None = None,
+    unverify: bool = False,
 ) -> dict[str, Any]:
     """Change a premises: replace it (``partial=False``, PUT) or merge ``data`` (PATCH).
 
     A full replacement resets optional fields that ``data`` leaves out. ``expected_version``
     (from ``If-Match``) guards against overwriting someone else's change: a mismatch raises
     :class:`StaleVersionError` and changes nothing.
+
+    A write that changes nothing (an empty PATCH, the same values again) is no change: the
+    listing keeps its version, ``source`` and ``verified``, and no history entry is written.
+    ``unverify``: a change clears ``verified`` (the changed listing is no longer the one that
+    was checked); ``source`` becomes the writer's.
     """
     values = _clean(conn, data, required=not partial)
     with conn.transaction():
@@ -392,6 +406,10 @@ def update(
                     values[col.name] = None
                 else:
                     values[col.name] = False if col.kind == "bool" else before[col.name]
+        if not values or not _changes(conn, premises_id, values):
+            return _record(conn, premises_id)  # type: ignore[return-value]
+        if unverify:
+            values["verified"] = False
         values["source"] = source or default_source(actor)
         sets, params = _assign(values)
         conn.execute(
@@ -401,6 +419,26 @@ def update(
             [*params, premises_id],
         )
         return _finish(conn, premises_id, "update", actor, before)
+
+
+def _changes(conn: psycopg.Connection, premises_id: str, values: Mapping[str, Any]) -> bool:
+    """Whether writing ``values`` (cleaned) would change the stored listing: compared in the
+    store, column by column in its own type; a position moved by less than
+    :data:`GEOM_TOLERANCE_M` (a round trip through WGS84) is not a change."""
+    tests, params = [], []
+    for name, value in values.items():
+        if name == "geom_xy":
+            tests.append(
+                f"NOT ST_DWithin(geom, ST_SetSRID(ST_MakePoint(%s, %s), {STORAGE_SRID}), %s)"
+            )
+            params.extend([*value, GEOM_TOLERANCE_M])
+        else:
+            tests.append(f"{name} IS DISTINCT FROM %s::{PREMISES.column(name).sql_type}")
+            params.append(value)
+    row = conn.execute(
+        f"SELECT {' OR '.join(tests)} FROM premises WHERE id = %s", [*params, premises_id]
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def withdraw(

@@ -49,6 +49,9 @@ def _compile(
     if q.max_rent_nok_m2 is not None:
         where.append("p.rent_nok_m2_year <= %(max_rent)s")
         params["max_rent"] = q.max_rent_nok_m2
+    if q.kommune:
+        where.append("p.kommunenummer = ANY(%(kommune)s)")
+        params["kommune"] = list(q.kommune)
     if q.area:
         where.append(
             "EXISTS (SELECT 1 FROM areas a WHERE a.id = %(area)s AND ST_Intersects(a.geom, p.geom))"

@@ -239,6 +239,8 @@ def catchments_geojson(
     """Catchments as a GeoJSON FeatureCollection in WGS84 (stored ones; others computed now
     with ``walk``, default the process settings)."""
     check_minutes(minutes)
+    if hub_id is not None and "\x00" in hub_id:  # no id holds one (PostgreSQL text cannot)
+        raise NotFoundError(f"no hub with id {hub_id!r}")
     if (
         hub_id is not None
         and not conn.execute(

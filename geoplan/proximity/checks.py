@@ -13,6 +13,9 @@ from geoplan.geo.region import locate_lonlat
 
 MAX_K = 50
 """Most hubs one nearest-hubs query may ask for."""
+MAX_MINUTES = 120
+"""Longest walk (minutes) a catchment or a premises search may ask about: two hours on foot is
+beyond any hub's reach."""
 
 
 def check_k(k: int) -> int:
@@ -24,8 +27,10 @@ def check_k(k: int) -> int:
 def check_minutes(minutes: float | None) -> float | None:
     if minutes is not None and not minutes > 0:
         raise ValidationError(f"minutes must be positive, got {minutes:g}", field="minutes")
-    if minutes is not None and minutes > 120:
-        raise ValidationError(f"minutes must be at most 120, got {minutes:g}", field="minutes")
+    if minutes is not None and minutes > MAX_MINUTES:
+        raise ValidationError(
+            f"minutes must be at most {MAX_MINUTES}, got {minutes:g}", field="minutes"
+        )
     return minutes
 
 

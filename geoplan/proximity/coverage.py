@@ -1,9 +1,11 @@
 """Coverage: how much available floor space lies within 5/10/15 minutes' walk of which hubs, per
-focus area and for the whole municipality.
+focus area and for the whole municipality — or for some of the served municipalities
+(``kommuner``): their premises, their focus areas, their boundaries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import psycopg
@@ -33,7 +35,12 @@ class CoverageRow:
 MUNICIPALITY_ID = "municipality"
 
 
-def coverage(conn: psycopg.Connection, *, walk: WalkSettings | None = None) -> list[CoverageRow]:
+def coverage(
+    conn: psycopg.Connection,
+    *,
+    walk: WalkSettings | None = None,
+    kommuner: Sequence[str] | None = None,
+) -> list[CoverageRow]:
     """Count and floor area of available premises within 5/10/15 min walk, per focus area and
     for the whole municipality, of: any existing hub, an existing rail/metro hub, a planned hub,
     and ``planned_adds`` — within reach of a planned hub but NOT of an existing rail/metro hub
@@ -42,19 +49,29 @@ def coverage(conn: psycopg.Connection, *, walk: WalkSettings | None = None) -> l
     Walking times come from the same batch path as the premises annotation (network where
     loaded, straight line × detour factor otherwise), computed now for each hub group with
     ``walk`` (default: the process settings, see :mod:`~.walk`).
+
+    ``kommuner`` (checked municipality numbers): only premises and focus areas with those
+    numbers, and the "whole municipality" row is their union (hubs anywhere still count: a
+    premises in Lørenskog may be served by Lillestrøm stasjon).
     """
     walk = default_walk(walk)
     v = walk.m_per_min
+    k = {"k": list(kommuner) if kommuner is not None else None}
+    in_scope = "(%(k)s::text[] IS NULL OR p.kommunenummer = ANY(%(k)s))"
     for group, selection in HUB_GROUPS.items():
         walk_to_nearest_hub(
             conn,
-            premises_where="p.status = 'available'",
+            premises_where=f"p.status = 'available' AND {in_scope}",
+            params=k,
             hubs=selection,
             out=f"_px_cov_{group}",
             walk=walk,
         )
-    has_boundary = conn.execute("SELECT EXISTS (SELECT 1 FROM boundary)").fetchone()[0]
-    muni_geom = "(SELECT ST_Union(geom) FROM boundary)" if has_boundary else "NULL::geometry"
+    boundaries = "boundary WHERE %(k)s::text[] IS NULL OR kommunenummer = ANY(%(k)s)"
+    has_boundary = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {boundaries})", k).fetchone()[0]
+    muni_geom = f"(SELECT ST_Union(geom) FROM {boundaries})" if has_boundary else "NULL::geometry"
+    n_kommuner = len(kommuner) if kommuner is not None else None
+    whole = "Hele kommunen" if n_kommuner in (None, 1) else "Alle valgte kommuner"
     cols = []
     for m in CATCHMENT_MINUTES:
         lim = m * v
@@ -71,11 +88,12 @@ def coverage(conn: psycopg.Connection, *, walk: WalkSettings | None = None) -> l
         f"""
         WITH w AS (
             SELECT p.id, p.floor_area_m2, p.geom
-            FROM premises p WHERE p.status = 'available'
+            FROM premises p WHERE p.status = 'available' AND {in_scope}
         ),
         zones AS (
             SELECT id, name, geom, 1 AS ord FROM areas
-            UNION ALL SELECT '{MUNICIPALITY_ID}', 'Hele kommunen', {muni_geom}, 0
+            WHERE %(k)s::text[] IS NULL OR kommunenummer = ANY(%(k)s)
+            UNION ALL SELECT '{MUNICIPALITY_ID}', %(whole)s, {muni_geom}, 0
         )
         SELECT z.id, z.name, count(w.id) AS n, coalesce(sum(w.floor_area_m2), 0) AS a,
                {", ".join(cols)}
@@ -86,7 +104,8 @@ def coverage(conn: psycopg.Connection, *, walk: WalkSettings | None = None) -> l
         LEFT JOIN _px_cov_planned pl ON pl.id = w.id
         GROUP BY z.id, z.name, z.ord
         ORDER BY z.ord, z.id
-        """
+        """,
+        {**k, "whole": whole},
     )
     names = [d.name for d in cur.description]
     out = []
@@ -112,10 +131,17 @@ def coverage(conn: psycopg.Connection, *, walk: WalkSettings | None = None) -> l
     return out
 
 
-def coverage_report(conn: psycopg.Connection, *, walk: WalkSettings | None = None) -> dict:
-    """:func:`coverage` with the assumptions it rests on."""
+def coverage_report(
+    conn: psycopg.Connection,
+    *,
+    walk: WalkSettings | None = None,
+    kommuner: Sequence[str] | None = None,
+) -> dict:
+    """:func:`coverage` with the assumptions it rests on (and its scope, when ``kommuner``)."""
     walk = default_walk(walk)
+    scope = {"kommuner": list(kommuner)} if kommuner is not None else {}
     return {
+        **scope,
         "minutes": list(CATCHMENT_MINUTES),
         "walk_speed_kmh": walk.speed_kmh,
         "detour_factor": walk.detour_factor,
@@ -124,5 +150,5 @@ def coverage_report(conn: psycopg.Connection, *, walk: WalkSettings | None = Non
             **{group: selection.describe() for group, selection in HUB_GROUPS.items()},
             "planned_adds": "planned, and not existing rail/metro",
         },
-        "rows": [r.to_dict() for r in coverage(conn, walk=walk)],
+        "rows": [r.to_dict() for r in coverage(conn, walk=walk, kommuner=kommuner)],
     }

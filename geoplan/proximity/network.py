@@ -27,6 +27,7 @@ from pyproj import Transformer
 
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
+from geoplan.geo.region import region
 
 WALKABLE_HIGHWAYS = frozenset(
     {
@@ -198,6 +199,7 @@ def import_osm(
     lonlat = np.array(list(coords.values()), dtype=float)
     to_utm = Transformer.from_crs(4326, STORAGE_SRID, always_xy=True)
     xs, ys = to_utm.transform(lonlat[:, 0], lonlat[:, 1])
+    _check_region(conn, path, xs, ys)
     index = {int(n): i for i, n in enumerate(node_ids)}
 
     edge_rows = []
@@ -246,6 +248,24 @@ def import_osm(
             progress("catchments and premises", 0, None)
         result.catchments, result.premises_annotated = on_network_changed(conn)
     return result
+
+
+def _check_region(conn: psycopg.Connection, path: Path, xs: np.ndarray, ys: np.ndarray) -> None:
+    """Refuse an extract none of whose walkable ways comes near the municipality (within the
+    region margin, :mod:`geoplan.geo.region`): an extract of another town would replace the
+    network with one no hub or premises can use, and every walk would fall back to straight
+    lines without a word."""
+    where = region(conn)
+    if where.contains_xy(xs, ys).any():
+        return
+    cx, cy = float(np.median(xs)), float(np.median(ys))
+    lon, lat = Transformer.from_crs(STORAGE_SRID, 4326, always_xy=True).transform(cx, cy)
+    raise ValidationError(
+        f"{path.name}: none of its {len(xs)} walkable nodes lies {where.description} "
+        f"(the extract centres near {lat:.3f}° N, {lon:.3f}° E); an extract of another area? "
+        "nothing was imported",
+        field="file",
+    )
 
 
 def _ewkb_point(x: float, y: float) -> str:

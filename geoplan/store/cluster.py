@@ -12,12 +12,15 @@ and runs every server-side command as that user through ``runuser``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
 import secrets
 import shutil
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +62,30 @@ def postgis_available(bindir: Path) -> bool:
 def pgrouting_available(bindir: Path) -> bool:
     version = bindir.parent.name
     return Path(f"/usr/share/postgresql/{version}/extension/pgrouting.control").exists()
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state, ppid, ...)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    fields = _proc_stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def child_processes(pid: int) -> list[int]:
+    """The ids of the processes whose parent is ``pid`` (Linux ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _proc_stat(int(entry.name))
+            if fields is not None and int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 @dataclass
@@ -155,8 +182,10 @@ class LocalCluster:
             return ["runuser", "-u", self.service_user, "--", *cmd]
         return cmd
 
-    def _run(self, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(self._server_cmd(*args), capture_output=True, text=True)
+    def _run(
+        self, *args: str | Path, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(self._server_cmd(*args), capture_output=True, text=True, env=env)
         if check and proc.returncode != 0:
             raise LocalDBError(
                 f"{Path(str(args[0])).name} failed: {(proc.stderr or proc.stdout).strip()}"
@@ -219,7 +248,30 @@ class LocalCluster:
                 "set GEOPLAN_HOME to a directory outside /root (e.g. /var/lib/geoplan)"
             )
 
+    @property
+    def postmaster_pid(self) -> int | None:
+        """The process id of the running server (from ``postmaster.pid``), if it left one."""
+        try:
+            return int((self.datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
     # -- lifecycle ---------------------------------------------------------------------------
+    def _prepare_home(self, password: str | None = None) -> None:
+        """``home`` and its run directory, owned by the service user; the password file."""
+        self._ensure_service_user()
+        for d in (self.home, self.rundir):
+            d.mkdir(parents=True, exist_ok=True)
+            self._give_to_service_user(d)
+        os.chmod(self.home, 0o700)
+        self._check_reachable()
+        if password is not None:
+            self.password_file.write_text(password + "\n")
+        elif not self.password_file.exists():
+            self.password_file.write_text(secrets.token_urlsafe(24) + "\n")
+        os.chmod(self.password_file, 0o600)
+        self._give_to_service_user(self.password_file)
+
     def init(self) -> bool:
         """Create the cluster if it does not exist; True when it was created now."""
         if self.initialised:
@@ -230,16 +282,7 @@ class LocalCluster:
                 "PostGIS is not installed for PostgreSQL "
                 f"{bindir.parent.name}. Install it with: apt-get install -y {APT_PACKAGES}"
             )
-        self._ensure_service_user()
-        for d in (self.home, self.rundir):
-            d.mkdir(parents=True, exist_ok=True)
-            self._give_to_service_user(d)
-        os.chmod(self.home, 0o700)
-        self._check_reachable()
-        if not self.password_file.exists():
-            self.password_file.write_text(secrets.token_urlsafe(24) + "\n")
-        os.chmod(self.password_file, 0o600)
-        self._give_to_service_user(self.password_file)
+        self._prepare_home()
         self.log(f"initialising a PostgreSQL cluster in {self.datadir}")
         self._run(
             bindir / "initdb",
@@ -254,6 +297,31 @@ class LocalCluster:
             "--locale=C.UTF-8",
         )
         return True
+
+    def init_standby(self, primary: LocalCluster) -> None:
+        """Make this cluster a streaming replica of ``primary`` (which must be running).
+
+        A base backup of the primary (``pg_basebackup``) told to follow it: ``-R`` writes
+        ``standby.signal`` and the ``primary_conninfo`` to stream its WAL from. Started with
+        :meth:`start`, the replica answers reads only and replays the primary's writes as they
+        come. Users and passwords are the primary's (the replica is a copy of it).
+        """
+        if self.initialised:
+            raise LocalDBError(f"{self.datadir} holds a cluster already")
+        self._prepare_home(password=primary.password)
+        self.log(f"copying the PostgreSQL cluster on port {primary.port} into {self.datadir}")
+        self._run(
+            self.bindir / "pg_basebackup",
+            "--host=127.0.0.1",
+            f"--port={primary.port}",
+            f"--username={primary.db_user}",
+            f"--pgdata={self.datadir}",
+            "--write-recovery-conf",
+            "--wal-method=stream",
+            "--checkpoint=fast",
+            "--no-password",
+            env={**os.environ, "PGPASSWORD": primary.password},
+        )
 
     def running(self) -> bool:
         if not self.initialised:
@@ -300,6 +368,24 @@ class LocalCluster:
         self._run(self.bindir / "pg_ctl", "-D", self.datadir, "-m", "fast", "-w", "stop")
         self.log("stopped PostgreSQL")
         return True
+
+    def crash(self, timeout_s: float = 30) -> None:
+        """``kill -9`` the server and all its processes at once, as a power cut or the OOM
+        killer would, and wait until they are gone (the next :meth:`start` recovers from the
+        WAL). For fault tests and benchmarks; :meth:`stop` is the way to stop it."""
+        pid = self.postmaster_pid
+        if pid is None or not _alive(pid):
+            return
+        victims = [pid, *child_processes(pid)]
+        for victim in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + timeout_s
+        # a killed postmaster counts as running for pg_ctl until its zombie is reaped (by init)
+        while any(_alive(v) for v in victims) or self.running():
+            if time.monotonic() > deadline:
+                raise LocalDBError(f"PostgreSQL (pid {pid}) did not go away after SIGKILL")
+            time.sleep(0.05)
 
     def _psql(self, sql: str, db: str = "postgres") -> str:
         env = {**os.environ, "PGPASSWORD": self.password}

@@ -6,11 +6,8 @@ work happens in PostGIS and Python only pulls what it needs. SQLAlchemy is used 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -179,26 +176,18 @@ def rebuild_schema(url: str, backup_dir: Path, *, pg_bindir: Path | None = None)
     Returns the backup file. The backup is taken first and the rebuild refused if it fails, so
     listings and keys written through the API are never lost without a copy.
     """
+    from geoplan.store.backup import BackupError, backup, default_backup_file
     from geoplan.store.models import Base
 
-    pg_dump = str(pg_bindir / "pg_dump") if pg_bindir else shutil.which("pg_dump")
-    if not pg_dump or not Path(pg_dump).exists():
-        raise DatabaseError("cannot back up the outdated schema: pg_dump not found")
-    backup_dir.mkdir(parents=True, exist_ok=True)
-    backup = backup_dir / f"geoplan-{datetime.now():%Y%m%d-%H%M%S}.dump"
-    proc = subprocess.run(
-        [pg_dump, "--format=custom", f"--file={backup}", conninfo(url)],
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise DatabaseError(f"cannot back up the outdated schema with pg_dump: {detail}")
+    try:
+        backup_file = backup(url, default_backup_file(backup_dir), bindir=pg_bindir)
+    except BackupError as exc:
+        raise DatabaseError(f"cannot back up the outdated schema: {exc}") from exc
     tables = [t.name for t in Base.metadata.sorted_tables] + ["alembic_version"]
     with transaction(url) as conn:
         conn.execute(f"DROP TABLE IF EXISTS {', '.join(tables)} CASCADE")
     upgrade(url=url)
-    return backup
+    return backup_file
 
 
 def ensure_current_schema(

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    SmallInteger,
     Text,
     UniqueConstraint,
     func,
@@ -31,7 +32,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
 
 from geoplan.config import STORAGE_SRID
-from geoplan.vocab import AREA_ROLES, HUB_MODES, HUB_STATUSES, PREMISES_STATUSES, USE_CATEGORIES
+from geoplan.vocab import (
+    AREA_ROLES,
+    HUB_MODES,
+    HUB_STATUSES,
+    KOMMUNENUMMER_PATTERN,
+    PREMISES_STATUSES,
+    USE_CATEGORIES,
+)
 
 
 def _geom(kind: str) -> Geometry:
@@ -51,8 +59,42 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _kommunenummer_check(table: str) -> CheckConstraint:
+    return CheckConstraint(
+        f"kommunenummer ~ '{KOMMUNENUMMER_PATTERN}'", name=f"{table}_kommunenummer_check"
+    )
+
+
+class Kommunenummer:
+    """The municipality a feature lies in (migration 0010; hubs since 0005): four digits, filled
+    by a trigger from the geometry when a write leaves it empty (``geoplan_kommunenummer``: the
+    served boundary first, then the national register), kept when the data gives it."""
+
+    kommunenummer: Mapped[str | None] = mapped_column(Text)
+
+
 class Base(DeclarativeBase):
     pass
+
+
+# Stored numbers are finite and plausible (migration 0009): the layer description's
+# ranges (geoplan/layers/spec.py) where it bounds a column, else just finite.
+def _range(table: str, column: str, check: str) -> CheckConstraint:
+    return CheckConstraint(check, name=f"{table}_{column}_range")
+
+
+def _finite(table: str, column: str) -> CheckConstraint:
+    return _range(
+        table, column, f"{column} > '-Infinity'::float8 AND {column} < 'Infinity'::float8"
+    )
+
+
+def _accuracy(table: str) -> CheckConstraint:
+    return _range(table, "accuracy_m", "accuracy_m BETWEEN 0 AND 100000")
+
+
+def _departures(table: str) -> CheckConstraint:
+    return _range(table, "departures_per_hour", "departures_per_hour BETWEEN 0 AND 1000")
 
 
 class Provenance:
@@ -66,18 +108,43 @@ class Provenance:
     sample: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
 
 
-class Boundary(Provenance, Base):
+class Municipality(Provenance, Base):
+    """Norway's municipalities (the national register, migration 0005): filled from the national
+    file in ``layers/`` by :mod:`geoplan.ingest.municipalities`, read to derive every feature's
+    ``kommunenummer`` and to choose the municipalities a store serves (``geoplan init``)."""
+
+    __tablename__ = "municipalities"
+    __table_args__ = (_kommunenummer_check("municipalities"), _accuracy("municipalities"))
+    kommunenummer: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    valid_from: Mapped[int | None] = mapped_column(Integer)
+    # the national file's checksum: it is loaded again only when the file changed
+    file_md5: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
+
+
+class Boundary(Kommunenummer, Provenance, Base):
+    """The municipalities the store serves (one row or more per kommunenummer)."""
+
     __tablename__ = "boundary"
+    __table_args__ = (
+        _accuracy("boundary"),
+        _range("boundary", "valid_from", "valid_from BETWEEN 1800 AND 2200"),
+        _kommunenummer_check("boundary"),
+    )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
-    kommunenummer: Mapped[str | None] = mapped_column(Text)
     valid_from: Mapped[int | None] = mapped_column(Integer)
     geom = mapped_column(_geom("MULTIPOLYGON"), nullable=False)
 
 
-class Area(Provenance, Base):
+class Area(Kommunenummer, Provenance, Base):
     __tablename__ = "areas"
-    __table_args__ = (CheckConstraint(_in("role", AREA_ROLES), name="areas_role_check"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", AREA_ROLES), name="areas_role_check"),
+        _accuracy("areas"),
+        _kommunenummer_check("areas"),
+    )
     id: Mapped[str] = mapped_column(Text, primary_key=True)  # slug, e.g. "visperud"
     name: Mapped[str] = mapped_column(Text, nullable=False)
     role: Mapped[str] = mapped_column(Text, nullable=False)
@@ -97,11 +164,14 @@ class Area(Provenance, Base):
     )
 
 
-class Hub(Provenance, Base):
+class Hub(Kommunenummer, Provenance, Base):
     __tablename__ = "hubs"
     __table_args__ = (
         CheckConstraint(_in("mode", HUB_MODES), name="hubs_mode_check"),
         CheckConstraint(_in("status", HUB_STATUSES), name="hubs_status_check"),
+        _accuracy("hubs"),
+        _departures("hubs"),
+        _kommunenummer_check("hubs"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
@@ -112,7 +182,6 @@ class Hub(Provenance, Base):
     nsr_id: Mapped[str | None] = mapped_column(Text)
     address: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
-    kommunenummer: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(_geom("POINT"), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
@@ -130,6 +199,8 @@ class HubStop(Provenance, Base):
     __table_args__ = (
         CheckConstraint("kind IN ('stop_place', 'quay')", name="hub_stops_kind_check"),
         Index("hub_stops_hub_id_idx", "hub_id"),
+        _accuracy("hub_stops"),
+        _departures("hub_stops"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)  # NeTEx id, e.g. NSR:Quay:7184
     hub_id: Mapped[str] = mapped_column(
@@ -148,7 +219,7 @@ class HubStop(Provenance, Base):
     geom = mapped_column(_geom("POINT"), nullable=False)
 
 
-class Premises(Provenance, Base):
+class Premises(Kommunenummer, Provenance, Base):
     __tablename__ = "premises"
     __table_args__ = (
         CheckConstraint("floor_area_m2 > 0", name="premises_floor_area_check"),
@@ -160,6 +231,10 @@ class Premises(Provenance, Base):
             name="premises_uses_check",
         ),
         CheckConstraint(_in("status", PREMISES_STATUSES), name="premises_status_check"),
+        _accuracy("premises"),
+        _range("premises", "floor_area_m2", "floor_area_m2 > 0 AND floor_area_m2 <= 1000000"),
+        _range("premises", "rent_nok_m2_year", "rent_nok_m2_year BETWEEN 0 AND 100000"),
+        _kommunenummer_check("premises"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     address: Mapped[str] = mapped_column(Text, nullable=False)
@@ -248,12 +323,36 @@ class PremisesWalk(Base):
     method: Mapped[str] = mapped_column(Text, nullable=False)
 
 
-# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003;
-# a migration that adds premises
-# columns must recreate it) is premises as readers see them: every listing column plus
-# ``nearest_hub_id``, ``walk_m``, ``walk_min`` and ``walk_method`` from premises_walk (NULLs where
-# no hub exists). PostgreSQL drops the join when a query reads no walk column (premises_seq is
-# unique), so reading through the view costs nothing extra. Writes go to ``premises``.
+class PremisesTileCell(Base):
+    """Premises per Web Mercator grid cell: the clusters of low-zoom vector tiles.
+
+    Written only by the triggers of migration 0008 (every INSERT, UPDATE, DELETE and
+    TRUNCATE of ``premises``): for each stored cluster level ``z`` (1, 3, …, 15), each cell of
+    its global grid (``2^(z+4)`` a side) and each status, the number of premises in it and the
+    sums of their normalised Web Mercator coordinates (x from the west, y from the north, in
+    [0, 1)), so a tile reads ≤ 1 024 rows instead of every listing (:mod:`geoplan.ogc.tiles`).
+    """
+
+    __tablename__ = "premises_tile_cells"
+    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, nullable=False)
+    sx: Mapped[float] = mapped_column(Float, nullable=False)
+    sy: Mapped[float] = mapped_column(Float, nullable=False)
+    __table_args__ = (
+        _finite("premises_tile_cells", "sx"),
+        _finite("premises_tile_cells", "sy"),
+    )
+
+
+# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003
+# and with ``kommunenummer`` by 0005; a migration that adds premises columns must recreate it) is
+# premises as readers see them: every listing column plus ``nearest_hub_id``, ``walk_m``,
+# ``walk_min`` and ``walk_method`` from premises_walk (NULLs where no hub exists). PostgreSQL
+# drops the join when a query reads no walk column (premises_seq is unique), so reading through
+# the view costs nothing extra. Writes go to ``premises``.
 
 
 class PremisesHistory(Base):
@@ -264,8 +363,10 @@ class PremisesHistory(Base):
     premises_id: Mapped[str] = mapped_column(Text, nullable=False, index=True)
     action: Mapped[str] = mapped_column(Text, nullable=False)  # create/update/withdraw/import
     actor: Mapped[str | None] = mapped_column(Text)
+    # clock_timestamp(): the moment of the change, not the start of its transaction (revision
+    # 0009); the history is read in version order.
     at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now()
+        DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()
     )
     before: Mapped[dict | None] = mapped_column(JSONB)
     after: Mapped[dict | None] = mapped_column(JSONB)
@@ -300,6 +401,7 @@ class WalkEdge(Base):
     """Edges of the pedestrian network; ``cost``/``reverse_cost`` are metres (pgRouting style)."""
 
     __tablename__ = "walk_edges"
+    __table_args__ = tuple(_finite("walk_edges", c) for c in ("cost", "reverse_cost", "length_m"))
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     source: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     target: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
@@ -365,6 +467,7 @@ class Address(Provenance, Base):
         UniqueConstraint("lokalid", name="addresses_lokalid_key"),
         Index("addresses_street_loose_idx", "street_loose", "nummer"),
         Index("addresses_kommunenummer_idx", "kommunenummer"),
+        _accuracy("addresses"),
     )
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     lokalid: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -409,6 +512,7 @@ class AddressStreet(Base):
             postgresql_ops={"street_loose": "gin_trgm_ops"},
             postgresql_with={"fastupdate": "off"},
         ),
+        _finite("address_streets", "radius_m"),
     )
     kommunenummer: Mapped[str] = mapped_column(Text, primary_key=True)
     adressekode: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -421,11 +525,12 @@ class AddressStreet(Base):
 
 class DataVersion(Base):
     """One served layer's version: bumped by a statement-level trigger on each of its tables in
-    the writing transaction (migration data_versions), read by the API for ETag/Last-Modified.
+    the writing transaction (migration 0011), read by the API for ETag/Last-Modified.
 
     ``layer`` names what a collection or map reads (``premises`` covers ``premises`` and
-    ``premises_walk``; ``hubs`` covers ``hub_stops``; ``network`` the walking network;
-    ``addresses`` covers ``address_streets``). Never written by application code.
+    ``premises_walk``, and with them what their triggers derive; ``hubs`` covers
+    ``hub_stops``; ``network`` the walking network; ``addresses`` covers ``address_streets``;
+    ``municipalities`` the national register). Never written by application code.
     """
 
     __tablename__ = "data_versions"
@@ -437,6 +542,7 @@ class DataVersion(Base):
 
 
 GEOMETRY_TABLES = (
+    "municipalities",
     "boundary",
     "areas",
     "hubs",
@@ -459,6 +565,7 @@ class Plan(Provenance, Base):
     __table_args__ = (
         CheckConstraint("kommunenummer ~ '^[0-9]{4}$'", name="plans_kommunenummer_check"),
         Index("plans_geom_gist", "geom", postgresql_using="gist"),
+        _accuracy("plans"),
     )
     # the national plan id "<kommunenummer>_<planidentifikasjon>"
     id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -489,6 +596,9 @@ class LandUse(Provenance, Base):
         Index("land_use_geom_gist", "geom", postgresql_using="gist"),
         Index("land_use_plan_idx", "plan"),
         Index("land_use_code_idx", "code"),
+        _accuracy("land_use"),
+        _finite("land_use", "utilisation"),
+        _finite("land_use", "utilisation_min"),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)  # "<plan id>/<lokalId>"
     plan: Mapped[str] = mapped_column(

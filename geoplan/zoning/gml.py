@@ -16,6 +16,7 @@ features geoplan does not store are warnings.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections import Counter
@@ -215,10 +216,14 @@ class _GeometryReader:
     def _numbers(el: etree._Element) -> np.ndarray:
         text = (el.text or "").split()
         try:
-            return np.array([float(t) for t in text], dtype=float)
+            values = np.array([float(t) for t in text], dtype=float)
         except ValueError:
             bad = next(t for t in text if not _is_number(t))
             raise _Defect(f"{bad!r} is not a number", el) from None
+        if not np.isfinite(values).all():
+            bad = next(t for t, v in zip(text, values, strict=True) if not math.isfinite(v))
+            raise _Defect(f"{bad!r} is not a finite number", el)
+        return values
 
     def _resolve(self, prop: etree._Element) -> etree._Element:
         """The element an ``xlink:href`` on a property points at (geometry references)."""
@@ -512,12 +517,14 @@ def _int(value: str | None) -> int | None:
 
 
 def _float(value: str | None) -> float | None:
+    """A finite number, else None (as for text that is no number: ``INF`` is none either)."""
     if value is None:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def _date(value: str | None) -> date | None:

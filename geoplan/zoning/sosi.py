@@ -79,11 +79,13 @@ def _int(value: Any) -> int | None:
 
 
 def _float(value: Any) -> float | None:
+    """A finite number, else None (as for text that is no number: ``INF`` is none either)."""
     text = _str(value)
     try:
-        return float(text) if text is not None else None
+        number = float(text) if text is not None else None
     except ValueError:
         return None
+    return number if number is None or math.isfinite(number) else None
 
 
 def _date(value: Any) -> date | None:

@@ -85,13 +85,13 @@
         });
     } else {
       control(map, 'bottomleft', 'gp-panel gp-share',
-        '<details><summary>Del kartet</summary>' +
+        '<details data-gp-collapse><summary>Del kartet</summary>' +
         '<label for="gp-share-link">Lenke til kartet slik det vises nå</label>' +
         '<div class="gp-copy"><input id="gp-share-link" type="text" readonly>' +
-        '<button type="button" data-copy="gp-share-link">Kopier</button></div>' +
+        '<button type="button" data-copy="gp-share-link">Kopier lenken</button></div>' +
         '<label for="gp-embed-code">Kode for å bygge kartet inn på en nettside</label>' +
         '<div class="gp-copy"><textarea id="gp-embed-code" rows="3" readonly></textarea>' +
-        '<button type="button" data-copy="gp-embed-code">Kopier</button></div>' +
+        '<button type="button" data-copy="gp-embed-code">Kopier koden</button></div>' +
         (o.note ? '<p class="gp-note">' + esc(o.note) + '</p>' : '') + '</details>',
         function (div) {
           var link = div.querySelector('#gp-share-link');

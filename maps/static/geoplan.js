@@ -3,7 +3,8 @@
  *
  * Inlined into each written map by maps/assets.py, like the vendored libraries; the folium
  * elements in maps/base.py call these functions with their data. Plain ES5, no dependencies but
- * Leaflet and Leaflet.markercluster.
+ * Leaflet and Leaflet.markercluster. geoplan.a11y makes each map usable by keyboard and screen
+ * reader (docs/accessibility.md).
  */
 (function (root) {
   'use strict';
@@ -44,25 +45,47 @@
     rows.forEach(function (x) {
       html += '<tr><td><b>' + x[0] + '</b></td><td>' + x[1] + '</td></tr>';
     });
-    html += '</table><p><a href="' + base + '/premises/' + encodeURIComponent(r[2]) +
-      '" target="_top">Åpne oppføringen</a></p></div>';
+    html += '</table><p><a href="' + base + '/maps/premises/' + encodeURIComponent(r[2]) +
+      '" target="_top">Åpne lokalet</a> · <a href="' + base + '/premises/' +
+      encodeURIComponent(r[2]) + '" target="_top">JSON-data</a></p></div>';
     return html;
   }
 
+  geoplan.premisesPopup = premisesPopup;  // also for the vector-tile layer (geoplan-tiles.js)
+
+  /* A cluster's icon says in words how many premises it holds (its accessible name). */
+  function clusterIcon(cluster) {
+    var n = cluster.getChildCount();
+    var size = n < 10 ? 'small' : n < 100 ? 'medium' : 'large';
+    return L.divIcon({
+      html: '<div><span>' + n + '<span class="gp-sr"> ledige lokaler her, velg for å zoome inn' +
+        '</span></span></div>',
+      className: 'marker-cluster marker-cluster-' + size, iconSize: L.point(40, 40)
+    });
+  }
+
   /* Vacant premises as clustered markers, made from one compact array (maps.base.PremisesCluster).
-   * o: {base: link prefix, useLabels: {use: label}, areaNames: {slug: name},
-   *     cluster: L.markerClusterGroup options}. */
+   * o: {base: link prefix, useLabels: {use: label}, useBadges: {use: letter},
+   *     areaNames: {slug: name}, cluster: L.markerClusterGroup options}.
+   * Each marker shows its use's letter as well as its colour, and is named for screen readers by
+   * its address, use and whether it is sample data. */
   geoplan.premisesCluster = function (data, o) {
+    o.cluster.iconCreateFunction = o.cluster.iconCreateFunction || clusterIcon;
     var cluster = L.markerClusterGroup(o.cluster);
+    var badges = o.useBadges || {};
     var markers = new Array(data.length);
     for (var i = 0; i < data.length; i++) {
       var r = data[i];
       var use = r[4][0] || 'other';
+      var name = r[3] + ', ' + (o.useLabels[use] || use).toLowerCase() +
+        (r[11] ? ', eksempeldata' : '');
       var m = L.marker([r[0], r[1]], {
         title: r[3],
         icon: L.divIcon({
           className: 'gp-premises gp-use-' + use + (r[11] ? ' gp-sample' : ''),
-          html: '', iconSize: [14, 14]
+          html: '<span aria-hidden="true">' + esc(badges[use] || '') + '</span>' +
+            '<span class="gp-sr">' + esc(name) + '</span>',
+          iconSize: [18, 18]
         })
       });
       m.geoplanId = r[2];
@@ -73,19 +96,132 @@
     return cluster;
   };
 
+  var NARROW = '(max-width: 40rem)';
+  function narrow() { return !!(root.matchMedia && root.matchMedia(NARROW).matches); }
+
   /* An HTML panel as a Leaflet control (maps.base.Panel): it stays on the map in fullscreen
-   * mode, and clicks and scrolling inside it do not pan or zoom the map. */
+   * mode, and clicks and scrolling inside it do not pan or zoom the map. On narrow screens its
+   * collapsible parts (details[data-gp-collapse]) start closed, so the panel is a row of
+   * buttons and the map stays visible. */
   geoplan.panel = function (map, position, className, html) {
     var control = L.control({position: position});
     control.onAdd = function () {
       var div = L.DomUtil.create('div', className);
       div.innerHTML = html;
+      if (narrow()) {
+        var parts = div.querySelectorAll('details[data-gp-collapse]');
+        for (var i = 0; i < parts.length; i++) { parts[i].open = false; }
+      }
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
       return div;
     };
     control.addTo(map);
     return control;
+  };
+
+  /* A metric scale bar (maps.base.MetricScale): 160 px at most, 90 on narrow screens. */
+  geoplan.scale = function (map) {
+    return L.control.scale({imperial: false, maxWidth: narrow() ? 90 : 160}).addTo(map);
+  };
+
+  function setLabel(el, text) {
+    if (!el) { return; }
+    el.title = text;
+    el.setAttribute('aria-label', text);
+  }
+
+  /* Open the details elements around a skip link's target, then focus it. */
+  function followSkipLink(e) {
+    var id = (this.getAttribute('href') || '').slice(1);
+    var target = id && document.getElementById(id);
+    if (!target) { return; }
+    for (var el = target; el; el = el.parentElement) {
+      if (el.tagName === 'DETAILS') { el.open = true; }
+    }
+    if (!target.hasAttribute('tabindex') && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(target.tagName)) {
+      target.setAttribute('tabindex', '-1');
+    }
+    target.focus();
+    if (target.scrollIntoView) { target.scrollIntoView({block: 'nearest'}); }
+    e.preventDefault();
+  }
+
+  /* Keyboard and screen-reader use of a map (maps.base.add_controls calls this last):
+   * - the map is a named region with a short keyboard help;
+   * - the panels and buttons come before the markers in the tab order (and reading order);
+   * - Leaflet's English button names become Norwegian;
+   * - a popup opened from the keyboard gets the focus, and gives it back to its marker when it
+   *   closes;
+   * - on narrow screens at most one panel part is open at a time, so panels never overlap;
+   * - skip links open the collapsed panel part they point into. */
+  geoplan.a11y = function (map, label) {
+    var c = map.getContainer();
+    c.setAttribute('role', 'region');
+    c.setAttribute('aria-label', label);
+    var help = L.DomUtil.create('p', 'gp-sr');
+    help.id = c.id + '-help';
+    help.textContent = 'Piltastene flytter kartet, pluss og minus zoomer. Tab går til knappene ' +
+      'og markørene i kartet, Enter åpner en markør. Alt kartet viser, står også som lister ' +
+      'under kartet.';
+    c.setAttribute('aria-describedby', help.id);
+    c.insertBefore(map._controlContainer, c.firstChild);
+    c.insertBefore(help, c.firstChild);
+
+    setLabel(c.querySelector('.leaflet-control-zoom-in'), 'Zoom inn');
+    setLabel(c.querySelector('.leaflet-control-zoom-out'), 'Zoom ut');
+    setLabel(c.querySelector('.leaflet-control-layers-toggle'), 'Velg kartlag');
+
+    var opener = null;
+    map.on('popupopen', function (e) {
+      var el = e.popup.getElement();
+      setLabel(el.querySelector('.leaflet-popup-close-button'), 'Lukk');
+      if (!el.geoplanEscape) {
+        el.geoplanEscape = true;
+        el.addEventListener('keydown', function (k) {
+          if (k.key === 'Escape') { map.closePopup(); }
+        });
+      }
+      var active = document.activeElement;
+      if (active && active.classList && active.classList.contains('leaflet-marker-icon')) {
+        opener = active;
+        var content = el.querySelector('.leaflet-popup-content') || el;
+        content.setAttribute('tabindex', '-1');
+        content.focus();
+      } else {
+        opener = null;
+      }
+    });
+    map.on('popupclose', function (e) {
+      var el = e.popup.getElement();
+      if (opener && el && el.contains(document.activeElement)) { opener.focus(); }
+      opener = null;
+    });
+
+    c.addEventListener('toggle', function (e) {
+      var d = e.target;
+      if (!narrow() || !d.open || !d.hasAttribute('data-gp-collapse')) { return; }
+      var open = c.querySelectorAll('details[data-gp-collapse][open]');
+      for (var i = 0; i < open.length; i++) {
+        if (open[i] !== d && !open[i].contains(d) && !d.contains(open[i])) { open[i].open = false; }
+      }
+    }, true);
+
+    // On narrow screens the attribution line spans the map's width (two lines when long): the
+    // bottom-left corner (scale bar) sits just above it instead of beside or under it.
+    var bottomLeft = c.querySelector('.leaflet-bottom.leaflet-left');
+    function liftBottomLeft() {
+      var attribution = c.querySelector('.leaflet-control-attribution');
+      if (!bottomLeft) { return; }
+      var lift = narrow() && attribution ? attribution.offsetHeight + 2 : 0;
+      bottomLeft.style.bottom = lift ? lift + 'px' : '';
+    }
+    function liftSoon() { setTimeout(liftBottomLeft, 0); }
+    map.on('layeradd layerremove resize', liftSoon);
+    liftBottomLeft();
+
+    var skips = document.querySelectorAll('.gp-skip a');
+    for (var i = 0; i < skips.length; i++) { skips[i].addEventListener('click', followSkipLink); }
   };
 
   /* The mouse-position readout in bokmål: N 59.93000 | Ø 10.96500. */

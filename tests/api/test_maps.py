@@ -347,13 +347,16 @@ def test_cli_writes_maps_and_fails_in_one_line(loaded_db, tmp_path):
 
 
 def test_search_map_takes_the_search_parameters_and_gives_its_messages(client, tmp_path):
-    for query in ("use=kontor", "hub=nowhere&max_walk_min=5", "area=atlantis&limit=5000"):
+    # `area` is checked against the areas table by geoplan on both (issue 14: an imported
+    # area's slug is as good as a shipped one), no longer by an enum in the OpenAPI schema.
+    queries = ("use=kontor", "hub=nowhere&max_walk_min=5", "area=atlantis", "limit=5000")
+    for query in queries:
         search = client.get(f"/premises?{query}")
         on_map = client.get(f"/maps/premises?{query}")
         assert search.status_code == on_map.status_code == 422, query
-        if "area" in query:  # GET /premises checks types in its OpenAPI schema: same fields
+        if "limit" in query:  # GET /premises checks bounds in its OpenAPI schema: same fields
             fields = [{e["field"] for e in r.json()["errors"]} for r in (search, on_map)]
-            assert fields[0] == fields[1] == {"area", "limit"}
+            assert fields[0] == fields[1] == {"limit"}
         else:  # checked by geoplan: same fields and messages
             assert search.json()["errors"] == on_map.json()["errors"], query
     assert client.get("/maps/premises?use=kontor").json()["errors"][0]["field"] == "use"

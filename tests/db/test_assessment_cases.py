@@ -382,7 +382,12 @@ def test_facts_of_a_site_in_sentrum(loaded_db: str):
     with db.connect(loaded_db) as conn:
         r = assess(conn, AssessmentInput(LANDMARKS["lorenskog_hus"], "office", 2500))
     f = r["facts"]
-    assert f["municipality"] == {"name": "Lørenskog", "inside": "yes", "inside_share": 1.0}
+    assert f["municipality"] == {
+        "name": "Lørenskog",
+        "kommunenummer": "3222",
+        "inside": "yes",
+        "inside_share": 1.0,
+    }
     assert [a["id"] for a in f["areas"]] == ["sentrum"] and f["areas"][0]["overlap_share"] == 1
     assert not f["outside_all_areas"]
     nearest = f["nearest_hubs"][0]

@@ -216,7 +216,10 @@ def test_filter_form_leads_to_search_map_in_chromium(server, page, conn, tmp_pat
     assert stats["premises"]["features"] == expected > 0
     assert stats["catchments_10"]["onMap"] and "catchments_5" not in stats
     assert page.locator("#gp-results tbody tr").count() == expected
-    first = page.locator("#gp-results tbody tr a").first.get_attribute("href")
-    assert first.startswith("/premises/")
+    # each result opens its page (issue 15: readable on a phone) and links its API record
+    row = page.locator("#gp-results tbody tr").first
+    pid = row.get_attribute("data-id")
+    links = [a.get_attribute("href") for a in row.locator("a").all()]
+    assert links[0] == f"/maps/premises/{pid}" and f"/premises/{pid}" in links
     page.screenshot(path=str(tmp_path / "search.png"))
     assert_only_tiles_failed(page)

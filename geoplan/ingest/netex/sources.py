@@ -1,9 +1,10 @@
 """Where NeTEx documents come from: one XML file, a folder of them, or a zip (Entur's delivery).
 
 Every document is opened as a byte stream and parsed as it streams, so nothing here holds a
-whole file in memory. A zip is checked before anything is read: its directory must be readable
-(a truncated download has none), and the uncompressed size of its XML documents is capped, in
-total and in ratio to their compressed size, so a zip bomb is refused before it is inflated.
+whole file in memory. A zip is checked before anything is read, by the guard every zip geoplan
+reads goes through (:mod:`geoplan.ingest.archives`): its directory must be readable (a truncated
+download has none), and the uncompressed size of its XML documents is capped, in total and in
+ratio to their compressed size, so a zip bomb is refused before it is inflated.
 """
 
 from __future__ import annotations
@@ -16,15 +17,12 @@ from pathlib import Path
 from typing import IO
 
 from geoplan.errors import ValidationError
+from geoplan.ingest.archives import MAX_RATIO, RATIO_FROM_BYTES, ZipLimits, open_zip
+
+__all__ = ["MAX_RATIO", "MAX_UNCOMPRESSED_BYTES", "RATIO_FROM_BYTES", "Document", "Source"]
 
 MAX_UNCOMPRESSED_BYTES = 8 * 1024**3
 """Cap on the XML a zip may inflate to (8 GiB: Entur's national timetable is ≈ 3 GiB)."""
-MAX_RATIO = 250.0
-"""Cap on uncompressed ÷ compressed size of one zipped document. NeTEx XML is repetitive: the
-line files of Ruter's AOR export inflate up to 48-fold, ``bench.netex``'s file of journeys
-repeated twelve times 113-fold; deflate cannot exceed ≈ 1030-fold, which is what bombs use."""
-RATIO_FROM_BYTES = 1024**2
-"""Documents smaller than this are not ratio-checked (a tiny file may compress very well)."""
 
 
 @dataclass(frozen=True)
@@ -86,38 +84,17 @@ class Source(AbstractContextManager):
         return sum(d.size for d in self.documents)
 
     def _zip_documents(self, path: Path) -> list[Document]:
-        try:
-            zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ValidationError(
-                f"{path.name}: not a readable zip file (truncated or damaged download?): {exc}",
-                field="path",
-            ) from exc
+        zf, members = open_zip(
+            path,
+            ZipLimits(self.max_bytes, self.max_ratio),
+            contents="XML",
+            select=lambda info: _is_xml(info.filename),
+        )
         self._zip = zf
-        docs, total = [], 0
-        for info in zf.infolist():
-            if info.is_dir() or not _is_xml(info.filename):
-                continue
-            if info.flag_bits & 0x1:
-                raise ValidationError(f"{path.name}: {info.filename} is encrypted", field="path")
-            size = info.file_size
-            ratio = size / max(info.compress_size, 1)
-            if size >= RATIO_FROM_BYTES and ratio > self.max_ratio:
-                raise ValidationError(
-                    f"{path.name}: {info.filename} would inflate {ratio:.0f}-fold "
-                    f"({size:,} bytes from {info.compress_size:,}); refused as a possible zip "
-                    f"bomb (limit {self.max_ratio:g}-fold)",
-                    field="path",
-                )
-            total += size
-            if total > self.max_bytes:
-                raise ValidationError(
-                    f"{path.name}: its XML inflates to more than {self.max_bytes:,} bytes; "
-                    "refused as a possible zip bomb",
-                    field="path",
-                )
-            docs.append(Document(f"{path.name}:{info.filename}", size, _zip_opener(zf, info)))
-        return docs
+        return [
+            Document(f"{path.name}:{info.filename}", info.file_size, _zip_opener(zf, info))
+            for info in members
+        ]
 
     def __iter__(self) -> Iterator[Document]:
         return iter(self.documents)
@@ -138,5 +115,7 @@ def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
 
 
 def _zip_opener(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], IO[bytes]]:
-    # ZipExtFile never yields more than the member's declared size, so the checks above hold.
+    # ZipExtFile never yields more than the member's declared size, so the checks above hold;
+    # lxml reads it in small chunks, so a member that lies about its size is never inflated
+    # in one piece.
     return lambda: zf.open(info)

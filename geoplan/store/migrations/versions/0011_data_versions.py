@@ -10,11 +10,19 @@ rows do (and a rolled-back write bumps nothing). Statement level, not row level:
 
 A layer is what one collection or map reads, possibly several tables:
 
-- ``premises``: ``premises`` (its stored Features in ``premises_features`` are written by its own
-  triggers) and ``premises_walk`` (the nearest hub and walk, rewritten by every re-annotation);
+- ``premises``: ``premises`` and ``premises_walk`` (the nearest hub and walk, rewritten by every
+  re-annotation). Its stored Features (``premises_features``) and tile clusters
+  (``premises_tile_cells``, revision 0008) are written only by ``premises``' own statement
+  triggers, and its history (``premises_history``) only in the same transaction as the
+  ``premises`` write: the bump on ``premises`` covers them, and a trigger of their own would
+  count one statement two or three times;
 - ``hubs``: ``hubs`` and ``hub_stops``; ``network``: ``walk_nodes`` and ``walk_edges``;
 - ``addresses``: ``addresses`` and ``address_streets``;
+- ``municipalities``: the national register (names and extents of municipalities a map may be
+  scoped to, revision 0010);
 - ``boundary``, ``areas``, ``catchments``, ``plans``, ``land_use``, ``assessments``: their table.
+
+Not versioned: ``api_keys`` (never served) and ``data_versions`` itself.
 
 The trigger also sends ``NOTIFY geoplan_data_versions, '<layer>'`` (delivered at commit, only when
 the write commits), so each API worker can keep the versions in memory and re-read them only
@@ -24,15 +32,15 @@ Concurrent writers to the same layer queue on its row from their first write sta
 commit (the price of a version that changes exactly at commit). API writes are single short
 transactions; a long import holds its layers' rows for its duration.
 
-Revision ID: data_versions
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01 12:00:00
 """
 
 from alembic import op
 
-revision = "data_versions"
-down_revision = "0007"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -48,6 +56,7 @@ LAYER_TABLES: dict[str, tuple[str, ...]] = {
     "land_use": ("land_use",),
     "addresses": ("addresses", "address_streets"),
     "assessments": ("assessments",),
+    "municipalities": ("municipalities",),
 }
 
 

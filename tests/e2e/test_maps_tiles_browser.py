@@ -1,0 +1,116 @@
+"""End to end: past the premises threshold (lowered here through the settings) the overview and
+search maps load premises as vector tiles from the server, in headless Chromium, without
+console errors; a click on a single premises opens its popup, a click on a cluster zooms in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from geoplan.config import Settings
+from geoplan.store import db
+from tests.conftest import free_port
+from tests.e2e.live_server import live_server
+from tests.e2e.test_maps_browser import assert_only_tiles_failed, page  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.browser
+
+TILES = "/ogc/collections/premises/tiles/WebMercatorQuad/"
+READY = "window.geoplanLayers && window.geoplanLayers.premises && " \
+    "window.geoplanLayers.premises.geoplanLoaded"  # fmt: skip
+MAP = "Object.values(window).find(v => v instanceof L.Map)"
+
+
+@pytest.fixture
+def tiled_server(loaded_db: str) -> Iterator[str]:
+    settings = Settings(database_url=loaded_db, map_tiles_threshold=10)
+    with live_server(loaded_db, free_port(), settings) as base:
+        yield base
+
+
+def point_of(page, lat: float, lon: float) -> dict:  # noqa: F811 (page: the fixture)
+    return page.evaluate(
+        f"([lat, lon]) => {{ const m = {MAP}; const p = m.latLngToContainerPoint([lat, lon]);"
+        " const r = m.getContainer().getBoundingClientRect();"
+        " return {x: r.left + p.x, y: r.top + p.y}; }",
+        [lat, lon],
+    )
+
+
+def test_overview_loads_premises_as_tiles(tiled_server, page, loaded_db):  # noqa: F811
+    tile_responses: list[tuple[str, int]] = []
+    page.on(
+        "response",
+        lambda r: TILES in r.url and tile_responses.append((r.url, r.status)),
+    )
+    response = page.goto(tiled_server + "/", wait_until="load")
+    html = response.text()
+    assert "sample-001" not in html  # not inline: loaded from the tiles
+    assert "EKSEMPELDATA" in html and "kartfliser" in html
+    page.wait_for_function(READY, timeout=20_000)
+    assert tile_responses and all(s in (200, 204) for _, s in tile_responses)
+    assert any(s == 200 for _, s in tile_responses)
+    assert all("status=available" in u for u, _ in tile_responses)
+    overlays = page.evaluate(
+        "[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+        ".map(l => l.textContent.trim())"
+    )
+    assert "Ledige lokaler" in overlays
+
+    # a cluster: its click zooms in
+    with psycopg.connect(db.conninfo(loaded_db)) as conn:
+        lon, lat = conn.execute(
+            "SELECT lonlat[0], lonlat[1] FROM premises WHERE id = 'sample-001'"
+        ).fetchone()
+    page.evaluate(f"([lat, lon]) => {MAP}.setView([lat, lon], 17, {{animate: false}})", [lat, lon])
+    page.wait_for_function(READY, timeout=20_000)
+    page.wait_for_timeout(300)
+    where = point_of(page, lat, lon)
+    page.mouse.click(where["x"], where["y"])
+    popup = page.wait_for_selector(".leaflet-popup-content .gp-premises-popup", timeout=10_000)
+    popup = popup.inner_html()
+    assert "Skårersletta 90" in popup and "EKSEMPELDATA" in popup
+    assert "/premises/sample-001" in popup and "min gange" in popup
+
+    page.evaluate(f"([lat, lon]) => {MAP}.setView([lat, lon], 12, {{animate: false}})", [lat, lon])
+    page.wait_for_function(READY, timeout=20_000)
+    page.wait_for_timeout(300)
+    # a cluster (drawn at its members' mean position): a click on it zooms in two levels
+    cluster = page.evaluate(
+        f"""() => {{
+      const map = {MAP}, layer = window.geoplanLayers.premises, size = layer.getTileSize();
+      map.closePopup();
+      const c = map.getSize().divideBy(2);
+      let best = null;
+      for (const key in layer._vectorTiles) {{
+        const [x, y, z] = key.split(':').map(Number);
+        if (z !== map.getZoom()) continue;
+        for (const f of Object.values(layer._vectorTiles[key]._features || {{}})) {{
+          if (f.feature.properties.count == null) continue;
+          const ll = map.unproject(L.point(x, y).scaleBy(size).add(f.feature._point), z);
+          const p = map.latLngToContainerPoint(ll), r = map.getContainer().getBoundingClientRect();
+          if (best === null || p.distanceTo(c) < best.d)
+            best = {{d: p.distanceTo(c), x: r.left + p.x, y: r.top + p.y,
+                     count: f.feature.properties.count}};
+        }}
+      }}
+      return best;
+    }}"""
+    )
+    assert cluster is not None and cluster["count"] >= 1 and cluster["d"] < 200
+    page.mouse.click(cluster["x"], cluster["y"])
+    page.wait_for_function(f"{MAP}.getZoom() === 14", timeout=10_000)
+    assert_only_tiles_failed(page)
+
+
+def test_search_map_past_the_threshold_draws_all_matches_as_tiles(tiled_server, page):  # noqa: F811
+    tile_urls: list[str] = []
+    page.on("response", lambda r: TILES in r.url and tile_urls.append(r.url))
+    page.goto(tiled_server + "/maps/premises?use=office&max_walk_min=15", wait_until="load")
+    page.wait_for_function(READY, timeout=20_000)
+    assert tile_urls
+    assert all("uses=office" in u and "filter=walk_min" in u for u in tile_urls)
+    assert page.locator("#gp-results tbody tr").count() > 0  # the table lists the page
+    assert_only_tiles_failed(page)
