@@ -20,9 +20,15 @@ Compressed bodies carry the coding in their tag (``"…-gzip"``, as Apache does)
 identity body are different byte sequences, and a strong tag names exactly one. A tag is
 matched whichever coding it names.
 
+With a read replica (``GEOPLAN_READ_DATABASE_URL``) the versions are read per request on the
+replica, where the pages are read, and a request the replica cannot serve (down, or behind the
+client's own write: ``Geoplan-LSN``) gets no validator: a tag must never name newer data than
+the page under it (:meth:`DataVersions._from_replica`).
+
 Only ``GET``/``HEAD`` on the routes in :data:`RULES` take part; a route's own ``ETag`` (the
-premises record's version, used with ``If-Match``) is left alone. ``HEAD`` gets the same tag
-and the same 304 as ``GET``.
+premises record's version, used with ``If-Match``) is left alone, and a vector tile's (the hash
+of its bytes: exact per tile, and no race with a write) only gets its coding suffix. ``HEAD``
+gets the same tag and the same 304 as ``GET`` (:class:`api.head.HeadAsGet` turns it into one).
 """
 
 from __future__ import annotations
@@ -40,18 +46,23 @@ from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import psycopg
+from psycopg_pool import PoolTimeout
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import geoplan
+from api import consistency
 from api.admission import ClientGoneError, OverloadedError
+from api.database import Server
 from geoplan.config import Settings
 from geoplan.store.data_versions import CHANNEL, LayerVersion, read_versions_async
 
 log = logging.getLogger("geoplan.api")
 
 # -- which layers each route reads ------------------------------------------------------------
-MAP_LAYERS = ("boundary", "areas", "hubs", "premises", "catchments", "network")
-"""What the map pages read (walking times and catchments follow the network)."""
+MAP_LAYERS = ("boundary", "areas", "hubs", "premises", "catchments", "network", "municipalities")
+"""What the map pages read (walking times and catchments follow the network; the served
+municipalities' names and extents, or a scoped one's from the national register)."""
 
 COLLECTION_LAYERS: dict[str, tuple[str, ...]] = {
     "areas": ("areas",),
@@ -72,13 +83,16 @@ class Rule:
     ``layers`` may depend on the path (a collection's id); an unknown collection gets no
     validator (it is a 404). ``negotiated``: the format follows ``Accept`` (OGC's ``f``
     default), so ``Accept`` is part of the tag and of ``Vary``. ``policy``: the response
-    depends on the assessment policy file too.
+    depends on the assessment policy file too. ``own_tag``: the route makes its own strong
+    validator and answers 304 itself (a vector tile's tag is the hash of its bytes); the
+    middleware only makes that tag name the content coding, as it does for its own.
     """
 
     pattern: re.Pattern[str]
     layers: tuple[str, ...] | Callable[[re.Match[str]], tuple[str, ...] | None]
     negotiated: bool = False
     policy: bool = False
+    own_tag: bool = False
 
     def layers_for(self, match: re.Match[str]) -> tuple[str, ...] | None:
         return self.layers(match) if callable(self.layers) else self.layers
@@ -88,25 +102,42 @@ def _collection(match: re.Match[str]) -> tuple[str, ...] | None:
     return COLLECTION_LAYERS.get(match["collection"])
 
 
+def _known(match: re.Match[str]) -> tuple[str, ...] | None:
+    return () if match["collection"] in COLLECTION_LAYERS else None
+
+
+_SEGMENT = r"[^/]+"
 RULES: tuple[Rule, ...] = (
-    # OGC API – Features
-    Rule(re.compile(r"/ogc(/conformance)?"), (), negotiated=True),
+    # OGC API – Features (the landing page and collections name the served municipalities)
+    Rule(re.compile(r"/ogc/?|/ogc/conformance|/ogc/api"), ("boundary",), negotiated=True),
     Rule(re.compile(r"/ogc/collections"), tuple(dict.fromkeys(
-        layer for layers in COLLECTION_LAYERS.values() for layer in layers)), negotiated=True),
-    Rule(re.compile(r"/ogc/collections/(?P<collection>[^/]+)(/items(/[^/]+)?)?"), _collection,
+        [*(layer for layers in COLLECTION_LAYERS.values() for layer in layers), "boundary"])),
+        negotiated=True),
+    Rule(re.compile(r"/ogc/collections/(?P<collection>[^/]+)"),
+         lambda m: None if (c := _collection(m)) is None else (*c, "boundary"), negotiated=True),
+    Rule(re.compile(r"/ogc/collections/(?P<collection>[^/]+)/items(/[^/]+)?"), _collection,
          negotiated=True),
-    Rule(re.compile(r"/ogc/collections/(?P<collection>[^/]+)/queryables"),
-         lambda m: () if m["collection"] in COLLECTION_LAYERS else None, negotiated=True),
-    # maps and reports
-    Rule(re.compile(r"/|/maps/overview|/maps/premises|/maps/areas/[^/]+"), MAP_LAYERS),
+    Rule(re.compile(r"/ogc/collections/(?P<collection>[^/]+)/queryables"), _known,
+         negotiated=True),
+    # OGC API – Tiles: the tile sets' metadata (extent from the data), the tiles themselves (their
+    # own tag: the hash of the bytes), the tile matrix sets (fixed)
+    Rule(re.compile(r"/ogc/collections/(?P<collection>[^/]+)/tiles(/[^/]+(/tilejson\.json)?)?"),
+         _collection),
+    Rule(re.compile(rf"/ogc/collections/(?P<collection>[^/]+)/tiles{4 * ('/' + _SEGMENT)}"),
+         _collection, own_tag=True),
+    Rule(re.compile(r"/ogc/tileMatrixSets(/[^/]+)?"), ()),
+    # maps, reports and pages
+    Rule(re.compile(r"/|/maps/overview|/maps/premises(/[^/]+)?|/maps/areas/[^/]+"), MAP_LAYERS),
     Rule(re.compile(r"/assessments/[^/]+"), ("assessments",)),
     Rule(re.compile(r"/assessments/[^/]+/report"),
          ("assessments", "areas", "hubs", "catchments", "network"), policy=True),
+    Rule(re.compile(r"/tilgjengelighet"), ()),  # the statement: the app's settings only
     # the other read routes (a premises record keeps its own ETag: its version, for If-Match)
-    Rule(re.compile(r"/premises"), ("premises", "hubs", "areas", "network")),
+    Rule(re.compile(r"/premises"), ("premises", "hubs", "areas", "network", "municipalities")),
     Rule(re.compile(r"/geocode"), ("addresses",)),
-    Rule(re.compile(r"/proximity/[^/]+"), ("hubs", "catchments", "network", "premises", "areas")),
-    Rule(re.compile(r"/plans/[^/]+"), ("plans", "land_use", "premises")),
+    Rule(re.compile(r"/proximity/[^/]+"),
+         ("hubs", "catchments", "network", "premises", "areas", "municipalities")),
+    Rule(re.compile(r"/plans/.+"), ("plans", "land_use", "premises")),
 )  # fmt: skip
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -126,6 +157,26 @@ def _rule(path: str) -> tuple[Rule, tuple[str, ...]] | None:
 
 
 # -- the versions, kept per worker ------------------------------------------------------------
+async def _read(server: Server, *, lsn: int | None = None) -> dict[str, LayerVersion] | None:
+    """Every layer's version on ``server``, or None when it cannot tell now: the server is down
+    (the route then answers 503 or goes elsewhere, as it would have), busy, or — with ``lsn`` —
+    has not replayed that far yet."""
+    if not await server.reach.usable():
+        return None
+    try:
+        # no disconnect check: it would consume the request's body message
+        async with server.read_admission.slot(), server.read_pool.connection() as conn:
+            if lsn is not None and not await consistency.has_replayed_async(conn, lsn):
+                return None
+            return await read_versions_async(conn)
+    except PoolTimeout as exc:
+        server.reach.unreachable(exc)  # logged once, like any checkout that finds it down
+        return None
+    except (psycopg.Error, OverloadedError, ClientGoneError, OSError) as exc:
+        log.warning("data versions not read (%s); no validators for this request", exc)
+        return None
+
+
 class DataVersions:
     """The layers' versions as this worker last read them, valid while nothing was written.
 
@@ -148,36 +199,50 @@ class DataVersions:
     async def get(self, scope: Scope) -> dict[str, LayerVersion] | None:
         """The versions, or None when they cannot be read now (the request then goes on
         without validators: the route itself answers, or fails, as it would have)."""
+        state = scope["app"].state
+        replica: Server | None = getattr(state, "replica", None)
+        if replica is not None:
+            return await self._from_replica(scope, replica)
         if self._listening and self._cached_generation == self._generation:
             return self._cached
-        state = scope["app"].state
-        pool = getattr(state, "read_pool", None)
-        if pool is None:  # an app without its lifespan (no pools): nothing to read with
+        primary: Server | None = getattr(state, "primary", None)
+        if primary is None:  # an app without its lifespan (no servers): nothing to read with
             return None
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(
-                self._listen(state.database_url), name="geoplan-data-versions"
+                self._listen(primary.conninfo), name="geoplan-data-versions"
             )
         generation, listening = self._generation, self._listening
-        try:
-            # no disconnect check: it would consume the request's body message
-            async with state.read_admission.slot(), pool.connection() as conn:
-                versions = await read_versions_async(conn)
-        except (psycopg.Error, OverloadedError, ClientGoneError, OSError) as exc:
-            log.warning("data versions not read (%s); no validators for this request", exc)
-            return None
-        if listening and self._listening and generation == self._generation:
+        versions = await _read(primary)
+        if (
+            versions is not None
+            and listening
+            and self._listening
+            and (generation == self._generation)
+        ):
             self._cached, self._cached_generation = versions, generation
         return versions
 
-    async def _listen(self, url: str) -> None:
-        """Hold ``LISTEN`` and count notifications; reconnect with backoff when it drops."""
-        from geoplan.store.db import conninfo
+    async def _from_replica(self, scope: Scope, replica: Server) -> dict[str, LayerVersion] | None:
+        """With a read replica, the versions the replica has replayed, read per request.
 
+        A tag must never name newer data than the page sent under it, or a cache would keep
+        the older page as current until the next write. The map and OGC pages read from the
+        replica, so the versions are read there too (a standby cannot ``LISTEN``, so they are
+        not kept). When the replica is down or has not yet replayed the client's own last
+        write (``Geoplan-LSN``, :mod:`api.consistency`), the page comes from the primary —
+        newer than anything the replica says — and the request gets no validator at all:
+        never a 304 that would hide the client's own write from it.
+        """
+        lsn = consistency.client_lsn(Request(scope))
+        return await _read(replica, lsn=lsn)
+
+    async def _listen(self, conninfo: str) -> None:
+        """Hold ``LISTEN`` and count notifications; reconnect with backoff when it drops."""
         backoff = 0.5
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
                 async with conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self._generation += 1  # whatever was read before now is not trusted
@@ -219,6 +284,39 @@ def _matches(if_none_match: str, opaque: str) -> str | None:
         if theirs == opaque or (coding in CODINGS and base == opaque):
             return f'"{theirs}"'
     return None
+
+
+def _without_codings(if_none_match: str) -> str:
+    """``If-None-Match`` with each tag's coding suffix removed (``"abc-gzip"`` → ``"abc"``)."""
+    tags = []
+    for m in _TAG.finditer(if_none_match):
+        base, _, coding = m.group(2).rpartition("-")
+        tags.append(f'{m.group(1) or ""}"{base if coding in CODINGS else m.group(2)}"')
+    return ", ".join(tags) if tags else if_none_match
+
+
+def _coded_tag(message: Message, theirs: str) -> list[tuple[bytes, bytes]]:
+    """The response headers with a route's strong ETag naming the body's coding: the client's
+    own tag on a 304, ``"…-gzip"`` on a gzip body."""
+    headers = list(message.get("headers", []))
+    coding, at = b"", None
+    for i, (name, value) in enumerate(headers):
+        name = name.lower()
+        if name == b"etag" and value.startswith(b'"'):
+            at = i
+        elif name == b"content-encoding":
+            coding = value.strip().lower()
+    if at is None:
+        return headers
+    opaque = headers[at][1].decode("latin-1").strip('"')
+    if message["status"] == 304 and theirs:
+        tag = (_matches(theirs, opaque) or f'"{opaque}"').encode("latin-1")
+    elif coding in CODINGS_BYTES:
+        tag = b'"' + opaque.encode("latin-1") + b"-" + coding + b'"'
+    else:
+        return headers
+    headers[at] = (headers[at][0], tag)
+    return headers
 
 
 @dataclass(frozen=True)
@@ -292,6 +390,9 @@ class ConditionalRequests:
             await self.app(scope, receive, send)
             return
         rule, layers = found
+        if rule.own_tag:
+            await self._own_tag(scope, receive, send)
+            return
         versions = await self.versions.get(scope) if layers else {}
         if versions is None:
             await self.app(scope, receive, send)
@@ -373,6 +474,31 @@ class ConditionalRequests:
             headers.append((b"cache-control", self.cache_control))
         if negotiated:
             headers.append((b"vary", b"Accept"))  # a field line of its own: Vary values add up
+
+    async def _own_tag(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A route with its own strong tag (a tile's hash): the route sees the client's tags
+        without coding suffixes, and a compressed body's tag gets the coding's suffix (a 304
+        echoes the tag the client sent), so one strong tag still names one byte sequence."""
+        theirs = ""
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                theirs = value.decode("latin-1")
+        if theirs:
+            bare = _without_codings(theirs).encode("latin-1")
+            scope = {
+                **scope,
+                "headers": [
+                    (name, bare if name == b"if-none-match" else value)
+                    for name, value in scope["headers"]
+                ],
+            }
+
+        async def send_with_coding(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": _coded_tag(message, theirs)}
+            await send(message)
+
+        await self.app(scope, receive, send_with_coding)
 
     def _layer_state(
         self, layers: tuple[str, ...], versions: Mapping[str, LayerVersion]

@@ -40,15 +40,25 @@ from geoplan.config import Settings
 from maps.base import BASE_LAYERS
 
 # -- CORS ---------------------------------------------------------------------------------------
-READ_PREFIXES = ("/ogc", "/premises", "/geocode", "/proximity", "/plans", "/tiles", "/access")
-"""Path prefixes of the public read routes (each also matches its sub-paths)."""
+READ_PREFIXES = ("/ogc", "/premises", "/geocode", "/proximity", "/plans")
+"""Path prefixes of the public read routes (each also matches its sub-paths; the vector tiles
+and tile matrix sets are under ``/ogc``)."""
 
 READ_METHODS = ("GET", "HEAD")
-CORS_REQUEST_HEADERS = ("If-None-Match", "If-Modified-Since")
-"""Request headers a cross-origin script may send besides the CORS-safelisted ones."""
-CORS_EXPOSED_HEADERS = ("ETag", "Last-Modified", "Link", "Content-Crs", "Retry-After")
+CORS_REQUEST_HEADERS = ("If-None-Match", "If-Modified-Since", "Geoplan-LSN")
+"""Request headers a cross-origin script may send besides the CORS-safelisted ones (validators,
+and the position of its own last write so a read-replica setup shows it that write:
+:mod:`api.consistency`)."""
+CORS_EXPOSED_HEADERS = (
+    "ETag",
+    "Last-Modified",
+    "Link",
+    "Content-Crs",
+    "Retry-After",
+    "Geoplan-LSN",
+)
 """Response headers a cross-origin script may read besides the safelisted ones (paging links,
-the CRS of the coordinates, validators)."""
+the CRS of the coordinates, validators, the write position)."""
 CORS_MAX_AGE_S = 3600
 
 
@@ -130,7 +140,7 @@ def compression(app: ASGIApp) -> CompressMiddleware:
 
 
 # -- security headers -----------------------------------------------------------------------------
-EMBEDDABLE = re.compile(r"/|/maps/overview|/maps/premises|/maps/areas/[^/]+")
+EMBEDDABLE = re.compile(r"/|/maps/overview|/maps/premises(/[^/]+)?|/maps/areas/[^/]+")
 """The pages other sites may frame (``GEOPLAN_FRAME_ANCESTORS``); every other page: only this
 site."""
 

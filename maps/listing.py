@@ -157,8 +157,13 @@ def build_listing_map(
         '<a href="#gp-details">Alle opplysninger under kartet</a>.</p>'
     )
     notes = base.data_notes(None, hubs if len(hubs) else None, found, catchments)
-    add_title(m, title_panel_html(title, notes, intro=intro), title=title, notes=notes,
-              embedding=embedding)
+    add_title(
+        m,
+        title_panel_html(title, notes, intro=intro),
+        title=title,
+        notes=notes,
+        embedding=embedding,
+    )
     base.add_legend(
         m,
         roles=[],

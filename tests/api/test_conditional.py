@@ -66,6 +66,18 @@ def revalidate(client: TestClient, path: str, **headers: str):
         "/maps/areas/visperud",
         "/premises?limit=3",
         "/proximity/coverage",
+        # the routes main gained with tiles, municipalities, WCAG pages, geocoding and zoning
+        "/maps/premises/sample-001",
+        "/maps/overview?kommune=3222",
+        "/tilgjengelighet",
+        "/geocode?q=Storgata%202",
+        "/plans/land-use/premises",
+        "/ogc/collections/plans/items",
+        "/ogc/collections/land_use/items",
+        "/ogc/collections/premises/tiles",
+        "/ogc/collections/premises/tiles/WebMercatorQuad",
+        "/ogc/collections/areas/tiles/WebMercatorQuad/tilejson.json",
+        "/ogc/tileMatrixSets/WebMercatorQuad",
     ],
 )
 def test_a_revalidation_is_answered_304_without_a_body(client, path):
@@ -165,7 +177,14 @@ def test_what_decides_the_tag(client):
     assert html.headers["content-type"].startswith("text/html")
     assert html.headers["etag"] != base
     assert "accept" in html.headers["vary"].lower()
-    other_host = client.get(ITEMS, headers={"Host": "kart.example.no"})
+
+
+def test_the_host_is_part_of_the_tag(loaded_db):
+    hosts = "testserver,kart.example.no"  # both trusted (api/request_guard.py)
+    settings = Settings(database_url=loaded_db, trusted_hosts=hosts)
+    with TestClient(create_app(settings)) as c:
+        base = c.get(ITEMS).headers["etag"]
+        other_host = c.get(ITEMS, headers={"Host": "kart.example.no"})
     assert other_host.headers["etag"] != base  # its links name another host
 
 
@@ -193,3 +212,66 @@ def test_every_collection_has_its_layer_and_every_rule_reads_known_layers():
     for rule in RULES:
         if not callable(rule.layers):
             assert set(rule.layers) <= set(LAYERS), rule.pattern
+
+
+# -- vector tiles: their own tag (the hash of the bytes), named by coding ------------------------
+def _a_big_tile(client: TestClient, loaded_db: str) -> str:
+    """A tile above the compression threshold (1 KB): the municipality's boundary or areas."""
+    from api.http_headers import MINIMUM_SIZE
+    from tests.api.test_tiles_api import centre, tile_of, url
+
+    with psycopg.connect(db.conninfo(loaded_db)) as conn:
+        lon, lat = centre(conn)
+    for collection in ("boundary", "areas", "catchments"):
+        for z in (10, 11, 12, 13):
+            tile = url(collection, z, *tile_of(lon, lat, z))
+            if (
+                len(client.get(tile, headers={"Accept-Encoding": "identity"}).content)
+                > MINIMUM_SIZE
+            ):
+                return tile
+    raise AssertionError("no tile of the test data is above the compression threshold")
+
+
+def test_a_compressed_tile_names_its_coding_and_revalidates(client, loaded_db):
+    tile = _a_big_tile(client, loaded_db)
+    plain = client.get(tile, headers={"Accept-Encoding": "identity"})
+    gz = client.get(tile, headers={"Accept-Encoding": "gzip"})
+    assert plain.status_code == gz.status_code == 200
+    assert "content-encoding" not in plain.headers and gz.headers["content-encoding"] == "gzip"
+    assert gz.headers["etag"] == plain.headers["etag"][:-1] + '-gzip"'
+    assert gz.headers["cache-control"] == "public, max-age=60"  # the tiles' own setting
+    again = client.get(
+        tile, headers={"Accept-Encoding": "gzip", "If-None-Match": gz.headers["etag"]}
+    )
+    assert again.status_code == 304 and again.headers["etag"] == gz.headers["etag"]
+    bare = client.get(tile, headers={"If-None-Match": plain.headers["etag"]})
+    assert bare.status_code == 304 and bare.headers["etag"] == plain.headers["etag"]
+    assert client.get(tile, headers={"If-None-Match": '"other-gzip"'}).status_code == 200
+
+
+# -- with a read replica: the versions the replica has, never newer than the page ----------------
+def test_with_a_read_url_the_versions_are_read_per_request(loaded_db):
+    # the read URL names the primary itself (a "replica" that has replayed everything): what
+    # differs is that the versions are read per request where the pages are read, not kept
+    with TestClient(create_app(database_url=loaded_db, read_database_url=loaded_db)) as c:
+        hubs = c.get(HUBS)
+        assert c.get(HUBS, headers={"If-None-Match": hubs.headers["etag"]}).status_code == 304
+        with psycopg.connect(db.conninfo(loaded_db)) as conn:
+            conn.execute("UPDATE hubs SET name = name")
+        # the very next request sees it: no notification to wait for
+        r = c.get(HUBS, headers={"If-None-Match": hubs.headers["etag"]})
+        assert r.status_code == 200 and r.headers["etag"] != hubs.headers["etag"]
+
+
+def test_a_page_the_replica_cannot_serve_gets_no_validator(loaded_db):
+    # a replica that is down: the pages come from the primary, newer than anything the replica
+    # could tell, so no tag (and never a 304) rather than one naming the wrong data
+    from tests.conftest import free_port
+
+    down = f"postgresql://geoplan@127.0.0.1:{free_port()}/nowhere"
+    with TestClient(create_app(database_url=loaded_db, read_database_url=down)) as c:
+        r = c.get(HUBS)
+        assert r.status_code == 200 and r.json()["features"]
+        assert "etag" not in r.headers and "last-modified" not in r.headers
+        assert c.get(HUBS, headers={"If-None-Match": '"x"'}).status_code == 200

@@ -61,14 +61,44 @@ def test_preflight_of_a_read_route_is_answered_for_any_origin(client):
 
 
 @pytest.mark.parametrize(
-    "path", ["/premises?limit=1", "/geocode?q=x", "/proximity/coverage", ITEMS, "/ogc"]
+    "path",
+    [
+        "/premises?limit=1",
+        "/geocode?q=x",
+        "/proximity/coverage",
+        ITEMS,
+        "/ogc",
+        "/plans/land-use/premises",
+        "/ogc/collections/land_use/items",
+        "/ogc/collections/premises/tiles/WebMercatorQuad",
+        "/ogc/collections/areas/tiles/WebMercatorQuad/tilejson.json",
+        "/ogc/collections/areas/tiles/WebMercatorQuad/10/297/543",
+        "/ogc/tileMatrixSets",
+    ],
 )
 def test_reads_carry_cors_headers_and_expose_the_validators(client, path):
     r = client.get(path, headers={"Origin": "https://kart.example.no"})
+    assert r.status_code in (200, 204), r.text
     assert r.headers["access-control-allow-origin"] == "*"
     exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
-    assert {"etag", "last-modified", "link", "content-crs"} <= exposed
+    assert {"etag", "last-modified", "link", "content-crs", "geoplan-lsn"} <= exposed
     assert "access-control-allow-credentials" not in r.headers
+
+
+def test_a_cross_origin_read_may_say_where_its_write_was(client):
+    # Geoplan-LSN: a client's last write position, so a read-replica setup shows it that write
+    r = client.options(
+        "/ogc/collections/premises/items",
+        headers={
+            "Origin": "https://kart.example.no",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "geoplan-lsn, if-none-match",
+        },
+    )
+    assert r.status_code == 200
+    assert "geoplan-lsn" in r.headers["access-control-allow-headers"].lower()
+    r = client.get(ITEMS, headers={"Origin": "https://kart.example.no", "Geoplan-LSN": "0/0"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
 
 
 def test_writes_are_never_offered_cross_origin(client, loaded_db):
