@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import re
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
@@ -168,6 +170,7 @@ TILE_ORIGINS: tuple[str, ...] = tuple(
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 _INLINE = re.compile(rb"<(script|style)\b([^>]*)>(.*?)</\1\s*>", re.S | re.I)
 _SRC = re.compile(rb"\bsrc\s*=", re.I)
+_SRCDOC = re.compile(rb"<iframe\b[^>]*?\bsrcdoc\s*=\s*(['\"])(.*?)\1", re.S | re.I)
 _EVAL = b"new Function("
 
 
@@ -175,6 +178,16 @@ def _hash(text: bytes) -> str:
     # the HTML parser turns CR LF and CR into LF before the browser hashes an element's text
     text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return "'sha256-" + base64.b64encode(hashlib.sha256(text).digest()).decode("ascii") + "'"
+
+
+def _inline_elements(page: bytes) -> Iterator[re.Match[bytes]]:
+    """The page's ``<script>`` and ``<style>`` elements, and those of the documents in its
+    ``<iframe srcdoc>`` attributes (the assessment report's map): a srcdoc document runs under
+    the policy of the page around it, so its inline code needs its hashes there."""
+    yield from _INLINE.finditer(page)
+    for m in _SRCDOC.finditer(page):
+        inner = html.unescape(m.group(2).decode("utf-8")).encode("utf-8")
+        yield from _INLINE.finditer(inner)
 
 
 def content_security_policy(
@@ -195,7 +208,7 @@ def content_security_policy(
     scripts: dict[str, None] = {}
     styles: dict[str, None] = {}
     needs_eval = False
-    for m in _INLINE.finditer(page):
+    for m in _inline_elements(page):
         kind, attributes, text = m.group(1).lower(), m.group(2), m.group(3)
         if kind == b"script":
             if _SRC.search(attributes):

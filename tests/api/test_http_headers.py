@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import html
 import re
 from collections.abc import Iterator
 
@@ -240,6 +241,15 @@ def test_unsafe_eval_only_where_a_script_needs_it():
     # CR LF is hashed as the browser's parser sees it: LF
     crlf = content_security_policy(b"<script>a\r\nb</script>", frame_ancestors=["*"])
     assert _sha("a\nb") in crlf
+
+
+def test_the_code_of_a_srcdoc_frame_is_hashed_in_the_page_around_it():
+    # the assessment report's map is an <iframe srcdoc>, which runs under the report's policy
+    inner = "<html><script>var m = 1 && 2;</script><style>p{}</style></html>"
+    page = f'<p>x</p><iframe title="kart" srcdoc="{html.escape(inner)}"></iframe>'.encode()
+    policy = directives(content_security_policy(page, frame_ancestors=["'self'"]))
+    assert policy["script-src"] == ["'self'", _sha("var m = 1 && 2;")]
+    assert policy["style-src"] == ["'self'", _sha("p{}")]
 
 
 def test_other_pages_may_only_be_framed_by_this_site_and_json_is_nosniff(client):

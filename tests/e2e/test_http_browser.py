@@ -98,33 +98,108 @@ def violations(page) -> list[str]:
     return page.evaluate("window.__csp")
 
 
-@pytest.mark.parametrize(
-    "path",
-    ["/", "/maps/premises?use=office", "/maps/areas/visperud", "/maps/overview?embed=1",
-     "/ogc/collections/hubs/items?f=html"],
-)  # fmt: skip
+MAP_PAGES = [
+    "/",
+    "/maps/overview?kommune=3222",
+    "/maps/premises?use=office",
+    "/maps/areas/visperud",
+    "/maps/premises/sample-001",
+    "/maps/overview?embed=1",
+    "/maps/premises?use=office&embed=1",
+    "/maps/premises/sample-001?embed=1",
+]
+"""Every map page main serves, full and embedded."""
+OTHER_PAGES = [
+    "/tilgjengelighet",
+    "/ogc?f=html",
+    "/ogc/collections?f=html",
+    "/ogc/collections/premises?f=html",
+    "/ogc/collections/premises/queryables?f=html",
+    "/ogc/collections/hubs/items?f=html",
+    "/ogc/collections/premises/items/sample-001?f=html",
+    "/ogc/conformance?f=html",
+]
+"""Every other HTML page (the OGC pages, the accessibility statement)."""
+KEY = "gp_test_http_key_0123456789"
+
+
+def exercise_map(page) -> None:
+    """What a map page runs beyond loading: the measure tool compiles its templates (the reason
+    for 'unsafe-eval'); popups and the hub badges write style attributes; the share control."""
+    page.hover(".leaflet-control-measure")
+    page.click(".leaflet-control-measure .js-start")
+    page.mouse.click(700, 450)
+    page.mouse.click(760, 480)
+    page.evaluate(
+        "() => { const hubs = window.geoplanLayers.hubs.getLayers();"
+        " if (hubs.length) hubs[0].openPopup(); }"
+    )
+    if page.locator(".gp-share summary").count():
+        page.click(".gp-share summary")
+    page.wait_for_timeout(300)
+
+
+@pytest.mark.parametrize("path", MAP_PAGES + OTHER_PAGES)
 def test_pages_run_under_their_policy_without_violations(server, page, path):
     page.add_init_script(RECORD_VIOLATIONS)
     response = page.goto(server + path, wait_until="load")
+    assert response.status == 200
     policy = response.headers["content-security-policy"]
     assert "'unsafe-inline'" not in policy.split("style-src-attr")[0]
-    if path.startswith("/ogc"):
-        wait_until(page, "document.querySelectorAll('.leaflet-marker-icon').length")
-    else:
+    if path in MAP_PAGES:
         page.wait_for_function("window.geoplanLayers && window.geoplanLayers.premises")
-        # the measure tool compiles its templates (the reason for 'unsafe-eval'), popups and
-        # the hub badges write style attributes: exercise both
-        page.hover(".leaflet-control-measure")
-        page.click(".leaflet-control-measure .js-start")
-        page.mouse.click(700, 450)
-        page.mouse.click(760, 480)
-        page.evaluate(
-            "() => { const hubs = window.geoplanLayers.hubs.getLayers();"
-            " if (hubs.length) hubs[0].openPopup(); }"
-        )
-        page.wait_for_timeout(300)
+        exercise_map(page)
+    elif path.endswith("/items?f=html"):  # the items map (ogc-items.js)
+        wait_until(page, "document.querySelectorAll('.leaflet-marker-icon, path').length")
     assert violations(page) == []
     assert_only_tiles_failed(page)
+
+
+def test_the_tiled_maps_and_the_report_run_under_their_policy(loaded_db, page):
+    """The overview and search past GEOPLAN_MAP_TILES_THRESHOLD (premises as vector tiles over
+    the vendored VectorGrid, fetched from /ogc/…/tiles), and an assessment report (its map in
+    an iframe ``srcdoc``, which runs under the report's policy)."""
+    import httpx
+
+    from tests.api.test_assessment_api import add_key
+
+    add_key(loaded_db, KEY)
+    settings = Settings(database_url=loaded_db, map_tiles_threshold=10)
+    with live_server(loaded_db, free_port(), settings) as base:
+        r = httpx.post(
+            f"{base}/assessments",
+            json={"site": {"type": "Point", "coordinates": [10.9548, 59.9267]},
+                  "use": "office", "floor_area_m2": 2500, "employees": 140},
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=60,
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+        page.add_init_script(RECORD_VIOLATIONS)
+        for path in ("/", "/maps/premises?max_walk_min=15", "/maps/overview?embed=1"):
+            page.goto(base + path, wait_until="load")
+            page.wait_for_function("window.geoplanLayers && window.geoplanLayers.premises")
+            assert page.evaluate("!!L.vectorGrid && !window.geoplanLayers.premises.getLayers")
+            wait_until(page, "performance.getEntriesByType('resource')"
+                             ".some(e => e.name.includes('/tiles/WebMercatorQuad/'))")  # fmt: skip
+            exercise_map(page)
+            assert violations(page) == [], path
+        page.goto(f"{base}/assessments/{r.json()['id']}/report", wait_until="load")
+        frame = page.frames[1]
+        # the map's scripts ran (they are blocked, and the map blank, without their hashes)
+        wait_until(frame, "window.L && document.querySelectorAll('path').length", timeout_s=15)
+        page.wait_for_timeout(500)
+        assert violations(page) == [] and frame.evaluate("window.__csp || []") == []
+    assert_only_tiles_failed(page)
+
+
+def test_an_embedded_map_fills_its_frame(server, page):
+    page.set_viewport_size({"width": 800, "height": 500})
+    page.goto(server + "/maps/premises?use=office&embed=1", wait_until="load")
+    page.wait_for_function("window.geoplanLayers && window.geoplanLayers.premises")
+    height = page.evaluate("document.querySelector('.folium-map').getBoundingClientRect().height")
+    assert abs(height - 500) <= 1
+    assert page.locator(".gp-embed h1").count() == 1  # the bar names the map
+    assert page.locator("#gp-results").count() == 1  # the list stays, under the map
 
 
 def test_the_policy_is_enforced(server, page):
@@ -156,7 +231,10 @@ def test_the_map_embeds_on_another_site_and_links_back(server, page):
     inner = page.frames[1]
     inner.wait_for_function("window.geoplanLayers && window.geoplanLayers.premises")
     assert inner.evaluate("Object.values(window).find(v => v instanceof L.Map).getZoom()") == 15
-    assert inner.locator("#gp-filter").count() == 0 and inner.locator("#gp-results").count() == 0
+    assert inner.locator("#gp-filter").count() == 0  # no side panel
+    # the map fills the frame; the results (its text alternative) are below it
+    fill = "document.querySelector('.folium-map').offsetHeight - window.innerHeight"
+    assert inner.evaluate(fill) == 0
     assert "EKSEMPELDATA" in inner.inner_text(".gp-embed")
     back = inner.get_attribute(".gp-full-link", "href")
     assert back.startswith(server + "/maps/premises?") and "use=office" in back
