@@ -2,8 +2,8 @@
 
 Municipalities put maps on their own websites. A served map page takes an :class:`Embedding`:
 
-* ``embed=False`` (the full page): the usual side panel, plus a small control with a link to
-  the map as it is shown (filters in the query, the view in ``#kart=zoom/lat/lon``) and a
+* ``embed=False`` (the full page): the usual side panel, with a "Del kartet" part holding a
+  link to the map as it is shown (filters in the query, the view in ``#kart=zoom/lat/lon``) and a
   copyable ``<iframe>`` snippet of its embed mode;
 * ``embed=True`` (``?embed=1``): the map fills the frame — no side panel, no skip links into
   it — with a compact bar naming the map, its data warnings and a link to the full page. The
@@ -71,6 +71,20 @@ class ShareControl(JSCSSMixin):
         )
 
 
+SHARE_HTML = (
+    '<details class="gp-share" data-gp-collapse><summary><span class="gp-wide">Del kartet</span>'
+    '<span class="gp-narrow">Del</span></summary>'
+    '<label for="gp-share-link">Lenke til kartet slik det vises nå</label>'
+    '<div class="gp-copy"><input id="gp-share-link" type="text" readonly>'
+    '<button type="button" data-copy="gp-share-link">Kopier lenken</button></div>'
+    '<label for="gp-embed-code">Kode for å bygge kartet inn på en nettside</label>'
+    '<div class="gp-copy"><textarea id="gp-embed-code" rows="3" readonly></textarea>'
+    '<button type="button" data-copy="gp-embed-code">Kopier koden</button></div></details>'
+)
+"""The share part of a full page's title panel; ``geoplan.share`` fills in the link and the
+code (and the note on where the map may be embedded) and keeps them current."""
+
+
 def bar_html(title: str, notes: list[str]) -> str:
     """The embed mode's bar: the map's title and its data warnings (sample data, estimates)."""
     return f"<h1>{base.esc(title)}</h1>{base.notes_html(notes)}"
@@ -84,11 +98,14 @@ def add_title(
     notes: list[str],
     embedding: Embedding | None,
 ) -> None:
-    """The title panel of a full page, or the embed bar; and the share control when served."""
-    if embedding is None or not embedding.embed:
-        base.add_panel(m, panel_html)
+    """The title panel of a full page, or the embed bar; and the share control when served
+    (a part of the title panel, like "Om kartet": one more button on phones, where the panel
+    keeps one part open at a time, and nothing new to overlap on the map)."""
     if embedding is None:
+        base.add_panel(m, panel_html)
         return
+    if not embedding.embed:
+        base.add_panel(m, panel_html + SHARE_HTML)
     if embedding.embed:
         _embed_page(m, panel_html)
     m.add_child(ShareControl(title, embedding, bar_html(title, notes)))

@@ -1,9 +1,11 @@
 /* Sharing and embedding a served geoplan map (maps/embed.py).
  *
  * The map view lives in the address's fragment (#kart=zoom/lat/lon), kept current as the map
- * moves, so a copied address — the filters in its query, the view in its fragment — opens the
- * same map. Full pages get a "Del kartet" control: the share link and an <iframe> snippet of
- * the embed mode (?embed=1), each with a copy button. Embedded pages (?embed=1) get a compact
+ * is moved (once the person has touched it: a page just opened keeps its address), so a copied
+ * address — the filters in its query, the view in its fragment — opens the
+ * same map. Full pages have a "Del kartet" part in their title panel (maps/embed.py writes its
+ * fields): the share link and an <iframe> snippet of the embed mode (?embed=1), each with a copy
+ * button, filled in here. Embedded pages (?embed=1) get a compact
  * bar instead of the side panel, with a link back to the full page. Nothing is offered on a map
  * opened from a file (there is no address to share).
  * Plain ES5, no dependencies but Leaflet.
@@ -84,32 +86,33 @@
           update = function () { link.href = address(map, false); };
         });
     } else {
-      control(map, 'bottomleft', 'gp-panel gp-share',
-        '<details data-gp-collapse><summary>Del kartet</summary>' +
-        '<label for="gp-share-link">Lenke til kartet slik det vises nå</label>' +
-        '<div class="gp-copy"><input id="gp-share-link" type="text" readonly>' +
-        '<button type="button" data-copy="gp-share-link">Kopier lenken</button></div>' +
-        '<label for="gp-embed-code">Kode for å bygge kartet inn på en nettside</label>' +
-        '<div class="gp-copy"><textarea id="gp-embed-code" rows="3" readonly></textarea>' +
-        '<button type="button" data-copy="gp-embed-code">Kopier koden</button></div>' +
-        (o.note ? '<p class="gp-note">' + esc(o.note) + '</p>' : '') + '</details>',
-        function (div) {
-          var link = div.querySelector('#gp-share-link');
-          var code = div.querySelector('#gp-embed-code');
-          update = function () {
-            link.value = address(map, false);
-            code.value = snippet(map, o.title);
-          };
-          Array.prototype.forEach.call(div.querySelectorAll('button[data-copy]'), function (b) {
-            L.DomEvent.on(b, 'click', function () {
-              copy(div.querySelector('#' + b.getAttribute('data-copy')), b);
-            });
-          });
+      var div = map.getContainer().querySelector('.gp-share');  /* in the title panel */
+      if (!div) { return null; }
+      if (o.note) {
+        var note = L.DomUtil.create('p', 'gp-note', div);
+        note.textContent = o.note;
+      }
+      var link = div.querySelector('#gp-share-link');
+      var code = div.querySelector('#gp-embed-code');
+      update = function () {
+        link.value = address(map, false);
+        code.value = snippet(map, o.title);
+      };
+      Array.prototype.forEach.call(div.querySelectorAll('button[data-copy]'), function (b) {
+        L.DomEvent.on(b, 'click', function () {
+          copy(div.querySelector('#' + b.getAttribute('data-copy')), b);
         });
+      });
     }
+    /* The address follows the view once the person has touched the map (or opened it with a
+     * view in the address): a page just loaded keeps the address it was opened with. */
+    var touched = !!match;
+    L.DomEvent.on(map.getContainer(), 'mousedown touchstart wheel keydown', function () {
+      touched = true;
+    });
     var keep = function () {
       update();
-      if (root.history && root.history.replaceState) {
+      if (touched && root.history && root.history.replaceState) {
         root.history.replaceState(root.history.state, '', viewFragment(map));
       }
     };

@@ -263,6 +263,11 @@ def test_share_control_keeps_filters_and_view(server, page):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
     page.goto(server + "/maps/premises?use=office&max_walk_min=10", wait_until="load")
     page.wait_for_function("window.geoplanLayers && window.geoplanLayers.premises")
+    page.wait_for_timeout(300)
+    assert "#" not in page.url  # a page just opened keeps its address
+    page.mouse.move(900, 300)
+    page.mouse.down()  # the person takes the map (the move itself is scripted, to be exact)
+    page.mouse.up()
     page.evaluate(
         "Object.values(window).find(v => v instanceof L.Map)"
         ".setView([59.93, 10.96], 14, {animate: false})"
