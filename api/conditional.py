@@ -361,13 +361,16 @@ class ConditionalRequests:
     CORS (so a 304 carries the CORS headers too).
     """
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, versions: DataVersions | None = None
+    ) -> None:
         self.app = app
         self.cache_control = f"max-age={settings.cache_max_age}".encode()
         self.policy_file = Path(settings.policy_file) if settings.policy_file else None
         app_id = f"{geoplan.__version__}|{settings.model_dump_json()}"
         self.salt = hashlib.blake2b(app_id.encode(), digest_size=16).hexdigest().encode()
-        self.versions = DataVersions()
+        # shared with the tile cache (api/answer_cache.py DataVersionsSource) when given
+        self.versions = versions if versions is not None else DataVersions()
         # what one read of the versions says about each set of layers (see _layer_state)
         self._states: dict[tuple[str, ...], _LayerState] = {}
         self._states_of: object = None

@@ -37,7 +37,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
-from api.admission import Admission
+from api.admission import PAGES, Admission
+from api.load_shedding import client_gone, lane_of
 from geoplan.config import Settings
 from geoplan.store.db import DatabaseUnavailableError, conninfo
 
@@ -167,7 +168,13 @@ class Server:
         self.reach = Reachability(name, self.conninfo, hint=hint)
         queue = {"max_waiting": settings.max_waiting, "max_wait_s": settings.max_wait_s}
         # one gate per pool, one slot per connection (see api/admission.py)
-        self.admission = Admission(settings.pool_size, name=f"{name} pool", **queue)
+        # the map pages hold at most GEOPLAN_PAGE_SLOTS of the sync pool (their own lane)
+        self.admission = Admission(
+            settings.pool_size,
+            lanes={PAGES: settings.page_slots},
+            name=f"{name} pool",
+            **queue,
+        )
         self.read_admission = Admission(settings.read_pool_size, name=f"{name} read pool", **queue)
         tag = "geoplan" if name == "database" else f"geoplan-{name.replace(' ', '-')}"
         self.pool = ConnectionPool(
@@ -252,7 +259,10 @@ class Server:
         concurrent requests (issue #16).
         """
         await self._admit()
-        async with self.admission.slot(request.is_disconnected):
+        scope = request.scope
+        async with self.admission.slot(
+            request.is_disconnected, lane=lane_of(scope), gone=client_gone(scope)
+        ):
             try:
                 conn = await run_in_threadpool(self.pool.getconn)
             except PoolTimeout as exc:
@@ -269,7 +279,9 @@ class Server:
     async def read_connection(self, request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
         """A pooled autocommit asyncio connection for one request's reads."""
         await self._admit()
-        async with self.read_admission.slot(request.is_disconnected):
+        async with self.read_admission.slot(
+            request.is_disconnected, gone=client_gone(request.scope)
+        ):
             try:
                 conn = await self.read_pool.getconn()
             except PoolTimeout as exc:

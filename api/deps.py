@@ -5,7 +5,7 @@ API-key auth."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -57,6 +57,15 @@ def read_conn_unless(*params: str) -> Callable[[Request], AsyncIterator[psycopg.
             yield conn
 
     return dependency
+
+
+def sync_read_connection(
+    request: Request, *, on_primary: bool = False
+) -> AbstractAsyncContextManager[psycopg.Connection]:
+    """``async with sync_read_connection(request) as conn``: what :func:`get_read_conn` (or,
+    ``on_primary``, :func:`get_conn`) yields, taken inside an ``async`` endpoint that decides
+    per request whether it needs a synchronous connection at all."""
+    return (_primary if on_primary else _for_reading)(request)
 
 
 @asynccontextmanager

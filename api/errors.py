@@ -30,7 +30,7 @@ from api.database import DatabaseDownError
 from geoplan.assessment.policy import NoPolicyError, PolicyError
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.geo.region import NoBoundaryError
-from geoplan.premises import StaleVersionError
+from geoplan.premises import NotOwnerError, StaleVersionError
 from geoplan.store.cluster import LocalDBError
 from geoplan.store.db import DatabaseError, DatabaseUnavailableError
 
@@ -55,6 +55,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "field": {"type": ["string", "null"]},
                     "message": {"type": "string"},
+                    "candidates": {
+                        "type": "array",
+                        "items": {"type": "object"},
+                        "description": "An address that names no single address in the "
+                        "register: what it may mean, best first (as GET /geocode lists them)",
+                    },
                 },
             },
         },
@@ -133,6 +139,8 @@ _DATABASE_UNAVAILABLE = Problem(
 PROBLEMS: dict[type[BaseException], Problem] = {
     ValidationError: _INVALID_INPUT,  # 400 under BAD_REQUEST_PREFIXES (the OGC API)
     NotFoundError: Problem(404),
+    # a key that is not admin, changing a listing it did not create (geoplan.premises.register)
+    NotOwnerError: Problem(403, "Not your listing"),
     StaleVersionError: Problem(
         412,
         "Precondition Failed",

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from geoplan.layers.spec import API_ORDER, ColumnSpec, LayerSpec
+from geoplan.layers.spec import API_ORDER, MAX_UNITS, ColumnSpec, LayerSpec
 from geoplan.premises import MAX_TEXT
 
 # Strict: JSON ``true`` is no number and ``"100"`` no coordinate (pydantic's lax mode would
@@ -82,13 +82,56 @@ def request_model(
             continue
         if col.examples:
             bounds["examples"] = list(col.examples)
-        if col.required:
+        if col.required and not (col.from_units and spec.unit_fields):
             fields[col.name] = (type_, Field(**bounds))
         elif col.kind == "bool" and not col.is_nullable:
             fields[col.name] = (type_, Field(False, **bounds))
         else:
             fields[col.name] = (type_ | None, Field(None, **bounds))
+    if spec.unit_fields:
+        units = list[unit_model(f"{name.removesuffix('Properties')}Unit", spec)]  # type: ignore[misc]
+        fields["units"] = (
+            units | None,
+            Field(None, max_length=MAX_UNITS, description=UNITS_DOC),
+        )
     return create_model(name, __base__=base, __doc__=doc, **fields)
+
+
+UNITS_DOC = (
+    "The building's vacant (and let) spaces, each with its own area, rent and availability; "
+    "with units, `floor_area_m2`, `rent_nok_m2_year` and `available_from` are derived from the "
+    "vacant ones. A PUT without `units` removes them; a PATCH replaces the whole list."
+)
+
+
+class _UnitBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def unit_model(name: str, spec: LayerSpec) -> type[BaseModel]:
+    """One unit as a client sends it (``spec.unit_fields``)."""
+    fields: dict[str, Any] = {}
+    for col in spec.unit_fields:
+        type_, bounds = _in_type(col), _bounds(col)
+        if col.examples:
+            bounds["examples"] = list(col.examples)
+        if col.required:
+            fields[col.name] = (type_, Field(description=col.description, **bounds))
+        else:
+            fields[col.name] = (type_ | None, Field(None, description=col.description, **bounds))
+    return create_model(name, __base__=_UnitBase, **fields)
+
+
+def unit_out_model(name: str, spec: LayerSpec) -> type[BaseModel]:
+    """One unit as the API returns it."""
+    fields: dict[str, Any] = {}
+    for col in spec.unit_fields:
+        type_ = _OUT_TYPES[col.kind]
+        if col.is_nullable:
+            fields[col.name] = (type_ | None, Field(None, description=col.description))
+        else:
+            fields[col.name] = (type_, Field(description=col.description))
+    return create_model(name, **fields)
 
 
 def response_model(name: str, spec: LayerSpec) -> type[BaseModel]:
@@ -102,4 +145,13 @@ def response_model(name: str, spec: LayerSpec) -> type[BaseModel]:
             fields[col.name] = (type_ | None, Field(None, **doc))
         else:
             fields[col.name] = (type_, Field(**doc))
+    if spec.unit_fields:
+        unit = unit_out_model(f"{name.removesuffix('Properties')}Unit", spec)
+        fields["units"] = (
+            list[unit],  # type: ignore[valid-type]
+            Field(
+                description="The building's units (a search lists those matching its unit "
+                "filters); empty: the listing is one space"
+            ),
+        )
     return create_model(name, **fields)

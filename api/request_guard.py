@@ -79,7 +79,7 @@ class RequestGuard:
         self.app = app
         self.max_body = settings.max_body_bytes
         self.trusted = trusted_hosts(settings)
-        self.open_paths = tuple(open_paths)  # bodies without a key allowed (none so far)
+        self.open_paths = tuple(open_paths)  # bodies without a key allowed (saving a search)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -81,11 +81,16 @@ def generate_premises(conn: psycopg.Connection, rows: int) -> None:
 
 
 @contextmanager
-def server(cmd: list[str], env: dict[str, str], ready_url: str, log: Path) -> Iterator[None]:
-    """Run ``cmd`` (its own process group) until the block ends; waits for ``ready_url``."""
+def server(
+    cmd: list[str], env: dict[str, str], ready_url: str, log: Path, cwd: Path | None = None
+) -> Iterator[None]:
+    """Run ``cmd`` (its own process group, in ``cwd``) until the block ends; waits for
+    ``ready_url``. (``python -m`` puts its working directory first on the path: a server of
+    another checkout runs in that checkout.)"""
     with log.open("w") as out:
         proc = subprocess.Popen(
             cmd,
+            cwd=cwd,
             env={**os.environ, **env},
             stdout=out,
             stderr=out,

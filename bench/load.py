@@ -10,6 +10,11 @@ keeps ≥ 80 % of its best 2xx throughput of the sweep, with zero 5xx and zero t
 
 wrk's timeout is raised to 30 s (its default of 2 s would count a slow map page as a timeout
 at 256 connections whatever the server did); a request still unanswered after that is a hang.
+
+Each step: a one-second warm-up run, then a wait until the route's queue has drained (a request
+to the route itself, which queues behind whatever the warm-up's wrk abandoned when it stopped:
+1 024 requests nobody reads), then the measured run. Without that wait the measured run at
+1 024 connections spent its first seconds behind the warm-up's leftovers.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,18 +91,19 @@ def script_for(route: Route, key: str, folder: Path) -> Path:
     return path
 
 
-def settle(base: str, seconds: float = 30) -> None:
-    """Wait until the server answers a health check quickly again (the last step's queue has
-    drained) so that one step's leftovers do not count against the next."""
+def settle(base: str, probe: str = "/healthz", seconds: float = 60) -> None:
+    """Wait until the route's queue has drained, so that one run's leftovers do not count
+    against the next: ``probe`` (the route itself for a GET route; ``/healthz``, in the same
+    lane, for a write) waits in its lane behind what the last run left there — the requests wrk
+    abandoned when it stopped — and returns when they are gone. A 503 (the queue still full) or
+    no answer: ask again."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        started = time.monotonic()
         try:
-            ok = httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+            if httpx.get(f"{base}{probe}", timeout=WRK_TIMEOUT_S * 2).status_code != 503:
+                return
         except httpx.HTTPError:
-            ok = False
-        if ok and time.monotonic() - started < 0.05:
-            return
+            pass
         time.sleep(0.5)
 
 
@@ -105,7 +112,7 @@ def line(route: str, level: int, run: WrkRun) -> str:
     return (
         f"  {route:<20} {level:>5}  {run.rps:8.1f} {run.ok_rps:8.1f}  {run.p50_ms:8.1f} "
         f"{run.p99_ms:8.1f}  {fives - run.count(503, 504):>5} {run.count(503, 504):>6} "
-        f"{run.timeouts:>8}"
+        f"{run.timeouts:>8}  {os.getloadavg()[0]:4.1f}"
     )
 
 
@@ -142,6 +149,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)))
     parser.add_argument("--only", default="", help="comma-separated route names to run")
     parser.add_argument("--shipped-only", action="store_true", help="skip the 10⁵ data set")
+    parser.add_argument("--no-shipped", action="store_true", help="only the generated data set")
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        help="another checkout (e.g. a worktree of main) served beside this one on the same "
+        "data, step by step in turn, for a before/after in one run",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("error: wrk is missing; install it with: apt-get install -y wrk")
@@ -157,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         with db.transaction(url) as conn:
             load_layers(conn, get_settings().layers_dir)
             key, _ = create_key(conn, "bench.load", "write")
-        datasets = [("shipped data", 0)]
+        datasets = [] if args.no_shipped and args.rows else [("shipped data", 0)]
         if args.rows and not args.shipped_only:
             datasets.append((f"{args.rows:,} generated premises", args.rows))
         all_met = True
@@ -173,45 +187,54 @@ def main(argv: list[str] | None = None) -> None:
                     "c FROM boundary LIMIT 1) s"
                 ).fetchone()
             bbox = f"{lon - 0.009:.5f},{lat - 0.0045:.5f},{lon + 0.009:.5f},{lat + 0.0045:.5f}"
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
-                   "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                   "--no-access-log", "--log-level", "warning"]  # fmt: skip
-            env = {"GEOPLAN_DATABASE_URL": url, "PYTHONPATH": str(REPO_ROOT)}
+            trees = {"this": REPO_ROOT}
+            if args.against:
+                trees = {"this": REPO_ROOT, "against": Path(args.against).resolve()}
+            bases = {name: f"http://127.0.0.1:{free_port()}" for name in trees}
             print(
                 f"\n{label} ({total:,} premises), one worker, wrk -t2 -d{args.duration}s "
                 f"--timeout {WRK_TIMEOUT_S}s; {os.cpu_count()} CPUs, load average "
-                f"{os.getloadavg()[0]:.1f}\n"
-                f"  {'route':<20} {'conns':>5}  {'req/s':>8} {'2xx/s':>8}  {'p50 ms':>8} "
-                f"{'p99 ms':>8}  {'5xx':>5} {'503':>6} {'timeouts':>8}",
+                f"{os.getloadavg()[0]:.1f}"
+                + ("".join(f"\n  {n}: {t}" for n, t in trees.items()) if args.against else "")
+                + f"\n  {'route':<20} {'conns':>5}  {'req/s':>8} {'2xx/s':>8}  {'p50 ms':>8} "
+                f"{'p99 ms':>8}  {'5xx':>5} {'503':>6} {'timeouts':>8}  load",
                 flush=True,
             )
             summary = []
-            with server(cmd, env, f"{base}/healthz", work / f"server-{rows}.log"):
+            with ExitStack() as servers:
+                for name, tree in trees.items():
+                    port = bases[name].rsplit(":", 1)[1]
+                    cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+                           "--host", "127.0.0.1", "--port", port, "--workers", "1",
+                           "--no-access-log", "--log-level", "warning"]  # fmt: skip
+                    env = {"GEOPLAN_DATABASE_URL": url, "PYTHONPATH": str(tree)}
+                    log = work / f"server-{name}-{rows}.log"
+                    servers.enter_context(server(cmd, env, f"{bases[name]}/healthz", log, cwd=tree))
                 for route in routes(bbox):
                     if args.only and route.name not in args.only.split(","):
                         continue
                     script = script_for(route, key, work)
-                    sweep: dict[int, WrkRun] = {}
+                    sweeps: dict[str, dict[int, WrkRun]] = {name: {} for name in trees}
+                    probe = route.path if route.method == "GET" else "/healthz"
                     for level in levels:
-                        settle(base)
-                        started = time.monotonic()
-                        run = wrk(
-                            base + route.path,
-                            connections=level,
-                            duration_s=args.duration,
-                            script=script,
-                            timeout_s=WRK_TIMEOUT_S,
-                            warmup_s=1,
-                        )
-                        sweep[level] = run
-                        print(line(route.name, level, run), flush=True)
-                        if time.monotonic() - started > 10 * args.duration + 60:
-                            print("  (this step took far longer than its duration)")
-                    met, text = verdict(route.name, sweep)
-                    all_met &= met
-                    summary.append(text)
+                        for name, base in bases.items():  # alternating step by step
+                            settle(base, probe)
+                            started = time.monotonic()
+                            common = {"connections": level, "script": script,
+                                      "timeout_s": WRK_TIMEOUT_S, "warmup_s": 0}  # fmt: skip
+                            wrk(base + route.path, duration_s=1, **common)  # warm-up
+                            settle(base, probe)  # the warm-up's leftovers are not measured
+                            run = wrk(base + route.path, duration_s=args.duration, **common)
+                            sweeps[name][level] = run
+                            tag = route.name if not args.against else f"{route.name} [{name}]"
+                            print(line(tag, level, run), flush=True)
+                            if time.monotonic() - started > 10 * args.duration + 60:
+                                print("  (this step took far longer than its duration)")
+                    for name, sweep in sweeps.items():
+                        tag = route.name if not args.against else f"{route.name} [{name}]"
+                        met, text = verdict(tag, sweep)
+                        all_met &= met or name != "this"
+                        summary.append(text)
             print(f"\ntargets ({label}): ≥ {KEEP:.0%} of best at 256 and 1 024; at 256 no 5xx "
                   "and no timeouts; at 1 024 only fast 503s", flush=True)  # fmt: skip
             print("\n".join(summary), flush=True)

@@ -16,10 +16,16 @@ their own address order — geoplan ``{z}/{y}/{x}``, tipg ``{z}/{x}/{y}``):
   properties (tipg asked for the same listing columns geoplan puts in tiles).
 
 Warm: every tile is requested once per server before it is measured (and wrk warms up 2 s).
-The target: warm tile p95 < 50 ms and ≥ 3× tipg's throughput. Then the overview page is opened
-in headless Chromium (tiles from the server; base maps blocked as offline): the page's own
-size, everything it transferred, and the time until the premises tiles of the first view are
-drawn (target: < 1 MB and < 2 s).
+The target: warm tile p95 < 50 ms and ≥ 3× tipg's throughput. geoplan runs twice, as served
+(warm tiles kept in memory, ``api/answer_cache.py``) and with that cache off
+(``GEOPLAN_TILE_CACHE_MB=0``: every tile made by PostgreSQL), so both figures are on the record.
+
+Then the overview page is opened in headless Chromium (tiles from the server; base maps blocked
+as offline), twice, each in a fresh browser context: **first**, when the server renders the
+page (its first request since the data was loaded), and **again**, the page the server kept
+(nothing committed since). Measured: the page's own size, everything it transferred, and the
+time from navigation until the premises tiles of the first view are drawn — "interactive"
+(target: < 1 MB and < 2 s).
 """
 
 from __future__ import annotations
@@ -93,45 +99,59 @@ def script(paths: list[str], directory: Path, name: str) -> Path:
     return path
 
 
-def measure_page(base: str) -> dict[str, float] | None:
-    """Overview page in headless Chromium: its size, all bytes, time until premises tiles drawn."""
+def measure_page(base: str) -> dict[str, dict[str, float]] | None:
+    """The overview page in headless Chromium, rendered by the server and then kept by it."""
     try:
         from playwright import sync_api
     except ImportError:
         return None
     if not Path(CHROMIUM).exists():
         return None
-    sizes: dict[str, int] = {}
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.route(
-            "**/*",
-            lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort(),
-        )
+        try:
+            return {
+                "first": _load_page(browser, base),
+                "again": _load_page(browser, base),
+            }
+        finally:
+            browser.close()
 
-        def on_response(response) -> None:
-            length = response.headers.get("content-length")
-            if length is not None:
-                sizes[response.url] = int(length)
-                return
-            try:
-                sizes[response.url] = len(response.body())
-            except Exception:  # noqa: BLE001 - a 204 or an aborted request has no body
-                sizes[response.url] = 0
 
-        page.on("response", on_response)
-        t0 = time.monotonic()
-        page.goto(base + "/", wait_until="load")
-        page.wait_for_function(
-            "window.geoplanLayers && window.geoplanLayers.premises && "
-            "window.geoplanLayers.premises.geoplanLoaded",
-            timeout=60_000,
-        )
-        interactive = time.monotonic() - t0
-        browser.close()
+def _load_page(browser, base: str) -> dict[str, float]:
+    """One load of the overview in a fresh context (no HTTP cache): sizes and seconds until the
+    premises tiles of the first view are drawn."""
+    sizes: dict[str, int] = {}
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.route(
+        "**/*",
+        lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort(),
+    )
+
+    def on_response(response) -> None:
+        length = response.headers.get("content-length")
+        if length is not None:
+            sizes[response.url] = int(length)
+            return
+        try:
+            sizes[response.url] = len(response.body())
+        except Exception:  # noqa: BLE001 - a 204 or an aborted request has no body
+            sizes[response.url] = 0
+
+    page.on("response", on_response)
+    t0 = time.monotonic()
+    page.goto(base + "/", wait_until="load")
+    page.wait_for_function(
+        "window.geoplanLayers && window.geoplanLayers.premises && "
+        "window.geoplanLayers.premises.geoplanLoaded",
+        timeout=60_000,
+    )
+    interactive = time.monotonic() - t0
+    response_s = page.evaluate("performance.getEntriesByType('navigation')[0].responseEnd")
+    context.close()
     doc = next((n for u, n in sizes.items() if u.rstrip("/") == base), 0)
     tiles = [n for u, n in sizes.items() if "/tiles/" in u]
     return {
@@ -140,7 +160,13 @@ def measure_page(base: str) -> dict[str, float] | None:
         "tiles": len(tiles),
         "tile_bytes": sum(tiles),
         "interactive_s": interactive,
+        "response_s": response_s / 1000,
     }
+
+
+def _load() -> str:
+    """The machine's load averages (1, 5, 15 min), as ``uptime`` prints them."""
+    return "{:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -181,8 +207,9 @@ def main(argv: list[str] | None = None) -> None:
             "browse": tile_set(bbox, range(12, 18), 40),
             "features": tile_set(bbox, range(16, 18), 60),
         }
-        ours_port, tipg_port = free_port(), free_port()
+        ours_port, bare_port, tipg_port = free_port(), free_port(), free_port()
         ours = f"http://127.0.0.1:{ours_port}"
+        bare = f"http://127.0.0.1:{bare_port}"
         theirs = f"http://127.0.0.1:{tipg_port}"
         # the listing columns geoplan's premises tiles carry (tipg reads the table, which has
         # no walk columns: those are geoplan's extra work)
@@ -190,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
             ["id"] + [p.name for p in TILE_LAYERS["premises"].props if p.name not in
                       ("nearest_hub_id", "walk_min", "walk_method")]
         )  # fmt: skip
-        paths = {
+        paths: dict[str, dict[str, list[str]]] = {
             "geoplan": {
                 k: [f"/ogc/collections/premises/tiles/WebMercatorQuad/{z}/{y}/{x}" for z, x, y in v]
                 for k, v in sets.items()
@@ -201,10 +228,12 @@ def main(argv: list[str] | None = None) -> None:
                 for k, v in sets.items()
             },
         }  # fmt: skip
+        paths["uncached"] = paths["geoplan"]
         env = {"GEOPLAN_DATABASE_URL": url, "PYTHONPATH": str(REPO_ROOT)}
         ours_cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
                     "--host", "127.0.0.1", "--port", str(ours_port), "--workers", "1",
                     "--no-access-log", "--log-level", "warning"]  # fmt: skip
+        bare_cmd = [str(bare_port) if a == str(ours_port) else a for a in ours_cmd]
         tipg_cmd = [sys.executable, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1",
                     "--port", str(tipg_port), "--workers", "1", "--no-access-log",
                     "--log-level", "warning"]  # fmt: skip
@@ -216,13 +245,17 @@ def main(argv: list[str] | None = None) -> None:
         }
         print(
             f"wrk -t2 -c{args.connections} -d{args.duration}s; {os.cpu_count()} CPUs; "
-            f"load average before: {os.getloadavg()[0]:.1f}\n",
+            f"load average before: {_load()}\n",
             flush=True,
         )
         best: dict[tuple[str, str], object] = {}
         with ExitStack() as servers:
             servers.enter_context(server(ours_cmd, env, f"{ours}/healthz", home / "geoplan.log"))
-            who_runs = [("geoplan", ours)]
+            servers.enter_context(
+                server(bare_cmd, {**env, "GEOPLAN_TILE_CACHE_MB": "0"}, f"{bare}/healthz",
+                       home / "uncached.log")
+            )  # fmt: skip
+            who_runs = [("geoplan", ours), ("uncached", bare)]
             if not args.no_tipg:
                 servers.enter_context(
                     server(tipg_cmd, tipg_env, f"{theirs}/collections", home / "tipg.log")
@@ -253,39 +286,43 @@ def main(argv: list[str] | None = None) -> None:
                         )
                         if (who, key) not in best or run.rps > best[(who, key)].rps:
                             best[(who, key)] = run
+            load_tiles = _load()
             page = measure_page(ours)
         print(
             f"\nsummary ({total} premises, 1 worker each, best of {args.rounds} rounds; load "
-            f"average now {os.getloadavg()[0]:.1f}); targets: warm p95 < {TARGET_P95_MS:.0f} ms, "
-            f"≥ {TARGET_RATIO:.0f}× tipg:"
+            f"average after the tiles {load_tiles}, now {_load()}); targets: warm p95 < "
+            f"{TARGET_P95_MS:.0f} ms, ≥ {TARGET_RATIO:.0f}× tipg:"
         )
         for key in sets:
-            g = best[("geoplan", key)]
-            line = (
-                f"  {key:<9} geoplan {g.rps:7.1f} tiles/s, p95 {g.p95_ms:5.1f} ms "
-                f"({'met' if g.p95_ms < TARGET_P95_MS else 'NOT met'})"
-            )
             t = best.get(("tipg", key))
-            if t is not None:
-                ratio = g.rps / t.rps
-                line += (
-                    f" | tipg {t.rps:7.1f} tiles/s, p95 {t.p95_ms:7.1f} ms | ratio "
-                    f"{ratio:.1f}× ({'met' if ratio >= TARGET_RATIO else 'NOT met'})"
+            for who in ("geoplan", "uncached"):
+                g = best[(who, key)]
+                line = (
+                    f"  {key:<9} {who:<8} {g.rps:7.1f} tiles/s, p95 {g.p95_ms:6.1f} ms "
+                    f"({'met' if g.p95_ms < TARGET_P95_MS else 'NOT met'})"
                 )
-            print(line, flush=True)
+                if t is not None:
+                    ratio = g.rps / t.rps
+                    line += (
+                        f" | tipg {t.rps:7.1f} tiles/s, p95 {t.p95_ms:7.1f} ms | ratio "
+                        f"{ratio:5.1f}× ({'met' if ratio >= TARGET_RATIO else 'NOT met'})"
+                    )
+                print(line, flush=True)
         if page is None:
             print("  overview page: playwright or chromium missing, not measured")
         else:
-            ok_size = page["total"] < TARGET_PAGE_BYTES
-            ok_time = page["interactive_s"] < TARGET_INTERACTIVE_S
-            print(
-                f"  overview page: document {page['document'] / 1e3:.0f} kB, everything "
-                f"{page['total'] / 1e3:.0f} kB ({page['tiles']:.0f} premises tiles, "
-                f"{page['tile_bytes'] / 1e3:.0f} kB) ({'met' if ok_size else 'NOT met'}); "
-                f"premises drawn after {page['interactive_s']:.2f} s "
-                f"({'met' if ok_time else 'NOT met'})",
-                flush=True,
-            )
+            for when, load in page.items():
+                ok_size = load["total"] < TARGET_PAGE_BYTES
+                ok_time = load["interactive_s"] < TARGET_INTERACTIVE_S
+                print(
+                    f"  overview page ({when}): document {load['document'] / 1e3:.0f} kB, "
+                    f"everything {load['total'] / 1e3:.0f} kB ({load['tiles']:.0f} premises "
+                    f"tiles, {load['tile_bytes'] / 1e3:.0f} kB) "
+                    f"({'met' if ok_size else 'NOT met'}); page received after "
+                    f"{load['response_s']:.2f} s, premises drawn after "
+                    f"{load['interactive_s']:.2f} s ({'met' if ok_time else 'NOT met'})",
+                    flush=True,
+                )
     finally:
         cluster.destroy()
         shutil.rmtree(home, ignore_errors=True)

@@ -118,6 +118,21 @@ class Settings(BaseSettings):
         description="Database connections per API worker for everything but the asyncio read "
         "path; as many requests run at once, the others wait for a turn without holding a thread.",
     )
+    page_slots: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="Of GEOPLAN_POOL_SIZE, how many connections the HTML map pages may hold at "
+        "once (their own queue; the other routes are served in turn with them, so a flood of map "
+        "pages cannot starve the API).",
+    )
+    page_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        le=100_000,
+        description="Memory per API worker for rendered map pages, reused until the data "
+        "changes (0: no cache).",
+    )
     max_waiting: int = Field(
         default=4096,
         ge=0,
@@ -159,11 +174,32 @@ class Settings(BaseSettings):
         description="Cache-Control max-age of vector tiles, seconds; clients revalidate with "
         "the tile's ETag after that (304 when unchanged).",
     )
+    tile_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        le=65_536,
+        description="Memory per worker for vector tiles kept after they were made, MB (0: "
+        "off). A kept tile is sent again until the premises (or its layer) change: at once "
+        "for writes through this worker, within GEOPLAN_TILE_MAX_AGE_S for others.",
+    )
     map_tiles_threshold: int = Field(
         default=5000,
         ge=0,
         description="Above this many premises the overview and search maps load premises as "
         "vector tiles from the server instead of carrying them inline in the page.",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow saved-search webhooks to private, loopback and link-local addresses "
+        "(an intranet receiver). Off: such URLs are refused, so a webhook cannot be used to "
+        "reach the server's own network (SSRF).",
+    )
+    saved_searches_per_hour: int = Field(
+        default=30,
+        ge=1,
+        le=100_000,
+        description="Saved searches one client address may create per hour (per API worker); "
+        "more are answered 429 with Retry-After.",
     )
     walk_speed_kmh: float = Field(
         default=5.0, gt=0, description="Walking speed (5 km/h = 83 m/min)."

@@ -24,10 +24,14 @@ from geoplan.config import STORAGE_SRID
 from geoplan.errors import NotFoundError
 from geoplan.geo.municipalities import join_names, served
 from geoplan.geo.region import FALLBACK_BOX_25833
+from geoplan.ingest.gtfs import ID_PREFIX as GTFS_PREFIX
+from geoplan.ingest.netex.hubs import ID_PREFIX as NETEX_PREFIX
 from geoplan.premises import PremisesQuery, SearchResult, search
 from geoplan.premises import get as get_premises
 from geoplan.proximity import WalkSettings, default_walk
 from geoplan.store.db import read_gdf
+from geoplan.vocab import ENERGY_LABELS
+from geoplan.zoning import LandUsePremises, land_use_for_map, vacant_premises_by_land_use
 
 WGS84 = 4326
 CATCHMENT_MINUTES: tuple[int, ...] = (5, 10, 15)
@@ -157,16 +161,31 @@ def area_bounds(conn: psycopg.Connection, slug: str) -> tuple[float, float, floa
     return tuple(float(v) for v in row)  # type: ignore[return-value]
 
 
+STOP_REGISTER_PREFIXES = (NETEX_PREFIX, GTFS_PREFIX)
+"""Ids of the hubs the stop-register imports write (``netex:NSR:StopPlace:58366``)."""
+_FROM_REGISTER = (
+    "(" + " OR ".join(f"left(id, {len(p)}) = '{p}'" for p in STOP_REGISTER_PREFIXES) + ")"
+)
+
+
 def hubs(
     conn: psycopg.Connection, ids: Sequence[str] | None = None, kommuner: Kommuner = None
 ) -> gpd.GeoDataFrame:
     """Transit hubs (all, or ``ids``) with mode, status, lines and departures. ``kommuner``:
     the hubs in those municipalities and the hubs nearest to their premises (Lillestrøm
-    stasjon serves Lørenskog from across the border)."""
+    stasjon serves Lørenskog from across the border).
+
+    ``from_register``: the hub comes from a stop register (``geoplan import-netex`` or
+    ``import-gtfs``: the operator's own positions, official data); ``estimated``: neither that
+    nor ``verified`` — a position someone estimated, which the maps say so about.
+    """
     return read_gdf(
         conn,
         f"""SELECT id, name, mode, status, lines, departures_per_hour, nsr_id, address,
-                   kommunenummer, {_PROVENANCE}, ST_AsBinary(ST_Transform(geom, {WGS84})) AS geom
+                   kommunenummer, {_PROVENANCE},
+                   {_FROM_REGISTER} AS from_register,
+                   NOT verified AND NOT {_FROM_REGISTER} AS estimated,
+                   ST_AsBinary(ST_Transform(geom, {WGS84})) AS geom
             FROM hubs WHERE (%(ids)s::text[] IS NULL OR id = ANY(%(ids)s))
               AND (%(k)s::text[] IS NULL OR kommunenummer = ANY(%(k)s)
                    OR id IN (SELECT nearest_hub_id FROM premises_annotated
@@ -378,8 +397,9 @@ def premises_tile_query(q: PremisesQuery) -> dict[str, str] | None:
     """The query string that narrows premises tiles to the matches of ``q`` (OGC simple filters
     and CQL2, as ``/ogc/collections/premises/tiles/...`` takes them), or None when ``q`` names
     something tiles cannot express (a focus ``area``; the walk to a named ``hub``, which is
-    computed per search)."""
-    if q.area or q.hub:
+    computed per search; a drawn polygon or a circle, ``within``/``near``)."""
+    # the unit-level floor and the broker's name (a substring, any case) are not expressed
+    if q.area or q.hub or q.within or q.near or q.floor is not None or q.broker_org:
         return None
     params = {"status": "available"}
     if q.uses:
@@ -396,6 +416,50 @@ def premises_tile_query(q: PremisesQuery) -> dict[str, str] | None:
     if q.available_by is not None:
         by = q.available_by.isoformat()
         cql.append(f"(available_from IS NULL OR available_from <= DATE('{by}'))")
+    for name, column in (
+        ("min_workplaces", "workplaces"),
+        ("min_parking", "parking_spaces"),
+        ("min_ceiling_height_m", "ceiling_height_m"),
+    ):
+        if getattr(q, name) is not None:
+            cql.append(f"{column} >= {getattr(q, name)!r}")
+    if q.max_energy_label is not None:
+        labels = ENERGY_LABELS[: ENERGY_LABELS.index(q.max_energy_label) + 1]
+        cql.append(f"energy_label IN ({', '.join(repr(x) for x in labels)})")
+    if q.built_after is not None:
+        cql.append(f"(year_built >= {q.built_after!r} OR year_renovated >= {q.built_after!r})")
+    if q.loading_dock:
+        cql.append("loading_dock = TRUE")
     if cql:
         params["filter"] = " AND ".join(cql)
     return params
+
+
+def search_place(q: PremisesQuery) -> dict[str, Any] | None:
+    """Where a checked search ``q`` looks, for the map to draw (WGS84): ``area`` its ``within``
+    polygon as a GeoJSON geometry, ``circle`` its ``near`` point and radius; None for neither."""
+    from geoplan.premises import place
+
+    if not q.within and not q.near:
+        return None
+    out: dict[str, Any] = {"area": None, "circle": None}
+    if q.within:
+        area = gpd.GeoSeries([place.read_within(q.within, q.within_crs)], crs=STORAGE_SRID)
+        out["area"] = json.loads(area.to_crs(WGS84).to_json())["features"][0]["geometry"]
+    if q.near:
+        lon, lat = place.read_near(q.near)
+        radius = place.DEFAULT_RADIUS_M if q.radius_m is None else q.radius_m
+        out["circle"] = {"lon": lon, "lat": lat, "radius_m": radius}
+    return out
+
+
+# -- zoning plans: land use (maps/land_use.py) -----------------------------------------------------
+def land_use(conn: psycopg.Connection, kommuner: Kommuner = None) -> gpd.GeoDataFrame:
+    """The land-use areas (arealformål) of the stored zoning plans with their standard colours
+    (:func:`geoplan.zoning.land_use_for_map`), in the municipalities ``kommuner``."""
+    return land_use_for_map(conn, kommuner=_k(kommuner))
+
+
+def land_use_premises(conn: psycopg.Connection, kommuner: Kommuner = None) -> LandUsePremises:
+    """Vacant premises counted per land-use purpose (what the map's legend and lists say)."""
+    return vacant_premises_by_land_use(conn, kommuner=_k(kommuner))

@@ -25,6 +25,10 @@ AREA_SLUGS: tuple[str, ...] = (
 HUB_MODES: tuple[str, ...] = ("rail", "metro", "bus_terminal", "bus_stop")
 HUB_STATUSES: tuple[str, ...] = ("existing", "planned")
 PREMISES_STATUSES: tuple[str, ...] = ("available", "withdrawn")
+UNIT_STATUSES: tuple[str, ...] = ("available", "let")
+"""A unit of a premises listing is vacant (``available``) or let (kept, no longer offered)."""
+ENERGY_LABELS: tuple[str, ...] = ("A", "B", "C", "D", "E", "F", "G")
+"""The energy label (energikarakter) of the Norwegian energy certificate, best first."""
 LAYERS: tuple[str, ...] = ("boundary", "areas", "hubs", "premises")
 
 KOMMUNENUMMER_PATTERN = "^[0-9]{4}$"

@@ -60,7 +60,7 @@ def build_area_map(
         name=f"Ledige lokaler i og innen {WALK_MINUTES} min gange",
     )
     pad = 0.003
-    m.fit_bounds([[s - pad, w - pad], [n + pad, e + pad]])
+    base.fit_bounds(m, [[s - pad, w - pad], [n + pad, e + pad]])
 
     industries = ", ".join(base.esc(t) for t in (area["target_industries"] or []))
     hub_names = ", ".join(base.esc(h) for h in hubs["name"]) or "ingen innen 15 min gange"

@@ -16,7 +16,7 @@ from geoplan import mapdata
 from geoplan.assessment.policy import Policy
 from geoplan.assessment.report import render_report
 from geoplan.proximity import WalkSettings
-from maps.base import add_keyboard_access, add_panel, esc, new_map, render_html
+from maps.base import add_keyboard_access, add_panel, esc, fit_bounds, new_map, render_html
 
 VERDICT_COLOURS = {"conforms": "#1a7f37", "needs_review": "#b35c00", "conflicts": "#c62828"}
 CLASS_COLOURS = {"A": "#1565c0", "B": "#6a1b9a", "C": "#757575"}
@@ -171,7 +171,8 @@ def assessment_map(
     add_keyboard_access(m, "Kart over tomten, fokusområdene og de nærmeste knutepunktene")
     bounds = [(lat, lon)] + [(h["lat"], h["lon"]) for h in hubs[:2]]
     if len(bounds) > 1:
-        m.fit_bounds(
+        fit_bounds(
+            m,
             [
                 [min(b[0] for b in bounds), min(b[1] for b in bounds)],
                 [max(b[0] for b in bounds), max(b[1] for b in bounds)],

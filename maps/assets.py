@@ -40,6 +40,8 @@ VENDORED: dict[str, str | None] = {
     "L.Control.MousePosition.min.js": "L.Control.MousePosition.js",
     "L.Control.MousePosition.min.css": "L.Control.MousePosition.css",
     "Leaflet.VectorGrid.bundled.min.js": "Leaflet.VectorGrid.bundled.min.js",
+    "leaflet.draw.js": "leaflet.draw.js",
+    "leaflet.draw.css": "leaflet.draw.css",
     "jquery-3.7.1.min.js": None,
     "bootstrap.bundle.min.js": None,
     "bootstrap.min.css": None,

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -26,6 +27,7 @@ import pandas as pd
 import shapely
 from branca.element import CssLink, Element, MacroElement
 from folium.elements import JSCSSMixin
+from folium.map import FitBounds
 from folium.plugins import Fullscreen, MarkerCluster, MeasureControl, MousePosition
 from folium.template import Template
 
@@ -284,6 +286,17 @@ class PageFrame:
     """HTML after the map, in order (folium would put it before the map's own div)."""
 
 
+def fit_bounds(m: folium.Map, bounds: list, **options: Any) -> None:
+    """Open the map on ``bounds`` (``[[south, west], [north, east]]``; folium's ``padding``,
+    ``max_zoom``…) straight away. folium's own ``fit_bounds`` animates from the map's initial
+    zoom to the fitted one once the page has run: ≈ 0.4 s during which every tile layer added
+    meanwhile fetches a whole round of tiles for the zoom it is about to leave (measured on the
+    overview with premises tiles: 35 premises tiles thrown away, issue 13)."""
+    fit = FitBounds(bounds, **options)
+    fit.options["animate"] = False
+    m.add_child(fit)
+
+
 _FOLIUM_VIEWPORT = re.compile(
     r'<meta name="viewport" content="[^"]*user-scalable=no[^"]*"\s*/?>\s*'
 )
@@ -439,13 +452,23 @@ def hub_icon_html(mode: str, status: str, name: str | None = None) -> str:
     )
 
 
+def hub_position_words(hub) -> str:
+    """How sure a hub's position is, in words: checked, the operator's own stop register
+    (official data, see :func:`geoplan.mapdata.hubs`), or estimated."""
+    if hub.verified:
+        return "verifisert"
+    if getattr(hub, "from_register", False):
+        return "fra stoppestedsregisteret (NeTEx/GTFS)"
+    return "anslått, ikke verifisert"
+
+
 def hub_popup_html(hub) -> str:
     """Name, mode, status, lines and departures of a hub, with how sure its position is."""
     lines = ", ".join(_list(hub.lines)) or "ikke oppgitt"
     dep = _num(hub.departures_per_hour)
     accuracy = _num(hub.accuracy_m)
     status = STATUS_LABELS.get(hub.status, hub.status)
-    position = "verifisert" if hub.verified else "anslått, ikke verifisert"
+    position = hub_position_words(hub)
     rows = [
         ("Type", MODE_LABELS.get(hub.mode, hub.mode)),
         ("Status", status),
@@ -656,24 +679,41 @@ def data_notes(
     hubs: gpd.GeoDataFrame | None = None,
     premises: gpd.GeoDataFrame | None = None,
     catchments: gpd.GeoDataFrame | None = None,
+    land_use: gpd.GeoDataFrame | None = None,
 ) -> list[str]:
-    """Plain warnings about estimated, unverified or sample data actually on the map."""
+    """Plain warnings about estimated, unverified or sample data actually on the map.
+
+    Each warning is about one layer and is decided by that layer's rows' own provenance
+    (``verified``, ``sample``, the catchments' ``method``): it goes away exactly when official
+    data has replaced the estimated or sample rows of that layer, and stays for the others.
+    """
     notes = []
     if areas is not None and len(areas) and not areas["verified"].all():
         notes.append(
             "Fokusområdenes avgrensning er anslått av geoplan ut fra næringsstrategien – "
             "ikke offisielle plangrenser."
         )
-    if hubs is not None and len(hubs) and not hubs["verified"].all():
-        n = int((~hubs["verified"].astype(bool)).sum())
-        notes.append(
-            f"Posisjonen til {n} av {len(hubs)} knutepunkter er anslått (ikke verifisert); "
-            "planlagte T-banestasjoner er bare veiledende."
-        )
+    if hubs is not None and len(hubs):
+        # official stop-register hubs (NeTEx/GTFS) are not estimates, verified or not
+        estimated = (
+            hubs["estimated"] if "estimated" in hubs else ~hubs["verified"].astype(bool)
+        ).astype(bool)
+        if estimated.any():
+            planned = bool((estimated & (hubs["status"] == "planned")).any())
+            notes.append(
+                f"Posisjonen til {int(estimated.sum())} av {len(hubs)} knutepunkter er anslått "
+                "(ikke verifisert)"
+                + ("; planlagte T-banestasjoner er bare veiledende." if planned else ".")
+            )
     if premises is not None and len(premises) and premises["sample"].astype(bool).any():
         n = int(premises["sample"].astype(bool).sum())
         what = "Alle lokalene" if n == len(premises) else f"{n} av {len(premises)} lokaler"
         notes.append(f"{what} er EKSEMPELDATA (oppdiktet), ikke ekte annonser.")
+    if land_use is not None and len(land_use) and land_use["sample"].astype(bool).any():
+        n = int(land_use["sample"].astype(bool).sum())
+        total = len(land_use)
+        what = "Alle arealformålene" if n == total else f"{n} av {total} arealformålområder"
+        notes.append(f"{what} er fra EKSEMPELPLANER (ikke virkelige planer).")
     if catchments is not None and len(catchments) and (catchments["method"] != "network").any():
         notes.append(
             "Gangavstand vises som luftlinje-sirkler (gangfart ÷ omveisfaktor) der gangnettet "
@@ -694,9 +734,12 @@ def legend_html(
     *,
     planned: bool = True,
     sample: bool = True,
+    extra: str = "",
 ) -> str:
     """The legend: what each colour, letter, badge and line style means, in words. It starts
-    open on desktops and closed on narrow screens (``data-gp-collapse``, ``geoplan.panel``)."""
+    open on desktops and closed on narrow screens (``data-gp-collapse``, ``geoplan.panel``).
+    ``extra``: the legend of a further layer (e.g. :func:`maps.land_use.land_use_legend_html`),
+    at its end."""
     parts = ['<details class="gp-legend" open data-gp-collapse><summary>Tegnforklaring</summary>']
     roles = list(roles)
     if roles:
@@ -735,7 +778,7 @@ def legend_html(
                 '<div><span class="gp-premises gp-sample" style="background:#767676" '
                 'aria-hidden="true"></span>Eksempeldata (stiplet kant)</div>'
             )
-    parts.append("</details>")
+    parts.append(f"{extra}</details>")
     return "".join(parts)
 
 

@@ -25,6 +25,7 @@ MODE_LABELS: dict[str, str] = {
     "bus_stop": "Bussholdeplass",
 }
 STATUS_LABELS: dict[str, str] = {"existing": "Eksisterende", "planned": "Planlagt"}
+PREMISES_STATUS_LABELS: dict[str, str] = {"available": "Ledig", "withdrawn": "Trukket tilbake"}
 METHOD_LABELS: dict[str, str] = {
     "network": "gangnett",
     "straight_line": "luftlinje-sirkel (anslag uten gangnett)",

@@ -8,6 +8,8 @@ filled with their main purpose's colour and dashed; the legend says so.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import folium
 import geopandas as gpd
 import shapely
@@ -88,18 +90,59 @@ def add_land_use(
     return register(m, "land_use", group)  # type: ignore[return-value]
 
 
-def land_use_legend_html(land_use: gpd.GeoDataFrame) -> str:
-    """A legend of the purposes present: colour swatch, code and name (combined ones dashed)."""
+def _premises_words(n: int) -> str:
+    return "1 ledig lokale" if n == 1 else f"{n} ledige lokaler"
+
+
+def land_use_legend_html(
+    land_use: gpd.GeoDataFrame,
+    premises: Mapping[int, int] | None = None,
+    *,
+    heading: str = "b",
+) -> str:
+    """A legend of the purposes present: colour swatch, code and name (combined ones dashed),
+    and — given ``premises`` (code → vacant premises in its areas) — how many vacant premises
+    lie in each. ``heading``: the element of the title (``h2`` inside the map's legend)."""
     seen = land_use.drop_duplicates("code").sort_values("code")
     items = "".join(
-        f'<li><span class="gp-swatch" style="background:{esc(r.colour)};'
+        f'<li><span class="gp-swatch" aria-hidden="true" style="background:{esc(r.colour)};'
         f"border:1px {'dashed' if r.pattern else 'solid'} #333;display:inline-block;"
-        f'width:14px;height:10px;margin-right:4px"></span>{esc(r.code)} {esc(r.name)}</li>'
+        f'width:14px;height:10px;margin-right:4px"></span>{esc(r.code)} {esc(r.name)}'
+        + (f" – {_premises_words(premises.get(int(r.code), 0))}" if premises is not None else "")
+        + "</li>"
         for r in seen.itertuples()
     )
     return (
-        f'<div class="gp-land-use-legend"><b>{esc(LAYER_NAME)}</b>'
+        f'<div class="gp-land-use-legend"><{heading}>{esc(LAYER_NAME)}</{heading}>'
         f'<ul style="list-style:none;padding-left:0;margin:4px 0">{items}</ul>'
         "<small>Farger etter tegnereglene for reguleringsplan (DiBK); kombinerte formål "
         "(skravur i tegnereglene) vises stiplet i hovedformålets farge.</small></div>"
+    )
+
+
+def _m2(value: float) -> str:
+    """``12 500`` (Norwegian thousands: a no-break space)."""
+    return f"{value:,.0f}".replace(",", "\u00a0")
+
+
+def land_use_list_html(summary, *, level: int = 3) -> str:
+    """The land-use purposes and the vacant premises in them, as a table under the map (the
+    text alternative of the layer). ``summary`` is a
+    :class:`geoplan.zoning.LandUsePremises` (from :func:`geoplan.mapdata.land_use_premises`)."""
+    rows = "".join(
+        f'<tr><th scope="row">{esc(p.code)} {esc(p.name)}</th><td>{p.areas}</td>'
+        f"<td>{p.premises}</td><td>{_m2(p.floor_area_m2)}</td></tr>"
+        for p in summary.purposes
+    )
+    plans = "1 plan" if summary.plans == 1 else f"{summary.plans} planer"
+    outside = summary.vacant_premises - summary.in_land_use
+    return (
+        f'<h{level} id="gp-list-land-use">{esc(LAYER_NAME)}</h{level}>'
+        f"<p>{plans}; {summary.in_land_use} av {summary.vacant_premises} ledige lokaler ligger "
+        f"i et område med arealformål, {outside} utenfor. Et lokale i overlappende områder "
+        "telles for hvert av formålene. Laget slås på i kartets lagvelger.</p>"
+        '<table class="gp-table"><caption>Ledige lokaler per arealformål</caption>'
+        '<thead><tr><th scope="col">Arealformål</th><th scope="col">Områder</th>'
+        '<th scope="col">Ledige lokaler</th><th scope="col">Ledig areal (m²)</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
     )

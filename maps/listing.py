@@ -44,6 +44,69 @@ def _available(value: object) -> str:
     return "nå" if day <= date.today() else f"fra {day:%d.%m.%Y}"
 
 
+def _given(value: object) -> bool:
+    return value is not None and value == value  # NaN from a data frame is "not given"
+
+
+def _field_rows(p) -> list[tuple[str, str]]:
+    """The fields premises seekers filter on (issue 13), those the listing states."""
+    rows = []
+    floor = getattr(p, "floor", None)
+    if _given(floor):
+        rows.append(("Etasje", _floor_text(int(floor))))
+    for name, label in (("workplaces", "Arbeidsplasser"), ("parking_spaces", "Parkeringsplasser")):
+        value = getattr(p, name, None)
+        if _given(value):
+            rows.append((label, str(int(value))))
+    label = getattr(p, "energy_label", None)
+    if isinstance(label, str):
+        rows.append(("Energikarakter", base.esc(label)))
+    for name, text in (("year_built", "Byggeår"), ("year_renovated", "Rehabilitert")):
+        value = getattr(p, name, None)
+        if _given(value):
+            rows.append((text, str(int(value))))
+    height = getattr(p, "ceiling_height_m", None)
+    if _given(height):
+        rows.append(("Takhøyde", f"{height:g} m".replace(".", ",")))
+    dock = getattr(p, "loading_dock", None)
+    if isinstance(dock, bool):
+        rows.append(("Lasterampe", "ja" if dock else "nei"))
+    broker = getattr(p, "broker_org", None)
+    if isinstance(broker, str):
+        rows.append(("Meglerforetak", base.esc(broker)))
+    return rows
+
+
+def _floor_text(floor: int) -> str:
+    """Floors as Norwegian listings write them: 1. etasje, U1 (first basement)."""
+    return f"{floor}. etasje" if floor >= 1 else f"U{1 - floor} (kjeller)"
+
+
+def units_html(units: object) -> str:
+    """A listing's units as a table with a caption (what a screen reader reads); empty when the
+    listing is one space."""
+    if not isinstance(units, list) or not units:
+        return ""
+    rows = []
+    for u in units:
+        floor, rent = u.get("floor"), u.get("rent_nok_m2_year")
+        rows.append(
+            "<tr>"
+            f'<th scope="row">{base.esc(u.get("label"))}</th>'
+            f"<td>{_floor_text(int(floor)) if floor is not None else '–'}</td>"
+            f"<td>{nok(u.get('area_m2'))} m²</td>"
+            f"<td>{f'{nok(rent)} kr/m²/år' if rent else 'ikke oppgitt'}</td>"
+            f"<td>{_available(u.get('available_from'))}</td>"
+            f"<td>{'ledig' if u.get('status') == 'available' else 'utleid'}</td></tr>"
+        )
+    return (
+        '<table class="gp-units"><caption>Lokaler i bygget</caption><thead><tr>'
+        '<th scope="col">Lokale</th><th scope="col">Etasje</th><th scope="col">Areal</th>'
+        '<th scope="col">Leie</th><th scope="col">Ledig</th><th scope="col">Status</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def details_html(p, area_names: dict[str, str], *, link_base: str = "") -> str:
     """Every fact of the listing as a definition list (``id="gp-details"``)."""
     lb = base.esc(link_base)
@@ -74,6 +137,7 @@ def details_html(p, area_names: dict[str, str], *, link_base: str = "") -> str:
         ("Areal", f"{nok(p.floor_area_m2)} m²"),
         ("Leie", f"{nok(p.rent_nok_m2_year)} kr/m²/år" if p.rent_nok_m2_year else "ikke oppgitt"),
         ("Ledig", _available(p.available_from)),
+        *_field_rows(p),
         ("Beskrivelse", base.esc(p.description)),
         ("Kontakt", contact_html),
         ("Annonse", listing),
@@ -103,7 +167,7 @@ def details_html(p, area_names: dict[str, str], *, link_base: str = "") -> str:
     return (
         '<section class="gp-lists" id="gp-details" aria-labelledby="gp-details-h">'
         f'<h2 id="gp-details-h">Om lokalet</h2>{sample}'
-        f'<dl class="gp-facts">{items}</dl>'
+        f'<dl class="gp-facts">{items}</dl>{units_html(getattr(p, "units", None))}'
         f'<p><a href="{lb}/maps/premises">Nytt søk</a> · '
         f'<a href="{lb}/">Oversiktskart</a></p></section>'
     )
@@ -148,7 +212,7 @@ def build_listing_map(
     if len(points) > 1:
         lats, lons = [x[0] for x in points], [x[1] for x in points]
         pad = 0.002
-        m.fit_bounds([[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]])
+        base.fit_bounds(m, [[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]])
 
     uses = ", ".join(USE_LABELS.get(u, u) for u in (p.uses or []))
     rent = f" · {nok(p.rent_nok_m2_year)} kr/m²/år" if p.rent_nok_m2_year else ""

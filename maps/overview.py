@@ -17,6 +17,7 @@ from geoplan.proximity import WalkSettings
 from maps import base
 from maps import tiles as premises_tiles
 from maps.embed import Embedding, add_title
+from maps.land_use import add_land_use, land_use_legend_html, land_use_list_html
 from maps.page import filter_form_html, map_lists_html, title_panel_html
 
 WHAT = "næringsområder, knutepunkter og ledige lokaler"
@@ -63,6 +64,8 @@ def build_overview(
         premises = gpd.GeoDataFrame({"sample": []}, geometry=[], crs=4326)
     else:
         premises = mapdata.premises(conn, query, everything=True, walk=walk).features
+    land_use = mapdata.land_use(conn, kommuner)
+    by_purpose = mapdata.land_use_premises(conn, kommuner) if len(land_use) else None
     area_names = dict(zip(areas["id"], areas["name"], strict=True))
     heading = title(view.place)
 
@@ -70,9 +73,11 @@ def build_overview(
     base.add_skip_link(m, "#gp-filter", "Hopp til søket etter ledige lokaler")
     base.add_skip_link(m, "#gp-lists", "Hopp over kartet til innholdet som lister")
     s, w, n, e = view.bounds
-    m.fit_bounds([[s, w], [n, e]])
+    base.fit_bounds(m, [[s, w], [n, e]])
     if len(boundary):
         base.add_boundary(m, boundary)
+    if len(land_use):  # off until chosen in the layer control: under the areas, not over them
+        add_land_use(m, land_use, show=False)
     if len(catchments):
         base.add_catchments(m, catchments)
     base.add_areas(m, areas, link_base=link_base)
@@ -84,7 +89,7 @@ def build_overview(
     else:
         base.add_premises(m, premises, link_base=link_base, area_names=area_names)
 
-    notes = base.data_notes(areas, hubs, premises, catchments)
+    notes = base.data_notes(areas, hubs, premises, catchments, land_use)
     if tiled:
         notes += premises_tiles.notes(count.matched, count.sample, tiles_threshold)
     if not len(areas):
@@ -107,8 +112,24 @@ def build_overview(
         modes=[x for x in base.MODE_COLORS if x in set(hubs["mode"])],
         planned=bool((hubs["status"] == "planned").any()),
         sample=count.sample > 0 if tiled else bool(premises["sample"].astype(bool).any()),
+        extra=land_use_legend_html(
+            land_use, {p.code: p.premises for p in by_purpose.purposes}, heading="h2"
+        )
+        if by_purpose is not None
+        else "",
     )
     base.add_controls(m)
+    tiled_note = (
+        (
+            f'<h3 id="gp-list-premises">Ledige lokaler ({shown})</h3>'
+            "<p>For mange til å listes her. "
+            f'<a href="{base.esc(link_base)}/maps/premises">Søk</a> for å se dem side for '
+            "side.</p>"
+        )
+        if tiled
+        else ""
+    )
+    land_use_text = land_use_list_html(by_purpose) if by_purpose is not None else ""
     base.add_below_map(
         m,
         map_lists_html(
@@ -118,14 +139,7 @@ def build_overview(
             premises=None if tiled else premises,
             area_names=area_names,
             link_base=link_base,
-            outro=(
-                f'<h3 id="gp-list-premises">Ledige lokaler ({shown})</h3>'
-                "<p>For mange til å listes her. "
-                f'<a href="{base.esc(link_base)}/maps/premises">Søk</a> for å se dem side for '
-                "side.</p>"
-            )
-            if tiled
-            else "",
+            outro=tiled_note + land_use_text,
         ),
     )
     return m

@@ -18,7 +18,8 @@ from geoplan.premises import (
     SearchFilter,
     query_params,
 )
-from maps.base import esc, notes_html
+from geoplan.vocab import ENERGY_LABELS
+from maps.base import esc, hub_position_words, notes_html
 from maps.labels import METHOD_LABELS, MODE_LABELS, ROLE_LABELS, STATUS_LABELS, USE_LABELS, nok
 
 WALK_CHOICES = (5, 10, 15, 20)
@@ -45,6 +46,8 @@ def _choices(
         return "alle", list(kommune_names.items())
     if name == "area":
         return "alle", list(area_names.items())
+    if name == "max_energy_label":
+        return "uansett", [(label, f"{label} eller bedre") for label in ENERGY_LABELS]
     if name == "max_walk_min":
         return "uansett", [(w, f"inntil {w} min") for w in WALK_CHOICES]
     return None
@@ -82,21 +85,63 @@ def filter_form_html(
     *,
     link_base: str = "",
     kommune_names: dict[str, str] | None = None,
+    place: bool = False,
 ) -> str:
     """The filter form, pre-filled from ``q``: the search filters that have a form field
     (:attr:`SearchFilter.form`), in their declared order. ``kommune_names`` (number → name):
     the served municipalities the form offers. Every field has its label; the form is a search
-    landmark."""
+    landmark. ``place``: with the search-area controls of the search map (:func:`place_html`)."""
     q = q or PremisesQuery()
     kommuner = kommune_names or {}
     fields = "".join(
         _field_html(f, f.form, q, area_names, kommuner) for f in SEARCH_FILTERS if f.form
     )
+    if place:
+        fields += place_html(q)
     return (
         f'<form class="gp-form" method="get" action="{esc(link_base)}/maps/premises" '
         f'id="gp-filter" role="search" aria-label="Søk etter ledige lokaler">{fields}'
         '<button type="submit">Vis ledige lokaler</button></form>'
     )
+
+
+PLACE_INPUTS = (("within", "gp-within"), ("within_crs", "gp-within-crs"), ("near", "gp-near"),
+                ("radius_m", "gp-radius"))  # fmt: skip
+"""The place filters the search map's form carries as hidden fields (``geoplan.searchArea`` sets
+them when the user draws an area or uses the map view)."""
+
+
+def place_html(q: PremisesQuery) -> str:
+    """The search map's area controls: buttons to draw a polygon or a rectangle (Leaflet.draw,
+    by mouse or touch), to search the current map view (the keyboard's way: pan and zoom with
+    the arrow keys and +/-, then this button) and to remove the area; the place filters as
+    hidden fields, so the drawn area goes into the URL and a shared link keeps it."""
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" id="{id_}" value="{esc(_text(getattr(q, name)))}">'
+        for name, id_ in PLACE_INPUTS
+    )
+    has_place = bool(q.within or q.near)
+    status = (
+        "Søket gjelder et område i kartet."
+        if has_place
+        else "Tegn et søkeområde i kartet, eller søk i kartutsnittet du ser."
+    )
+    return (
+        '<fieldset class="gp-place" id="gp-place"><legend>Søkeområde i kartet</legend>'
+        f"{hidden}"
+        '<button type="button" id="gp-draw-polygon">Tegn søkeområde</button>'
+        '<button type="button" id="gp-draw-rectangle">Tegn rektangel</button>'
+        '<button type="button" id="gp-use-view">Søk i kartutsnittet</button>'
+        f'<button type="button" id="gp-clear-area"{"" if has_place else " hidden"}>'
+        "Fjern søkeområdet</button>"
+        f'<p id="gp-place-status" role="status">{status}</p></fieldset>'
+    )
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def title_panel_html(
@@ -292,7 +337,7 @@ def hubs_list_html(hubs: gpd.GeoDataFrame, *, level: int = 3, title: str = "") -
         lines = ", ".join(str(x) for x in values) or "–"
         dep = h.departures_per_hour
         dep_text = "ikke oppgitt" if dep is None or dep != dep else f"{dep:g}"
-        position = "verifisert" if h.verified else "anslått"
+        position = hub_position_words(h)
         acc = h.accuracy_m
         if acc is not None and acc == acc:
             position += f" (±{acc:.0f} m)"

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import folium
 import psycopg
+import shapely
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from jinja2 import Template
 
 from geoplan import mapdata
 from geoplan.premises import PremisesQuery, check_query
 from geoplan.proximity import WalkSettings
 from maps import base
 from maps import tiles as premises_tiles
+from maps.assets import GEOPLAN_JS
 from maps.embed import Embedding, add_title
 from maps.labels import USE_LABELS
 from maps.page import filter_form_html, map_lists_html, results_table_html, title_panel_html
@@ -44,9 +49,32 @@ def describe_query(
         parts.append(area_names.get(q.area, q.area))
     if q.max_walk_min is not None:
         parts.append(f"inntil {q.max_walk_min:g} min gange til {q.hub or 'nærmeste knutepunkt'}")
+    if q.within:
+        parts.append("i et tegnet område")
+    if q.near:
+        radius = 1000 if q.radius_m is None else q.radius_m
+        parts.append(f"innen {radius:g} m fra et punkt")
     if q.available_by:
         parts.append(f"ledig innen {q.available_by:%d.%m.%Y}")
     return " · ".join(parts) or "alle ledige lokaler"
+
+
+class SearchArea(JSCSSMixin, MacroElement):
+    """The search area on the search map and the drawing behind the form's area buttons
+    (``geoplan.searchArea``; Leaflet.draw, vendored in ``maps/static``)."""
+
+    default_js = [("leaflet_draw_js", "leaflet.draw.js"), GEOPLAN_JS]
+    default_css = [("leaflet_draw_css", "leaflet.draw.css")]
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        geoplan.searchArea({{ this._parent.get_name() }}, {{ this.place_json }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, place: dict | None):
+        super().__init__()
+        self._name = "GeoplanSearchArea"
+        self.place_json = base._compact_json(place)
 
 
 def build_premises_map(
@@ -95,16 +123,21 @@ def build_premises_map(
         )
     else:
         base.add_premises(m, found, link_base=link_base, area_names=area_names, name="Søkeresultat")
-    if len(found):
+    place = mapdata.search_place(q)
+    m.add_child(SearchArea(place))
+    if place and place["area"]:
+        w, so, e, n = shapely.geometry.shape(place["area"]).bounds
+        m.fit_bounds([[so, w], [n, e]])
+    elif len(found):
         b = found.total_bounds
         pad = 0.004
-        m.fit_bounds([[b[1] - pad, b[0] - pad], [b[3] + pad, b[2] + pad]])
+        base.fit_bounds(m, [[b[1] - pad, b[0] - pad], [b[3] + pad, b[2] + pad]])
     elif q.area:
         s, w, n, e = mapdata.area_bounds(conn, q.area)
-        m.fit_bounds([[s, w], [n, e]])
+        base.fit_bounds(m, [[s, w], [n, e]])
     else:
         s, w, n, e = view.bounds
-        m.fit_bounds([[s, w], [n, e]])
+        base.fit_bounds(m, [[s, w], [n, e]])
 
     shown = f"{len(found)} av {result.number_matched}" if result.number_matched > len(found) else ""
     intro = (
@@ -114,7 +147,9 @@ def build_premises_map(
         f' <a class="gp-wide" href="{base.esc(link_base)}/">Til oversiktskartet</a></p>'
     )
     notes = base.data_notes(None, hubs, found, catchments)
-    form = filter_form_html(q, area_names, link_base=link_base, kommune_names=view.served)
+    form = filter_form_html(
+        q, area_names, link_base=link_base, kommune_names=view.served, place=True
+    )
     panel = title_panel_html(heading, notes, intro=intro, form=form)
     add_title(m, panel, title=heading, notes=notes, embedding=embedding)
     base.add_legend(

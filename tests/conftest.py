@@ -34,6 +34,7 @@ APP_TABLES = (
     "areas",
     "boundary",
     "api_keys",
+    "saved_searches",
     "address_streets",
     "addresses",
 )

@@ -4,16 +4,20 @@
 Thin: each page is built by a function in ``maps/`` that reads through ``geoplan.mapdata``.
 Bad filter values are 422 problem+json naming the parameter; an unknown area or premises is 404.
 Every page takes ``?embed=1`` (the map alone, for an ``<iframe>`` on another site; see
-``maps.embed``).
+``maps.embed``). A built page is kept until the data changes (``api/page_cache.py``): a
+repeated page costs a lookup, not a rendering.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import app_walk, get_read_conn, read_conn_unless
+from api.page_cache import PageCache
 from api.search_filters import premises_form_query
 from geoplan.geo import municipalities
 from geoplan.premises import PremisesQuery
@@ -40,6 +44,14 @@ def embed_mode(
 EMBED = Depends(embed_mode)
 
 
+def _page(request: Request, conn: psycopg.Connection, build: Callable[[], str]) -> HTMLResponse:
+    """The page of this request: from the app's page cache, else ``build()`` (reading through
+    ``conn``) and kept. The key is the path and query string as sent (``embed=1`` included)."""
+    cache: PageCache = request.app.state.page_cache
+    key = (request.url.path, request.scope["query_string"])
+    return HTMLResponse(cache.page(conn, key, build))
+
+
 def _link_base(request: Request) -> str:
     """Links in served pages are root-relative unless GEOPLAN_PUBLIC_URL says otherwise."""
     public = request.app.state.settings.public_url
@@ -64,16 +76,17 @@ def overview(
     embed: bool = EMBED,
 ) -> HTMLResponse:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
-    kommuner = municipalities.scope(conn, kommune)
-    return HTMLResponse(
-        render_overview(
+    return _page(
+        request,
+        conn,
+        lambda: render_overview(
             conn,
             link_base=_link_base(request),
             walk=app_walk(request),
             tiles_threshold=request.app.state.settings.map_tiles_threshold,
-            kommuner=kommuner,
+            kommuner=municipalities.scope(conn, kommune),
             embedding=_embedding(request, embed),
-        )
+        ),
     )
 
 
@@ -89,15 +102,17 @@ def premises_map(
     Empty parameters (as a submitted HTML form sends them) mean "no filter"; otherwise the
     parameters and their checks are those of ``GET /premises``.
     """
-    return HTMLResponse(
-        render_premises_map(
+    return _page(
+        request,
+        conn,
+        lambda: render_premises_map(
             conn,
             q,
             link_base=_link_base(request),
             walk=app_walk(request),
             tiles_threshold=request.app.state.settings.map_tiles_threshold,
             embedding=_embedding(request, embed),
-        )
+        ),
     )
 
 
@@ -109,14 +124,16 @@ def area_map(
     embed: bool = EMBED,
 ) -> HTMLResponse:
     """One focus area: identity, the hubs serving it with catchments, premises around it."""
-    return HTMLResponse(
-        render_area_map(
+    return _page(
+        request,
+        conn,
+        lambda: render_area_map(
             conn,
             slug,
             link_base=_link_base(request),
             walk=app_walk(request),
             embedding=_embedding(request, embed),
-        )
+        ),
     )
 
 
@@ -130,12 +147,14 @@ def premises_page(
     embed: bool = EMBED,
 ) -> HTMLResponse:
     """One vacant premises: its facts in words, on a map with its nearest hub's walking rings."""
-    return HTMLResponse(
-        render_listing_map(
+    return _page(
+        request,
+        conn,
+        lambda: render_listing_map(
             conn,
             premises_id,
             link_base=_link_base(request),
             walk=app_walk(request),
             embedding=_embedding(request, embed),
-        )
+        ),
     )

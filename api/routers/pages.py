@@ -1,6 +1,6 @@
 """Plain HTML pages that are neither maps nor OGC: the accessibility statement
 (tilgjengelighetserklæring) at ``/tilgjengelighet``, which Norway's regulation on universal
-design of ICT asks every public web service to publish.
+design of ICT asks every public web service to publish, and the broker page at ``/megler``.
 
 The contact for reports comes from ``GEOPLAN_ACCESSIBILITY_CONTACT``; the statement says what
 is tested and what is known not to conform (docs/accessibility.md has the details).
@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+import psycopg
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+
+from api.broker_form import form_groups
+from api.deps import get_read_conn
+from geoplan import mapdata
+from maps.base import BASE_LAYERS, KARTVERKET_ATTR
 
 router = APIRouter(tags=["pages"])
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -50,5 +56,37 @@ def accessibility_statement(request: Request) -> HTMLResponse:
             "axe_version": AXE_VERSION,
             "contact": contact,
             "contact_href": _contact_href(contact) if contact else None,
+        },
+    )
+
+
+@router.get(
+    "/megler",
+    response_class=HTMLResponse,
+    summary="Broker page: add, change and withdraw one's own listings (HTML, Norwegian)",
+)
+def broker_page(
+    request: Request, conn: psycopg.Connection = Depends(get_read_conn)
+) -> HTMLResponse:
+    """A form over the JSON API, signed in with an API key that the page keeps in the browser
+    tab's ``sessionStorage`` only (never a cookie, never in a URL) and sends as
+    ``Authorization: Bearer``. Everything it does, the API does: ``/me``, ``/me/premises``,
+    ``POST``/``PATCH``/``DELETE /premises`` with ``If-Match``, ``/geocode``. The form's fields
+    come from the premises layer's description (:mod:`api.broker_form`); the script is
+    ``maps/static/megler.js`` (no inline script or handler, for a strict Content-Security-Policy).
+    """
+    public = request.app.state.settings.public_url
+    view = mapdata.map_view(conn)
+    south, west, north, east = view.bounds
+    return TEMPLATES.TemplateResponse(
+        request,
+        "pages/megler.html",
+        {
+            "site": public.rstrip("/") if public else "",
+            "groups": form_groups(),
+            "place": view.place,
+            "bounds": f"{south},{west},{north},{east}",
+            "tiles": next(iter(BASE_LAYERS.values())),
+            "attribution": KARTVERKET_ATTR,
         },
     )

@@ -18,8 +18,16 @@ import psycopg
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import app_walk, get_conn, get_read_conn, read_conn_unless, require_scope
+from api.deps import (
+    app_walk,
+    get_conn,
+    get_read_conn,
+    read_connection,
+    require_scope,
+    sync_read_connection,
+)
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA
 from api.layer_models import FiniteFloat, request_model, response_model
 from api.search_filters import premises_query
@@ -28,6 +36,7 @@ from geoplan.auth.keys import ApiKey
 from geoplan.errors import ValidationError
 from geoplan.geo.geojson import feature_collection
 from geoplan.layers.spec import PREMISES
+from geoplan.proximity import WalkSettings
 
 router = APIRouter(prefix="/premises", tags=["premises"])
 require_writer = require_scope("write")
@@ -52,7 +61,9 @@ class GeoJSONResponse(Response):
 _PROBLEM_TEXT = {
     400: "The body is not valid JSON",
     401: "No API key, or an unknown or revoked one (`WWW-Authenticate: Bearer`)",
-    403: "The API key lacks the scope this needs (`write`; `admin` to set `verified: true`)",
+    403: "The API key lacks the scope this needs (`write`; `admin` to set `verified: true`), "
+    "or the listing is not the key's own: a key changes only the listings it created, unless "
+    "it has the `admin` scope",
     404: "No premises with this id",
     412: "`If-Match` names an older version: someone changed the record since you read it",
     422: "Invalid input; `errors` names each bad field",
@@ -137,11 +148,14 @@ PremisesPatchProperties = request_model(
 
 
 class PremisesFeatureIn(BaseModel):
-    """A GeoJSON Feature describing one premises listing."""
+    """A GeoJSON Feature describing one premises listing. Without a geometry (``null`` or
+    left out) it is placed at its ``address`` when that names exactly one address in the
+    loaded register (``geoplan import-addresses``); otherwise 422 naming ``address`` with the
+    candidates."""
 
     model_config = ConfigDict(extra="ignore")
     type: Literal["Feature"]
-    geometry: PointGeometry
+    geometry: PointGeometry | None = None
     properties: PremisesProperties
     crs: NamedCrs | None = None
 
@@ -181,7 +195,15 @@ class Link(BaseModel):
 
 class PremisesCollection(BaseModel):
     type: Literal["FeatureCollection"]
-    numberMatched: int
+    numberMatched: int = Field(
+        description=f"How many premises match: exact up to {core.COUNT_CAP}, else the "
+        "database's estimate (then `numberMatchedEstimated` is true)"
+    )
+    numberMatchedEstimated: bool = Field(
+        False,
+        description=f"Present, and true, only when more than {core.COUNT_CAP} premises match: "
+        "`numberMatched` is then an estimate",
+    )
     numberReturned: int
     timeStamp: datetime
     links: list[Link]
@@ -269,13 +291,21 @@ IfMatch = Annotated[
     response_class=GeoJSONDoc,
     responses={200: {"model": PremisesCollection}, **problems(422)},
 )
-def search_premises(
-    request: Request,
-    q: Annotated[core.PremisesQuery, Depends(premises_query)],
-    conn: psycopg.Connection = Depends(read_conn_unless("hub")),
+async def search_premises(
+    request: Request, q: Annotated[core.PremisesQuery, Depends(premises_query)]
 ) -> Response:
     # The query parameters are the search filters, declared once in geoplan.premises.query.
-    page = core.search_features(conn, core.check_query(conn, q), walk=app_walk(request))
+    # async: a search whose checks need no lookup (the common one) runs on the asyncio read
+    # pool, like the OGC items page; one naming kommune, area or hub (or a filter added later)
+    # is checked and answered on a pooled connection in a worker thread, hub on the primary.
+    walk = app_walk(request)
+    if core.checked_without_database(q):
+        core.check_query(None, q)  # type: ignore[arg-type]  # reads nothing for such a query
+        async with read_connection(request) as aconn:
+            page = await core.search_features_async(aconn, q, walk=walk)
+    else:
+        async with sync_read_connection(request, on_primary=bool(q.hub)) as conn:
+            page = await run_in_threadpool(_search_features, conn, q, walk)
     base = _base_url(request) + request.url.path
 
     def href(new_offset: int) -> str:
@@ -283,19 +313,27 @@ def search_premises(
         return f"{base}?{query}"
 
     links = [{"href": href(q.offset), "rel": "self", "type": GEOJSON, "title": "this page"}]
-    if q.offset + page.number_returned < page.number_matched:
+    if page.more:
         links.append({"href": href(q.offset + q.limit), "rel": "next", "type": GEOJSON})
     if q.offset > 0:
         links.append({"href": href(max(0, q.offset - q.limit)), "rel": "prev", "type": GEOJSON})
+    estimated = {} if page.number_matched_exact else {"numberMatchedEstimated": True}
     return GeoJSONResponse(
         feature_collection(
             page.features_json,
             numberMatched=page.number_matched,
+            **estimated,
             numberReturned=page.number_returned,
             timeStamp=datetime.now(UTC).isoformat(timespec="seconds"),
             links=links,
         )
     )
+
+
+def _search_features(
+    conn: psycopg.Connection, q: core.PremisesQuery, walk: WalkSettings
+) -> core.FeaturePage:
+    return core.search_features(conn, core.check_query(conn, q), walk=walk)
 
 
 @router.get(
@@ -347,17 +385,25 @@ def create_premises(
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
     data: dict[str, Any] = feature.properties.model_dump(exclude_unset=True)
-    data["geometry"] = feature.geometry.model_dump()
+    data["geometry"] = feature.geometry.model_dump() if feature.geometry else None
     data["crs"] = _crs(feature.crs, crs)
     data = _verification(data, key)
-    record = core.create(conn, data, _actor(key), source=core.default_source(key.name))
+    record = core.create(
+        conn, data, _actor(key), source=core.default_source(key.name), owner=key.id
+    )
     conn.commit()
     location = f"{_base_url(request)}/premises/{record['id']}"
     return _feature_response(record, 201, Location=location)
 
 
 def _actor(key: ApiKey) -> str:
+    # migration premises_owner read the owners of earlier listings back from this text
     return f"{key.name} (API key #{key.id})"
+
+
+def editor(key: ApiKey) -> core.Editor:
+    """The key as the register's ownership rule sees it: its id, and whether it is admin."""
+    return core.Editor(key.id, admin=key.allows("admin"))
 
 
 def _verification(data: dict[str, Any], key: ApiKey) -> dict[str, Any]:
@@ -403,6 +449,7 @@ def _update(
         partial=partial,
         source=core.default_source(key.name),
         unverify=not admin,
+        editor=editor(key),
     )
     conn.commit()
     return _feature_response(record)
@@ -423,7 +470,7 @@ def replace_premises(
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
     data: dict[str, Any] = feature.properties.model_dump(exclude_unset=True)
-    data["geometry"] = feature.geometry.model_dump()
+    data["geometry"] = feature.geometry.model_dump() if feature.geometry else None
     data["crs"] = _crs(feature.crs, crs)
     return _update(conn, premises_id, data, key, if_match, partial=False)
 
@@ -463,6 +510,8 @@ def withdraw_premises(
     key: ApiKey = Depends(require_writer),
     conn: psycopg.Connection = Depends(get_conn),
 ) -> Response:
-    record = core.withdraw(conn, premises_id, _actor(key), expected_version(if_match))
+    record = core.withdraw(
+        conn, premises_id, _actor(key), expected_version(if_match), editor=editor(key)
+    )
     conn.commit()
     return _feature_response(record)

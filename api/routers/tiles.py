@@ -22,6 +22,7 @@ import psycopg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from api.answer_cache import AnswerCache
 from api.deps import get_conn, read_connection
 from geoplan import ogc
 from geoplan.ogc import tiles
@@ -310,16 +311,27 @@ async def tile(
     tiles.check_tile_matrix_set(tileMatrixSetId)
     address = tiles.parse_tile(tileMatrix, tileRow, tileCol)
     query = request.query_params
-    stmt = tiles.tile_statement(
-        layer,
-        address,
-        filters={k: v for k, v in query.items() if k not in TILE_FILTER_PARAMS},
-        filter=query.get("filter"),
-        filter_lang=query.get("filter-lang"),
+    # a tile made before is sent again while its layer's data version is the same; the key
+    # holds the whole query, so only a query that once passed validation is ever found
+    cache: AnswerCache = request.app.state.tile_cache
+    key = await cache.key(
+        request, (layer.name,), layer.name, address, tuple(sorted(query.multi_items()))
     )
-    async with read_connection(request) as conn:
-        data = await tiles.query_tile_async(conn, stmt)
-    tag = tiles.etag(data)
+    kept = cache.get(key)
+    if kept is not None:
+        data, tag = kept
+    else:
+        stmt = tiles.tile_statement(
+            layer,
+            address,
+            filters={k: v for k, v in query.items() if k not in TILE_FILTER_PARAMS},
+            filter=query.get("filter"),
+            filter_lang=query.get("filter-lang"),
+        )
+        async with read_connection(request) as conn:
+            data = await tiles.query_tile_async(conn, stmt)
+        tag = tiles.etag(data)
+        cache.put(key, (data, tag), len(data) + 200)
     max_age = request.app.state.settings.tile_max_age_s
     headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
     if tiles.not_modified(request.headers.get("if-none-match"), tag):

@@ -3,10 +3,12 @@
 One module per concern: :mod:`~geoplan.addresses.normalise` (how address text is folded and a
 query split into street, number, letter and locality), :mod:`~geoplan.addresses.matrikkel`
 (reading the CSV Geonorge delivers), :mod:`~geoplan.addresses.importer` (the all-or-nothing
-import into the ``addresses`` table) and :mod:`~geoplan.addresses.geocoder` (ranked candidates
-for free text; :func:`resolve` for callers that need exactly one position). The names below are
-its API. The package sits beside :mod:`geoplan.proximity` in the layer contract: the domain
-packages (premises, ingest, ...) may use it; it uses only geo, store and the base.
+import into the ``addresses`` table), :mod:`~geoplan.addresses.geocoder` (ranked candidates
+for free text; :func:`resolve` for callers that need exactly one position) and
+:mod:`~geoplan.addresses.positions` (what a row placed by its address says in its
+provenance). The names below are its API. The package sits beside :mod:`geoplan.proximity`
+in the layer contract: the domain packages (premises, ingest, ...) may use it; it uses only
+geo, store and the base.
 """
 
 from geoplan.addresses.geocoder import (
@@ -43,14 +45,24 @@ from geoplan.addresses.normalise import (
     parse_query,
     street_key,
 )
+from geoplan.addresses.positions import (
+    IMPORT_ADDRESSES_HINT,
+    POSITION_MARK,
+    NoAddressesLoaded,
+    geocoded_note,
+    geocoded_provenance,
+    require_addresses,
+)
 
 __all__ = [
     "DEFAULT_ACCURACY_M",
     "DEFAULT_LIMIT",
+    "IMPORT_ADDRESSES_HINT",
     "LICENCE",
     "MATCH_KINDS",
     "MAX_LIMIT",
     "MAX_QUERY_CHARS",
+    "POSITION_MARK",
     "RESOLVE_MIN_SCORE",
     "SOURCE_URL",
     "AddressFileError",
@@ -59,6 +71,7 @@ __all__ = [
     "AddressProvenance",
     "AddressRows",
     "Candidate",
+    "NoAddressesLoaded",
     "ParsedQuery",
     "addresses_loaded",
     "check_limit",
@@ -66,11 +79,14 @@ __all__ = [
     "geocode",
     "geocode_many",
     "geocode_report",
+    "geocoded_note",
+    "geocoded_provenance",
     "import_addresses",
     "loose",
     "parse_query",
     "read_addresses",
     "refresh_streets",
+    "require_addresses",
     "resolve",
     "resolve_many",
     "street_key",

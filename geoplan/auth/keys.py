@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +24,9 @@ from geoplan.errors import NotFoundError, ValidationError
 
 KEY_PREFIX = "gp_"
 SCOPES: tuple[str, ...] = ("write", "admin")
-"""``write``: create, change and withdraw premises; ``admin``: also mark them ``verified``."""
+"""``write``: create premises, and change and withdraw the ones the key created; ``admin``: change
+and withdraw every listing (also those without a known owner: imported, sample data) and mark
+them ``verified``."""
 PREFIX_LEN = 10  # "gp_" + 7 characters: enough to recognise a key in a list
 
 
@@ -74,6 +77,15 @@ def list_keys(conn: psycopg.Connection, *, include_revoked: bool = True) -> list
         (include_revoked,),
     ).fetchall()
     return [ApiKey(*r) for r in rows]
+
+
+def key_names(conn: psycopg.Connection, ids: Iterable[int]) -> dict[int, str]:
+    """Id → holder's name of the keys ``ids`` (revoked ones too): who owns which listing."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute("SELECT id, name FROM api_keys WHERE id = ANY(%s)", (wanted,))
+    return dict(rows.fetchall())
 
 
 def revoke_key(conn: psycopg.Connection, key_id: int) -> ApiKey:

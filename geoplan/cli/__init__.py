@@ -13,6 +13,7 @@ import typer
 
 from geoplan.cli import (
     addresses,
+    alerts,
     assess,
     db,
     keys,
@@ -44,6 +45,7 @@ for module in (
     proximity,
     premises,
     keys,
+    alerts,
     maps,
     assess,
     serve,

@@ -23,14 +23,19 @@ class Scope(StrEnum):
 
 def create(
     name: str = typer.Option(..., "--name", help="Who holds the key (person, broker, system)."),
-    scope: Scope = typer.Option(Scope.write, "--scope", help="write or admin."),
+    scope: Scope = typer.Option(
+        Scope.write,
+        "--scope",
+        help="write (a broker: changes only the listings it creates) or admin (every listing).",
+    ),
+    admin: bool = typer.Option(False, "--admin", help="Same as --scope admin."),
 ) -> None:
     """Create a key and print it ONCE (it cannot be shown again)."""
     from geoplan.auth.keys import create_key
     from geoplan.store import db
 
     with user_errors(), db.transaction() as conn:
-        plaintext, key = create_key(conn, name, scope.value)
+        plaintext, key = create_key(conn, name, Scope.admin if admin else scope.value)
     info(f"created key #{key.id} for {key.name!r} (scope {key.scope}); store it now:")
     typer.echo(plaintext)
     info("Send it as: Authorization: Bearer <key>")

@@ -93,6 +93,37 @@ SAMPLE_OPT = typer.Option(
 )
 QUIET_OPT = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
+# -- what import-gtfs and import-netex share (stop registers with timetables) ---------------------
+MARGIN_OPT = typer.Option(
+    None, "--margin-m", min=0, help="Keep hubs within this distance of the municipality."
+)
+DATE_OPT = typer.Option(
+    None, "--date", help="Day to count departures on (YYYY-MM-DD); default: the busiest weekday."
+)
+
+
+def _service_day(service_date: str | None) -> date | None:
+    """``--date`` as a date (None: let the importer choose), or one error line."""
+    if not service_date:
+        return None
+    try:
+        return datetime.strptime(service_date, "%Y-%m-%d").date()
+    except ValueError:
+        fail(f"--date must look like 2025-03-04, got {service_date!r}")
+
+
+def _margin(margin_m: float | None) -> float:
+    from geoplan.ingest.departures import DEFAULT_MARGIN_M
+
+    return DEFAULT_MARGIN_M if margin_m is None else margin_m
+
+
+def _write_counts(w, replace: bool) -> str:
+    """``3 new, 1 updated, 0 unchanged[, 2 removed]`` of an import's write."""
+    return f"{w.inserted} new, {w.updated} updated, {w.unchanged} unchanged" + (
+        f", {w.deleted} removed" if replace else ""
+    )
+
 
 LAYERS_DIR_OPT = typer.Option(None, "--dir", help="Default: GEOPLAN_LAYERS_DIR.")
 
@@ -207,10 +238,7 @@ def import_(
     for note in result.notes:
         info(f"note: {note}")
     w = result.write
-    console.print(
-        f"{layer.value}: {w.rows} rows from {path.name} ({w.inserted} new, {w.updated} updated, "
-        f"{w.unchanged} unchanged" + (f", {w.deleted} removed" if replace else "") + ")"
-    )
+    console.print(f"{layer.value}: {w.rows} rows from {path.name} ({_write_counts(w, replace)})")
 
 
 def import_gtfs(
@@ -218,12 +246,8 @@ def import_gtfs(
     replace: bool = typer.Option(
         False, "--replace", help="Remove gtfs: hubs the feed no longer has (others stay)."
     ),
-    margin_m: float | None = typer.Option(
-        None, "--margin-m", min=0, help="Keep hubs within this distance of the municipality."
-    ),
-    service_date: str | None = typer.Option(
-        None, "--date", help="Weekday to count departures on (YYYY-MM-DD); default: busiest."
-    ),
+    margin_m: float | None = MARGIN_OPT,
+    service_date: str | None = DATE_OPT,
     source: str | None = typer.Option(
         None, "--source", help="Provenance (default: publisher + feed file name)."
     ),
@@ -235,28 +259,21 @@ def import_gtfs(
     quiet: bool = QUIET_OPT,
 ) -> None:
     """Create or update hubs (mode, lines, weekday departures per hour) from a GTFS feed."""
-    from geoplan.ingest.gtfs import DEFAULT_MARGIN_M, GtfsOptions
+    from geoplan.ingest.gtfs import GtfsOptions
     from geoplan.ingest.gtfs import import_gtfs as run
     from geoplan.store import db
 
-    day: date | None = None
-    if service_date:
-        try:
-            day = datetime.strptime(service_date, "%Y-%m-%d").date()
-        except ValueError:
-            fail(f"--date must look like 2025-03-04, got {service_date!r}")
     options = GtfsOptions(
         replace=replace,
-        margin_m=DEFAULT_MARGIN_M if margin_m is None else margin_m,
-        service_date=day,
+        margin_m=_margin(margin_m),
+        service_date=_service_day(service_date),
         provenance=_provenance(source, None, licence, accuracy_m, verified, None),
     )
     with user_errors(), stage_progress(quiet) as progress, db.transaction() as conn:
         r = run(conn, feed, options, progress)
     w = r.write
     console.print(
-        f"hubs: {r.hubs} from {r.feed} ({w.inserted} new, {w.updated} updated, "
-        f"{w.unchanged} unchanged" + (f", {w.deleted} removed" if replace else "") + "); "
+        f"hubs: {r.hubs} from {r.feed} ({_write_counts(w, replace)}); "
         f"departures counted on {r.service_date:%A %Y-%m-%d}; {r.outside} outside the region, "
         f"{r.unsupported} served only by other modes skipped"
     )
@@ -269,12 +286,8 @@ def import_netex(
     replace: bool = typer.Option(
         False, "--replace", help="Remove netex: hubs the data no longer has (others stay)."
     ),
-    margin_m: float | None = typer.Option(
-        None, "--margin-m", min=0, help="Keep hubs within this distance of the municipality."
-    ),
-    service_date: str | None = typer.Option(
-        None, "--date", help="Day to count departures on (YYYY-MM-DD); default: busiest weekday."
-    ),
+    margin_m: float | None = MARGIN_OPT,
+    service_date: str | None = DATE_OPT,
     include_unserved: bool = typer.Option(
         False,
         "--include-unserved",
@@ -297,21 +310,14 @@ def import_netex(
     quiet: bool = QUIET_OPT,
 ) -> None:
     """Create or update hubs (and their stop places and quays) from NeTEx, with departures/hour."""
-    from geoplan.ingest.departures import DEFAULT_MARGIN_M
     from geoplan.ingest.netex import NetexOptions
     from geoplan.ingest.netex import import_netex as run
     from geoplan.store import db
 
-    day: date | None = None
-    if service_date:
-        try:
-            day = datetime.strptime(service_date, "%Y-%m-%d").date()
-        except ValueError:
-            fail(f"--date must look like 2025-03-04, got {service_date!r}")
     options = NetexOptions(
         replace=replace,
-        margin_m=DEFAULT_MARGIN_M if margin_m is None else margin_m,
-        service_date=day,
+        margin_m=_margin(margin_m),
+        service_date=_service_day(service_date),
         include_unserved=include_unserved,
         provenance=_provenance(source, source_url, licence, accuracy_m, verified, None),
     )
@@ -326,8 +332,7 @@ def import_netex(
         else "no timetable (departures unknown)"
     )
     console.print(
-        f"hubs: {r.hubs} from {r.feed} ({w.inserted} new, {w.updated} updated, "
-        f"{w.unchanged} unchanged" + (f", {w.deleted} removed" if replace else "") + "), "
+        f"hubs: {r.hubs} from {r.feed} ({_write_counts(w, replace)}), "
         f"with {r.hub_stops} stop places and quays; read {r.stop_places} stop places, "
         f"{r.quays} quays, {r.journeys} journeys; {counted}; {r.outside} outside the region, "
         f"{r.unserved} without departures, {r.unsupported} served only by other modes, "

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from geoplan.cli.alerts import register_searches
 from geoplan.cli.common import console, settings_walk, user_errors
 from geoplan.cli.search_filters import with_search_filters
 from geoplan.geo.geojson import feature_collection
@@ -230,4 +231,5 @@ def register(app: typer.Typer) -> None:
     premises_app.command("search")(search)
     premises_app.command("show")(show)
     premises_app.command("history")(history)
+    register_searches(premises_app)
     app.add_typer(premises_app, name="premises")

@@ -23,6 +23,7 @@ import shapely
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
 from geoplan.layers.spec import DERIVED, KEPT, LAYER_SPECS, layer_spec
+from geoplan.layers.sql import units_json
 from geoplan.store.db import read_gdf
 
 EXPORT_FORMATS = ("geojson", "gpkg", "csv")
@@ -51,12 +52,17 @@ def _plain(v: Any) -> Any:
         return v.isoformat()
     if isinstance(v, list | tuple | np.ndarray):
         return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
     return v
 
 
 def export_columns(layer: str) -> list[str]:
+    """The columns of an export; a layer with units ends with ``units`` (a JSON array, which
+    ``geoplan import`` reads back)."""
     spec = layer_spec(layer)
-    return [c.name for c in spec.columns] + list(EXTRA_COLUMNS.get(layer, ()))
+    units = ["units"] if spec.unit_fields else []
+    return [c.name for c in spec.columns] + list(EXTRA_COLUMNS.get(layer, ())) + units
 
 
 def export_layer(conn: psycopg.Connection, layer: str, fmt: str, out: Path) -> int:
@@ -75,9 +81,12 @@ def export_layer(conn: psycopg.Connection, layer: str, fmt: str, out: Path) -> i
     srid = STORAGE_SRID if fmt == "gpkg" else 4326
     geom_sql = "geom" if srid == STORAGE_SRID else f"ST_Transform(geom, {srid})"
     source = READ_FROM.get(layer, spec.table)
+    select = [f"t.{c}" for c in cols if c != "units"]
+    if "units" in cols:
+        select.append(f"{units_json(spec, 't')} AS units")
     gdf = read_gdf(
         conn,
-        f"SELECT {', '.join(cols)}, ST_AsBinary({geom_sql}) AS geom FROM {source} ORDER BY id",
+        f"SELECT {', '.join(select)}, ST_AsBinary({geom_sql}) AS geom FROM {source} t ORDER BY id",
         crs=srid,
     )
     if gdf.empty:
@@ -137,6 +146,9 @@ def _write_csv(out: Path, kind: str, cols: list[str], records: list[dict], geoms
 def _write_gpkg(out: Path, layer: str, gdf, cols: list[str], spec) -> None:
     frame = gdf.copy()
     for c in cols:
+        if c == "units":
+            frame[c] = [json.dumps(_plain(v), ensure_ascii=False) for v in frame[c]]
+            continue
         kind = spec.column(c).kind
         if kind == "text[]":
             frame[c] = [json.dumps(_plain(v), ensure_ascii=False) for v in frame[c]]

@@ -24,6 +24,7 @@ from pyproj import CRS
 from geoplan.errors import ValidationError
 from geoplan.geo.crs import parse_crs
 from geoplan.ingest.archives import ZipLimits, open_zip
+from geoplan.ingest.geocoding import GEOCODED_LAYERS, geocode_rows, record_positions
 from geoplan.ingest.validation import (
     NUL_MESSAGE,
     ProvenanceDefaults,
@@ -172,7 +173,9 @@ def _csv_frame(name: str, text: str) -> pd.DataFrame:
     return df.replace("", None)
 
 
-def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str]]:
+def _read_csv(
+    path: Path, crs: str | None, layer: str | None = None
+) -> tuple[gpd.GeoDataFrame, list[str]]:
     df = _csv_frame(path.name, _csv_text(path))
     norm = {normalise_name(c): c for c in df.columns}
     notes: list[str] = []
@@ -189,6 +192,13 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str]]
         cols = (x, y)
     elif wkt:
         cols = (wkt,)
+    elif layer in GEOCODED_LAYERS:
+        # no coordinates at all: every row is placed by its address (geoplan.ingest.geocoding)
+        gdf = gpd.GeoDataFrame(
+            df, geometry=gpd.GeoSeries([None] * len(df)), crs=crs or DEFAULT_XY_CRS
+        )
+        gdf.attrs["coordinate_columns"] = ()
+        return gdf, ["no coordinate columns: every row is placed at its address"]
     else:
         raise ValidationError(
             f"{path.name}: no coordinate columns; name them lon/lat (or lng, longitude, "
@@ -273,7 +283,7 @@ def read_input(
             field="path",
         )
     if FORMATS[suffix] == "CSV":
-        return _read_csv(path, crs)
+        return _read_csv(path, crs, layer)
     notes: list[str] = []
     if suffix == ".zip":  # GDAL inflates it: the zip guard first, like every zip geoplan reads
         zf, _ = open_zip(path, ZipLimits(MAX_ZIPPED_BYTES), contents="Shapefile")
@@ -327,16 +337,26 @@ def import_file(
     report("reading", n, n)
     if n == 0:
         raise ValidationError(f"{path.name}: the file has no rows; nothing was imported")
+    area = region_for(conn, layer)
+    gdf, geocoded = geocode_rows(conn, gdf, spec, area, path.name)
     report("validating", 0, n)
     prepared = prepare(
         gdf,
         spec,
-        region=region_for(conn, layer),
+        region=area,
         source_name=path.name,
         crs=crs,
         make_valid=options.make_valid,
         defaults=options.provenance,
+        earlier=geocoded.errors,
     )
+    placed = record_positions(prepared, geocoded)
+    if placed:
+        notes.append(
+            f"{placed} row{'s' if placed != 1 else ''} without coordinates placed at "
+            f"{'their' if placed != 1 else 'its'} address (exact match in the address register; "
+            "see each row's source)"
+        )
     report("validating", n, n)
     try:
         result = write_layer(

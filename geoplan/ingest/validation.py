@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
 from geoplan.geo import region as regions
 from geoplan.geo.region import Region
-from geoplan.layers.spec import ColumnSpec, LayerSpec, normalise_name
+from geoplan.layers.spec import MAX_UNITS, ColumnSpec, LayerSpec, normalise_name
 
 SHOW_ERRORS = 20
 """How many row errors a message lists before it says "... and N more"."""
@@ -92,6 +93,9 @@ class PreparedLayer:
     wkb: list[bytes]
     repaired: int = 0
     notes: list[str] = field(default_factory=list)
+    # each row's units (checked, in order; [] none) when the file has a units column, else None:
+    # the stored units are left as they are
+    units: list[list[dict[str, Any]]] | None = None
 
     def __len__(self) -> int:
         return len(self.wkb)
@@ -135,6 +139,83 @@ def map_columns(columns: list[str], spec: LayerSpec) -> dict[str, str]:
             )
         if hit is not None:
             out[col.name] = hit
+    return out
+
+
+UNITS_NAMES = ("units", "lokaler", "enheter", "spaces")
+"""Names of the column holding a listing's units: a JSON array of objects (``label``,
+``area_m2``, …), as GeoJSON carries it or as text in a CSV or GeoPackage cell."""
+
+
+def _units_column(columns: list[str]) -> str | None:
+    names = {normalise_name(c): c for c in columns}
+    return next((names[n] for n in UNITS_NAMES if n in names), None)
+
+
+def _parse_units(raw: pd.Series, spec: LayerSpec, errs: _Collector) -> list[list[dict[str, Any]]]:
+    """Each row's units, checked field by field as a layer's columns are (the unit fields of
+    ``spec``); errors name the row and ``units[i].field``."""
+    flat: list[dict[str, Any]] = []
+    owner: list[tuple[int, int]] = []  # (row, index within the row) of each flat unit
+    out: list[list[dict[str, Any]]] = [[] for _ in range(len(raw))]
+    known = {c.name for c in spec.unit_fields}
+    for row, v in enumerate(raw.tolist()):
+        if (
+            v is None
+            or (isinstance(v, float) and np.isnan(v))
+            or (isinstance(v, str) and not v.strip())
+        ):
+            continue
+        if isinstance(v, str):
+            try:
+                v = json.loads(v)
+            except json.JSONDecodeError:
+                errs.errors.append(RowError(row + 1, "units", "units is not a JSON array"))
+                continue
+        if not isinstance(v, list | tuple) or not all(isinstance(u, dict) for u in v):
+            errs.errors.append(
+                RowError(row + 1, "units", "units must be a list of objects (label, area_m2, …)")
+            )
+            continue
+        if len(v) > MAX_UNITS:
+            errs.errors.append(RowError(row + 1, "units", f"at most {MAX_UNITS} units a listing"))
+            continue
+        for i, unit in enumerate(v):
+            for key in unit:
+                if key not in known:
+                    errs.errors.append(
+                        RowError(
+                            row + 1,
+                            f"units[{i}].{key}",
+                            f"units[{i}].{key} is not a field of a unit ({', '.join(known)})",
+                        )
+                    )
+            flat.append(unit)
+            owner.append((row, i))
+    if not flat:
+        return out
+    frame = pd.DataFrame(flat, columns=[c.name for c in spec.unit_fields], dtype=object)
+    sub = _Collector()
+    parsed = {}
+    for col in spec.unit_fields:
+        values = _parse_column(frame[col.name], col, sub)
+        if col.default is not None:
+            values = [col.default if v is None else v for v in values]
+        if col.required:
+            empty = np.array([v is None for v in values], dtype=bool) & ~sub.reported(
+                col.name, len(values)
+            )
+            sub.rows(empty, col.name, lambda _i, c=col.name: f"{c} is empty")
+        parsed[col.name] = values
+    for e in sub.errors:
+        row, i = owner[e.row - 1]
+        errs.errors.append(RowError(row + 1, f"units[{i}].{e.column}", f"units[{i}]: {e.message}"))
+    for k, (row, _i) in enumerate(owner):
+        out[row].append({name: parsed[name][k] for name in parsed})
+    for row, units in enumerate(out):
+        labels = [str(u["label"]).casefold() for u in units if u["label"] is not None]
+        if len(labels) != len(set(labels)):
+            errs.errors.append(RowError(row + 1, "units", "two units have the same label"))
     return out
 
 
@@ -255,6 +336,9 @@ def _parse_column(raw: pd.Series, col: ColumnSpec, errs: _Collector) -> list[Any
         if col.kind == "int":
             frac = ok & (np.mod(np.nan_to_num(arr), 1) != 0)
             errs.rows(frac, name, lambda i: f"{name} must be a whole number ({raw.iloc[i]!r})")
+        if col.not_future:
+            late = ok & np.array([col.future(v) is not None for v in arr], dtype=bool)
+            errs.rows(late, name, lambda i: f"{name} {col.future(arr[i])} ({arr[i]:g})")
         if col.min_value is not None:
             low = ok & (arr <= col.min_value if col.min_exclusive else arr < col.min_value)
             rel = ">" if col.min_exclusive else "≥"
@@ -390,7 +474,8 @@ def _prepare_geometry(
     make_valid: bool,
     region: Region,
     errs: _Collector,
-) -> tuple[np.ndarray, int]:
+    unplaced: np.ndarray | None = None,
+) -> tuple[np.ndarray, int, int]:
     if crs:
         gdf = gdf.set_crs(crs, allow_override=True)
     elif gdf.crs is None:
@@ -402,7 +487,7 @@ def _prepare_geometry(
     coord_cols = gdf.attrs.get("coordinate_columns")
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     errs.rows(
-        empty,
+        empty if unplaced is None else empty & ~unplaced,
         None,
         lambda i: (
             f"no geometry ({'/'.join(coord_cols)} empty or not a number)"
@@ -495,14 +580,25 @@ def prepare(
     crs: str | None = None,
     make_valid: bool = False,
     defaults: ProvenanceDefaults | None = None,
+    earlier: Sequence[RowError] = (),
 ) -> PreparedLayer:
-    """Validate ``gdf`` for ``spec``; raise :class:`RowValidationError` listing every problem."""
+    """Validate ``gdf`` for ``spec``; raise :class:`RowValidationError` listing every problem.
+
+    ``earlier``: problems found before (addresses that could not be geocoded,
+    :mod:`geoplan.ingest.geocoding`), listed with the rest; their rows are not reported a
+    second time for having no geometry.
+    """
     defaults = defaults or ProvenanceDefaults()
     gdf = gdf.reset_index(drop=True)
     geom_name = gdf.geometry.name
     attrs = [c for c in gdf.columns if c != geom_name]
     mapping = map_columns(attrs, spec)
-    missing = [c for c in spec.required if c not in mapping]
+    units_col = _units_column(attrs) if spec.unit_fields else None
+    missing = [
+        c
+        for c in spec.required
+        if c not in mapping and not (units_col and spec.column(c).from_units)
+    ]
     if missing:
 
         def hint(c: str) -> str:
@@ -515,25 +611,34 @@ def prepare(
             f"found: {', '.join(map(str, attrs)) or 'none'}",
             field=missing[0],
         )
-    used = set(mapping.values())
+    used = set(mapping.values()) | {units_col}
     ignored = [
         c for c in attrs if c not in used and c not in gdf.attrs.get("coordinate_columns", ())
     ]
     notes = [f"ignored columns: {', '.join(map(str, ignored))}"] if ignored else []
 
     errs = _Collector()
+    errs.errors.extend(earlier)
     n = len(gdf)
+    unplaced = np.zeros(n, dtype=bool)
+    unplaced[[e.row - 1 for e in earlier if e.row is not None]] = True
     columns: dict[str, list[Any]] = {}
     for col in spec.columns:
         if col.name in mapping:
             columns[col.name] = _parse_column(gdf[mapping[col.name]], col, errs)
+    units = _parse_units(gdf[units_col], spec, errs) if units_col else None
+    has_units = np.array([bool(u) for u in units] if units else [False] * n, dtype=bool)
     for col in spec.columns:
         if col.default is not None and col.name in columns:
             columns[col.name] = [col.default if v is None else v for v in columns[col.name]]
+        if col.from_units and units_col and col.name not in columns:
+            columns[col.name] = [None] * n  # derived from the units by the writer
         if col.required and col.name in columns:
             vals = columns[col.name]
             empty = np.array([v is None or v == [] for v in vals], dtype=bool)
             empty &= ~errs.reported(col.name, n)
+            if col.from_units:
+                empty &= ~has_units  # the units decide it
             errs.rows(empty, col.name, lambda i, c=col.name: f"{c} is empty")
 
     # Provenance: fill what the file leaves out from the options, then from defaults.
@@ -574,7 +679,9 @@ def prepare(
             lambda i: f"duplicate id {ids.iloc[i]!r} (first on row {first_row[ids.iloc[i]]})",
         )
 
-    moved, repaired, dropped_z = _prepare_geometry(gdf, spec, crs, make_valid, region, errs)
+    moved, repaired, dropped_z = _prepare_geometry(
+        gdf, spec, crs, make_valid, region, errs, unplaced
+    )
     if errs.errors:
         errs.errors.sort(key=lambda e: e.row or 0)
         raise RowValidationError(source_name, errs.errors)
@@ -585,4 +692,7 @@ def prepare(
         )
     if repaired:
         notes.append(f"repaired {repaired} invalid geometr{'y' if repaired == 1 else 'ies'}")
-    return PreparedLayer(spec, columns, list(shapely.to_wkb(moved)), repaired, notes)
+    if units is not None and has_units.any():
+        derived = ", ".join(c.name for c in spec.columns if c.from_units)
+        notes.append(f"{derived} of the {int(has_units.sum())} listings with units: from the units")
+    return PreparedLayer(spec, columns, list(shapely.to_wkb(moved)), repaired, notes, units)

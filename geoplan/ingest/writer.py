@@ -17,7 +17,14 @@ import psycopg
 from geoplan.config import STORAGE_SRID
 from geoplan.ingest.validation import PreparedLayer
 from geoplan.layers.spec import PREMISES
-from geoplan.layers.sql import snapshot_sql
+from geoplan.layers.sql import (
+    UNITS_TABLE,
+    json_pairs,
+    snapshot_sql,
+    units_json,
+    units_rollup_into_sql,
+    units_rollup_sql,
+)
 
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, done, total)``: how long work reports how far it got (total None: unknown)."""
@@ -45,6 +52,79 @@ class WriteResult:
     def rows(self) -> int:
         """Rows of the input now in the store (inserted, updated or already equal)."""
         return self.inserted + self.updated + self.unchanged
+
+
+_UNIT_NAMES = [c.name for c in PREMISES.unit_fields]
+_UNITS_JSON_IMPORTED = (
+    f"(SELECT coalesce(jsonb_agg(jsonb_build_object({json_pairs(PREMISES.unit_fields, 'u')}) "
+    "ORDER BY u.position), '[]'::jsonb) FROM _geoplan_import_units u WHERE u.id = i.id)"
+)
+
+
+def _copy_units(cur: psycopg.Cursor, prepared: PreparedLayer) -> None:
+    """The file's units into ``_geoplan_import_units``; the listings' derived values (area,
+    rent, availability) from them, so the upsert compares what the register would store; and
+    ``_geoplan_units_changed``: the stored listings whose units the file changes."""
+    types = [PREMISES.unit_fields[i].sql_type for i in range(len(_UNIT_NAMES))]
+    cur.execute("DROP TABLE IF EXISTS _geoplan_import_units, _geoplan_units_changed")
+    cur.execute(
+        "CREATE TEMP TABLE _geoplan_import_units (id text, position int, "
+        + ", ".join(f"{n} {t}" for n, t in zip(_UNIT_NAMES, types, strict=True))
+        + ") ON COMMIT DROP"
+    )
+    with cur.copy(
+        f"COPY _geoplan_import_units (id, position, {', '.join(_UNIT_NAMES)}) "
+        "FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["text", "int4", *types])
+        for premises_id, units in zip(prepared.columns["id"], prepared.units or [], strict=True):
+            for i, unit in enumerate(units):
+                copy.write_row([premises_id, i, *(unit[n] for n in _UNIT_NAMES)])
+    cur.execute("CREATE INDEX ON _geoplan_import_units (id)")
+    cur.execute(units_rollup_into_sql(PREMISES, "_geoplan_import", "_geoplan_import_units"))
+    cur.execute(
+        f"""CREATE TEMP TABLE _geoplan_units_changed ON COMMIT DROP AS
+            SELECT i.id FROM _geoplan_import i JOIN premises p ON p.id = i.id
+            WHERE {_UNITS_JSON_IMPORTED} IS DISTINCT FROM {units_json(PREMISES, "p")}"""
+    )
+
+
+def _store_units(cur: psycopg.Cursor, from_file: bool) -> None:
+    """After the upsert: a listing whose units alone changed is a change too (new version);
+    the written listings get the file's units, and every written listing with units its
+    derived values again (a file without units does not overwrite them)."""
+    if from_file:
+        cur.execute(
+            """WITH b AS (
+                   UPDATE premises t SET version = t.version + 1, updated_at = now()
+                   FROM _geoplan_units_changed c
+                   WHERE t.id = c.id AND NOT EXISTS (SELECT 1 FROM _geoplan_written w
+                                                     WHERE w.id = t.id)
+                   RETURNING t.id)
+               INSERT INTO _geoplan_written SELECT id, false FROM b"""
+        )
+        cur.execute(
+            f"""DELETE FROM {UNITS_TABLE} u USING _geoplan_written w JOIN premises p
+                ON p.id = w.id WHERE u.premises_seq = p.seq"""
+        )
+        cur.execute(
+            f"""INSERT INTO {UNITS_TABLE} (premises_seq, position, {", ".join(_UNIT_NAMES)})
+                SELECT p.seq, i.position, {", ".join(f"i.{n}" for n in _UNIT_NAMES)}
+                FROM _geoplan_import_units i JOIN _geoplan_written w ON w.id = i.id
+                JOIN premises p ON p.id = i.id"""
+        )
+    if cur.execute(f"SELECT EXISTS (SELECT 1 FROM {UNITS_TABLE})").fetchone()[0]:
+        cur.execute(
+            units_rollup_sql(PREMISES),
+            {
+                "seqs": [
+                    r[0]
+                    for r in cur.execute(
+                        "SELECT p.seq FROM _geoplan_written w JOIN premises p ON p.id = w.id"
+                    ).fetchall()
+                ]
+            },
+        )
 
 
 def write_layer(
@@ -91,6 +171,8 @@ def write_layer(
         cur.execute("ANALYZE _geoplan_import")
 
         is_premises = table == "premises"
+        if prepared.units is not None:
+            _copy_units(cur, prepared)
         prefix_params = {"n": len(replace_prefix or ""), "prefix": replace_prefix}
         if is_premises:
             scope = (
@@ -142,6 +224,8 @@ def write_layer(
             f"RETURNING t.id, (xmax = 0) AS inserted) "
             f"INSERT INTO _geoplan_written SELECT id, inserted FROM w"
         )
+        if is_premises:
+            _store_units(cur, prepared.units is not None)
         cur.execute("SELECT count(*), count(*) FILTER (WHERE inserted) FROM _geoplan_written")
         n_written, inserted = cur.fetchone()
         cur.execute("ANALYZE _geoplan_written")

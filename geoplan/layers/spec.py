@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from geoplan.vocab import (
     AREA_ROLES,
+    ENERGY_LABELS,
     HUB_MODES,
     HUB_STATUSES,
     KOMMUNENUMMER_PATTERN,
     PREMISES_STATUSES,
+    UNIT_STATUSES,
     USE_CATEGORIES,
 )
 
@@ -37,7 +40,19 @@ MAX_ACCURACY_M = 100_000.0
 MAX_DEPARTURES_PER_HOUR = 1_000.0
 """One departure every 3.6 seconds: more than any stop in Norway serves."""
 MIN_YEAR, MAX_YEAR = 1800, 2200
-"""Years a boundary may be valid from (municipalities date from 1837)."""
+"""Years a boundary may be valid from (municipalities date from 1837); also the stored range of a
+building's year built or renovated, which every way in also holds to the current year at most
+(:attr:`ColumnSpec.not_future`)."""
+MIN_FLOOR, MAX_FLOOR = -10, 200
+"""Floors (etasje): 1 is the ground floor, 0 and below are basements (U1 = 0 … U10 = -9); the
+tallest building in Norway has 37."""
+MAX_WORKPLACES = 100_000
+"""Office workplaces of one listing: far more than any building holds."""
+MAX_PARKING_SPACES = 100_000
+"""Parking spaces of one listing: the largest Norwegian car parks hold a few thousand."""
+MAX_CEILING_HEIGHT_M = 100.0
+"""Free ceiling height in metres: high-bay warehouses reach about 40."""
+
 
 # Column kinds: how a value is parsed and which PostgreSQL type it is copied as.
 SQL_TYPES: dict[str, str] = {
@@ -117,6 +132,13 @@ class ColumnSpec:
     # description and the published documents stay as they were).
     api_description: str | None = None
     examples: tuple[object, ...] = ()  # for the API's request schema
+    # A year that may not lie after the current one (year built or renovated): checked by every
+    # way in against today's date (:meth:`future`), within the static range the store's CHECK
+    # holds (a planned building states its year in the description).
+    not_future: bool = False
+    # How a listing with units (``premises_units``) derives this value from its vacant units
+    # (``sum``, ``min`` or ``earliest``); None: the listing's own value whatever its units.
+    from_units: str | None = None
 
     @property
     def sql_type(self) -> str:
@@ -134,11 +156,19 @@ class ColumnSpec:
         return self.role in (ATTRIBUTE, PROVENANCE) and not self.read_only
 
     def in_range(self, value: float) -> bool:
-        """Whether a finite number lies in the declared range (``min_value``, ``max_value``)."""
+        """Whether a finite number lies in the declared range (``min_value``, ``max_value``):
+        what the store's CHECK accepts too (a year's "not in the future" is :meth:`future`)."""
         low, high = self.min_value, self.max_value
         if low is not None and (value <= low if self.min_exclusive else value < low):
             return False
         return high is None or value <= high
+
+    def future(self, value: float) -> str | None:
+        """Why a ``not_future`` year is refused (it lies after the current one), else None."""
+        year = date.today().year
+        if self.not_future and value > year:
+            return f"must not be in the future (≤ {year})"
+        return None
 
     @property
     def range_text(self) -> str:
@@ -163,6 +193,9 @@ class LayerSpec:
     name: str
     geometry: str  # "point" | "polygon"
     fields: tuple[ColumnSpec, ...]  # declared in API_ORDER
+    # The fields of a record's ``units`` (premises: several spaces in one building, a table of
+    # their own); empty: the layer's records have no units.
+    unit_fields: tuple[ColumnSpec, ...] = ()
 
     @property
     def table(self) -> str:
@@ -558,6 +591,181 @@ HUBS = LayerSpec(
     ),
 )
 
+ENERGY_LABEL_ALIASES: dict[str, str] = {label.lower(): label for label in ENERGY_LABELS}
+
+
+def _floor(description: str) -> ColumnSpec:
+    return ColumnSpec(
+        "floor",
+        "int",
+        aliases=("etasje", "etg", "storey"),
+        min_value=MIN_FLOOR,
+        max_value=MAX_FLOOR,
+        label_nb="Etasje",
+        label_en="Floor",
+        description=description,
+        examples=(2,),
+    )
+
+
+def _year(name: str, aliases: tuple[str, ...], label_nb: str, label_en: str, what: str):
+    return ColumnSpec(
+        name,
+        "int",
+        aliases=aliases,
+        min_value=MIN_YEAR,
+        max_value=MAX_YEAR,
+        not_future=True,
+        unit="year",
+        label_nb=label_nb,
+        label_en=label_en,
+        description=what,
+    )
+
+
+_BUILDING_FIELDS: tuple[ColumnSpec, ...] = (
+    _floor(
+        "Floor of the space (1 = ground floor, 0 and below = basement); with units, each "
+        "unit has its own."
+    ),
+    ColumnSpec(
+        "workplaces",
+        "int",
+        aliases=("arbeidsplasser", "kontorplasser", "workstations", "desks"),
+        min_value=0,
+        max_value=MAX_WORKPLACES,
+        label_nb="Arbeidsplasser",
+        label_en="Workplaces",
+        description="Office workplaces the space is laid out for.",
+        examples=(40,),
+    ),
+    ColumnSpec(
+        "parking_spaces",
+        "int",
+        aliases=("parkering", "parkeringsplasser", "p_plasser", "parking"),
+        min_value=0,
+        max_value=MAX_PARKING_SPACES,
+        label_nb="Parkeringsplasser",
+        label_en="Parking spaces",
+        description="Parking spaces that come with the premises.",
+    ),
+    ColumnSpec(
+        "energy_label",
+        aliases=("energimerke", "energikarakter", "energy_rating"),
+        allowed=ENERGY_LABELS,
+        value_aliases=ENERGY_LABEL_ALIASES,
+        label_nb="Energikarakter",
+        label_en="Energy label",
+        description="Energy label of the building's energy certificate, A (best) to G.",
+        examples=("B",),
+    ),
+    _year(
+        "year_built",
+        ("byggeår", "byggear", "built", "construction_year"),
+        "Byggeår",
+        "Year built",
+        "Year the building was completed.",
+    ),
+    _year(
+        "year_renovated",
+        ("rehabilitert", "renovert", "renovated", "renovation_year"),
+        "Rehabilitert",
+        "Year renovated",
+        "Year of the last major renovation; not before the year built.",
+    ),
+    ColumnSpec(
+        "ceiling_height_m",
+        "float",
+        aliases=("takhøyde", "takhoyde", "takhøyde_m", "fri_takhøyde", "ceiling_height"),
+        min_value=0,
+        min_exclusive=True,
+        max_value=MAX_CEILING_HEIGHT_M,
+        unit="m",
+        label_nb="Takhøyde",
+        label_en="Ceiling height",
+        description="Free ceiling height in metres (warehouses, production).",
+    ),
+    ColumnSpec(
+        "loading_dock",
+        "bool",
+        aliases=("lasterampe", "rampe", "loading_ramp"),
+        label_nb="Lasterampe",
+        label_en="Loading dock",
+        description="Whether the premises has a loading dock (empty: not stated).",
+    ),
+    ColumnSpec(
+        "broker_org",
+        aliases=("megler", "meglerforetak", "broker", "brokerage", "utleier"),
+        label_nb="Meglerforetak",
+        label_en="Broker",
+        description="The brokerage (or landlord) that lets the premises.",
+        examples=("Eksempel Næringsmegling AS",),
+    ),
+)
+"""What premises seekers filter on beyond use, size, rent and place (issue 13): the attributes
+after ``status`` (migration ``fields``)."""
+
+UNIT_FIELDS: tuple[ColumnSpec, ...] = (
+    ColumnSpec(
+        "label",
+        required=True,
+        aliases=("lokale", "enhet", "unit", "unit_label", "name"),
+        label_nb="Lokale",
+        label_en="Unit",
+        description="The unit's name within the building, unique there (e.g. `2. etg. vest`).",
+        examples=("2. etg. vest",),
+    ),
+    _floor("Floor of the unit (1 = ground floor, 0 and below = basement)."),
+    ColumnSpec(
+        "area_m2",
+        "float",
+        required=True,
+        aliases=("floor_area_m2", "areal", "areal_m2", "bra"),
+        min_value=0,
+        min_exclusive=True,
+        max_value=MAX_FLOOR_AREA_M2,
+        unit="m²",
+        label_nb="Areal",
+        label_en="Floor area",
+        description="Floor area of the unit in m².",
+        examples=(300,),
+    ),
+    ColumnSpec(
+        "rent_nok_m2_year",
+        "float",
+        aliases=("rent", "leie", "leiepris"),
+        min_value=0,
+        max_value=MAX_RENT_NOK_M2_YEAR,
+        unit="NOK/m²/year",
+        label_nb="Leiepris",
+        label_en="Asking rent",
+        description="Asking rent of the unit, NOK per m² per year.",
+        examples=(1800,),
+    ),
+    ColumnSpec(
+        "available_from",
+        "date",
+        aliases=("ledig_fra", "available"),
+        label_nb="Ledig fra",
+        label_en="Available from",
+        description="Date the unit is available (empty: now).",
+    ),
+    ColumnSpec(
+        "status",
+        allowed=UNIT_STATUSES,
+        value_aliases={"ledig": "available", "utleid": "let"},
+        default="available",
+        label_nb="Status",
+        label_en="Status",
+        description="`available` (vacant) or `let`.",
+    ),
+)
+"""The units (separately let spaces) of a premises listing, each a row of ``premises_units``:
+the API's ``units`` array, import and export. The listing's area, rent and availability are
+derived from its vacant units (:attr:`ColumnSpec.from_units`)."""
+MAX_UNITS = 500
+"""Units one listing may hold: a large office block has a few hundred."""
+
 _WALK_METHOD = "`network` or `straight_line` estimate"
 PREMISES = LayerSpec(
     "premises",
@@ -598,8 +806,11 @@ PREMISES = LayerSpec(
             unit="m²",
             label_nb="Areal",
             label_en="Floor area",
-            description="Floor area in m².",
+            description="Floor area in m²; with units, the sum of the vacant units' areas.",
+            api_description="Floor area in m²; with `units`, the sum of the vacant units' areas "
+            "(derived by geoplan, may be left out)",
             examples=(450,),
+            from_units="sum",
         ),
         ColumnSpec(
             "rent_nok_m2_year",
@@ -611,8 +822,10 @@ PREMISES = LayerSpec(
             unit="NOK/m²/year",
             label_nb="Leiepris",
             label_en="Asking rent",
-            description="Asking rent, NOK per m² per year.",
+            description="Asking rent, NOK per m² per year; with units, the lowest of the vacant "
+            "units'.",
             examples=(1900,),
+            from_units="min",
         ),
         ColumnSpec(
             "available_from",
@@ -621,7 +834,9 @@ PREMISES = LayerSpec(
             summary=True,
             label_nb="Ledig fra",
             label_en="Available from",
-            description="Date the premises is available.",
+            description="Date the premises is available; with units, the earliest of the vacant "
+            "units' (empty: now).",
+            from_units="earliest",
         ),
         ColumnSpec(
             "contact",
@@ -653,6 +868,7 @@ PREMISES = LayerSpec(
             label_en="Status",
             description="Listing status.",
         ),
+        *_BUILDING_FIELDS,
         _KOMMUNENUMMER,
         # Derived: premises_walk, rewritten by every re-annotation (never a listing change).
         ColumnSpec(
@@ -774,6 +990,16 @@ PREMISES = LayerSpec(
             description="Version, incremented by each change.",
         ),
         ColumnSpec(
+            "unit_count",
+            "int",
+            role=KEPT,
+            nullable=False,
+            label_nb="Antall lokaler",
+            label_en="Units",
+            description="Number of units (separately let spaces) listed in the building; 0: the "
+            "listing is one space.",
+        ),
+        ColumnSpec(
             "created_at",
             "timestamp",
             role=KEPT,
@@ -785,6 +1011,7 @@ PREMISES = LayerSpec(
         ),
         _updated_at("Last change."),
     ),
+    unit_fields=UNIT_FIELDS,
 )
 
 LAYER_SPECS: dict[str, LayerSpec] = {s.name: s for s in (BOUNDARY, AREAS, HUBS, PREMISES)}

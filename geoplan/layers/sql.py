@@ -64,7 +64,77 @@ def snapshot_sql(spec: LayerSpec, alias: str) -> str:
     to drop them), which matters for 100 000-row imports.
     """
     pairs = json_pairs(spec.by_role(*STORED), alias)
+    units = f", 'units', {units_json(spec, alias)}" if spec.unit_fields else ""
     return (
-        f"jsonb_build_object({pairs}, 'geometry', "
+        f"jsonb_build_object({pairs}{units}, 'geometry', "
         f"ST_AsGeoJSON(ST_Transform({alias}.geom, 4326), {SNAPSHOT_DECIMALS})::jsonb)"
     )
+
+
+UNITS_TABLE = "premises_units"
+
+
+def units_json(spec: LayerSpec, alias: str, where: str = "") -> str:
+    """The record's units as a jsonb array in their order (``[]`` without units): each an object
+    of ``spec.unit_fields``. ``where``: a further condition on the units (``u``), e.g. the
+    search's unit filters, so only matching units are listed."""
+    pairs = json_pairs(spec.unit_fields, "u")
+    more = f" AND ({where})" if where else ""
+    return (
+        f"(SELECT coalesce(jsonb_agg(jsonb_build_object({pairs}) ORDER BY u.position), "
+        f"'[]'::jsonb) FROM {UNITS_TABLE} u WHERE u.premises_seq = {alias}.seq{more})"
+    )
+
+
+_ROLLUP = {
+    "sum": "sum({c}){f}",
+    "min": "min({c}){f}",
+    # NULL (available now) when any vacant unit is, else the earliest date
+    "earliest": "CASE WHEN bool_or({c} IS NULL){f} THEN NULL ELSE min({c}){f} END",
+}
+_VACANT = " FILTER (WHERE u.status = 'available')"
+
+
+def units_rollup_sql(spec: LayerSpec) -> str:
+    """``UPDATE`` setting each listing's ``unit_count`` and its values derived from its units
+    (:attr:`~geoplan.layers.spec.ColumnSpec.from_units`) for the listings whose ``seq`` is in
+    ``%(seqs)s``: over the vacant units, or over all units when none is vacant (a fully let
+    building keeps its total). A listing without units keeps its own values. One statement for
+    the register (one listing) and ``geoplan import`` (thousands); rows it would not change
+    are not written (no new stored head, no trigger work)."""
+    names, aggs, news = _rollup_parts(spec)
+    return f"""
+        UPDATE premises p
+        SET ({", ".join(["unit_count", *names])}) = (r.n, {", ".join(news)})
+        FROM (SELECT s.seq, count(u.premises_seq)::int AS n, {", ".join(aggs)}
+              FROM unnest(%(seqs)s::bigint[]) s(seq)
+              LEFT JOIN {UNITS_TABLE} u ON u.premises_seq = s.seq GROUP BY s.seq) r
+        WHERE p.seq = r.seq
+          AND ({", ".join(["p.unit_count", *(f"p.{n}" for n in names)])})
+              IS DISTINCT FROM (r.n, {", ".join(news)})"""
+
+
+def units_rollup_into_sql(spec: LayerSpec, table: str, units_table: str) -> str:
+    """The same derivation for rows about to be imported: ``table`` (``id`` and the derived
+    columns) from ``units_table`` (``id`` and the unit fields); rows without units keep their
+    values. So an import compares and stores what the register would."""
+    names, aggs, _ = _rollup_parts(spec)
+    return f"""
+        UPDATE {table} p SET ({", ".join(names)}) = ({", ".join(f"r.{n}" for n in names)})
+        FROM (SELECT u.id, {", ".join(aggs)} FROM {units_table} u GROUP BY u.id) r
+        WHERE p.id = r.id"""
+
+
+def _rollup_parts(spec: LayerSpec) -> tuple[list[str], list[str], list[str]]:
+    unit_names = {c.name for c in spec.unit_fields}
+    derived = [c for c in spec.fields if c.from_units]
+    aggs, news = [], []
+    for c in derived:
+        col = f"u.{c.name if c.name in unit_names else 'area_m2'}"  # floor_area_m2 ← area_m2
+        rule = _ROLLUP[c.from_units]
+        aggs.append(
+            f"CASE WHEN bool_or(u.status = 'available') THEN {rule.format(c=col, f=_VACANT)} "
+            f"ELSE {rule.format(c=col, f='')} END AS {c.name}"
+        )
+        news.append(f"CASE WHEN r.n > 0 THEN r.{c.name} ELSE p.{c.name} END")
+    return [c.name for c in derived], aggs, news

@@ -30,9 +30,20 @@ import psycopg
 
 from geoplan.errors import ValidationError
 from geoplan.geo.municipalities import national_loaded
-from geoplan.layers.spec import PREMISES, number_text
+from geoplan.layers.spec import (
+    MAX_CEILING_HEIGHT_M,
+    MAX_FLOOR,
+    MAX_PARKING_SPACES,
+    MAX_WORKPLACES,
+    MAX_YEAR,
+    MIN_FLOOR,
+    MIN_YEAR,
+    PREMISES,
+    number_text,
+)
+from geoplan.premises import place
 from geoplan.proximity.checks import MAX_MINUTES
-from geoplan.vocab import KOMMUNENUMMER_PATTERN, USE_CATEGORIES
+from geoplan.vocab import ENERGY_LABELS, KOMMUNENUMMER_PATTERN, USE_CATEGORIES
 
 MAX_LIMIT = 10_000
 """Largest page for callers in geoplan (the maps fetch everything in pages of this size)."""
@@ -159,21 +170,21 @@ class PremisesQuery:
         form=FormField("Bruk", "gp-use"),
     )
     min_area_m2: float | None = search_filter(
-        help="Minimum floor area, m²",
+        help="Minimum floor area, m² (of one vacant unit, for a listing with units)",
         cli="--min-area",
         minimum=0,
         maximum=_FLOOR_AREA.max_value,
         form=FormField("Areal fra (m²)", "gp-min", step=10),
     )
     max_area_m2: float | None = search_filter(
-        help="Maximum floor area, m²",
+        help="Maximum floor area, m² (of one vacant unit, for a listing with units)",
         cli="--max-area",
         minimum=0,
         maximum=_FLOOR_AREA.max_value,
         form=FormField("Areal til (m²)", "gp-max", step=10),
     )
     max_rent_nok_m2: float | None = search_filter(
-        help="Maximum rent, NOK per m² and year",
+        help="Maximum rent, NOK per m² and year (of one vacant unit, for a listing with units)",
         cli="--max-rent",
         minimum=0,
         maximum=_RENT.max_value,
@@ -191,8 +202,33 @@ class PremisesQuery:
         max_length=MAX_ID,
         form=FormField("Fokusområde", "gp-area"),
     )
+    within: str | None = search_filter(
+        help="Only premises inside this polygon: a GeoJSON Polygon/MultiPolygon (or Feature) or "
+        f"WKT, x/y in `within_crs`; at most {place.MAX_WITHIN_VERTICES} vertices and "
+        f"{place.MAX_WITHIN_AREA_KM2:g} km², valid (no self-intersection), near the region",
+        cli="--within",
+        max_length=place.MAX_WITHIN_URL_CHARS,
+    )
+    within_crs: str | None = search_filter(
+        help="CRS of `within` (EPSG:25833, 25832, an OGC URI...; default WGS84 lon/lat)",
+        cli="--within-crs",
+        max_length=MAX_ID,
+    )
+    near: str | None = search_filter(
+        help="Only premises within `radius_m` of this point: lon,lat in WGS84 degrees",
+        cli="--near",
+        max_length=100,
+    )
+    radius_m: float | None = search_filter(
+        help=f"Radius around `near`, metres on the ground (default {place.DEFAULT_RADIUS_M:g})",
+        cli="--radius",
+        minimum=place.MIN_RADIUS_M,
+        maximum=place.MAX_RADIUS_M,
+    )
     available_by: date | None = search_filter(
-        help="Available on or before this date (YYYY-MM-DD)", cli="--available-by"
+        help="Available on or before this date (YYYY-MM-DD); for a listing with units, one "
+        "vacant unit that also meets the area and rent filters",
+        cli="--available-by",
     )
     max_walk_min: float | None = search_filter(
         help="Maximum walking time (minutes) to the nearest hub, or to `hub`",
@@ -203,6 +239,55 @@ class PremisesQuery:
     )
     hub: str | None = search_filter(
         help="Hub id: walking time to this hub, not the nearest", cli="--hub", max_length=MAX_ID
+    )
+    # The fields premises seekers filter on (issue 13): see geoplan.premises.conditions.
+    floor: int | None = search_filter(
+        help="On this floor (1 = ground floor, 0 and below basement): the listing's, or that of "
+        "one vacant unit meeting the area, rent and availability filters",
+        cli="--floor",
+        minimum=MIN_FLOOR,
+        maximum=MAX_FLOOR,
+    )
+    min_workplaces: int | None = search_filter(
+        help="At least this many office workplaces",
+        cli="--min-workplaces",
+        minimum=0,
+        maximum=MAX_WORKPLACES,
+        form=FormField("Arbeidsplasser, minst", "gp-workplaces", step=1),
+    )
+    min_parking: int | None = search_filter(
+        help="At least this many parking spaces",
+        cli="--min-parking",
+        minimum=0,
+        maximum=MAX_PARKING_SPACES,
+        form=FormField("Parkeringsplasser, minst", "gp-parking", step=1),
+    )
+    max_energy_label: str | None = search_filter(
+        help="Energy label this good or better (A best … G); listings without one are left out",
+        cli="--max-energy-label",
+        enum=ENERGY_LABELS,
+        form=FormField("Energikarakter", "gp-energy"),
+    )
+    built_after: int | None = search_filter(
+        help="Built or last renovated in this year or later",
+        cli="--built-after",
+        minimum=MIN_YEAR,
+        maximum=MAX_YEAR,
+        form=FormField("Bygget/rehabilitert fra år", "gp-built", step=1),
+    )
+    min_ceiling_height_m: float | None = search_filter(
+        help="Minimum free ceiling height, metres (warehouses, production)",
+        cli="--min-ceiling-height",
+        minimum=0,
+        maximum=MAX_CEILING_HEIGHT_M,
+    )
+    loading_dock: bool = search_filter(
+        False, help="Only premises with a loading dock", cli="--loading-dock"
+    )
+    broker_org: str | None = search_filter(
+        help="Broker or landlord whose name contains this text (any case)",
+        cli="--broker",
+        max_length=MAX_ID,
     )
     sort: Sort = search_filter(
         Sort.walk,
@@ -326,6 +411,8 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
         if f.kind is not int:
             continue
         value = getattr(q, f.attr)
+        if value is None and f.default is None:
+            continue
         low, high = f.minimum, MAX_LIMIT if f.attr == "limit" else f.maximum
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             bad(f.attr, f"must be an integer from {low:g} to {high}")
@@ -342,7 +429,29 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
             known = [r[0] for r in conn.execute(f"SELECT id FROM {table} ORDER BY id")]
             hint = f"; known: {', '.join(known)}" if known and len(known) <= 30 else ""
             bad(name, f"unknown {what} {value!r}{hint}")
+    problems += place.place_problems(conn, q.within, q.within_crs, q.near, q.radius_m)
+    problems.extend(_field_problems(q))
     return problems
+
+
+def _field_problems(q: PremisesQuery) -> list[tuple[str, str]]:
+    """The checks of the filters on the premises fields that the generic ones above leave."""
+    problems = []
+    if q.max_energy_label is not None and q.max_energy_label not in ENERGY_LABELS:
+        problems.append(
+            ("max_energy_label", f"must be one of {', '.join(ENERGY_LABELS)} (A is best)")
+        )
+    if q.broker_org is not None:
+        problem = text_problem(q.broker_org, MAX_ID)
+        if problem:
+            problems.append(("broker_org", problem))
+    return problems
+
+
+def place_where(q: PremisesQuery, alias: str = "p") -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions on the premises row ``alias`` for the place filters of a checked ``q``
+    (``within``, ``near``/``radius_m``), and their parameters (named ``place_*``)."""
+    return place.place_where(q.within, q.within_crs, q.near, q.radius_m, alias)
 
 
 def _raise_if_any(errors: list[dict[str, Any]]) -> None:

@@ -1,5 +1,13 @@
 """The register: reading one listing and its history; create, update and withdraw with a history
 row and a version per change.
+
+Ownership: a listing created through the API remembers the key that created it
+(``premises.owner_key_id``). A write names its :class:`Editor` (the key, and whether it is an
+``admin`` key); a non-admin editor may change or withdraw only its own listings
+(:class:`NotOwnerError`, HTTP 403). Listings without an owner (imported, sample data, created on
+the command line, or by an API key before ownership was recorded) are the municipality's: only
+admin editors may change them. A write without an editor is an operator's (command line,
+imports, tests) and is not checked.
 """
 
 from __future__ import annotations
@@ -7,6 +15,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -14,18 +23,29 @@ import psycopg
 from psycopg.types.json import Jsonb
 from pyproj import Transformer
 
+from geoplan.addresses import (
+    AddressNotResolved,
+    Candidate,
+    NoAddressesLoaded,
+    geocoded_provenance,
+    require_addresses,
+    resolve,
+)
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import GeoplanError, NotFoundError, ValidationError
 from geoplan.geo.crs import WGS84, parse_crs
 from geoplan.geo.region import NoBoundaryError, in_municipality
 from geoplan.layers.spec import PREMISES, RECORD_ROLES, ColumnSpec
-from geoplan.layers.sql import json_pairs, snapshot_sql
+from geoplan.layers.sql import json_pairs, snapshot_sql, units_json
+from geoplan.premises import units as unit_rows
 from geoplan.premises.query import text_problem
 
 _EDITABLE = PREMISES.writable
 """The fields a client sets, from the layer's description; everything else geoplan keeps."""
-EDITABLE_FIELDS = ("geometry", *(c.name for c in _EDITABLE))
+EDITABLE_FIELDS = ("geometry", *(c.name for c in _EDITABLE), "units")
 REQUIRED_FIELDS = ("geometry", *(c.name for c in _EDITABLE if c.required))
+"""Fields a listing cannot lack; one whose units decide it (``floor_area_m2``) may be left out
+when the listing has units."""
 GEOM_TOLERANCE_M = 0.001
 """A position that moved less than this (metres) has not moved: what ``geoplan import`` counts
 as unchanged too."""
@@ -46,9 +66,34 @@ class StaleVersionError(GeoplanError):
         self.current = current
 
 
+@dataclass(frozen=True)
+class Editor:
+    """Who writes, for the ownership rule: an API key's id and whether it is an admin key."""
+
+    key_id: int
+    admin: bool = False
+
+    def may_edit(self, owner_key_id: int | None) -> bool:
+        """Admin keys edit every listing; other keys only the listings they created."""
+        return self.admin or (owner_key_id is not None and owner_key_id == self.key_id)
+
+
+class NotOwnerError(GeoplanError):
+    """A key that is not an admin key tried to change a listing it did not create."""
+
+    def __init__(self, premises_id: str, owned: bool):
+        whose = "another API key" if owned else "the municipality (it has no known owner)"
+        super().__init__(
+            f"premises {premises_id!r} belongs to {whose}: a key may change or withdraw only "
+            "the listings it created, unless it has the 'admin' scope"
+        )
+        self.premises_id = premises_id
+
+
 _RECORD_SQL = f"""
     SELECT jsonb_build_object(
         {json_pairs(PREMISES.by_role(*RECORD_ROLES), "p", {"nearest_hub_name": "h.name"})},
+        'units', {units_json(PREMISES, "p")},
         'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), {RECORD_DECIMALS})::jsonb)
     FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id WHERE p.id = %s"""
 
@@ -71,6 +116,69 @@ def get(conn: psycopg.Connection, premises_id: str) -> dict[str, Any]:
     if record is None:
         raise NotFoundError(f"no premises with id {premises_id!r}")
     return record
+
+
+MAX_LISTINGS_PAGE = 200
+"""Largest page of :func:`listings` (the broker page shows 50 at a time)."""
+
+_LISTINGS_SQL = f"""
+    WITH page AS (
+        SELECT o.id, o.updated_at, o.owner_key_id FROM premises o
+        WHERE (%(everyone)s OR o.owner_key_id = %(key)s)
+          AND (%(q)s::text IS NULL OR o.address ILIKE %(q)s OR o.id = %(id)s)
+        ORDER BY o.updated_at DESC, o.id LIMIT %(limit)s OFFSET %(offset)s)
+    SELECT jsonb_build_object(
+        {json_pairs(PREMISES.by_role(*RECORD_ROLES), "p", {"nearest_hub_name": "h.name"})},
+        'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), {RECORD_DECIMALS})::jsonb),
+        page.owner_key_id
+    FROM page JOIN premises_annotated p ON p.id = page.id
+    LEFT JOIN hubs h ON h.id = p.nearest_hub_id
+    ORDER BY page.updated_at DESC, page.id"""
+
+_LISTINGS_COUNT_SQL = """
+    SELECT count(*) FROM premises o
+    WHERE (%(everyone)s OR o.owner_key_id = %(key)s)
+      AND (%(q)s::text IS NULL OR o.address ILIKE %(q)s OR o.id = %(id)s)"""
+
+
+def listings(
+    conn: psycopg.Connection,
+    owner: int,
+    *,
+    everyone: bool = False,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[tuple[dict[str, Any], int | None]]]:
+    """The listings the key ``owner`` created, newest change first, withdrawn ones included
+    (a broker may put one back on the market): ``(how many in all, [(record, owner key id)])``.
+
+    ``everyone`` (for admin keys): every listing, whoever created it. ``q``: only those whose
+    address contains it (any case), or whose id it is. Records as :func:`get` returns them.
+    """
+    if not 1 <= limit <= MAX_LISTINGS_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_LISTINGS_PAGE}", "limit")
+    if not 0 <= offset < 2**31:
+        raise ValidationError("offset must be between 0 and 2147483647", "offset")
+    if q is not None:
+        problem = text_problem(q, 200)
+        if problem:
+            raise ValidationError(f"q {problem}", "q")
+        q = q.strip() or None
+    pattern = None
+    if q is not None:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    params = {
+        "everyone": everyone,
+        "key": owner,
+        "q": pattern,
+        "id": q,
+        "limit": limit,
+        "offset": offset,
+    }
+    total = conn.execute(_LISTINGS_COUNT_SQL, params).fetchone()[0]
+    rows = conn.execute(_LISTINGS_SQL, params).fetchall() if total > offset else []
+    return total, [(r[0], r[1]) for r in rows]
 
 
 def history(conn: psycopg.Connection, premises_id: str) -> list[dict[str, Any]]:
@@ -206,6 +314,11 @@ def _check(col: ColumnSpec, value: Any) -> tuple[str | None, Any]:
             known = ", ".join(col.allowed or ())
             return f"unknown value {str(unknown[0])[:50]!r}; known: {known}", None
         return None, list(dict.fromkeys(items))
+    if col.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int) or not col.in_range(value):
+            bound = f" {col.range_text}" if col.range_text else ""
+            return f"must be a whole number{bound}", None
+        return col.future(value), value
     if col.kind == "float":
         number = _number(value)
         if number is None or not col.in_range(number):
@@ -226,6 +339,62 @@ def _check(col: ColumnSpec, value: Any) -> tuple[str | None, Any]:
     raise AssertionError(f"premises field {col.name} of kind {col.kind} cannot be edited")
 
 
+GEOCODED = "geocoded"
+"""Key of :func:`_clean`'s result holding the address match a listing was placed at."""
+
+
+def _placeable(data: Mapping[str, Any]) -> bool:
+    """Whether a listing without geometry can be placed by its address (a usable text)."""
+    address = data.get("address")
+    return (
+        data.get("geometry") is None
+        and data.get("crs") is None
+        and isinstance(address, str)
+        and bool(address.strip())
+        and text_problem(address) is None
+    )
+
+
+def _geocode(conn: psycopg.Connection, address: str, errors: list[dict]) -> Candidate | None:
+    """The one address ``address`` names, inside the municipality; else None with the error
+    (naming ``address``, with the candidates) appended. Never a guess: see
+    :func:`geoplan.addresses.resolve`."""
+    try:
+        # what is missing is the position: named as such, saying how an address could give it
+        require_addresses(conn, "the listing", field="geometry")
+        match = resolve(conn, address, field="address")
+    except (NoAddressesLoaded, AddressNotResolved) as exc:
+        errors.extend(exc.errors)
+        return None
+    try:
+        inside = in_municipality(conn, match.x, match.y)
+    except NoBoundaryError:
+        _check_inside_boundary(conn, (match.x, match.y), errors)  # says what to load
+        return None
+    if not inside:
+        errors.append(
+            {
+                "field": "address",
+                "message": f"the address {address!r} is {match.label()}, outside the municipality",
+                "candidates": [match.as_dict()],
+            }
+        )
+        return None
+    return match
+
+
+def _geocoded_provenance(values: dict[str, Any], source: str) -> dict[str, Any]:
+    """``values`` with the provenance of a listing placed at its address (its ``source``,
+    ``source_url``, ``licence`` and ``accuracy_m``; see :mod:`geoplan.addresses.positions`).
+    Values without a geocoded position are returned unchanged, with ``source``."""
+    match = values.pop(GEOCODED, None)
+    if match is None:
+        return values | {"source": source}
+    return values | geocoded_provenance(
+        match, source=source, source_url=values.get("source_url"), licence=values.get("licence")
+    )
+
+
 def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool) -> dict[str, Any]:
     """Checked, normalised column values from client ``data`` (all errors raised at once).
 
@@ -233,6 +402,9 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
     request models are generated from, so the two cannot disagree; they are repeated here because
     the register is called without the API too. ``required`` (create, full replace) demands the
     fields a listing cannot lack. The result has ``geom_xy`` (EPSG:25833) instead of ``geometry``.
+    A listing created or replaced without geometry but with an address is placed at the one
+    address the register names (the match under :data:`GEOCODED`); an ambiguous or unknown
+    address is an error naming ``address`` with the candidates.
     """
     errors: list[dict] = []
 
@@ -245,8 +417,16 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
     for k in unknown:
         bad(str(k)[:100], "is not a field of premises that can be set")
     out: dict[str, Any] = {}
+    placeable = required and _placeable(data)
+    units = None
+    if "units" in data:
+        units = unit_rows.check_units(data["units"], _check, errors)
+        if units is not None:
+            out["units"] = units
     for name in REQUIRED_FIELDS:
-        if required and data.get(name) is None:
+        if units and name != "geometry" and PREMISES.column(name).from_units:
+            continue  # derived from the units
+        if required and data.get(name) is None and not (name == "geometry" and placeable):
             bad(name, "is required")
     if data.get("geometry") is not None:
         xy = _point_25833(data["geometry"], data.get("crs"), errors)
@@ -255,6 +435,11 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
             out["geom_xy"] = xy
     elif "crs" in data and data["crs"] is not None:
         bad("crs", "given without a geometry")
+    elif placeable:
+        match = _geocode(conn, data["address"].strip(), errors)
+        if match is not None:
+            out["geom_xy"] = (match.x, match.y)
+            out[GEOCODED] = match
     for col in _EDITABLE:
         if col.name not in data:
             continue
@@ -263,7 +448,7 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
             if col.required:
                 if not required:  # else reported above
                     bad(col.name, "is required")
-            elif col.kind == "bool":
+            elif col.kind == "bool" and not col.is_nullable:
                 bad(col.name, "must be true or false")
             elif col.is_nullable:
                 out[col.name] = None
@@ -274,6 +459,7 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
             bad(col.name, problem)
         else:
             out[col.name] = clean
+    _check_years(out, errors)
     if errors:
         raise ValidationError(
             "; ".join(f"{e['field']}: {e['message']}" for e in errors),
@@ -281,6 +467,40 @@ def _clean(conn: psycopg.Connection, data: Mapping[str, Any], *, required: bool)
             errors=errors,
         )
     return out
+
+
+def _check_years(values: Mapping[str, Any], errors: list[dict]) -> None:
+    """A building is not renovated before it was built (the store's CHECK, named here)."""
+    built, renovated = values.get("year_built"), values.get("year_renovated")
+    if built is not None and renovated is not None and renovated < built:
+        errors.append(
+            {
+                "field": "year_renovated",
+                "message": f"must not be before year_built ({built}), got {renovated}",
+            }
+        )
+
+
+def _raise(errors: list[dict]) -> None:
+    if errors:
+        raise ValidationError(
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            field=errors[0]["field"],
+            errors=errors,
+        )
+
+
+def _write_units(
+    conn: psycopg.Connection, premises_id: str, values: Mapping[str, Any], sent: Mapping
+) -> None:
+    """Store the listing's units (when ``values`` has them) and derive its values from them;
+    a value sent for a derived field must agree with its units (:func:`units.check_derived`)."""
+    seq = conn.execute("SELECT seq FROM premises WHERE id = %s", (premises_id,)).fetchone()[0]
+    if "units" in values:
+        unit_rows.write_units(conn, seq, values["units"])
+    else:
+        unit_rows.rollup(conn, [seq])
+    unit_rows.check_derived(conn, seq, sent)
 
 
 def _finish(
@@ -321,22 +541,34 @@ def default_source(actor: str) -> str:
 
 
 def create(
-    conn: psycopg.Connection, data: Mapping[str, Any], actor: str, *, source: str | None = None
+    conn: psycopg.Connection,
+    data: Mapping[str, Any],
+    actor: str,
+    *,
+    source: str | None = None,
+    owner: int | None = None,
 ) -> dict[str, Any]:
     """Add a premises listing; returns the stored record (see :func:`get`).
 
     ``data`` holds the editable fields (``geometry`` as GeoJSON, optional ``crs``). Provenance:
     ``source`` (default: written through the API by ``actor``), ``verified`` false unless given,
-    never sample data.
+    never sample data. ``owner``: the id of the API key creating it, which alone (besides admin
+    keys) may change it later; None for an operator's listing (admin keys only).
     """
-    values = _clean(conn, data, required=True)
+    values = _geocoded_provenance(
+        _clean(conn, data, required=True), source or default_source(actor)
+    )
+    units = values.pop("units", [])
+    sent = dict(values)
+    if units and "floor_area_m2" not in values:  # a placeholder until the units decide it
+        values["floor_area_m2"] = units[0]["area_m2"]
     premises_id = "p-" + uuid.uuid4().hex[:12]
     for col in _EDITABLE:  # columns that cannot be empty: a flag is false, status available
         if not col.is_nullable and not col.required:
             values.setdefault(col.name, False if col.kind == "bool" else col.default)
     with conn.transaction():
-        cols = ["id", "source", "sample", "version"]
-        params: list[Any] = [premises_id, source or default_source(actor), False, 1]
+        cols = ["id", "sample", "version", "owner_key_id"]
+        params: list[Any] = [premises_id, False, 1, owner]
         placeholders = ["%s"] * 4
         for name, value in values.items():
             if name == "geom_xy":
@@ -351,26 +583,36 @@ def create(
             f"INSERT INTO premises ({', '.join(cols)}) VALUES ({', '.join(placeholders)})",
             params,
         )
+        _write_units(conn, premises_id, {"units": units}, sent)
         return _finish(conn, premises_id, "create", actor, None)
 
 
-def _lock(conn: psycopg.Connection, premises_id: str, expected_version: int | None) -> dict:
+def _lock(
+    conn: psycopg.Connection,
+    premises_id: str,
+    expected_version: int | None,
+    editor: Editor | None = None,
+) -> dict:
     """The listing as its history records it (:data:`_SNAPSHOT`), locked against concurrent
-    writers, after the version check."""
+    writers, after the checks: it exists (404), ``editor`` may change it (403), it is at the
+    expected version (412) — in that order, so a stranger learns nothing of its version."""
     problem = text_problem(premises_id, 200)
     row = (
         None
         if problem
         else conn.execute(
-            f"SELECT version, {_SNAPSHOT} FROM premises p WHERE id = %s FOR UPDATE",
+            f"SELECT version, owner_key_id, {_SNAPSHOT} FROM premises p WHERE id = %s FOR UPDATE",
             (premises_id,),
         ).fetchone()
     )
     if row is None:
         raise NotFoundError(f"no premises with id {premises_id!r}")
-    if expected_version is not None and row[0] != expected_version:
-        raise StaleVersionError(premises_id, expected_version, row[0])
-    return row[1]
+    version, owner, snapshot = row
+    if editor is not None and not editor.may_edit(owner):
+        raise NotOwnerError(premises_id, owner is not None)
+    if expected_version is not None and version != expected_version:
+        raise StaleVersionError(premises_id, expected_version, version)
+    return snapshot
 
 
 def update(
@@ -383,6 +625,7 @@ def update(
     *,
     source: str | None = None,
     unverify: bool = False,
+    editor: Editor | None = None,
 ) -> dict[str, Any]:
     """Change a premises: replace it (``partial=False``, PUT) or merge ``data`` (PATCH).
 
@@ -393,12 +636,16 @@ def update(
     A write that changes nothing (an empty PATCH, the same values again) is no change: the
     listing keeps its version, ``source`` and ``verified``, and no history entry is written.
     ``unverify``: a change clears ``verified`` (the changed listing is no longer the one that
-    was checked); ``source`` becomes the writer's.
+    was checked); ``source`` becomes the writer's. ``editor``: the API key writing, which must
+    own the listing unless it is an admin key (:class:`NotOwnerError`).
     """
     values = _clean(conn, data, required=not partial)
+    match = values.pop(GEOCODED, None)
     with conn.transaction():
-        before = _lock(conn, premises_id, expected_version)
+        before = _lock(conn, premises_id, expected_version, editor)
+        sent = {k: v for k, v in values.items() if k != "units"}
         if not partial:  # fields left out are cleared; a flag is false, status is kept
+            values.setdefault("units", [])
             for col in _EDITABLE:
                 if col.name in values or col.required:
                     continue
@@ -406,11 +653,21 @@ def update(
                     values[col.name] = None
                 else:
                     values[col.name] = False if col.kind == "bool" else before[col.name]
-        if not values or not _changes(conn, premises_id, values):
+            if values["units"] and "floor_area_m2" not in values:
+                values["floor_area_m2"] = before["floor_area_m2"]  # the units decide it below
+        errors: list[dict] = []
+        years = ("year_built", "year_renovated")
+        _check_years({k: values.get(k, before[k]) for k in years}, errors)
+        _raise(errors)
+        units = values.pop("units", None)
+        units_changed = units is not None and unit_rows.as_json(units) != before["units"]
+        if not units_changed and (not values or not _changes(conn, premises_id, values)):
             return _record(conn, premises_id)  # type: ignore[return-value]
         if unverify:
             values["verified"] = False
-        values["source"] = source or default_source(actor)
+        values = _geocoded_provenance(
+            values | ({GEOCODED: match} if match else {}), source or default_source(actor)
+        )
         sets, params = _assign(values)
         conn.execute(
             f"""UPDATE premises SET {", ".join(sets)}, version = version + 1,
@@ -418,6 +675,7 @@ def update(
                 WHERE id = %s""",
             [*params, premises_id],
         )
+        _write_units(conn, premises_id, {} if units is None else {"units": units}, sent)
         return _finish(conn, premises_id, "update", actor, before)
 
 
@@ -442,11 +700,17 @@ def _changes(conn: psycopg.Connection, premises_id: str, values: Mapping[str, An
 
 
 def withdraw(
-    conn: psycopg.Connection, premises_id: str, actor: str, expected_version: int | None = None
+    conn: psycopg.Connection,
+    premises_id: str,
+    actor: str,
+    expected_version: int | None = None,
+    *,
+    editor: Editor | None = None,
 ) -> dict[str, Any]:
-    """Mark a premises withdrawn (the row and its history stay). Idempotent."""
+    """Mark a premises withdrawn (the row and its history stay). Idempotent. ``editor`` as in
+    :func:`update`."""
     with conn.transaction():
-        before = _lock(conn, premises_id, expected_version)
+        before = _lock(conn, premises_id, expected_version, editor)
         if before["status"] == "withdrawn":
             return _record(conn, premises_id)  # type: ignore[return-value]
         conn.execute(

@@ -4,26 +4,120 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
 from geoplan.geo.crs import WGS84
-from geoplan.layers.spec import API_ORDER, PREMISES, RECORD_ROLES, SEARCH
+from geoplan.layers.spec import (
+    API_ORDER,
+    DERIVED,
+    KEPT,
+    KEY,
+    PREMISES,
+    PROVENANCE,
+    RECORD_ROLES,
+    SEARCH,
+    ColumnSpec,
+)
 from geoplan.layers.sql import json_pairs, select_list
-from geoplan.premises.query import SORTS, PremisesQuery, SearchResult, validate_query
+from geoplan.premises.conditions import field_conditions, matching_units_sql, size_conditions
+from geoplan.premises.query import (
+    SEARCH_FILTERS,
+    SORTS,
+    PremisesQuery,
+    SearchResult,
+    Sort,
+    place_where,
+    validate_query,
+)
 from geoplan.proximity import HubSelection, WalkSettings, default_walk, walk_to_nearest_hub
 from geoplan.store.db import read_gdf
+from geoplan.vocab import USE_CATEGORIES
 
 HUB_WALK_TABLE = "_pq_hub_walk"
 """Session temp table holding the walk from each candidate premises to the named ``hub``."""
 
 
+@dataclass
+class _Where:
+    """The conditions of a search, each written against the listing as readers see it (``p``,
+    the view ``premises_annotated``) and, where the narrow table ``premises_search`` holds what
+    it reads, against that (``s``; migration ``premises_search``).
+
+    A filter that gives no ``s`` form (``where.add(sql)`` or ``where.append(sql)``) still works
+    on the fast path: the statement then joins ``premises_annotated p`` to the rows ``s``
+    narrows down to (see :func:`search_features`). Parameters are shared by both forms.
+    """
+
+    params: dict[str, Any]
+    listing: list[str] = field(default_factory=list)
+    """Every condition, on ``p``."""
+    search: list[str] = field(default_factory=list)
+    """The conditions ``premises_search`` answers, on ``s``."""
+    rest: list[str] = field(default_factory=list)
+    """The conditions only the listing answers, on ``p``."""
+
+    def add(self, on_listing: str, on_search: str | None = None) -> None:
+        self.listing.append(on_listing)
+        if on_search is None:
+            self.rest.append(on_listing)
+        else:
+            self.search.append(on_search)
+
+    append = add  # a condition on the listing only
+
+
+def _uses_masks(uses: list[str]) -> list[int]:
+    """Every value of ``premises_search.uses_mask`` (SQL ``geoplan_uses_mask``: bit *i* for the
+    *i*-th of :data:`~geoplan.vocab.USE_CATEGORIES`) that holds one of ``uses``: as a list,
+    ``uses_mask = ANY(…)`` is an index condition on ``(uses_mask, walk_min)`` where a bit test
+    would read every entry."""
+    wanted = sum(1 << USE_CATEGORIES.index(u) for u in set(uses) if u in USE_CATEGORIES)
+    return [m for m in range(1, 1 << len(USE_CATEGORIES)) if m & wanted]
+
+
+def _filters(q: PremisesQuery, walking: WalkSettings) -> _Where:
+    """The conditions of a (validated) query, except those of ``hub`` (see :func:`_compile`)."""
+    where = _Where({"withdrawn": q.include_withdrawn, "v": walking.m_per_min})
+    where.add(
+        "(%(withdrawn)s OR p.status = 'available')", "(%(withdrawn)s OR s.status = 'available')"
+    )
+    if q.uses:
+        where.add("p.uses && %(uses)s::text[]", "s.uses_mask = ANY(%(uses_masks)s::int[])")
+        where.params |= {"uses": list(q.uses), "uses_masks": _uses_masks(q.uses)}
+    # size, rent, availability and floor: per vacant unit for a listing with units
+    # (premises/conditions.py); what bounds every unit also runs on the narrow table
+    for on_listing, on_search in size_conditions(q, where.params):
+        where.add(on_listing, on_search)
+    for on_listing in field_conditions(q, where.params):
+        where.add(on_listing)
+    if q.kommune:
+        where.add("p.kommunenummer = ANY(%(kommune)s)", "s.kommunenummer = ANY(%(kommune)s)")
+        where.params["kommune"] = list(q.kommune)
+    if q.area:
+        area = "EXISTS (SELECT 1 FROM areas a WHERE a.id = %(area)s AND ST_Intersects(a.geom, {}))"
+        where.add(area.format("p.geom"), area.format("s.geom"))
+        where.params["area"] = q.area
+    if q.within or q.near:
+        on_listing, place_params = place_where(q, "p")
+        on_search, _ = place_where(q, "s")
+        for listing, search in zip(on_listing, on_search, strict=True):
+            where.add(listing, search)
+        where.params |= place_params
+    if q.max_walk_min is not None:
+        where.params["walk"] = q.max_walk_min
+        if not q.hub:
+            where.add("p.walk_min <= %(walk)s", "s.walk_min <= %(walk)s")
+    return where
+
+
 def _compile(
     conn: psycopg.Connection, q: PremisesQuery, walking: WalkSettings
 ) -> tuple[str, str, dict[str, Any]]:
-    """The FROM+WHERE clause, the ORDER BY and the parameters of a (validated) query.
+    """The FROM+WHERE clause (over the listings, ``p``), the ORDER BY and the parameters of a
+    (validated) query.
 
     With ``hub`` the selection also carries ``hub_walk_m``/``hub_walk_min``/``hub_walk_method``:
     the walk from each candidate to that hub, computed now by
@@ -33,35 +127,10 @@ def _compile(
     only premises within that many minutes *as the crow flies* are routed (``ST_DWithin`` on
     the GiST index).
     """
-    params: dict[str, Any] = {"withdrawn": q.include_withdrawn, "v": walking.m_per_min}
-    where = ["(%(withdrawn)s OR p.status = 'available')"]
+    filters = _filters(q, walking)
+    where, params = filters.listing, filters.params
     source = "premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id"
     walk = "p.walk_min"
-    if q.uses:
-        where.append("p.uses && %(uses)s::text[]")
-        params["uses"] = list(q.uses)
-    if q.min_area_m2 is not None:
-        where.append("p.floor_area_m2 >= %(min_area)s")
-        params["min_area"] = q.min_area_m2
-    if q.max_area_m2 is not None:
-        where.append("p.floor_area_m2 <= %(max_area)s")
-        params["max_area"] = q.max_area_m2
-    if q.max_rent_nok_m2 is not None:
-        where.append("p.rent_nok_m2_year <= %(max_rent)s")
-        params["max_rent"] = q.max_rent_nok_m2
-    if q.kommune:
-        where.append("p.kommunenummer = ANY(%(kommune)s)")
-        params["kommune"] = list(q.kommune)
-    if q.area:
-        where.append(
-            "EXISTS (SELECT 1 FROM areas a WHERE a.id = %(area)s AND ST_Intersects(a.geom, p.geom))"
-        )
-        params["area"] = q.area
-    if q.available_by:
-        where.append("(p.available_from IS NULL OR p.available_from <= %(by)s)")
-        params["by"] = q.available_by
-    if q.max_walk_min is not None:
-        params["walk"] = q.max_walk_min
     if q.hub:
         params["hub"] = q.hub
         if q.max_walk_min is not None:
@@ -83,8 +152,6 @@ def _compile(
         walk = "hw.walk_m / %(v)s"
         if q.max_walk_min is not None:
             where.append("hw.walk_m <= %(walk)s * %(v)s")
-    elif q.max_walk_min is not None:
-        where.append("p.walk_min <= %(walk)s")
     order = SORTS[q.sort].replace("walk_min", walk) + ", p.id"
     return f"{source} WHERE {' AND '.join(where)}", order, params
 
@@ -115,21 +182,105 @@ def search(
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     gdf = read_gdf(
         conn,
-        f"""SELECT {_SELECT_COLUMNS}{_HUB_COLUMNS if q.hub else ""}, ST_AsBinary(p.geom) AS geom
+        f"""SELECT {_SELECT_COLUMNS}{_HUB_COLUMNS if q.hub else ""},
+                   {matching_units_sql(q)} AS units, ST_AsBinary(p.geom) AS geom
             FROM {source} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s""",
         params | {"limit": q.limit, "offset": q.offset},
     )
     return SearchResult(gdf, total, q)
 
 
-def _feature_sql(with_hub: bool) -> str:
+def _feature_sql(q: PremisesQuery) -> str:
     """A GeoJSON Feature (WGS84) of one premises row, built in PostGIS: the record's fields in
-    :data:`~geoplan.layers.spec.API_ORDER` (the search's own with ``hub``), walks rounded."""
-    fields = PREMISES.by_role(*(API_ORDER if with_hub else RECORD_ROLES))
+    :data:`~geoplan.layers.spec.API_ORDER` (the search's own with ``hub``), walks rounded, and
+    its units that match the search (:func:`~geoplan.premises.conditions.matching_units_sql`)."""
+    fields = PREMISES.by_role(*(API_ORDER if q.hub else RECORD_ROLES))
     return f"""json_build_object(
         'type', 'Feature', 'id', p.id,
         'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 7)::json,
-        'properties', json_build_object({json_pairs(fields, "p", _SOURCES, rounded=True)}))"""
+        'properties', json_build_object({json_pairs(fields, "p", _SOURCES, rounded=True)},
+                                        'units', {matching_units_sql(q)}))"""
+
+
+def _split(text: str, name: str, part: int) -> str:
+    """The text before (1) or after (2) the property ``name`` in a rendered object."""
+    return f"""split_part({text}, ', "{name}" : ', {part})"""
+
+
+def _stored_feature_sql(units: str) -> str:
+    """:func:`_feature_sql` (without ``hub``) made from the listing's stored OGC head
+    (``premises_features.head``, rendered when the listing was written, migration 0003/0004),
+    as text: the same bytes, at a fraction of the cost of building 24 properties per row.
+
+    The head holds the Feature up to the end of the listing's own properties in
+    :data:`~geoplan.layers.spec.OGC_ORDER`: attributes, then kept (from ``version``), then
+    provenance (from ``source``). A search's record is in API order — key, attributes, derived
+    (the walk, live from ``w``/``h``), provenance, kept — so the head is cut before its first
+    kept and its first provenance property and put together again in that order. A property
+    name followed by ``" : "`` cannot occur inside a value (JSON escapes the quotes).
+    ``units``: the listing's units the search lists (the head does not hold them).
+    ``x.attributes`` and ``x.rest`` are the stored head cut before ``version``
+    (:data:`_HEAD_CUT`), ``k.id`` the listing's id.
+    """
+    kept = PREMISES.by_role(KEPT)[0].name
+    provenance = PREMISES.by_role(PROVENANCE)[0].name
+    key = PREMISES.by_role(KEY)[0].name
+    attributes, rest = "x.attributes", "x.rest"
+    derived = " || ".join(
+        f"""', "{c.name}" : ' || coalesce({_json_value(c)}, 'null')"""
+        for c in PREMISES.by_role(DERIVED)
+    )
+    return f"""replace({attributes}, '"properties" : {{',
+                       '"properties" : {{"{key}" : ' || to_json(k.id)::text || ', ')
+        || {derived}
+        || ', "{provenance}" : ' || {_split(rest, provenance, 2)}
+        || ', "{kept}" : ' || {_split(rest, provenance, 1)}
+        || ', "units" : ' || ({units})::text || '}}}}'"""
+
+
+_KEPT = PREMISES.by_role(KEPT)[0].name
+_HEAD_CUT = (
+    f"CROSS JOIN LATERAL (SELECT {_split('f.head', _KEPT, 1)} AS attributes, "
+    f"{_split('f.head', _KEPT, 2)} AS rest) x"
+)
+"""The stored head ``f.head`` cut once, before its first kept property (see
+:func:`_stored_feature_sql`)."""
+
+_DERIVED_SOURCES = {
+    "nearest_hub_id": "w.hub_id",
+    "nearest_hub_name": "h.name",
+    "walk_m": "w.walk_m",
+    "walk_min": "w.walk_min",
+    "walk_method": "w.method",
+}
+"""The derived values straight from ``premises_walk w`` and ``hubs h`` (what the view
+``premises_annotated`` names them)."""
+
+
+def _json_value(c: ColumnSpec) -> str:
+    """A derived value as JSON text, as ``json_build_object`` writes it: strings through
+    ``to_json`` (escaping), numbers as they print (walks rounded to their ``decimals``) — valid
+    JSON because ``premises_walk``'s CHECK keeps them finite (migration 0004)."""
+    expr = _DERIVED_SOURCES[c.name]
+    if c.kind == "text":
+        return f"to_json({expr})::text"
+    if c.decimals is not None:
+        return f"round(({expr})::numeric, {c.decimals})::text"
+    return f"({expr})::text"
+
+
+COUNT_CAP = 10_000
+"""``numberMatched`` is exact up to this many matches; beyond, the planner's estimate, flagged
+(:attr:`FeaturePage.number_matched_exact`). Counting stops at ``COUNT_CAP + 1``, so a search
+matching most of 10⁶ listings costs what one matching ten thousand does."""
+
+_SEARCH_ORDER = {
+    Sort.walk: "s.walk_min ASC NULLS LAST",
+    Sort.area: "s.floor_area_m2 DESC",
+    Sort.rent: "s.rent_nok_m2_year ASC NULLS LAST",
+    Sort.updated: "s.updated_at DESC",
+}
+""":data:`~geoplan.premises.query.SORTS` on ``premises_search`` (each has an index there)."""
 
 
 @dataclass
@@ -139,19 +290,140 @@ class FeaturePage:
     features_json: str  # a JSON array of GeoJSON Features in WGS84
     number_matched: int
     number_returned: int
+    number_matched_exact: bool = True
+    """False when more than :data:`COUNT_CAP` match: ``number_matched`` is then an estimate."""
+    more: bool = False
+    """Whether matches follow this page (its ``next`` link)."""
+
+
+def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str) -> str:
+    """The fast path's one statement (see :func:`search_features`): ``source``, ``cond`` and
+    ``order`` are the search's; the page's features from the stored heads (with the units the
+    search lists), or built live for a listing without one."""
+    return f"""
+    WITH k AS MATERIALIZED (
+        SELECT s.seq, s.id, row_number() OVER (ORDER BY {order}) AS n FROM {source}
+        WHERE {cond} ORDER BY {order} LIMIT %(limit)s + 1 OFFSET %(offset)s)
+    SELECT (SELECT count(*) FROM (SELECT FROM {source} WHERE {cond} LIMIT {COUNT_CAP + 1}) c),
+           (SELECT count(*) FROM k),
+           (SELECT '[' || coalesce(string_agg(
+                coalesce({_stored_feature_sql(matching_units_sql(q, "k"))},
+                         (SELECT ({_feature_sql(q)})::text
+                          FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id
+                          WHERE p.seq = k.seq)),
+                ', ' ORDER BY k.n), '') || ']'
+            FROM k LEFT JOIN premises_features f ON f.seq = k.seq {_HEAD_CUT}
+            LEFT JOIN premises_walk w ON w.premises_seq = k.seq
+            LEFT JOIN hubs h ON h.id = w.hub_id
+            WHERE k.n <= %(offset)s + %(limit)s)"""
+
+
+@dataclass(frozen=True)
+class _FastSearch:
+    """A search as one statement over ``premises_search`` (see :func:`search_features`), and
+    how its answer becomes a page; shared by the sync and the asyncio callers."""
+
+    sql: str
+    estimate_sql: str
+    """``EXPLAIN`` of the matches: the planner's estimate, asked only past :data:`COUNT_CAP`."""
+    params: dict[str, Any]
+    limit: int
+    offset: int
+
+    def page(self, row: tuple[int, int, str], plan: Any = None) -> FeaturePage:
+        matched, keys, features = row
+        returned, more = min(keys, self.limit), keys > self.limit
+        if plan is None:
+            return FeaturePage(features, matched, returned, more=more)
+        estimate = max(int(plan[0]["Plan"]["Plan Rows"]), COUNT_CAP + 1, self.offset + keys)
+        return FeaturePage(features, estimate, returned, number_matched_exact=False, more=more)
+
+
+def _fast_search(q: PremisesQuery, walking: WalkSettings) -> _FastSearch | None:
+    """The statement of a (validated) search over ``premises_search``; None for a search that
+    reads the listings (``hub``: its walks are computed for the search)."""
+    if q.hub or q.sort not in _SEARCH_ORDER:
+        return None
+    where = _filters(q, walking)
+    source = "premises_search s"
+    if where.rest:  # a condition premises_search cannot answer: on the listing, joined
+        source += " JOIN premises_annotated p ON p.seq = s.seq"
+    cond = " AND ".join(where.search + where.rest)
+    order = f"{_SEARCH_ORDER[q.sort]}, s.id"
+    return _FastSearch(
+        _fast_sql(q, source, cond, order),
+        f"EXPLAIN (FORMAT JSON) SELECT FROM {source} WHERE {cond}",
+        where.params | {"limit": q.limit, "offset": q.offset},
+        q.limit,
+        q.offset,
+    )
 
 
 def search_features(
     conn: psycopg.Connection, q: PremisesQuery, *, walk: WalkSettings | None = None
 ) -> FeaturePage:
-    """Like :func:`search`, but the page comes back as a GeoJSON features array (WGS84)."""
+    """Like :func:`search`, but the page comes back as a GeoJSON features array (WGS84).
+
+    One statement over ``premises_search`` (migration ``premises_search``): the matches are
+    counted in one index-only scan, stopping at :data:`COUNT_CAP` + 1, and the page's keys come
+    off the index of the requested order (``LIMIT`` stops early, one row past the page tells
+    whether another follows); only the page's listings are read, and their Features are their
+    stored heads with the walk spliced in (:func:`_stored_feature_sql`). A search naming
+    ``hub`` computes its walks first and reads the listings (:func:`_compile`).
+    """
     validate_query(conn, q)
-    source, order, params = _compile(conn, q, default_walk(walk))
+    walking = default_walk(walk)
+    fast = _fast_search(q, walking)
+    if fast is None:
+        return _listing_features(conn, q, walking)
+    row = conn.execute(fast.sql, fast.params).fetchone()
+    if row[0] <= COUNT_CAP:
+        return fast.page(row)
+    return fast.page(row, conn.execute(fast.estimate_sql, fast.params).fetchone()[0])
+
+
+CHECKED_WITHOUT_DATABASE = frozenset(
+    {"uses", "min_area_m2", "max_area_m2", "max_rent_nok_m2", "available_by", "max_walk_min"}
+    | {"sort", "limit", "offset", "include_withdrawn"}
+)
+"""The :class:`PremisesQuery` fields whose checks need no database (``kommune``, ``area`` and
+``hub`` are looked up; a filter added later counts as looked up until it is listed here)."""
+
+
+def checked_without_database(q: PremisesQuery) -> bool:
+    """Whether :func:`~geoplan.premises.query.check_query` of ``q`` reads nothing from the
+    database, and :func:`search_features_async` can answer it."""
+    return all(
+        f.attr in CHECKED_WITHOUT_DATABASE or getattr(q, f.attr) in (None, [], f.default)
+        for f in SEARCH_FILTERS
+    )
+
+
+async def search_features_async(
+    conn: psycopg.AsyncConnection, q: PremisesQuery, *, walk: WalkSettings | None = None
+) -> FeaturePage:
+    """:func:`search_features` on an asyncio connection (the API's read pool), for a query
+    already checked that reads no listing (:func:`checked_without_database`)."""
+    fast = _fast_search(q, default_walk(walk))
+    if fast is None or not checked_without_database(q):
+        raise ValueError("search_features_async: a checked query without kommune, area or hub")
+    row = await (await conn.execute(fast.sql, fast.params)).fetchone()
+    if row[0] <= COUNT_CAP:
+        return fast.page(row)
+    plan = await (await conn.execute(fast.estimate_sql, fast.params)).fetchone()
+    return fast.page(row, plan[0])
+
+
+def _listing_features(
+    conn: psycopg.Connection, q: PremisesQuery, walking: WalkSettings
+) -> FeaturePage:
+    """:func:`search_features` over the listings, counted exactly (a search naming ``hub``)."""
+    source, order, params = _compile(conn, q, walking)
     total = conn.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     row = conn.execute(
         f"""SELECT coalesce(json_agg(f ORDER BY n), '[]'::json)::text, count(*)
-            FROM (SELECT {_feature_sql(bool(q.hub))} AS f, row_number() OVER (ORDER BY {order}) n
+            FROM (SELECT {_feature_sql(q)} AS f, row_number() OVER (ORDER BY {order}) n
                   FROM {source} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) page""",
         params | {"limit": q.limit, "offset": q.offset},
     ).fetchone()
-    return FeaturePage(row[0], total, row[1])
+    return FeaturePage(row[0], total, row[1], more=q.offset + row[1] < total)

@@ -101,6 +101,8 @@ def _update_walk_times(
     if ids is None:  # built after the bulk load: far cheaper than maintained row by row
         conn.execute("ALTER TABLE premises_walk ADD PRIMARY KEY (premises_seq)")
         conn.execute(f"CREATE INDEX {WALK_MIN_INDEX} ON premises_walk (walk_min)")
+    # the premises search's copy of the walk (premises_search): only the walks that changed
+    conn.execute("SELECT premises_search_sync_walks(%s)", (ids,))
     return n
 
 

@@ -1,6 +1,6 @@
 """The layers' data versions: a counter and a time per layer, bumped by every committed write.
 
-Kept by triggers (migration 0011); nothing in geoplan writes them. The API derives
+Kept by triggers (migration 0015); nothing in geoplan writes them. The API derives
 its ETag and Last-Modified from them (``api/conditional.py``): one short read of a dozen rows,
 or none at all while the ``NOTIFY`` channel :data:`CHANNEL` says nothing changed.
 """

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -34,10 +35,12 @@ from sqlalchemy.types import UserDefinedType
 from geoplan.config import STORAGE_SRID
 from geoplan.vocab import (
     AREA_ROLES,
+    ENERGY_LABELS,
     HUB_MODES,
     HUB_STATUSES,
     KOMMUNENUMMER_PATTERN,
     PREMISES_STATUSES,
+    UNIT_STATUSES,
     USE_CATEGORIES,
 )
 
@@ -235,6 +238,25 @@ class Premises(Kommunenummer, Provenance, Base):
         _range("premises", "floor_area_m2", "floor_area_m2 > 0 AND floor_area_m2 <= 1000000"),
         _range("premises", "rent_nok_m2_year", "rent_nok_m2_year BETWEEN 0 AND 100000"),
         _kommunenummer_check("premises"),
+        # the fields premises seekers filter on (migration premises_fields)
+        _range("premises", "floor", "floor BETWEEN -10 AND 200"),
+        _range("premises", "workplaces", "workplaces BETWEEN 0 AND 100000"),
+        _range("premises", "parking_spaces", "parking_spaces BETWEEN 0 AND 100000"),
+        _range("premises", "energy_label", _in("energy_label", ENERGY_LABELS)),
+        _range("premises", "year_built", "year_built BETWEEN 1800 AND 2200"),
+        _range(
+            "premises",
+            "year_renovated",
+            "year_renovated BETWEEN 1800 AND 2200 AND year_renovated >= year_built",
+        ),
+        _range("premises", "ceiling_height_m", "ceiling_height_m > 0 AND ceiling_height_m <= 100"),
+        _range("premises", "unit_count", "unit_count BETWEEN 0 AND 500"),
+        Index(
+            "premises_owner_key_idx",
+            "owner_key_id",
+            "updated_at",
+            postgresql_where=text("owner_key_id IS NOT NULL"),
+        ),
     )
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     address: Mapped[str] = mapped_column(Text, nullable=False)
@@ -246,6 +268,23 @@ class Premises(Kommunenummer, Provenance, Base):
     listing_url: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, nullable=False, server_default="available")
+    floor: Mapped[int | None] = mapped_column(Integer)
+    workplaces: Mapped[int | None] = mapped_column(Integer)
+    parking_spaces: Mapped[int | None] = mapped_column(Integer)
+    energy_label: Mapped[str | None] = mapped_column(Text)
+    year_built: Mapped[int | None] = mapped_column(Integer)
+    year_renovated: Mapped[int | None] = mapped_column(Integer)
+    ceiling_height_m: Mapped[float | None] = mapped_column(Float)
+    loading_dock: Mapped[bool | None] = mapped_column(Boolean)
+    broker_org: Mapped[str | None] = mapped_column(Text)
+    # how many units (premises_units) the listing holds; kept by the writers with the area,
+    # rent and availability derived from the vacant ones
+    unit_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    # The API key that created the listing (migration premises_owner): only it, or an admin
+    # key, may change or withdraw the listing. NULL: imported, sample or CLI data (admin only).
+    owner_key_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("api_keys.id", ondelete="SET NULL")
+    )
     # A compact internal key for bulk work (binary COPY of fixed-width rows, integer joins);
     # the public identity stays ``id``.
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), nullable=False, unique=True)
@@ -268,6 +307,39 @@ class Premises(Kommunenummer, Provenance, Base):
     )
 
 
+class PremisesUnit(Base):
+    """The units (separately let spaces) of a premises listing, in the listing's order
+    (migration premises_fields): each with its own floor, area, rent, availability and status.
+
+    Written only by the register (``geoplan.premises.units``) and ``geoplan import``, which keep
+    the listing's ``unit_count``, area, rent and availability consistent with them in the same
+    transaction; deleted with the listing.
+    """
+
+    __tablename__ = "premises_units"
+    __table_args__ = (
+        UniqueConstraint("premises_seq", "label", name="premises_units_label_key"),
+        _range("premises_units", "floor", "floor BETWEEN -10 AND 200"),
+        _range("premises_units", "area_m2", "area_m2 > 0 AND area_m2 <= 1000000"),
+        _range("premises_units", "rent_nok_m2_year", "rent_nok_m2_year BETWEEN 0 AND 100000"),
+        _range("premises_units", "status", _in("status", UNIT_STATUSES)),
+        _range("premises_units", "label", "length(btrim(label)) > 0"),
+    )
+    premises_seq: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("premises.seq", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    label: Mapped[str] = mapped_column(Text, nullable=False)
+    floor: Mapped[int | None] = mapped_column(Integer)
+    area_m2: Mapped[float] = mapped_column(Float, nullable=False)
+    rent_nok_m2_year: Mapped[float | None] = mapped_column(Float)
+    available_from: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="available")
+
+
 class PremisesFeature(Base):
     """Each premises' OGC GeoJSON Feature (CRS84), rendered when the listing is written.
 
@@ -288,6 +360,39 @@ class PremisesFeature(Base):
         autoincrement=False,
     )
     head: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class PremisesSearch(Base):
+    """What ``GET /premises`` filters and sorts on, one narrow row per premises: the listing's
+    columns of that name, its use categories as bits (``uses_mask``, SQL function
+    ``geoplan_uses_mask``) and its walk to the nearest hub (``walk_min``).
+
+    Written only by the triggers of migration ``premises_search`` (INSERT/UPDATE of
+    ``premises``; deletes cascade) and by ``premises_search_sync_walks()``, which
+    :mod:`geoplan.proximity.annotate` calls after every annotation. Listing and walk side by side
+    let a search count its matches in one index-only scan (:mod:`geoplan.premises.search`).
+    """
+
+    __tablename__ = "premises_search"
+    __table_args__ = tuple(
+        _finite("premises_search", c) for c in ("floor_area_m2", "rent_nok_m2_year", "walk_min")
+    )
+    seq: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("premises.seq", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    id: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False)
+    uses_mask: Mapped[int] = mapped_column(Integer, nullable=False)
+    floor_area_m2: Mapped[float] = mapped_column(Float, nullable=False)
+    rent_nok_m2_year: Mapped[float | None] = mapped_column(Float)
+    available_from: Mapped[date | None] = mapped_column(Date)
+    kommunenummer: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    geom = mapped_column(_geom("POINT"), nullable=False)
+    walk_min: Mapped[float | None] = mapped_column(Float)
 
 
 class PremisesWalk(Base):
@@ -347,12 +452,13 @@ class PremisesTileCell(Base):
     )
 
 
-# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003
-# and with ``kommunenummer`` by 0005; a migration that adds premises columns must recreate it) is
-# premises as readers see them: every listing column plus ``nearest_hub_id``, ``walk_m``,
-# ``walk_min`` and ``walk_method`` from premises_walk (NULLs where no hub exists). PostgreSQL
-# drops the join when a query reads no walk column (premises_seq is unique), so reading through
-# the view costs nothing extra. Writes go to ``premises``.
+# The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003,
+# with ``kommunenummer`` by 0010 and with the premises fields by premises_fields; a migration
+# that adds premises columns must recreate it) is premises as readers see them: every listing
+# column plus ``nearest_hub_id``, ``walk_m``, ``walk_min`` and ``walk_method`` from premises_walk
+# (NULLs where no hub exists). PostgreSQL drops the join when a query reads no walk column
+# (premises_seq is unique), so reading through the view costs nothing extra. Writes go to
+# ``premises``.
 
 
 class PremisesHistory(Base):
@@ -386,6 +492,38 @@ class ApiKey(Base):
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SavedSearch(Base):
+    """A saved premises search: its filters under an unguessable id, read as a stable URL and
+    an Atom feed, with an optional webhook and its delivery state (migration ``saved_searches``,
+    :mod:`geoplan.premises.saved`)."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (
+        CheckConstraint("jsonb_typeof(filters) = 'object'", name="saved_searches_filters_check"),
+        CheckConstraint(
+            "(webhook_url IS NULL) = (webhook_secret IS NULL)", name="saved_searches_webhook_check"
+        ),
+        Index(
+            "saved_searches_webhook_idx",
+            "webhook_next_attempt",
+            postgresql_where=text("webhook_url IS NOT NULL"),
+        ),
+    )
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    filters: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    created_by: Mapped[str | None] = mapped_column(Text)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
+    notified_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    webhook_failures: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    webhook_last_error: Mapped[str | None] = mapped_column(Text)
+    webhook_next_attempt: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WalkNode(Base):
@@ -525,10 +663,10 @@ class AddressStreet(Base):
 
 class DataVersion(Base):
     """One served layer's version: bumped by a statement-level trigger on each of its tables in
-    the writing transaction (migration 0011), read by the API for ETag/Last-Modified.
+    the writing transaction (migration 0015), read by the API for ETag/Last-Modified.
 
-    ``layer`` names what a collection or map reads (``premises`` covers ``premises`` and
-    ``premises_walk``, and with them what their triggers derive; ``hubs`` covers
+    ``layer`` names what a collection or map reads (``premises`` covers ``premises``,
+    ``premises_walk`` and ``premises_units``, and what their triggers derive; ``hubs`` covers
     ``hub_stops``; ``network`` the walking network; ``addresses`` covers ``address_streets``;
     ``municipalities`` the national register). Never written by application code.
     """

@@ -6,6 +6,8 @@ can add the land-use layer through :func:`maps.land_use.add_land_use`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import geopandas as gpd
 import psycopg
 
@@ -18,8 +20,11 @@ DISPLAY_TOLERANCE_M = 0.5
 invisible at any zoom a planner uses and keeps the page small."""
 
 
-def land_use_for_map(conn: psycopg.Connection, plan: str | None = None) -> gpd.GeoDataFrame:
-    """Land-use areas (all plans, or ``plan``) with plan name, purpose and fill colour."""
+def land_use_for_map(
+    conn: psycopg.Connection, plan: str | None = None, kommuner: Sequence[str] | None = None
+) -> gpd.GeoDataFrame:
+    """Land-use areas (all plans, or ``plan``; of all municipalities, or of ``kommuner``) with
+    plan name, purpose and fill colour."""
     gdf = read_gdf(
         conn,
         f"""SELECT lu.id, lu.plan, p.name AS plan_name, p.status_name AS plan_status,
@@ -29,9 +34,10 @@ def land_use_for_map(conn: psycopg.Connection, plan: str | None = None) -> gpd.G
                    ST_AsBinary(ST_Transform(ST_SimplifyPreserveTopology(lu.geom,
                        {DISPLAY_TOLERANCE_M}), {WGS84})) AS geom
             FROM land_use lu JOIN plans p ON p.id = lu.plan
-            WHERE %(plan)s::text IS NULL OR lu.plan = %(plan)s
+            WHERE (%(plan)s::text IS NULL OR lu.plan = %(plan)s)
+              AND (%(k)s::text[] IS NULL OR lu.kommunenummer = ANY(%(k)s))
             ORDER BY lu.code, lu.id""",
-        {"plan": plan},
+        {"plan": plan, "k": list(kommuner) if kommuner is not None else None},
         crs=WGS84,
     )
     codes = code_lists().land_use

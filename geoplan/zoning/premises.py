@@ -9,6 +9,7 @@ Withdrawn listings are left out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import psycopg
@@ -46,19 +47,28 @@ class LandUsePremises:
         return {**asdict(self), "outside_land_use": self.outside_land_use}
 
 
-_LAND_USE = "(SELECT * FROM land_use WHERE %(plan)s::text IS NULL OR plan = %(plan)s)"
-_VACANT = "(SELECT id, floor_area_m2, sample, geom FROM premises WHERE status = 'available')"
+_IN_KOMMUNER = "(%(k)s::text[] IS NULL OR kommunenummer = ANY(%(k)s))"
+_LAND_USE = (
+    f"(SELECT * FROM land_use WHERE (%(plan)s::text IS NULL OR plan = %(plan)s) AND {_IN_KOMMUNER})"
+)
+_VACANT = (
+    "(SELECT id, floor_area_m2, sample, geom FROM premises WHERE status = 'available' "
+    f"AND {_IN_KOMMUNER})"
+)
 
 
 def vacant_premises_by_land_use(
-    conn: psycopg.Connection, plan: str | None = None
+    conn: psycopg.Connection, plan: str | None = None, kommuner: Sequence[str] | None = None
 ) -> LandUsePremises:
-    """Vacant premises per arealformål over all stored plans, or over ``plan`` (its id)."""
+    """Vacant premises per arealformål over all stored plans, or over ``plan`` (its id);
+    ``kommuner`` narrows both the land-use areas and the premises to those municipalities."""
     if plan is not None and "\x00" in plan:  # PostgreSQL text cannot hold it: no such plan
         raise NotFoundError(f"no plan {plan!r} is stored")
-    params = {"plan": plan}
+    params = {"plan": plan, "k": list(kommuner) if kommuner is not None else None}
     plans = conn.execute(
-        "SELECT count(*) FROM plans WHERE %(plan)s::text IS NULL OR id = %(plan)s", params
+        "SELECT count(*) FROM plans WHERE (%(plan)s::text IS NULL OR id = %(plan)s) "
+        f"AND {_IN_KOMMUNER}",
+        params,
     ).fetchone()[0]
     if plan is not None and plans == 0:
         raise NotFoundError(f"no plan {plan!r} is stored; import it with `geoplan import-plan`")

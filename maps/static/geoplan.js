@@ -224,6 +224,104 @@
     for (var i = 0; i < skips.length; i++) { skips[i].addEventListener('click', followSkipLink); }
   };
 
+  /* The search area of the search map (maps/search.py SearchArea): the drawn polygon or the
+   * circle the search uses, and the form's area buttons. A drawn polygon or rectangle
+   * (Leaflet.draw's handlers, started from geoplan's own buttons, not its toolbar), or the
+   * current map view ("Søk i kartutsnittet", the keyboard's way), goes into the form's hidden
+   * `within` field as WKT (WGS84 lon/lat) and the form is sent: the area is in the URL, so a
+   * shared link keeps it. */
+  var AREA_STYLE = {color: '#6a1b9a', weight: 3, fill: true, fillOpacity: 0.06, dashArray: '6 4'};
+  var MAX_VIEW_KM2 = 5000;  // geoplan.premises.place.MAX_WITHIN_AREA_KM2
+
+  function ringWkt(latlngs) {
+    var pts = latlngs.map(function (p) { return p.lng.toFixed(6) + ' ' + p.lat.toFixed(6); });
+    if (pts[0] !== pts[pts.length - 1]) { pts.push(pts[0]); }
+    return 'POLYGON((' + pts.join(', ') + '))';
+  }
+  function boundsKm2(b) {
+    var lat = (b.getNorth() + b.getSouth()) / 2 * Math.PI / 180;
+    var w = (b.getEast() - b.getWest()) * 111.32 * Math.cos(lat);
+    return w * (b.getNorth() - b.getSouth()) * 110.57;
+  }
+
+  geoplan.searchArea = function (map, place) {
+    var layer = L.featureGroup().addTo(map);
+    (window.geoplanLayers = window.geoplanLayers || {})['search-area'] = layer;
+    if (place && place.area) {
+      L.geoJSON(place.area, {style: AREA_STYLE, interactive: false}).addTo(layer);
+    }
+    if (place && place.circle) {
+      L.circle([place.circle.lat, place.circle.lon],
+        L.extend({radius: place.circle.radius_m, interactive: false}, AREA_STYLE)).addTo(layer);
+    }
+    // the form is in a panel that page scripts add after this one: wire it once they have run
+    setTimeout(function () { wireAreaControls(map); }, 0);
+  };
+
+  function wireAreaControls(map) {
+    var form = document.getElementById('gp-filter');
+    var status = document.getElementById('gp-place-status');
+    if (!form || !status) { return; }
+    function field(id) { return document.getElementById(id); }
+    function say(text) { status.textContent = text; }
+    function send(within) {
+      field('gp-within').value = within;
+      field('gp-within-crs').value = '';
+      if (within) { field('gp-near').value = ''; field('gp-radius').value = ''; }
+      say('Søker i området …');
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    }
+    if (L.drawLocal) {
+      var handlers = L.drawLocal.draw.handlers;
+      handlers.polygon.tooltip = {
+        start: 'Klikk for å sette det første hjørnet.',
+        cont: 'Klikk for neste hjørne.',
+        end: 'Klikk på det første hjørnet for å avslutte.'
+      };
+      handlers.polygon.error = '<strong>Feil:</strong> kantene kan ikke krysse hverandre.';
+      handlers.rectangle.tooltip = {start: 'Klikk og dra for å tegne rektangelet.'};
+      handlers.simpleshape.tooltip = {end: 'Slipp for å avslutte.'};
+    }
+    var drawing = null;
+    function draw(Handler, text) {
+      if (!L.Draw) { say('Tegneverktøyet mangler; bruk «Søk i kartutsnittet».'); return; }
+      if (drawing) { drawing.disable(); }
+      drawing = new Handler(map, {showArea: false, allowIntersection: false,
+                                  shapeOptions: AREA_STYLE});
+      drawing.enable();
+      say(text + ' Esc avbryter.');
+    }
+    map.on('draw:created', function (e) {
+      drawing = null;
+      send(ringWkt(e.layer.getLatLngs()[0]));
+    });
+    map.on('draw:drawstop', function () {
+      if (drawing) { drawing = null; say('Tegningen er avbrutt.'); }
+    });
+    field('gp-draw-polygon').addEventListener('click', function () {
+      draw(L.Draw && L.Draw.Polygon,
+        'Klikk i kartet for hvert hjørne, og på det første hjørnet for å avslutte.');
+    });
+    field('gp-draw-rectangle').addEventListener('click', function () {
+      draw(L.Draw && L.Draw.Rectangle, 'Trykk og dra i kartet for å tegne rektangelet.');
+    });
+    field('gp-use-view').addEventListener('click', function () {
+      var b = map.getBounds();
+      var km2 = boundsKm2(b);
+      if (km2 > MAX_VIEW_KM2) {
+        say('Kartutsnittet er ' + num(km2) + ' km²; zoom inn til under ' + num(MAX_VIEW_KM2) +
+            ' km² og prøv igjen.');
+        return;
+      }
+      send(ringWkt([b.getSouthWest(), b.getSouthEast(), b.getNorthEast(), b.getNorthWest()]));
+    });
+    field('gp-clear-area').addEventListener('click', function () {
+      field('gp-near').value = '';
+      field('gp-radius').value = '';
+      send('');
+    });
+  }
+
   /* The mouse-position readout in bokmål: N 59.93000 | Ø 10.96500. */
   geoplan.formatLat = function (n) { return 'N ' + L.Util.formatNum(n, 5); };
   geoplan.formatLng = function (n) { return 'Ø ' + L.Util.formatNum(n, 5); };

@@ -11,7 +11,7 @@ from geoplan.config import REPO_ROOT
 from geoplan.store import db
 from geoplan.store.data_versions import CHANNEL, LAYERS, read_versions
 
-MIGRATION = REPO_ROOT / "geoplan/store/migrations/versions/0011_data_versions.py"
+MIGRATION = REPO_ROOT / "geoplan/store/migrations/versions/0015_data_versions.py"
 
 
 def _migration():
@@ -99,7 +99,7 @@ def test_a_commit_notifies_listeners_with_the_layer(db_url):
 def test_migration_downgrades_and_upgrades_cleanly(make_database):
     url = make_database()
     db.upgrade(url=url)
-    db.downgrade("0010", url=url)
+    db.downgrade("0014", url=url)
     with psycopg.connect(db.conninfo(url)) as conn:
         assert conn.execute("SELECT to_regclass('data_versions')").fetchone()[0] is None
         conn.execute("UPDATE premises SET description = description")  # no trigger left behind

@@ -108,7 +108,8 @@ def test_history_snapshots_have_one_shape_whatever_wrote_them(loaded_db, tmp_pat
     assert (
         len(mine) == 2 * 8 - 3
     )  # eight writes; the two creates and the first import have no before
-    expected = {*PREMISES.names(*STORED), "geometry"}
+    # the listing's units (issue 13) are part of every snapshot
+    expected = {*PREMISES.names(*STORED), "units", "geometry"}
     for premises_id, action, doc, lon, lat in rows:
         assert set(doc) == expected, (premises_id, action)
         # trailing zeros are dropped, so shipped positions may show fewer decimals
@@ -135,11 +136,18 @@ def test_api_features_and_records_carry_the_descriptions_fields(loaded_db):
         with_hub = client.get("/premises", params={"limit": 1, "hub": "lorenskog_st"})
         record = client.get(f"/premises/{plain['id']}").json()
         schema = client.get("/openapi.json").json()["components"]["schemas"]
-    assert list(plain["properties"]) == list(PREMISES.names(*RECORD_ROLES))
-    assert list(with_hub.json()["features"][0]["properties"]) == list(PREMISES.names(*API_ORDER))
-    assert set(record["properties"]) == set(PREMISES.names(*RECORD_ROLES))
-    assert list(schema["PremisesOutProperties"]["properties"]) == list(PREMISES.names(*API_ORDER))
-    writable = [c.name for c in PREMISES.writable]
+    # each record ends with its units (issue 13)
+    assert list(plain["properties"]) == [*PREMISES.names(*RECORD_ROLES), "units"]
+    assert list(with_hub.json()["features"][0]["properties"]) == [
+        *PREMISES.names(*API_ORDER),
+        "units",
+    ]
+    assert set(record["properties"]) == {*PREMISES.names(*RECORD_ROLES), "units"}
+    assert list(schema["PremisesOutProperties"]["properties"]) == [
+        *PREMISES.names(*API_ORDER),
+        "units",
+    ]
+    writable = [*(c.name for c in PREMISES.writable), "units"]
     assert [
         k for k, v in schema["PremisesProperties"]["properties"].items() if not v.get("readOnly")
     ] == writable

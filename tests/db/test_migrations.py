@@ -156,3 +156,38 @@ def test_0004_rekeys_stored_features_by_seq_and_downgrades_cleanly(make_database
         assert [r[0] for r in conn.execute(heads_by_id.format(key="id"))] == ["p2b"]
         conn.execute("UPDATE premises SET id = 'p2c' WHERE id = 'p2b'")  # 0003's triggers again
         assert [r[0] for r in conn.execute(heads_by_id.format(key="id"))] == ["p2c"]
+
+
+def test_premises_fields_upgrade_keeps_listings_as_single_spaces(make_database) -> None:
+    """Upgrading a 0010 store with listings in it: every row and value kept, no units invented,
+    stored heads re-rendered with the new fields; downgrading restores the 0010 heads."""
+    url = make_database()
+    db.upgrade("0010", url=url)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO premises (id, address, uses, floor_area_m2, rent_nok_m2_year, source, "
+            "geom) VALUES ('p1', 'Storgata 1', ARRAY['office'], 250, 1800, 'test', "
+            "ST_SetSRID(ST_MakePoint(273962, 6650157), 25833))"
+        )
+        before = conn.execute("SELECT head FROM premises_features").fetchone()[0]
+    db.upgrade(url=url)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT floor_area_m2, rent_nok_m2_year, unit_count, energy_label, loading_dock "
+            "FROM premises_annotated WHERE id = 'p1'"
+        ).fetchone()
+        assert row == (250.0, 1800.0, 0, None, None)
+        assert conn.execute("SELECT count(*) FROM premises_units").fetchone()[0] == 0
+        props = json.loads(conn.execute("SELECT head FROM premises_features").fetchone()[0] + "}}")[
+            "properties"
+        ]
+        assert props["unit_count"] == 0 and "energy_label" in props
+        assert props["floor_area_m2"] == 250
+        # the new checks hold
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("UPDATE premises SET energy_label = 'H'")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("UPDATE premises SET year_built = 2000, year_renovated = 1999")
+    db.downgrade("0010", url=url)
+    with psycopg.connect(db.conninfo(url)) as conn:
+        assert conn.execute("SELECT head FROM premises_features").fetchone()[0] == before

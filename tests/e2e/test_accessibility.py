@@ -51,6 +51,8 @@ PAGES: dict[str, list[str]] = {
         "/maps/premises?use=office&max_walk_min=15",
         "/maps/premises?min_area_m2=99999",
         "/maps/premises?use=office&embed=1",
+        # a drawn search area (the area controls, the polygon on the map)
+        "/maps/premises?within=POLYGON((10.94+59.92,10.97+59.92,10.97+59.935,10.94+59.92))",
     ],
     "/maps/premises/{premises_id}": [
         "/maps/premises/sample-001",
@@ -59,6 +61,7 @@ PAGES: dict[str, list[str]] = {
     "/maps/areas/{slug}": ["/maps/areas/visperud", "/maps/areas/visperud?embed=1"],
     "/assessments/{case_id}/report": [f"/assessments/{CASE}/report"],
     "/tilgjengelighet": ["/tilgjengelighet"],
+    "/megler": ["/megler"],  # signed out; signed-in states: tests/e2e/test_broker_page.py
     "/ogc": ["/ogc?f=html", "/ogc/"],
     "/ogc/conformance": ["/ogc/conformance?f=html"],
     "/ogc/collections": ["/ogc/collections?f=html"],

@@ -23,6 +23,21 @@ READY = "window.geoplanLayers && window.geoplanLayers.premises && " \
 MAP = "Object.values(window).find(v => v instanceof L.Map)"
 
 
+def drawn(what: str) -> str:
+    """A JS expression true once a feature matching `what` (a JS predicate on its properties,
+    `p`) is drawn in a tile of the map's current zoom — what a click is matched against
+    (geoplan-tiles.js `hit`). The layer's `load` event alone is not enough: under load the click
+    could come before the new zoom's tiles were drawn."""
+    return (
+        f"(() => {{ const map = {MAP}, layer = window.geoplanLayers.premises;"
+        " for (const key in layer._vectorTiles) {"
+        "  if (+key.split(':')[2] !== map.getZoom()) continue;"
+        "  for (const f of Object.values(layer._vectorTiles[key]._features || {})) {"
+        f"   const p = f.feature.properties; if (f.feature._point && ({what})) return true; }} }}"
+        " return false; })()"
+    )
+
+
 @pytest.fixture
 def tiled_server(loaded_db: str) -> Iterator[str]:
     settings = Settings(database_url=loaded_db, map_tiles_threshold=10)
@@ -66,7 +81,7 @@ def test_overview_loads_premises_as_tiles(tiled_server, page, loaded_db):  # noq
         ).fetchone()
     page.evaluate(f"([lat, lon]) => {MAP}.setView([lat, lon], 17, {{animate: false}})", [lat, lon])
     page.wait_for_function(READY, timeout=20_000)
-    page.wait_for_timeout(300)
+    page.wait_for_function(drawn("p.id === 'sample-001'"), timeout=20_000)
     where = point_of(page, lat, lon)
     page.mouse.click(where["x"], where["y"])
     popup = page.wait_for_selector(".leaflet-popup-content .gp-premises-popup", timeout=10_000)
@@ -76,7 +91,7 @@ def test_overview_loads_premises_as_tiles(tiled_server, page, loaded_db):  # noq
 
     page.evaluate(f"([lat, lon]) => {MAP}.setView([lat, lon], 12, {{animate: false}})", [lat, lon])
     page.wait_for_function(READY, timeout=20_000)
-    page.wait_for_timeout(300)
+    page.wait_for_function(drawn("p.count != null"), timeout=20_000)
     # a cluster (drawn at its members' mean position): a click on it zooms in two levels
     cluster = page.evaluate(
         f"""() => {{

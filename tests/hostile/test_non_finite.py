@@ -182,7 +182,9 @@ def test_the_stored_ranges_are_the_layer_descriptions(empty_db):
             "AND k.conname IN (c.table_name || '_' || c.column_name || '_range', "
             "'premises_walk_finite_check'))"
         ).fetchall()
-    assert compared == 8  # accuracy_m of four layers, and four attributes
+    # accuracy_m of four layers, four attributes, and six premises fields of issue 13 (floor,
+    # workplaces, parking_spaces, year_built, year_renovated, ceiling_height_m)
+    assert compared == 14
     assert floats == [], floats
 
 

@@ -10,9 +10,10 @@ rows do (and a rolled-back write bumps nothing). Statement level, not row level:
 
 A layer is what one collection or map reads, possibly several tables:
 
-- ``premises``: ``premises`` and ``premises_walk`` (the nearest hub and walk, rewritten by every
-  re-annotation). Its stored Features (``premises_features``) and tile clusters
-  (``premises_tile_cells``, revision 0008) are written only by ``premises``' own statement
+- ``premises``: ``premises``, ``premises_walk`` (the nearest hub and walk, rewritten by every
+  re-annotation) and ``premises_units`` (a listing's units, revision 0014). Its stored Features
+  (``premises_features``), tile clusters (``premises_tile_cells``, revision 0008) and search
+  rows (``premises_search``, revision 0011) are written only by ``premises``' own statement
   triggers, and its history (``premises_history``) only in the same transaction as the
   ``premises`` write: the bump on ``premises`` covers them, and a trigger of their own would
   count one statement two or three times;
@@ -22,7 +23,8 @@ A layer is what one collection or map reads, possibly several tables:
   scoped to, revision 0010);
 - ``boundary``, ``areas``, ``catchments``, ``plans``, ``land_use``, ``assessments``: their table.
 
-Not versioned: ``api_keys`` (never served) and ``data_versions`` itself.
+Not versioned: ``api_keys`` (never served), ``saved_searches`` (each one's own definition and
+feed, not a layer; the feed's listings follow ``premises``) and ``data_versions`` itself.
 
 The trigger also sends ``NOTIFY geoplan_data_versions, '<layer>'`` (delivered at commit, only when
 the write commits), so each API worker can keep the versions in memory and re-read them only
@@ -32,15 +34,15 @@ Concurrent writers to the same layer queue on its row from their first write sta
 commit (the price of a version that changes exactly at commit). API writes are single short
 transactions; a long import holds its layers' rows for its duration.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-01 12:00:00
 """
 
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
@@ -49,7 +51,7 @@ LAYER_TABLES: dict[str, tuple[str, ...]] = {
     "boundary": ("boundary",),
     "areas": ("areas",),
     "hubs": ("hubs", "hub_stops"),
-    "premises": ("premises", "premises_walk"),
+    "premises": ("premises", "premises_walk", "premises_units"),
     "catchments": ("catchments",),
     "network": ("walk_nodes", "walk_edges"),
     "plans": ("plans",),

@@ -1,0 +1,200 @@
+"""``/premises`` search benchmark: this checkout against an earlier one (default ``main``), side
+by side, on the same 10⁵ generated premises.
+
+One command (``python -m bench.premises``): starts a throwaway PostGIS cluster, migrates it with
+this checkout's revisions, loads the shipped layers plus N generated premises (SAMPLE-flagged
+benchmark rows, as ``bench.api``), and serves it twice with one uvicorn worker each (as
+``geoplan serve`` runs): "after" from this checkout, "before" from ``git archive <ref>`` unpacked
+in a temp directory (an older checkout ignores the newer schema objects it does not know). Each
+query is first fetched from both and compared (the same features in the same order, the same
+``numberMatched`` where the new one is exact), then ``wrk`` loads them alternately, round by
+round (on a shared machine the load drifts; the best round of each counts):
+
+- ``mix``: the query mix below, cycled request by request by a wrk script — the target;
+- ``bench.api``: ``use=office&max_walk_min=15&sort=walk&limit=100``, the query ``bench.api`` and
+  ``bench.load`` time.
+
+Prints req/s, p50 and p99 of each, the ratio after/before and the verdict against issue #13's
+target: p99 < 50 ms and ≥ 5× the throughput of before, with ``uptime`` before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from bench._harness import free_port, generate_premises, server, wrk
+from geoplan.config import REPO_ROOT, get_settings
+from geoplan.ingest.shipped import load_layers
+from geoplan.store import db
+from geoplan.store.cluster import LocalCluster
+
+TARGET_RATIO = 5.0
+TARGET_P99_MS = 50.0
+BENCH_API_QUERY = "use=office&max_walk_min=15&sort=walk&limit=100"
+MIX = (
+    BENCH_API_QUERY,  # offices within 15 minutes' walk of a hub, nearest first
+    "limit=100",  # the search page as it opens: everything, nearest first
+    BENCH_API_QUERY + "&offset=100",  # its second page
+    "use=retail&min_area_m2=500&max_rent_nok_m2=2000&sort=rent&limit=100",
+    "sort=area&min_area_m2=2000&limit=20",
+    "available_by=2026-06-01&max_area_m2=300&sort=updated&limit=100",
+    "kommune=3222&use=warehouse_logistics,production&limit=100",  # looked up: worker thread
+    "area=sentrum&limit=100",  # looked up: worker thread
+)
+"""What premises seekers run (``hub=``, which computes walks to one hub per search, is not in
+it: it is answered as before)."""
+
+MIX_LUA = """
+paths = {%s}
+counter = 0
+request = function()
+  counter = counter %% #paths + 1
+  return wrk.format("GET", paths[counter])
+end
+"""
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def compare(before: str, after: str, query: str) -> None:
+    """Stop unless both servers answer ``query`` with the same page."""
+    a, b = (
+        httpx.get(f"{after}/premises?{query}", timeout=60),
+        httpx.get(f"{before}/premises?{query}", timeout=60),
+    )
+    if a.status_code != 200 or b.status_code != 200:
+        sys.exit(f"error: {query}: HTTP {b.status_code} before, {a.status_code} after")
+    new, old = a.json(), b.json()
+    same = new["features"] == old["features"] and new["numberReturned"] == old["numberReturned"]
+    exact = not new.get("numberMatchedEstimated")
+    if not same or (exact and new["numberMatched"] != old["numberMatched"]):
+        sys.exit(f"error: {query}: the two servers answer differently")
+    counted = (
+        f"{new['numberMatched']}"
+        if exact
+        else f"≈{new['numberMatched']} (estimate; exactly {old['numberMatched']})"
+    )
+    print(f"  same page: {query}  [{new['numberReturned']} of {counted}]", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.premises", description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000, help="generated premises")
+    parser.add_argument("--before", default="main", help="git revision to compare against")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating runs per server")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        sys.exit("error: wrk is missing; install it with: apt-get install -y wrk")
+
+    home = Path(tempfile.mkdtemp(prefix="geoplan-bench-", dir="/tmp"))
+    before_dir = home / "before"
+    before_dir.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", args.before],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(before_dir)], input=archive, check=True)
+    rev = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", args.before],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    pg_home = Path(tempfile.mkdtemp(prefix="geoplan-bench-pg-", dir="/tmp"))
+    cluster = LocalCluster(pg_home, free_port(), durable=False, log=lambda *_: None)
+    try:
+        print(f"starting a throwaway PostGIS in {pg_home} ...", flush=True)
+        url = cluster.up()
+        db.upgrade(url=url)
+        t0 = time.monotonic()
+        with db.transaction(url) as conn:
+            load_layers(conn, get_settings().layers_dir)
+            generate_premises(conn, args.rows)
+        with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+            total = conn.execute("SELECT count(*) FROM premises").fetchone()[0]
+        print(f"loaded {total} premises in {time.monotonic() - t0:.1f} s", flush=True)
+        script = home / "mix.lua"
+        script.write_text(MIX_LUA % ", ".join(json.dumps(f"/premises?{q}") for q in MIX))
+        ports = {"before": free_port(), "after": free_port()}
+        roots = {"before": before_dir, "after": REPO_ROOT}
+        bases = {who: f"http://127.0.0.1:{port}" for who, port in ports.items()}
+        best: dict[tuple[str, str], object] = {}
+        print(f"before: {args.before} ({rev}) from git archive; after: this checkout")
+        print(f"uptime at start: {uptime()}", flush=True)
+        with ExitStack() as stack:
+            for who, port in ports.items():
+                cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+                       "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                       "--no-access-log", "--log-level", "warning"]  # fmt: skip
+                env = {"GEOPLAN_DATABASE_URL": url, "PYTHONPATH": str(roots[who])}
+                stack.enter_context(
+                    server(cmd, env, f"{bases[who]}/healthz", home / f"{who}.log", roots[who])
+                )
+            for query in MIX:
+                compare(bases["before"], bases["after"], query)
+            print(
+                f"\nwrk -t2 -c{args.connections} -d{args.duration}s, one worker each, "
+                f"{os.cpu_count()} CPUs, {args.rounds} alternating rounds:",
+                flush=True,
+            )
+            for _ in range(args.rounds):
+                for key, url_path, lua in (
+                    ("mix", "/premises", script),
+                    ("bench.api", f"/premises?{BENCH_API_QUERY}", None),
+                ):
+                    for who in ("before", "after"):
+                        run = wrk(
+                            bases[who] + url_path,
+                            connections=args.connections,
+                            duration_s=args.duration,
+                            script=lua,
+                        )
+                        print(
+                            f"  {who:<6} {key:<9} {run.rps:8.1f} req/s   p50 {run.p50_ms:7.1f} ms"
+                            f"   p99 {run.p99_ms:7.1f} ms"
+                            + (f"   NON-2xx: {run.non_2xx}" if run.non_2xx else ""),
+                            flush=True,
+                        )
+                        if run.non_2xx:
+                            sys.exit(f"error: {who} answered {run.non_2xx} requests with non-2xx")
+                        kept = best.get((who, key))
+                        if kept is None or run.rps > kept.rps:
+                            best[(who, key)] = run
+        print(
+            f"\nsummary (best round of each; target: ≥ {TARGET_RATIO:.0f}× before's req/s and "
+            f"p99 < {TARGET_P99_MS:.0f} ms)\nuptime at end: {uptime()}"
+        )
+        for key in ("mix", "bench.api"):
+            b, a = best[("before", key)], best[("after", key)]
+            ratio = a.rps / b.rps
+            print(
+                f"  {key:<9} before {b.rps:7.1f} req/s p99 {b.p99_ms:6.1f} ms | after "
+                f"{a.rps:7.1f} req/s p50 {a.p50_ms:5.1f} ms p99 {a.p99_ms:6.1f} ms | "
+                f"{ratio:.1f}× ({'met' if ratio >= TARGET_RATIO else 'NOT met'}), p99 "
+                f"{'met' if a.p99_ms < TARGET_P99_MS else 'NOT met'}",
+                flush=True,
+            )
+    finally:
+        cluster.destroy()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

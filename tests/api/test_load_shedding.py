@@ -1,0 +1,117 @@
+"""Under load: refusals cost nothing but the refusal, map pages come from the page cache until
+the data changes (api/load_shedding.py, api/page_cache.py; docs/api.md "Under load")."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+
+import psycopg
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.load_shedding import classify
+from geoplan.config import Settings
+from geoplan.store import db
+
+
+def _held(client: TestClient, slot: AbstractAsyncContextManager) -> AbstractAsyncContextManager:
+    client.portal.call(slot.__aenter__)
+    return slot
+
+
+def test_a_refused_request_is_answered_before_it_is_parsed_or_touches_the_database(
+    loaded_db: str,
+) -> None:
+    # no queue at all: while the one slot is held, every other request is turned away
+    settings = Settings(pool_size=1, page_slots=1, max_waiting=0)
+    app = create_app(settings, database_url=loaded_db)
+    with TestClient(app) as client:
+        primary = app.state.primary
+        slot = _held(client, primary.admission.slot())
+        try:
+            checkouts = primary.pool.get_stats().get("requests_num", 0)
+            # an invalid parameter would be a 422: the refusal comes before any validation
+            for path in ("/premises?limit=not-a-number", "/maps/premises?use=office"):
+                r = client.get(path)
+                assert r.status_code == 503, (path, r.text)
+                assert r.headers["content-type"] == "application/problem+json"
+                assert int(r.headers["retry-after"]) >= 1
+                assert r.json()["status"] == 503 and "busy" in r.json()["detail"]
+            assert primary.pool.get_stats().get("requests_num", 0) == checkouts
+        finally:
+            client.portal.call(slot.__aexit__, None, None, None)
+        # the slot is free again: the same requests are served (or refused as invalid)
+        assert client.get("/premises?limit=not-a-number").status_code == 422
+        assert client.get("/maps/premises?use=office").status_code == 200
+
+
+def test_the_api_lane_is_served_while_map_pages_hold_all_their_slots(loaded_db: str) -> None:
+    settings = Settings(pool_size=2, page_slots=1, max_waiting=0)
+    app = create_app(settings, database_url=loaded_db)
+    with TestClient(app) as client:
+        slot = _held(client, app.state.primary.admission.slot(lane="pages"))
+        try:
+            assert client.get("/maps/premises?use=office").status_code == 503  # pages: full
+            assert client.get("/premises?use=office&limit=5").status_code == 200  # the API: not
+        finally:
+            client.portal.call(slot.__aexit__, None, None, None)
+
+
+def test_paths_name_their_gate_and_lane() -> None:
+    assert classify("/") == ("admission", "pages")
+    assert classify("/maps/premises") == ("admission", "pages")
+    assert classify("/maps/areas/sentrum") == ("admission", "pages")
+    assert classify("/premises") == ("admission", "api")
+    assert classify("/ogc/collections/premises/items") == ("read_admission", "api")
+    assert classify("/ogc/collections/premises/tiles/WebMercatorQuad/12/1190/2180") == (
+        "read_admission",
+        "api",
+    )
+    assert classify("/ogc/collections/premises") == ("admission", "api")
+    assert classify("/healthz") is None and classify("/static/leaflet.js") is None
+
+
+def _office_address(url: str, html: str) -> tuple[str, str]:
+    with psycopg.connect(db.conninfo(url)) as conn:
+        rows = conn.execute(
+            "SELECT id, address FROM premises WHERE 'office' = ANY(uses) ORDER BY id"
+        ).fetchall()
+    for premises_id, address in rows:
+        if address in html:
+            return premises_id, address
+    raise AssertionError("no office premises address on the map page")
+
+
+def test_a_map_page_is_built_once_and_built_again_after_a_write(loaded_db: str) -> None:
+    app = create_app(database_url=loaded_db)
+    path = "/maps/premises?use=office"
+    with TestClient(app) as client:
+        cache = app.state.page_cache
+        first = client.get(path)
+        assert first.status_code == 200
+        assert (cache.hits, cache.misses) == (0, 1)
+        second = client.get(path)
+        assert second.text == first.text
+        assert (cache.hits, cache.misses) == (1, 1)
+        # another query is another page
+        assert client.get(path + "&max_walk_min=10").status_code == 200
+        assert cache.misses == 2
+
+        premises_id, address = _office_address(loaded_db, first.text)
+        with db.transaction(loaded_db) as conn:
+            conn.execute(
+                "UPDATE premises SET address = 'Hurtigbufferveien 7' WHERE id = %s",
+                (premises_id,),
+            )
+        third = client.get(path)
+        assert (cache.hits, cache.misses) == (1, 3)
+        assert "Hurtigbufferveien 7" in third.text
+        assert address not in third.text
+
+
+def test_the_page_cache_can_be_turned_off(loaded_db: str) -> None:
+    app = create_app(Settings(page_cache_mb=0), database_url=loaded_db)
+    with TestClient(app) as client:
+        for _ in range(2):
+            assert client.get("/maps/premises?use=office").status_code == 200
+        assert (app.state.page_cache.hits, app.state.page_cache.misses) == (0, 0)
