@@ -107,10 +107,13 @@ MAP_PAGES = [
     "/maps/overview?embed=1",
     "/maps/premises?use=office&embed=1",
     "/maps/premises/sample-001?embed=1",
+    # a drawn search area (vendored Leaflet.draw)
+    "/maps/premises?within=POLYGON((10.94+59.92,10.97+59.92,10.97+59.935,10.94+59.92))",
 ]
 """Every map page main serves, full and embedded."""
 OTHER_PAGES = [
     "/tilgjengelighet",
+    "/megler",  # the broker page (signed out)
     "/ogc?f=html",
     "/ogc/collections?f=html",
     "/ogc/collections/premises?f=html",
