@@ -8,14 +8,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 import geoplan
 from api import errors
-from api.answer_cache import AnswerCache, InvalidateOnWrite, SnapshotVersions
+from api.answer_cache import AnswerCache, DataVersionsSource, InvalidateOnWrite
+from api.conditional import ConditionalRequests, DataVersions
 from api.consistency import WritePosition
 from api.database import Server
 from api.head import HeadAsGet
+from api.http_headers import ReadCors, SecurityHeaders, compression
 from api.load_shedding import LoadShedding
 from api.page_cache import PageCache
 from api.request_guard import RequestGuard
@@ -33,8 +34,8 @@ from api.routers import (
     saved_searches,
     tiles,
 )
+from api.static_files import VendoredStatic
 from geoplan.config import Settings, get_settings
-from maps.assets import STATIC_DIR
 
 OPEN_PATHS = ("/premises/searches",)
 """Routes that read a body without an API key: saving a search (rate-limited, bounded)."""
@@ -95,10 +96,12 @@ def create_app(
     app.state.settings = settings
     app.state.page_cache = PageCache(settings.page_cache_mb * 1024**2)  # rendered map pages
     errors.install(app)
-    # host, NUL, key before body (anyone may save a search), size
-    app.add_middleware(RequestGuard, settings=settings, open_paths=OPEN_PATHS)
-    # warm tiles kept per worker, keyed by the data version (see api/answer_cache.py)
-    app.state.tile_cache = AnswerCache(settings.tile_cache_mb * 1_000_000, SnapshotVersions())
+    # the layers' data versions, one keeper per worker: validators (api/conditional.py) and the
+    # warm tiles kept per worker (api/answer_cache.py) both key by them
+    data_versions = DataVersions()
+    app.state.tile_cache = AnswerCache(
+        settings.tile_cache_mb * 1_000_000, DataVersionsSource(data_versions)
+    )
     app.add_middleware(InvalidateOnWrite, cache=app.state.tile_cache)
     for module in (
         health,
@@ -116,7 +119,16 @@ def create_app(
     ):
         app.include_router(module.router)
     # Leaflet and its plugins, served locally so HTML pages work without internet access
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", VendoredStatic(), name="static")
+    # HTTP for the open web (issue #17), innermost first: each wraps the ones above it
+    app.add_middleware(SecurityHeaders, settings=settings)  # CSP from the page as rendered
+    app.add_middleware(compression)  # zstd / br / gzip
+    # ETag, 304 (tags name the coding)
+    app.add_middleware(ConditionalRequests, settings=settings, versions=data_versions)
+    # host, NUL, key before body (anyone may save a search), size: before a 304 is answered
+    # or the versions are read
+    app.add_middleware(RequestGuard, settings=settings, open_paths=OPEN_PATHS)
+    app.add_middleware(ReadCors, settings=settings)  # CORS on the read routes, 304s and refusals
     if read_url:
         app.add_middleware(WritePosition)  # read-your-writes: see api/consistency.py
     # a request its admission gate would refuse is answered 503 before anything reads it

@@ -69,6 +69,10 @@ LINK_DECORATIONS = ("fbclid", "gclid", "msclkid", "mc_cid", "mc_eid")
 (with every ``utm_*``): a map page opened from such a link ignores them."""
 
 
+PAGE_PARAMETERS = ("embed",)
+"""The map page's own parameters besides the filters (``?embed=1``, :mod:`maps.embed`)."""
+
+
 def _decoration(name: str) -> bool:
     return name.startswith("utm_") or name in LINK_DECORATIONS
 
@@ -85,11 +89,10 @@ def _premises_form_query(request: Request, **_declared: Any) -> PremisesQuery:
     # Read from the request itself, as a form sends it: every value of a repeated parameter
     # (the last non-empty one counts), empty fields meaning no filter. The form sends only the
     # filters, so anything else is a typo in a hand-made link, refused as on GET /premises;
-    # only the decorations of a shared link are ignored.
-    check_parameter_names(k for k in request.query_params if not _decoration(k))
-    return query_from_params(
-        {k: request.query_params.getlist(k) for k in request.query_params if not _decoration(k)}
-    )
+    # only the decorations of a shared link are ignored, and the page's own parameters.
+    names = [k for k in request.query_params if not _decoration(k) and k not in PAGE_PARAMETERS]
+    check_parameter_names(names)
+    return query_from_params({k: request.query_params.getlist(k) for k in names})
 
 
 _REQUEST = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)
@@ -102,4 +105,5 @@ premises_form_query = _with_parameters(
     _premises_form_query, [_REQUEST, *(_text(f) for f in SEARCH_FILTERS)]
 )
 """The search of ``/maps/premises`` (a dependency): every filter as text, as a form sends it;
-any other parameter refused, except a shared link's decorations (:data:`LINK_DECORATIONS`)."""
+any other parameter refused, except a shared link's decorations (:data:`LINK_DECORATIONS`) and
+the page's own :data:`PAGE_PARAMETERS`."""

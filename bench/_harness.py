@@ -158,9 +158,13 @@ def wrk(
     script: Path | None = None,
     timeout_s: int | None = None,
     warmup_s: int = 2,
+    headers: dict[str, str] | None = None,
 ) -> WrkRun:
-    """Load ``url`` with wrk (a separate process, open-files limit raised) and parse it."""
+    """Load ``url`` with wrk (a separate process, open-files limit raised) and parse it;
+    ``headers`` are sent with every request (``-H``)."""
     base = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", "--latency"]
+    for name, value in (headers or {}).items():
+        base += ["-H", f"{name}: {value}"]
     if script is not None:
         base += ["-s", str(script)]
     if timeout_s is not None:

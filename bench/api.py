@@ -9,7 +9,10 @@ drifts; the best round of each counts). Like with like: the same table, bbox, fi
 size; tipg is asked for the same properties geoplan publishes, and the run stops if the two
 answer with different numbers of features. Prints requests/s, p50 and p99 latency, geoplan's
 throughput relative to tipg, and whether issue #4's target is met: ≥ 5× tipg's throughput and
-p99 < 50 ms for ``items?bbox=...&limit=100``.
+p99 < 50 ms for ``items?bbox=...&limit=100``. ``--encoding gzip`` (or ``br``, ``zstd``, a list)
+sends that ``Accept-Encoding`` with every request, as browsers and GIS clients do: both servers
+then compress (geoplan with starlette-compress, tipg with starlette-cramjam), and the bytes on
+the wire per page are printed beside the uncompressed size.
 """
 
 from __future__ import annotations
@@ -51,9 +54,20 @@ class Figures:
     errors: int
 
 
+def request_headers(args: argparse.Namespace) -> dict[str, str]:
+    """What every request sends besides wrk's defaults: ``Accept-Encoding`` when asked for."""
+    return {"Accept-Encoding": args.encoding} if args.encoding else {}
+
+
 def wrk(label: str, url: str, args: argparse.Namespace) -> Figures:
     """Load ``url`` with wrk (a separate process) and print its figures."""
-    run = run_wrk(url, connections=args.connections, duration_s=args.duration, threads=args.threads)
+    run = run_wrk(
+        url,
+        connections=args.connections,
+        duration_s=args.duration,
+        threads=args.threads,
+        headers=request_headers(args),
+    )
     figures = Figures(label, run.rps, run.p50_ms, run.p99_ms, run.non_2xx)
     print(
         f"  {label:<44} {run.rps:9.1f} req/s   p50 {run.p50_ms:7.1f} ms   p99 {run.p99_ms:7.1f} ms"
@@ -63,13 +77,29 @@ def wrk(label: str, url: str, args: argparse.Namespace) -> Figures:
     return figures
 
 
-def check(url: str, label: str) -> int | None:
-    """How many features the URL answers with; None (and why) when it does not answer 200."""
-    r = httpx.get(url, timeout=30)
+@dataclass
+class Page:
+    features: int
+    wire_bytes: int  # as sent (compressed when the server chose to)
+    bytes: int  # decoded
+    encoding: str
+
+
+def check(url: str, label: str, args: argparse.Namespace) -> Page | None:
+    """How many features the URL answers with, and its size on the wire and decoded; None (and
+    why) when it does not answer 200."""
+    r = httpx.get(url, timeout=30, headers={"Accept-Encoding": args.encoding or "identity"})
     if r.status_code != 200:
         print(f"  {label:<44} skipped: HTTP {r.status_code} {r.text[:120]}", flush=True)
         return None
-    return len(r.json()["features"])
+    encoding = r.headers.get("content-encoding", "identity")
+    page = Page(len(r.json()["features"]), r.num_bytes_downloaded, len(r.content), encoding)
+    print(
+        f"  {label:<44} {page.wire_bytes / 1000:7.1f} kB on the wire ({encoding}), "
+        f"{page.bytes / 1000:.1f} kB decoded",
+        flush=True,
+    )
+    return page
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,6 +112,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-tipg", action="store_true", help="skip the tipg comparison")
     parser.add_argument(
         "--rounds", type=int, default=2, help="alternating wrk runs per server and query"
+    )
+    parser.add_argument(
+        "--encoding",
+        default="",
+        help="Accept-Encoding sent with every request, e.g. gzip or 'gzip, br, zstd' "
+        "(default: none, uncompressed answers)",
     )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -123,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         results: dict[str, Figures] = {}
+        pages: dict[str, Page] = {}
         tipg_env = {
             "DATABASE_URL": db.conninfo(url),
             "TIPG_DB_SCHEMAS": '["public"]',
@@ -164,16 +201,20 @@ def main(argv: list[str] | None = None) -> None:
                                home / f"tipg-{n}.log")
                     )  # fmt: skip
                 for key, ours_url, tipg_url in runs:
-                    count = check(ours_url, f"geoplan {key}")
-                    if count is None:
+                    ours_page = check(ours_url, f"geoplan {key}", args)
+                    if ours_page is None:
                         continue
+                    count = ours_page.features
+                    pages[f"geoplan-{key}"] = ours_page
                     targets = [("geoplan", ours_url)]
                     if tipg_url and not args.no_tipg:
-                        theirs = check(tipg_url, f"tipg {key}")
-                        if theirs is not None and theirs != count:
+                        theirs = check(tipg_url, f"tipg {key}", args)
+                        if theirs is not None and theirs.features != count:
                             sys.exit(f"error: not like with like: {key} returns {count} "
-                                     f"features from geoplan but {theirs} from tipg")  # fmt: skip
+                                     f"features from geoplan but {theirs.features} from "
+                                     "tipg")  # fmt: skip
                         if theirs is not None:
+                            pages[f"tipg-{key}"] = theirs
                             targets.append(("tipg", tipg_url))
                     for _ in range(args.rounds):
                         for who, target in targets:
@@ -184,9 +225,19 @@ def main(argv: list[str] | None = None) -> None:
                                 results[f"{who}-{n}-{key}"] = figures
         print(
             f"\nsummary (best run of each server, like with like: the same number of workers "
-            f"each; load average now {os.getloadavg()[0]:.1f}); target: ≥ {TARGET_RATIO:.0f}× "
-            f"tipg's req/s and p99 < {TARGET_P99_MS:.0f} ms:"
+            f"each; load average now {os.getloadavg()[0]:.1f}); Accept-Encoding: "
+            f"{args.encoding or '(none)'}; target: ≥ {TARGET_RATIO:.0f}× tipg's req/s and "
+            f"p99 < {TARGET_P99_MS:.0f} ms:"
         )
+        for key in ("items", "filter", "premises"):
+            sizes = [
+                f"{who} {p.wire_bytes / 1000:.1f} kB ({p.encoding}; "
+                f"{p.bytes / 1000:.1f} kB decoded)"
+                for who in ("geoplan", "tipg")
+                if (p := pages.get(f"{who}-{key}")) is not None
+            ]
+            if sizes:
+                print(f"  {key:<8} bytes on the wire per page: {' | '.join(sizes)}")
         for n in workers:
             for key in ("items", "filter"):
                 best = results.get(f"geoplan-{n}-{key}")

@@ -7,6 +7,7 @@ so no other module hard-codes a path, port or URL.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+_FRAME_SOURCE = re.compile(
+    r"\*|'self'|'none'|https?:|(https?://)?(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:([0-9]{1,5}|\*))?"
+)
 
 STORAGE_SRID = 25833
 """EPSG:25833 (ETRS89 / UTM 33N): metres, what Norwegian planners work in; all storage uses it."""
@@ -142,6 +148,25 @@ class Settings(BaseSettings):
         description="Longest a request waits for a database connection before it is answered "
         "503 with Retry-After.",
     )
+    cors_origins: str = Field(
+        default="*",
+        description="Web origins (comma-separated, e.g. https://www.lorenskog.kommune.no) whose "
+        "pages may read the public read routes (OGC API, /premises, /geocode, /proximity, "
+        "/plans) from the browser; * for any origin, empty for none. Credentials are never "
+        "allowed cross-origin, and writes never.",
+    )
+    frame_ancestors: str = Field(
+        default="*",
+        description="Origins (space- or comma-separated) whose pages may embed the maps in an "
+        "<iframe> (CSP frame-ancestors of the map pages); * for any, 'self' for this site only.",
+    )
+    cache_max_age: int = Field(
+        default=60,
+        ge=0,
+        le=86_400,
+        description="Seconds a browser or proxy may reuse a data response (collections, items, "
+        "maps, reports) before asking again; it then revalidates with its ETag (304).",
+    )
     tile_max_age_s: int = Field(
         default=60,
         ge=0,
@@ -200,6 +225,35 @@ class Settings(BaseSettings):
         if self.policy_file is None:
             self.policy_file = self.layers_dir / "policy.toml"
         return self
+
+    @model_validator(mode="after")
+    def _check_origins(self) -> Settings:
+        # Both end up in response headers: refuse anything that is not an origin / CSP source
+        # (a stray ";" would otherwise add directives to the page's security policy).
+        for origin in self.cors_origin_list:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"GEOPLAN_CORS_ORIGINS: {origin!r} is not an origin such as "
+                    "https://www.example.no (scheme://host[:port], no path) or *"
+                )
+        for source in self.frame_ancestor_list:
+            if not _FRAME_SOURCE.fullmatch(source):
+                raise ValueError(
+                    f"GEOPLAN_FRAME_ANCESTORS: {source!r} is not an origin such as "
+                    "https://www.example.no, https://*.example.no, 'self', 'none' or *"
+                )
+        return self
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """``GEOPLAN_CORS_ORIGINS`` as a list (empty: no cross-origin reads)."""
+        return [o.rstrip("/") for o in re.split(r"[\s,]+", self.cors_origins) if o]
+
+    @property
+    def frame_ancestor_list(self) -> list[str]:
+        """``GEOPLAN_FRAME_ANCESTORS`` as CSP sources (``self``/``none`` quoted as CSP wants)."""
+        sources = [s.rstrip("/") for s in re.split(r"[\s,]+", self.frame_ancestors) if s]
+        return [f"'{s}'" if s.lower() in ("self", "none") else s for s in sources] or ["'none'"]
 
     @property
     def managed(self) -> bool:

@@ -11,6 +11,7 @@ import psycopg
 from geoplan import mapdata
 from geoplan.proximity import WalkSettings
 from maps import base
+from maps.embed import Embedding, add_title
 from maps.labels import ROLE_LABELS
 from maps.page import filter_form_html, map_lists_html, title_panel_html
 
@@ -24,10 +25,12 @@ def build_area_map(
     *,
     link_base: str = "",
     walk: WalkSettings | None = None,
+    embedding: Embedding | None = None,
 ) -> folium.Map:
     """Raises :class:`geoplan.errors.NotFoundError` for an unknown slug.
 
-    ``walk``: the walking model of the rings and the reach (default: the process settings).
+    ``walk``: the walking model of the rings and the reach (default: the process settings);
+    ``embedding``: a served page's embed mode and share control (:mod:`maps.embed`).
     """
     area = mapdata.areas(conn, slug).iloc[0]
     areas = mapdata.areas(conn)
@@ -77,7 +80,8 @@ def build_area_map(
     form = filter_form_html(None, area_names, link_base=link_base, kommune_names=served).replace(
         f'<option value="{slug}">', f'<option value="{slug}" selected>'
     )
-    base.add_panel(m, title_panel_html(title, notes, about=about, form=form))
+    panel = title_panel_html(title, notes, about=about, form=form)
+    add_title(m, panel, title=title, notes=notes, embedding=embedding)
     base.add_legend(
         m,
         roles=[area["role"]],
@@ -113,5 +117,8 @@ def render_area_map(
     *,
     link_base: str = "",
     walk: WalkSettings | None = None,
+    embedding: Embedding | None = None,
 ) -> str:
-    return base.render_html(build_area_map(conn, slug, link_base=link_base, walk=walk))
+    return base.render_html(
+        build_area_map(conn, slug, link_base=link_base, walk=walk, embedding=embedding)
+    )

@@ -56,6 +56,7 @@ OWN: dict[str, str] = {
     "geoplan.js": "geoplan.js",
     "geoplan.css": "geoplan.css",
     "geoplan-tiles.js": "geoplan-tiles.js",
+    "geoplan-share.js": "geoplan-share.js",
 }
 """geoplan's own files in ``maps/static/`` (basename of the link -> file), inlined like the rest."""
 

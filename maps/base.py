@@ -853,9 +853,29 @@ def add_below_map(m: folium.Map, html_text: str) -> None:
         m.get_root().html.add_child(Element(html_text))  # type: ignore[attr-defined]
 
 
+_FOLIUM_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9a-f])")
+"""The random part of folium's element names (``map_<uuid4 hex>``, ``marker_cluster_…``)."""
+
+
+def _stable_ids(page: str) -> str:
+    """Folium's random element ids numbered in order of appearance (same length, so nothing
+    else changes): the same data renders the same bytes, which the strong ETag of a served
+    page promises (``api/conditional.py``), and a compressed page's length is the same for
+    ``HEAD`` and ``GET``."""
+    ids: dict[str, str] = {}
+
+    def number(m: re.Match[str]) -> str:
+        found = ids.get(m.group(0))
+        if found is None:
+            found = ids[m.group(0)] = f"{len(ids) + 1:032x}"
+        return found
+
+    return _FOLIUM_ID.sub(number, page)
+
+
 def render_html(m: folium.Map) -> str:
     """The complete, self-contained HTML page (libraries inline; only tiles load from outside)."""
     page = m.get_root().render()
     # folium's viewport forbids zooming (WCAG 1.4.4); the page template sets a zoomable one
     page = _FOLIUM_VIEWPORT.sub("", page)
-    return inline_assets(page)
+    return inline_assets(_stable_ids(page))

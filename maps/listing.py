@@ -15,6 +15,7 @@ import psycopg
 from geoplan import mapdata
 from geoplan.proximity import WalkSettings
 from maps import base
+from maps.embed import Embedding, add_title
 from maps.labels import METHOD_LABELS, USE_LABELS, nok
 from maps.page import map_lists_html, title_panel_html
 
@@ -178,8 +179,12 @@ def build_listing_map(
     *,
     link_base: str = "",
     walk: WalkSettings | None = None,
+    embedding: Embedding | None = None,
 ) -> folium.Map:
-    """Raises :class:`geoplan.errors.NotFoundError` for an unknown id."""
+    """Raises :class:`geoplan.errors.NotFoundError` for an unknown id.
+
+    ``embedding``: a served page's embed mode and share control (:mod:`maps.embed`).
+    """
     found = mapdata.premises_one(conn, premises_id)
     p = next(found.itertuples())
     areas = mapdata.areas(conn)
@@ -216,7 +221,13 @@ def build_listing_map(
         '<a href="#gp-details">Alle opplysninger under kartet</a>.</p>'
     )
     notes = base.data_notes(None, hubs if len(hubs) else None, found, catchments)
-    base.add_panel(m, title_panel_html(title, notes, intro=intro))
+    add_title(
+        m,
+        title_panel_html(title, notes, intro=intro),
+        title=title,
+        notes=notes,
+        embedding=embedding,
+    )
     base.add_legend(
         m,
         roles=[],
@@ -242,5 +253,8 @@ def render_listing_map(
     *,
     link_base: str = "",
     walk: WalkSettings | None = None,
+    embedding: Embedding | None = None,
 ) -> str:
-    return base.render_html(build_listing_map(conn, premises_id, link_base=link_base, walk=walk))
+    return base.render_html(
+        build_listing_map(conn, premises_id, link_base=link_base, walk=walk, embedding=embedding)
+    )

@@ -16,6 +16,7 @@ from geoplan.premises import PremisesQuery
 from geoplan.proximity import WalkSettings
 from maps import base
 from maps import tiles as premises_tiles
+from maps.embed import Embedding, add_title
 from maps.land_use import add_land_use, land_use_legend_html, land_use_list_html
 from maps.page import filter_form_html, map_lists_html, title_panel_html
 
@@ -35,6 +36,7 @@ def build_overview(
     walk: WalkSettings | None = None,
     tiles_threshold: int | None = None,
     kommuner: Sequence[str] | None = None,
+    embedding: Embedding | None = None,
 ) -> folium.Map:
     """The overview map as a folium object (see :func:`maps.base.render_html` for the page).
 
@@ -43,7 +45,8 @@ def build_overview(
     above ``tiles_threshold`` premises they are loaded as vector tiles (:mod:`maps.tiles`);
     ``kommuner`` scopes it to those municipalities (checked numbers, see
     :func:`geoplan.geo.municipalities.scope`): their boundaries, areas and premises, and the
-    hubs in them or nearest to their premises.
+    hubs in them or nearest to their premises; ``embedding``: a served page's embed mode and
+    share control (:mod:`maps.embed`).
     """
     view = mapdata.map_view(conn, kommuner)
     boundary = mapdata.boundary(conn, kommuner)
@@ -101,7 +104,8 @@ def build_overview(
         '<a href="#gp-lists">Alt står også som lister under kartet.</a></p>'
     )
     form = filter_form_html(query, area_names, link_base=link_base, kommune_names=view.served)
-    base.add_panel(m, title_panel_html(heading, notes, about=about, form=form))
+    panel = title_panel_html(heading, notes, about=about, form=form)
+    add_title(m, panel, title=heading, notes=notes, embedding=embedding)
     base.add_legend(
         m,
         roles=[r for r in base.ROLE_COLORS if r in set(areas["role"])],
@@ -148,10 +152,16 @@ def render_overview(
     walk: WalkSettings | None = None,
     tiles_threshold: int | None = None,
     kommuner: Sequence[str] | None = None,
+    embedding: Embedding | None = None,
 ) -> str:
     """The overview as a self-contained HTML page (premises as tiles above the threshold)."""
     return base.render_html(
         build_overview(
-            conn, link_base=link_base, walk=walk, tiles_threshold=tiles_threshold, kommuner=kommuner
+            conn,
+            link_base=link_base,
+            walk=walk,
+            tiles_threshold=tiles_threshold,
+            kommuner=kommuner,
+            embedding=embedding,
         )
     )

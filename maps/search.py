@@ -18,6 +18,7 @@ from geoplan.proximity import WalkSettings
 from maps import base
 from maps import tiles as premises_tiles
 from maps.assets import GEOPLAN_JS
+from maps.embed import Embedding, add_title
 from maps.labels import USE_LABELS
 from maps.page import filter_form_html, map_lists_html, results_table_html, title_panel_html
 
@@ -83,12 +84,14 @@ def build_premises_map(
     link_base: str = "",
     walk: WalkSettings | None = None,
     tiles_threshold: int | None = None,
+    embedding: Embedding | None = None,
 ) -> tuple[folium.Map, mapdata.SearchResult]:
     """The search map and the search result it shows (the caller may report the count).
 
     ``walk``: the walking model of the search and the rings (default: the process settings);
     above ``tiles_threshold`` matches the map draws them all as vector tiles (:mod:`maps.tiles`)
-    where the filter can be expressed for tiles, the table lists the page.
+    where the filter can be expressed for tiles, the table lists the page; ``embedding``: a
+    served page's embed mode (the map fills the frame, no side panel) and share control.
     """
     check_query(conn, q)
     result = mapdata.premises(conn, q, walk=walk)
@@ -147,7 +150,8 @@ def build_premises_map(
     form = filter_form_html(
         q, area_names, link_base=link_base, kommune_names=view.served, place=True
     )
-    base.add_panel(m, title_panel_html(heading, notes, intro=intro, form=form))
+    panel = title_panel_html(heading, notes, intro=intro, form=form)
+    add_title(m, panel, title=heading, notes=notes, embedding=embedding)
     base.add_legend(
         m,
         roles=[],
@@ -182,9 +186,14 @@ def render_premises_map(
     link_base: str = "",
     walk: WalkSettings | None = None,
     tiles_threshold: int | None = None,
+    embedding: Embedding | None = None,
 ) -> str:
-    return base.render_html(
-        build_premises_map(
-            conn, q, link_base=link_base, walk=walk, tiles_threshold=tiles_threshold
-        )[0]
+    built = build_premises_map(
+        conn,
+        q,
+        link_base=link_base,
+        walk=walk,
+        tiles_threshold=tiles_threshold,
+        embedding=embedding,
     )
+    return base.render_html(built[0])

@@ -3,8 +3,9 @@
 
 Thin: each page is built by a function in ``maps/`` that reads through ``geoplan.mapdata``.
 Bad filter values are 422 problem+json naming the parameter; an unknown area or premises is 404.
-A built page is kept until the data changes (``api/page_cache.py``): a repeated page costs a
-lookup, not a rendering.
+Every page takes ``?embed=1`` (the map alone, for an ``<iframe>`` on another site; see
+``maps.embed``). A built page is kept until the data changes (``api/page_cache.py``): a
+repeated page costs a lookup, not a rendering.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from api.search_filters import premises_form_query
 from geoplan.geo import municipalities
 from geoplan.premises import PremisesQuery
 from maps.area import render_area_map
+from maps.embed import Embedding
 from maps.listing import render_listing_map
 from maps.overview import render_overview
 from maps.search import render_premises_map
@@ -28,9 +30,23 @@ from maps.search import render_premises_map
 router = APIRouter(tags=["maps"])
 
 
+def embed_mode(
+    embed: bool = Query(
+        False,
+        description="1: the map alone, for an <iframe> on another site: no side panel or result "
+        "table, a link to the full page (sites allowed to embed it: GEOPLAN_FRAME_ANCESTORS).",
+    ),
+) -> bool:
+    """``?embed=1`` (a dependency, so the page's own parameters come first in the docs)."""
+    return embed
+
+
+EMBED = Depends(embed_mode)
+
+
 def _page(request: Request, conn: psycopg.Connection, build: Callable[[], str]) -> HTMLResponse:
     """The page of this request: from the app's page cache, else ``build()`` (reading through
-    ``conn``) and kept. The key is the path and query string as sent."""
+    ``conn``) and kept. The key is the path and query string as sent (``embed=1`` included)."""
     cache: PageCache = request.app.state.page_cache
     key = (request.url.path, request.scope["query_string"])
     return HTMLResponse(cache.page(conn, key, build))
@@ -40,6 +56,11 @@ def _link_base(request: Request) -> str:
     """Links in served pages are root-relative unless GEOPLAN_PUBLIC_URL says otherwise."""
     public = request.app.state.settings.public_url
     return public.rstrip("/") if public else ""
+
+
+def _embedding(request: Request, embed: bool) -> Embedding:
+    """The page's embed mode and the origins allowed to frame it (the app's settings)."""
+    return Embedding(embed, tuple(request.app.state.settings.frame_ancestor_list))
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -52,6 +73,7 @@ def overview(
         description="Municipality number(s) (kommunenummer) to show; repeat or "
         "comma-separate for several; default: every municipality the store serves",
     ),
+    embed: bool = EMBED,
 ) -> HTMLResponse:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
     return _page(
@@ -63,6 +85,7 @@ def overview(
             walk=app_walk(request),
             tiles_threshold=request.app.state.settings.map_tiles_threshold,
             kommuner=municipalities.scope(conn, kommune),
+            embedding=_embedding(request, embed),
         ),
     )
 
@@ -72,6 +95,7 @@ def premises_map(
     request: Request,
     conn: psycopg.Connection = Depends(read_conn_unless("hub")),
     q: PremisesQuery = Depends(premises_form_query),
+    embed: bool = EMBED,
 ) -> HTMLResponse:
     """Matching premises, the hubs and catchments the filter used, and a result table.
 
@@ -87,19 +111,29 @@ def premises_map(
             link_base=_link_base(request),
             walk=app_walk(request),
             tiles_threshold=request.app.state.settings.map_tiles_threshold,
+            embedding=_embedding(request, embed),
         ),
     )
 
 
 @router.get("/maps/areas/{slug}", response_class=HTMLResponse, summary="Focus-area map (HTML)")
 def area_map(
-    slug: str, request: Request, conn: psycopg.Connection = Depends(get_read_conn)
+    slug: str,
+    request: Request,
+    conn: psycopg.Connection = Depends(get_read_conn),
+    embed: bool = EMBED,
 ) -> HTMLResponse:
     """One focus area: identity, the hubs serving it with catchments, premises around it."""
     return _page(
         request,
         conn,
-        lambda: render_area_map(conn, slug, link_base=_link_base(request), walk=app_walk(request)),
+        lambda: render_area_map(
+            conn,
+            slug,
+            link_base=_link_base(request),
+            walk=app_walk(request),
+            embedding=_embedding(request, embed),
+        ),
     )
 
 
@@ -107,13 +141,20 @@ def area_map(
     "/maps/premises/{premises_id}", response_class=HTMLResponse, summary="One premises (HTML)"
 )
 def premises_page(
-    premises_id: str, request: Request, conn: psycopg.Connection = Depends(get_read_conn)
+    premises_id: str,
+    request: Request,
+    conn: psycopg.Connection = Depends(get_read_conn),
+    embed: bool = EMBED,
 ) -> HTMLResponse:
     """One vacant premises: its facts in words, on a map with its nearest hub's walking rings."""
     return _page(
         request,
         conn,
         lambda: render_listing_map(
-            conn, premises_id, link_base=_link_base(request), walk=app_walk(request)
+            conn,
+            premises_id,
+            link_base=_link_base(request),
+            walk=app_walk(request),
+            embedding=_embedding(request, embed),
         ),
     )

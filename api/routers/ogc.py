@@ -25,6 +25,7 @@ from api import query_params
 from api.deps import get_read_conn, read_connection
 from api.geojson import FEATURE_COLLECTION_SCHEMA, FEATURE_SCHEMA, GEOJSON, LINKS_SCHEMA
 from api.query_params import Param
+from api.static_files import static_url
 from geoplan import ogc
 from geoplan.errors import ValidationError
 from geoplan.geo import crs as crs_registry
@@ -108,6 +109,7 @@ ITEMS_QUERY = (
 ITEMS_PARAMS = {p.name for p in ITEMS_QUERY}
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+TEMPLATES.env.globals["static_url"] = static_url  # content-hashed, cached for a year
 
 # -- OpenAPI descriptions of the responses (schemathesis checks responses against them) -------
 _LINKS = LINKS_SCHEMA

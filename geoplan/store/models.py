@@ -661,6 +661,24 @@ class AddressStreet(Base):
     radius_m: Mapped[float] = mapped_column(Float, nullable=False)
 
 
+class DataVersion(Base):
+    """One served layer's version: bumped by a statement-level trigger on each of its tables in
+    the writing transaction (migration 0015), read by the API for ETag/Last-Modified.
+
+    ``layer`` names what a collection or map reads (``premises`` covers ``premises``,
+    ``premises_walk`` and ``premises_units``, and what their triggers derive; ``hubs`` covers
+    ``hub_stops``; ``network`` the walking network; ``addresses`` covers ``address_streets``;
+    ``municipalities`` the national register). Never written by application code.
+    """
+
+    __tablename__ = "data_versions"
+    layer: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()
+    )
+
+
 GEOMETRY_TABLES = (
     "municipalities",
     "boundary",

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.static_files import static_url
 from geoplan.config import get_settings
 from geoplan.store import db
 from maps import base
@@ -174,7 +175,8 @@ def test_ogc_pages_are_norwegian_with_landmarks_and_no_inline_script(client):
         assert "<header>" in html and "<footer>" in html, path
         assert not EXECUTABLE_INLINE_SCRIPT.search(html), path  # CSP can forbid inline script
     items = client.get("/ogc/collections/premises/items?f=html&limit=5").text
-    assert '<script src="/static/ogc-items.js" defer></script>' in items
+    # linked by its content-hashed name (api/static_files.py: cached for a year)
+    assert f'<script src="{static_url("ogc-items.js")}" defer></script>' in items
     assert 'id="gp-items"' in items and '<th scope="col">id</th>' in items
     assert client.get("/static/ogc-items.js").status_code == 200
 

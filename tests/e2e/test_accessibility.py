@@ -45,16 +45,20 @@ KEY = "gp_test_a11y_key_0123456789"
 CASE = "{case}"
 
 PAGES: dict[str, list[str]] = {
-    "/": ["/"],
+    "/": ["/", "/?embed=1"],
     "/maps/overview": ["/maps/overview"],
     "/maps/premises": [
         "/maps/premises?use=office&max_walk_min=15",
         "/maps/premises?min_area_m2=99999",
+        "/maps/premises?use=office&embed=1",
         # a drawn search area (the area controls, the polygon on the map)
         "/maps/premises?within=POLYGON((10.94+59.92,10.97+59.92,10.97+59.935,10.94+59.92))",
     ],
-    "/maps/premises/{premises_id}": ["/maps/premises/sample-001"],
-    "/maps/areas/{slug}": ["/maps/areas/visperud"],
+    "/maps/premises/{premises_id}": [
+        "/maps/premises/sample-001",
+        "/maps/premises/sample-001?embed=1",
+    ],
+    "/maps/areas/{slug}": ["/maps/areas/visperud", "/maps/areas/visperud?embed=1"],
     "/assessments/{case_id}/report": [f"/assessments/{CASE}/report"],
     "/tilgjengelighet": ["/tilgjengelighet"],
     "/megler": ["/megler"],  # signed out; signed-in states: tests/e2e/test_broker_page.py
@@ -72,7 +76,8 @@ PAGES: dict[str, list[str]] = {
         "/ogc/collections/premises/items/sample-001?f=html"
     ],
 }
-"""Each HTML route (as the OpenAPI document names it) and the URLs that test it."""
+"""Each HTML route (as the OpenAPI document names it) and the URLs that test it (map pages also
+in their embed mode, ``?embed=1``)."""
 NOT_OURS = {"/ogc/api": "redirects to /docs: Swagger UI, third-party, listed in the statement"}
 MAP_PAGES = ["/", "/maps/premises?use=office&max_walk_min=15", "/maps/areas/visperud",
              "/maps/premises/sample-001"]  # fmt: skip
@@ -161,6 +166,29 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(site, tmp_path, 
         (out / f"axe-{size}.json").write_text(
             json.dumps({"axe_core": AXE_VERSION, "size": SIZES[size], "pages": counts}, indent=1)
         )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_share_control_open_passes_too(site, tmp_path, size):
+    """The "Del kartet" control (maps/embed.py) opened: labelled fields with the link and the
+    <iframe> code, named copy buttons, reachable and closable from the keyboard."""
+    base, _ = site
+    with browser_page(tmp_path, SIZES[size], phone=size == "phone") as page:
+        for path in ("/", "/maps/premises?use=office&max_walk_min=15", "/maps/premises/sample-001"):
+            open_page(page, base + path)
+            summary = page.locator(".gp-share summary")
+            summary.focus()
+            page.keyboard.press("Enter")
+            page.wait_for_function("document.querySelector('details.gp-share').open")
+            assert page.input_value("#gp-share-link").startswith(base + path.split("?")[0])
+            assert "embed=1" in page.input_value("#gp-embed-code")
+            blocking = [v for v in run_axe(page) if v["impact"] in BLOCKING]
+            assert not blocking, f"{size} {path}:\n{describe(blocking)}"
+            got = page.evaluate(LAYOUT)
+            assert got["overlaps"] == [] and got["sideways"] <= 0, (size, path, got)
+            page.keyboard.press("Tab")  # into the link field, by keyboard alone
+            assert page.evaluate("document.activeElement.id") == "gp-share-link"
+        assert page.errors == []
 
 
 LAYOUT = """() => {

@@ -1,0 +1,301 @@
+"""HTTP for the open web: CORS on the read routes, compression, security headers, static files."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import html
+import re
+from collections.abc import Iterator
+
+import brotli
+import pytest
+import zstandard
+from fastapi.testclient import TestClient
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.app import create_app
+from api.http_headers import TILE_ORIGINS, compression, content_security_policy
+from api.static_files import IMMUTABLE, static_url
+from geoplan.config import Settings
+from maps.base import BASE_LAYERS
+
+ITEMS = "/ogc/collections/premises/items?limit=45"
+
+
+@pytest.fixture
+def client(loaded_db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(database_url=loaded_db)) as c:
+        yield c
+
+
+def app_with(loaded_db: str, **settings) -> TestClient:
+    return TestClient(create_app(Settings(database_url=loaded_db, **settings)))
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    out = {}
+    for part in policy.split(";"):
+        name, *sources = part.split()
+        out[name] = sources
+    return out
+
+
+# -- CORS -----------------------------------------------------------------------------------------
+def test_preflight_of_a_read_route_is_answered_for_any_origin(client):
+    r = client.options(
+        "/ogc/collections/premises/items",
+        headers={
+            "Origin": "https://kart.example.no",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match",
+        },
+    )
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert set(r.headers["access-control-allow-methods"].split(", ")) == {"GET", "HEAD"}
+    assert "if-none-match" in r.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-credentials" not in r.headers
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/premises?limit=1",
+        "/geocode?q=x",
+        "/proximity/coverage",
+        ITEMS,
+        "/ogc",
+        "/plans/land-use/premises",
+        "/ogc/collections/land_use/items",
+        "/ogc/collections/premises/tiles/WebMercatorQuad",
+        "/ogc/collections/areas/tiles/WebMercatorQuad/tilejson.json",
+        "/ogc/collections/areas/tiles/WebMercatorQuad/10/297/543",
+        "/ogc/tileMatrixSets",
+    ],
+)
+def test_reads_carry_cors_headers_and_expose_the_validators(client, path):
+    r = client.get(path, headers={"Origin": "https://kart.example.no"})
+    assert r.status_code in (200, 204), r.text
+    assert r.headers["access-control-allow-origin"] == "*"
+    exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+    assert {"etag", "last-modified", "link", "content-crs", "geoplan-lsn"} <= exposed
+    assert "access-control-allow-credentials" not in r.headers
+
+
+def test_a_cross_origin_read_may_say_where_its_write_was(client):
+    # Geoplan-LSN: a client's last write position, so a read-replica setup shows it that write
+    r = client.options(
+        "/ogc/collections/premises/items",
+        headers={
+            "Origin": "https://kart.example.no",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "geoplan-lsn, if-none-match",
+        },
+    )
+    assert r.status_code == 200
+    assert "geoplan-lsn" in r.headers["access-control-allow-headers"].lower()
+    r = client.get(ITEMS, headers={"Origin": "https://kart.example.no", "Geoplan-LSN": "0/0"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+
+
+def test_writes_are_never_offered_cross_origin(client, loaded_db):
+    # a preflight for a write is refused, so the browser never sends it
+    r = client.options(
+        "/premises",
+        headers={
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert r.status_code == 400
+    assert "POST" not in r.headers.get("access-control-allow-methods", "")
+    # and a write that arrives anyway (no preflight) gets no CORS approval to read its answer
+    r = client.post("/premises", json={}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 401
+    assert "access-control-allow-origin" not in r.headers
+    # pages and writes elsewhere: no CORS at all
+    r = client.options(
+        "/maps/overview",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_configured_origins_only(loaded_db):
+    with app_with(loaded_db, cors_origins="https://www.lorenskog.kommune.no") as c:
+        ok = c.get(ITEMS, headers={"Origin": "https://www.lorenskog.kommune.no"})
+        other = c.get(ITEMS, headers={"Origin": "https://elsewhere.example"})
+        preflight = c.options(
+            ITEMS,
+            headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"},
+        )
+    assert ok.headers["access-control-allow-origin"] == "https://www.lorenskog.kommune.no"
+    assert "origin" in ok.headers["vary"].lower()
+    assert "access-control-allow-origin" not in other.headers
+    assert preflight.status_code == 400
+    with app_with(loaded_db, cors_origins="") as c:
+        r = c.get(ITEMS, headers={"Origin": "https://www.lorenskog.kommune.no"})
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_bad_origin_settings_are_refused_with_the_variable_named():
+    with pytest.raises(ValueError, match="GEOPLAN_CORS_ORIGINS"):
+        Settings(cors_origins="https://a.example/path")
+    with pytest.raises(ValueError, match="GEOPLAN_FRAME_ANCESTORS"):
+        Settings(frame_ancestors="https://a.example; script-src *")
+
+
+# -- compression ----------------------------------------------------------------------------------
+DECODERS = {
+    "gzip": gzip.decompress,
+    "br": brotli.decompress,
+    "zstd": lambda b: zstandard.ZstdDecompressor().decompress(b, max_output_size=10**8),
+}
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "zstd"])
+def test_items_are_compressed_as_the_client_offers(client, coding):
+    plain = client.get(ITEMS, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert "accept-encoding" in plain.headers["vary"].lower()
+    packed = client.get(ITEMS, headers={"Accept-Encoding": coding})
+    assert packed.headers["content-encoding"] == coding
+    wire = int(packed.headers["content-length"])  # the bytes sent (httpx decodes them)
+    assert wire * 5 < len(plain.content), (wire, len(plain.content))
+    # the same document, timeStamp aside
+    a, b = plain.json(), packed.json()
+    a.pop("timeStamp"), b.pop("timeStamp")
+    assert a == b
+
+
+def test_the_offer_order_and_threshold(client):
+    r = client.get(ITEMS, headers={"Accept-Encoding": "gzip, deflate, br, zstd"})
+    assert r.headers["content-encoding"] == "zstd"  # the fastest the client offers
+    small = client.get("/healthz", headers={"Accept-Encoding": "gzip"})
+    assert len(small.content) < 1024 and "content-encoding" not in small.headers
+    page = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["content-encoding"] == "gzip"
+    assert int(page.headers["content-length"]) * 3 < len(page.content)
+    js = client.get("/static/leaflet.js", headers={"Accept-Encoding": "br"})
+    assert js.headers["content-encoding"] == "br"
+    problem = client.get("/ogc/collections/nope/items", headers={"Accept-Encoding": "gzip"})
+    assert problem.status_code == 404  # small problems stay plain
+
+
+def test_vector_tiles_and_geojson_are_on_the_compressed_list():
+    tile = bytes(range(256)) * 8 + b"\x00" * 4096  # compressible like a real tile's repeats
+
+    def endpoint(request):
+        kind = request.path_params["kind"]
+        media = {"mvt": "application/vnd.mapbox-vector-tile", "png": "image/png"}[kind]
+        return Response(tile, media_type=media)
+
+    app = compression(Starlette(routes=[Route("/{kind}", endpoint)]))
+    with TestClient(app) as c:
+        mvt = c.get("/mvt", headers={"Accept-Encoding": "gzip"})
+        png = c.get("/png", headers={"Accept-Encoding": "gzip"})
+    assert mvt.headers["content-encoding"] == "gzip" and mvt.content == tile
+    assert "content-encoding" not in png.headers  # already compressed formats are left alone
+
+
+# -- security headers ------------------------------------------------------------------------
+def _inline(html: str, tag: str) -> list[str]:
+    pattern = rf"<{tag}(?![^>]*\bsrc=)[^>]*>(.*?)</{tag}>"
+    return re.findall(pattern, html, re.S | re.I)
+
+
+def _sha(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def test_map_pages_carry_a_policy_allowing_exactly_their_inline_code(client):
+    r = client.get("/")
+    policy = directives(r.headers["content-security-policy"])
+    scripts, styles = _inline(r.text, "script"), _inline(r.text, "style")
+    assert len(scripts) >= 5 and len(styles) >= 5
+    assert set(policy["script-src"]) == {"'self'", "'unsafe-eval'", *map(_sha, scripts)}
+    assert set(policy["style-src"]) == {"'self'", *map(_sha, styles)}
+    assert "'unsafe-inline'" not in policy["script-src"] + policy["style-src"]
+    assert policy["style-src-attr"] == ["'unsafe-inline'"]
+    assert policy["object-src"] == ["'none'"] and policy["base-uri"] == ["'self'"]
+    # the base-map tiles of every layer of the page
+    for url in re.findall(r'L\.tileLayer\(\s*"(https://[^/"]+)', r.text):
+        assert url in policy["img-src"], url
+    assert {"https://" + u.split("/")[2] for u in BASE_LAYERS.values()} <= set(TILE_ORIGINS)
+    assert policy["frame-ancestors"] == ["*"]  # maps are meant to be embedded
+    assert "x-frame-options" not in r.headers
+    assert r.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_unsafe_eval_only_where_a_script_needs_it():
+    page = b"<html><head><script>var a = 1;</script><style>p{}</style></head></html>"
+    policy = directives(content_security_policy(page, frame_ancestors=["'self'"]))
+    assert policy["script-src"] == ["'self'", _sha("var a = 1;")]
+    assert policy["style-src"] == ["'self'", _sha("p{}")]
+    # CR LF is hashed as the browser's parser sees it: LF
+    crlf = content_security_policy(b"<script>a\r\nb</script>", frame_ancestors=["*"])
+    assert _sha("a\nb") in crlf
+
+
+def test_the_code_of_a_srcdoc_frame_is_hashed_in_the_page_around_it():
+    # the assessment report's map is an <iframe srcdoc>, which runs under the report's policy
+    inner = "<html><script>var m = 1 && 2;</script><style>p{}</style></html>"
+    page = f'<p>x</p><iframe title="kart" srcdoc="{html.escape(inner)}"></iframe>'.encode()
+    policy = directives(content_security_policy(page, frame_ancestors=["'self'"]))
+    assert policy["script-src"] == ["'self'", _sha("var m = 1 && 2;")]
+    assert policy["style-src"] == ["'self'", _sha("p{}")]
+
+
+def test_other_pages_may_only_be_framed_by_this_site_and_json_is_nosniff(client):
+    r = client.get("/ogc/collections/premises/items?f=html")
+    policy = directives(r.headers["content-security-policy"])
+    assert policy["frame-ancestors"] == ["'self'"] and r.headers["x-frame-options"] == "SAMEORIGIN"
+    (script,) = _inline(r.text, "script")
+    assert _sha(script) in policy["script-src"]
+    j = client.get(ITEMS)
+    assert j.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in j.headers
+
+
+def test_frame_ancestors_follow_the_setting(loaded_db):
+    setting = "https://www.lorenskog.kommune.no self"
+    with app_with(loaded_db, frame_ancestors=setting) as c:
+        r = c.get("/maps/areas/visperud")
+    policy = directives(r.headers["content-security-policy"])
+    assert policy["frame-ancestors"] == ["https://www.lorenskog.kommune.no", "'self'"]
+
+
+# -- static files ----------------------------------------------------------------------------
+def test_hashed_static_names_are_immutable_and_plain_ones_revalidate(client):
+    url = static_url("leaflet.js")
+    assert re.fullmatch(r"/static/leaflet\.[0-9a-f]{12}\.js", url)
+    hashed = client.get(url)
+    plain = client.get("/static/leaflet.js")
+    assert hashed.status_code == plain.status_code == 200
+    assert hashed.content == plain.content
+    assert hashed.headers["cache-control"] == IMMUTABLE
+    assert plain.headers["cache-control"] == "no-cache"
+    again = client.get("/static/leaflet.js", headers={"If-None-Match": plain.headers["etag"]})
+    assert again.status_code == 304
+    assert client.get("/static/leaflet.000000000000.js").status_code == 404
+    assert client.get("/static/..%2Fassets.000000000000.py").status_code == 404
+
+
+def test_the_ogc_html_links_the_hashed_libraries(client):
+    r = client.get("/ogc/collections/hubs/items?f=html")
+    assert static_url("leaflet.js") in r.text and static_url("leaflet.css") in r.text
+
+
+def test_a_304_has_no_body_and_no_content_encoding(client):
+    r = client.get(ITEMS, headers={"Accept-Encoding": "gzip"})
+    again = client.get(
+        ITEMS, headers={"Accept-Encoding": "gzip", "If-None-Match": r.headers["etag"]}
+    )
+    assert again.status_code == 304 and again.content == b""
+    assert "content-encoding" not in again.headers
