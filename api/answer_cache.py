@@ -6,7 +6,7 @@ tile: collection, ``z/x/y``, the filter parameters) and the **version** of the l
 The version comes from a :class:`Versions` source, the one seam between this cache and how
 writes are noticed:
 
-- :class:`SnapshotVersions` (today): the database's snapshot (``pg_current_snapshot()``, which
+- :class:`SnapshotVersions`: the database's snapshot (``pg_current_snapshot()``, which
   commits are visible: see :mod:`geoplan.store.snapshot`), read at most every
   :data:`SNAPSHOT_INTERVAL_S` per worker, plus a counter this worker bumps after every write
   request it served (:class:`InvalidateOnWrite`). A write through this worker is seen by its
@@ -17,7 +17,7 @@ writes are noticed:
 - :class:`DataVersionsSource`: the ``data_versions`` table (one counter per layer, bumped by a
   trigger in every writing transaction, kept per worker by ``LISTEN``; ``api/conditional.py``
   of the HTTP work). With it, entries live until their layers change, wherever the write came
-  from. Swapping is one line in ``api/app.py``.
+  from. ``api/app.py`` uses this one (sharing the keeper with the ETags).
 
 A key's version is read *before* the answer is made and the counter is bumped *after* a write
 committed, so an entry never holds data older than its version: a request racing a write

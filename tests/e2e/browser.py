@@ -99,3 +99,20 @@ def describe(violations: list[dict[str, Any]]) -> str:
         for n in v["nodes"][:5]:
             lines.append(f"[{v['impact']}] {v['id']}: {v['help']} at {n['target']}: {n['summary']}")
     return "\n".join(lines)
+
+
+def wait_for(page: playwright_api.Page, predicate: str, arg: Any = None, timeout_s: float = 30):
+    """Poll a JavaScript predicate (an expression, or a function of ``arg``) until it is true.
+
+    Instead of ``page.wait_for_function``: Playwright compiles that one's predicate with
+    ``eval`` inside the page, which a page whose Content-Security-Policy has no
+    ``'unsafe-eval'`` (every geoplan page but the maps with the measure tool) refuses.
+    """
+    import time
+
+    function = predicate if "=>" in predicate else f"() => ({predicate})"
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(function, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s} s: {predicate}")
+        time.sleep(0.1)

@@ -24,6 +24,7 @@ from tests.e2e.browser import (
     browser_page,
     describe,
     run_axe,
+    wait_for,
 )
 from tests.e2e.live_server import live_server
 from tests.real_data import ELVERUM_ADDRESSES
@@ -100,13 +101,11 @@ def sign_in(page, base: str, key: str) -> None:
     page.fill("#gp-key", key)
     page.keyboard.press("Enter")
     page.wait_for_selector("#gp-list:not([hidden])")
-    page.wait_for_function("document.querySelector('#gp-count').textContent !== ''")
+    wait_for(page, "document.querySelector('#gp-count').textContent !== ''")
 
 
 def status(page, text: str) -> None:
-    page.wait_for_function(
-        "t => document.querySelector('#gp-status').textContent.includes(t)", arg=text
-    )
+    wait_for(page, "t => document.querySelector('#gp-status').textContent.includes(t)", text)
 
 
 def active_id(page) -> str:
@@ -170,7 +169,7 @@ def test_a_broker_adds_sees_edits_loses_a_race_and_withdraws(site, tmp_path):
 
         page.click("#gp-cancel")
         assert active_id(page) == "gp-list-title"
-        page.wait_for_function("document.querySelectorAll('#gp-table tbody tr').length === 1")
+        wait_for(page, "document.querySelectorAll('#gp-table tbody tr').length === 1")
         row = page.inner_text("#gp-table tbody tr")
         assert "Festplassen 1" in row and "Ledig" in row and "250 m²" in row
 
@@ -274,7 +273,7 @@ def test_another_broker_neither_sees_nor_changes_it_and_the_admin_does(site, tmp
         page.check("#gp-all")
         page.fill("#gp-q", pid)
         page.click("#gp-filter button[type=submit]")
-        page.wait_for_function("document.querySelectorAll('#gp-table tbody tr').length === 1")
+        wait_for(page, "document.querySelectorAll('#gp-table tbody tr').length === 1")
         assert page.inner_text("#gp-list-title") == "Alle oppføringer"
         assert "Lagt inn av Megler A AS" in page.inner_text("#gp-table tbody tr")
         page.click("#gp-table button[data-edit]")
@@ -308,13 +307,13 @@ def test_keyboard_only_and_axe_on_every_state_at_both_sizes(site, tmp_path):
             assert page.inner_text("#gp-key-error") == "Skriv inn API-nøkkelen."
             page.keyboard.type("gp_wrong")
             page.keyboard.press("Enter")
-            page.wait_for_function("document.querySelector('#gp-key-error').textContent"
+            wait_for(page, "document.querySelector('#gp-key-error').textContent"
                                    ".includes('ukjent')")  # fmt: skip
             page.fill("#gp-key", "")
             page.keyboard.type(k["a"])
             page.keyboard.press("Enter")
             page.wait_for_selector("#gp-list:not([hidden])")
-            page.wait_for_function("document.activeElement.id === 'gp-list-title'")
+            wait_for(page, "document.activeElement.id === 'gp-list-title'")
             axe_clean(page, f"{size} signed in")
             for _ in range(10):
                 page.keyboard.press("Tab")
@@ -341,7 +340,7 @@ def test_keyboard_only_and_axe_on_every_state_at_both_sizes(site, tmp_path):
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
             page.focus("#gp-cancel")
             page.keyboard.press("Enter")
-            page.wait_for_function("document.querySelectorAll('#gp-table tbody tr').length >= 1")
+            wait_for(page, "document.querySelectorAll('#gp-table tbody tr').length >= 1")
             axe_clean(page, f"{size} list")
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
             if size == "phone":  # touch targets

@@ -38,6 +38,10 @@ def test_head_over_http_matches_get_on_one_connection(loaded_db: str) -> None:
             # compressed (issue 17): the HEAD announces the coded length, and nothing follows
             get, head = c.get(url, headers=gz), c.head(url, headers=gz)
             assert head.status_code == get.status_code and head.content == b"", url
-            for name in ("content-length", "content-encoding", "content-type", "etag"):
+            for name in ("content-encoding", "content-type", "etag"):
                 assert head.headers.get(name) == get.headers.get(name), (url, name)
+            # an items page carries the time it was made (timeStamp): two makings of it may
+            # compress to a byte more or less
+            if "timeStamp" not in get.text:
+                assert head.headers["content-length"] == get.headers["content-length"], url
         assert c.get("/ogc").status_code == 200  # the connection still serves requests
