@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import html
 import time
-from urllib.parse import urlsplit
 
 import pytest
-from playwright import sync_api as playwright_api
 
 from geoplan.config import Settings
 from tests.conftest import free_port
 from tests.e2e.live_server import live_server
-from tests.e2e.test_maps_browser import CHROMIUM, CHROMIUM_ARGS, assert_only_tiles_failed
+from tests.e2e.test_maps_browser import assert_only_tiles_failed, offline_page
 
 pytestmark = pytest.mark.browser
 
@@ -45,36 +43,8 @@ def page(tmp_path):
     site is served by Playwright, and Chromium would otherwise treat every request from it to
     the test server on 127.0.0.1 as a public page reaching into the loopback network (which a
     real municipality site reaching a public geoplan server never is)."""
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, "--disable-features=LocalNetworkAccessChecks"],
-            viewport={"width": 1400, "height": 900},
-        )
-        pg = browser.new_page()
-        pg.errors = []  # type: ignore[attr-defined]
-        pg.failed = []  # type: ignore[attr-defined]
-
-        def route(r):
-            if urlsplit(r.request.url).hostname == "127.0.0.1":
-                r.continue_()
-            else:
-                r.abort("internetdisconnected")
-
-        pg.route("**/*", route)
-        pg.on("pageerror", lambda e: pg.errors.append(f"pageerror: {e}"))
-        pg.on(
-            "console",
-            lambda m: (
-                m.type == "error"
-                and "Failed to load resource" not in m.text
-                and pg.errors.append(f"console: {m.text}")
-            ),
-        )
-        pg.on("requestfailed", lambda r: pg.failed.append(r.url))
+    with offline_page(tmp_path, ("--disable-features=LocalNetworkAccessChecks",)) as pg:
         yield pg
-        browser.close()
 
 
 def wait_until(target, expression: str, timeout_s: float = 30) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -117,14 +119,16 @@ def server(loaded_db):
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def page(tmp_path):
+@contextmanager
+def offline_page(tmp_path: Path, extra_args: tuple[str, ...] = ()) -> Iterator:
+    """A fresh Chromium profile (Playwright's way of passing --user-data-dir) and one page that
+    reaches only 127.0.0.1; ``page.errors`` collects JavaScript errors, ``page.failed`` the
+    URLs of failed requests."""
     with playwright_api.sync_playwright() as p:
-        # a fresh profile per test (Playwright's way of passing --user-data-dir)
         browser = p.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"),
             executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
+            args=[*CHROMIUM_ARGS, *extra_args],
             viewport={"width": 1400, "height": 900},
         )
         pg = browser.new_page()
@@ -150,6 +154,12 @@ def page(tmp_path):
         pg.on("requestfailed", lambda r: pg.failed.append(r.url))
         yield pg
         browser.close()
+
+
+@pytest.fixture
+def page(tmp_path):
+    with offline_page(tmp_path) as pg:
+        yield pg
 
 
 def assert_only_tiles_failed(page) -> None:
