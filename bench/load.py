@@ -42,6 +42,7 @@ from bench._harness import (
     server,
     wrk,
 )
+from bench.tiles import tile_set
 from geoplan.auth.keys import create_key
 from geoplan.config import REPO_ROOT, get_settings
 from geoplan.ingest.shipped import load_layers
@@ -64,21 +65,44 @@ class Route:
     path: str
     method: str = "GET"
     body: dict | None = None
+    cycle: tuple[str, ...] = ()
+    """Paths wrk cycles through, request by request (``path`` is then the first of them)."""
 
 
-def routes(bbox: str) -> list[Route]:
+TILE_ZOOMS = range(13, 17)
+TILES_PER_ZOOM = 10
+
+
+def tile_paths(lon: float, lat: float) -> tuple[str, ...]:
+    """Premises tiles a map user around ``lon, lat`` asks for: ten per zoom 13–16 (clusters
+    below zoom 16, single premises at 16), from the 3 × 3 km around the point (seeded)."""
+    box = (lon - 0.027, lat - 0.0135, lon + 0.027, lat + 0.0135)
+    return tuple(
+        f"/ogc/collections/premises/tiles/WebMercatorQuad/{z}/{y}/{x}"
+        for z, x, y in tile_set(box, TILE_ZOOMS, TILES_PER_ZOOM)
+    )
+
+
+def routes(bbox: str, tiles: tuple[str, ...]) -> list[Route]:
     return [
         Route("/premises", "/premises?use=office&max_walk_min=15&sort=walk&limit=100"),
         Route("OGC items", f"/ogc/collections/premises/items?bbox={bbox}&limit=100"),
         Route("/proximity/nearest", "/proximity/nearest?lon=10.955&lat=59.927&k=3"),
         Route("/maps/premises", "/maps/premises?use=office&max_walk_min=10"),
         Route("POST /assessments", "/assessments", "POST", ASSESSMENT),
+        Route("tiles", tiles[0], cycle=tiles),
     ]
 
 
 def script_for(route: Route, key: str, folder: Path) -> Path:
     """The wrk Lua script: status counting, plus method, body and key for a write."""
     lua = STATUS_LUA
+    if route.cycle:
+        paths = ", ".join(f'"{p}"' for p in route.cycle)
+        lua = (
+            f"local paths = {{{paths}}}\nlocal i = 0\n"
+            "function request()\n  i = i % #paths + 1\n  return wrk.format(nil, paths[i])\nend\n"
+        ) + lua
     if route.method != "GET":
         body = json.dumps(route.body).replace("\\", "\\\\").replace('"', '\\"')
         lua = (
@@ -210,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
                     env = {"GEOPLAN_DATABASE_URL": url, "PYTHONPATH": str(tree)}
                     log = work / f"server-{name}-{rows}.log"
                     servers.enter_context(server(cmd, env, f"{bases[name]}/healthz", log, cwd=tree))
-                for route in routes(bbox):
+                for route in routes(bbox, tile_paths(lon, lat)):
                     if args.only and route.name not in args.only.split(","):
                         continue
                     script = script_for(route, key, work)
