@@ -103,15 +103,19 @@ class Store:
             self.premises = conn.execute("SELECT count(*) FROM premises").fetchone()[0]
         return self.premises
 
-    def centre_bbox(self) -> str:
-        """``bbox=`` of about 1 km × 1 km around the municipality's centroid (WGS84): about a
-        thousand of 10⁵ generated premises."""
+    def centre(self) -> tuple[float, float]:
+        """The municipality's centroid (WGS84 lon, lat)."""
         with psycopg.connect(db.conninfo(self.url)) as conn:
-            lon, lat = conn.execute(
+            return conn.execute(
                 "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Transform(ST_Centroid(geom), 4326) c "
                 "FROM boundary LIMIT 1) s"
             ).fetchone()
-        return f"{lon - 0.009:.5f},{lat - 0.0045:.5f},{lon + 0.009:.5f},{lat + 0.0045:.5f}"
+
+
+def centre_bbox(lon: float, lat: float) -> str:
+    """``bbox=`` of about 1 km × 1 km around (lon, lat): about a thousand of 10⁵ generated
+    premises around the centroid."""
+    return f"{lon - 0.009:.5f},{lat - 0.0045:.5f},{lon + 0.009:.5f},{lat + 0.0045:.5f}"
 
 
 @contextmanager

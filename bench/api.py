@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bench._harness import free_port, loaded_store, server
+from bench._harness import centre_bbox, free_port, loaded_store, server
 from bench._harness import wrk as run_wrk
 from geoplan.config import REPO_ROOT
 from geoplan.ogc import COLLECTIONS
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         cleanup.callback(shutil.rmtree, home, ignore_errors=True)
         store = cleanup.enter_context(loaded_store(args.rows))
         url = store.url
-        bbox = store.centre_bbox()  # about a thousand matches, 100 returned
+        bbox = centre_bbox(*store.centre())  # about a thousand matches, 100 returned
         items_q = f"bbox={bbox}&limit=100"
         filter_q = f"{items_q}&filter-lang=cql2-text&filter={quote(FILTER)}"
         premises_q = "use=office&max_walk_min=15&sort=walk&limit=100"

@@ -35,6 +35,7 @@ import httpx
 from bench._harness import (
     STATUS_LUA,
     WrkRun,
+    centre_bbox,
     free_port,
     loaded_store,
     raise_open_files_limit,
@@ -195,7 +196,8 @@ def main(argv: list[str] | None = None) -> None:
         all_met = True
         for label, rows in datasets:
             total = store.add_premises(rows) if rows else store.premises
-            bbox = store.centre_bbox()
+            lon, lat = store.centre()
+            bbox = centre_bbox(lon, lat)
             trees = {"this": REPO_ROOT}
             if args.against:
                 trees = {"this": REPO_ROOT, "against": Path(args.against).resolve()}
