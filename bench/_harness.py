@@ -1,5 +1,5 @@
-"""What the HTTP benchmarks share: a throwaway store with generated premises, a server process,
-and ``wrk`` runs parsed into figures (``bench.api``, ``bench.load``)."""
+"""What the benchmarks share: a throwaway PostgreSQL cluster, a store loaded with the shipped
+layers and generated premises, a server process, and ``wrk`` runs parsed into figures."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import resource
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,8 +19,11 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from geoplan.config import STORAGE_SRID
+from geoplan.config import STORAGE_SRID, get_settings
+from geoplan.ingest.shipped import load_layers
 from geoplan.proximity import update_walk_times
+from geoplan.store import db
+from geoplan.store.cluster import LocalCluster
 from geoplan.vocab import USE_CATEGORIES
 
 # Counts every response by status in each wrk thread and prints the sums when the run ends.
@@ -50,6 +54,92 @@ def raise_open_files_limit() -> int:
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def throwaway_cluster(prefix: str = "geoplan-bench-") -> LocalCluster:
+    """A non-durable cluster in a fresh directory under /tmp on a free port, not started yet;
+    ``destroy()`` removes it, directory and all."""
+    home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    return LocalCluster(home, free_port(), durable=False, log=lambda *_: None)
+
+
+@contextmanager
+def bench_database(extensions: tuple[str, ...] = ("postgis",)) -> Iterator[str]:
+    """The database a benchmark measures, migrated: ``GEOPLAN_BENCH_DATABASE_URL`` when set (a
+    server of your own, left as it is afterwards), else a throwaway cluster destroyed when the
+    block ends. ``extensions`` are created first (an existing database may lack them)."""
+    url = os.environ.get("GEOPLAN_BENCH_DATABASE_URL")
+    cluster = None
+    if not url:
+        cluster = throwaway_cluster()
+        cluster.up()
+        url = cluster.url
+    try:
+        with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+            for name in extensions:
+                conn.execute(f"CREATE EXTENSION IF NOT EXISTS {name}")
+        db.upgrade(url=url)
+        yield url
+    finally:
+        if cluster is not None:
+            cluster.destroy()
+
+
+@dataclass
+class Store:
+    """A throwaway store being measured: its URL and how many premises it holds."""
+
+    url: str
+    premises: int = 0
+
+    def add_premises(self, rows: int) -> int:
+        """``rows`` more generated premises (0: none), then ``VACUUM ANALYZE`` (the planner
+        knows the new rows before anything is timed); returns how many premises there are."""
+        if rows:
+            with db.transaction(self.url) as conn:
+                generate_premises(conn, rows)
+        with psycopg.connect(db.conninfo(self.url), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+            self.premises = conn.execute("SELECT count(*) FROM premises").fetchone()[0]
+        return self.premises
+
+    def centre(self) -> tuple[float, float]:
+        """The municipality's centroid (WGS84 lon, lat)."""
+        with psycopg.connect(db.conninfo(self.url)) as conn:
+            return conn.execute(
+                "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Transform(ST_Centroid(geom), 4326) c "
+                "FROM boundary LIMIT 1) s"
+            ).fetchone()
+
+
+def centre_bbox(lon: float, lat: float) -> str:
+    """``bbox=`` of about 1 km × 1 km around (lon, lat): about a thousand of 10⁵ generated
+    premises around the centroid."""
+    return f"{lon - 0.009:.5f},{lat - 0.0045:.5f},{lon + 0.009:.5f},{lat + 0.0045:.5f}"
+
+
+@contextmanager
+def loaded_store(
+    rows: int, *, prefix: str = "geoplan-bench-pg-", announce: bool = True
+) -> Iterator[Store]:
+    """A throwaway PostGIS cluster migrated with this checkout's revisions, holding the shipped
+    layers and ``rows`` generated premises, vacuumed; destroyed when the block ends. Prints
+    where it starts and (``announce``) how long loading took."""
+    cluster = throwaway_cluster(prefix)
+    try:
+        print(f"starting a throwaway PostGIS in {cluster.home} ...", flush=True)
+        url = cluster.up()
+        db.upgrade(url=url)
+        t0 = time.monotonic()
+        with db.transaction(url) as conn:
+            load_layers(conn, get_settings().layers_dir)
+        store = Store(url)
+        total = store.add_premises(rows)
+        if announce:
+            print(f"loaded {total} premises in {time.monotonic() - t0:.1f} s", flush=True)
+        yield store
+    finally:
+        cluster.destroy()
 
 
 def generate_premises(conn: psycopg.Connection, rows: int) -> None:

@@ -23,22 +23,18 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-import psycopg
 
-from bench._harness import free_port, generate_premises, server
+from bench._harness import centre_bbox, free_port, loaded_store, server
 from bench._harness import wrk as run_wrk
-from geoplan.config import REPO_ROOT, get_settings
-from geoplan.ingest.shipped import load_layers
+from geoplan.config import REPO_ROOT
 from geoplan.ogc import COLLECTIONS
 from geoplan.store import db
-from geoplan.store.cluster import LocalCluster
 
 FILTER = "floor_area_m2 > 500 AND rent_nok_m2_year < 2000"
 TARGET_RATIO = 5.0
@@ -128,26 +124,11 @@ def main(argv: list[str] | None = None) -> None:
         args.no_tipg = True
 
     home = Path(tempfile.mkdtemp(prefix="geoplan-bench-", dir="/tmp"))  # server logs
-    pg_home = Path(tempfile.mkdtemp(prefix="geoplan-bench-pg-", dir="/tmp"))
-    cluster = LocalCluster(pg_home, free_port(), durable=False, log=lambda *_: None)
-    try:
-        print(f"starting a throwaway PostGIS in {pg_home} ...", flush=True)
-        url = cluster.up()
-        db.upgrade(url=url)
-        t0 = time.monotonic()
-        with db.transaction(url) as conn:
-            load_layers(conn, get_settings().layers_dir)
-            generate_premises(conn, args.rows)
-        with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
-            total = conn.execute("SELECT count(*) FROM premises").fetchone()[0]
-            lon, lat = conn.execute(
-                "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Transform(ST_Centroid(geom), 4326) c "
-                "FROM boundary LIMIT 1) s"
-            ).fetchone()
-        print(f"loaded {total} premises in {time.monotonic() - t0:.1f} s", flush=True)
-        # ~1 km × 1 km around the municipality's centroid: about a thousand matches, 100 returned
-        bbox = f"{lon - 0.009:.5f},{lat - 0.0045:.5f},{lon + 0.009:.5f},{lat + 0.0045:.5f}"
+    with ExitStack() as cleanup:  # on the way out: the store, then the temp directory
+        cleanup.callback(shutil.rmtree, home, ignore_errors=True)
+        store = cleanup.enter_context(loaded_store(args.rows))
+        url = store.url
+        bbox = centre_bbox(*store.centre())  # about a thousand matches, 100 returned
         items_q = f"bbox={bbox}&limit=100"
         filter_q = f"{items_q}&filter-lang=cql2-text&filter={quote(FILTER)}"
         premises_q = "use=office&max_walk_min=15&sort=walk&limit=100"
@@ -260,9 +241,6 @@ def main(argv: list[str] | None = None) -> None:
         if search:
             best = max(search, key=lambda r: r.rps)
             print(f"  /premises geoplan {best.rps:7.1f} req/s, p99 {best.p99_ms:6.1f} ms")
-    finally:
-        cluster.destroy()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

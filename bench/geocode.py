@@ -25,16 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import socket
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import psycopg
 
+from bench._harness import bench_database
 from geoplan.addresses import (
     geocode,
     geocode_many,
@@ -53,12 +50,6 @@ BOUNDARIES = REAL / "boundaries" / "kommuner_norge_2024_generalised.geojson"
 PREFIXES = ("Alfa", "Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta", "Theta", "Iota")
 TARGET_BATCH_S = 10.0
 TARGET_P99_MS = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def load_boundary(conn: psycopg.Connection, kommunenummer: str = "3420") -> None:
@@ -240,13 +231,6 @@ def run(url: str, rounds: int, single: int) -> None:
     )
 
 
-def _throwaway_cluster():
-    from geoplan.store.cluster import LocalCluster
-
-    home = Path(tempfile.mkdtemp(prefix="geoplan-bench-", dir="/tmp"))
-    return LocalCluster(home, _free_port(), durable=False, log=lambda *_: None)
-
-
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.geocode", description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="batch repetitions (default 3)")
@@ -255,22 +239,10 @@ def main(argv: list[str] | None = None) -> None:
     if not CSV.exists():
         print(f"skipped: {CSV} not found (the real data sits beside the repository)")
         return
-    url = os.environ.get("GEOPLAN_BENCH_DATABASE_URL")
-    cluster = None
-    if not url:
-        cluster = _throwaway_cluster()
-        cluster.up()
-        url = cluster.url
-    try:
-        with psycopg.connect(db.conninfo(url), autocommit=True) as c:
-            c.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        db.upgrade(url=url)
+    with bench_database() as url:
         with db.transaction(url) as conn:
             conn.execute("TRUNCATE addresses, address_streets")
         run(url, args.rounds, args.single)
-    finally:
-        if cluster is not None:
-            cluster.destroy()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ Run: ``python -m bench.import_premises [--rows N]``.
 from __future__ import annotations
 
 import argparse
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -18,20 +17,14 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from bench._harness import throwaway_cluster
 from geoplan.config import REPO_ROOT
 from geoplan.ingest.files import ImportOptions, import_file
 from geoplan.ingest.shipped import load_layers
 from geoplan.store import db
-from geoplan.store.cluster import LocalCluster
 from geoplan.vocab import USE_CATEGORIES
 
 DEFAULT_ROWS = 100_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def generate(n: int, seed: int = 42) -> gpd.GeoDataFrame:
@@ -68,8 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.import_premises", description=__doc__)
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="premises to generate")
     n = parser.parse_args(argv).rows
-    home = Path(tempfile.mkdtemp(prefix="geoplan-bench-", dir="/tmp"))
-    cluster = LocalCluster(home, _free_port(), durable=False, log=lambda *_: None)
+    cluster = throwaway_cluster()
     files_dir = tempfile.TemporaryDirectory(prefix="geoplan-bench-files-")
     tmp = Path(files_dir.name)
     url = cluster.up()

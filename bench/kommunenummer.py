@@ -14,16 +14,13 @@ Run: ``python -m bench.kommunenummer [--rows N] [--rounds R]``.
 from __future__ import annotations
 
 import argparse
-import socket
-import tempfile
 import time
-from pathlib import Path
 
+from bench._harness import throwaway_cluster
 from geoplan.config import REPO_ROOT
 from geoplan.ingest.municipalities import backfill
 from geoplan.ingest.shipped import load_layers
 from geoplan.store import db
-from geoplan.store.cluster import LocalCluster
 
 DEFAULT_ROWS = 100_000
 TRIGGER = "premises_kommunenummer"
@@ -40,19 +37,12 @@ INSERT = """
     FROM generate_series(1, %(n)s) i"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.kommunenummer", description=__doc__)
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    home = Path(tempfile.mkdtemp(prefix="geoplan-bench-", dir="/tmp"))
-    cluster = LocalCluster(home, _free_port(), durable=False, log=lambda *_: None)
+    cluster = throwaway_cluster()
     url = cluster.up()
     try:
         db.upgrade(url=url)

@@ -31,23 +31,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
 
 from bench._harness import (
     STATUS_LUA,
     WrkRun,
+    centre_bbox,
     free_port,
-    generate_premises,
+    loaded_store,
     raise_open_files_limit,
     server,
     wrk,
 )
 from bench.tiles import tile_set
 from geoplan.auth.keys import create_key
-from geoplan.config import REPO_ROOT, get_settings
-from geoplan.ingest.shipped import load_layers
+from geoplan.config import REPO_ROOT
 from geoplan.store import db
-from geoplan.store.cluster import LocalCluster
 
 LEVELS = (1, 16, 64, 256, 1024)
 KEEP = 0.8  # share of the best throughput a route must keep at 256 and 1 024 connections
@@ -186,31 +184,20 @@ def main(argv: list[str] | None = None) -> None:
     levels = [int(v) for v in args.levels.split(",")]
     raise_open_files_limit()
     work = Path(tempfile.mkdtemp(prefix="geoplan-load-", dir="/tmp"))  # scripts, server logs
-    pg_home = Path(tempfile.mkdtemp(prefix="geoplan-load-pg-", dir="/tmp"))
-    cluster = LocalCluster(pg_home, free_port(), durable=False, log=lambda *_: None)
-    try:
-        print(f"starting a throwaway PostGIS in {pg_home} ...", flush=True)
-        url = cluster.up()
-        db.upgrade(url=url)
+    with ExitStack() as cleanup:  # on the way out: the store, then the temp directory
+        cleanup.callback(shutil.rmtree, work, ignore_errors=True)
+        store = cleanup.enter_context(loaded_store(0, prefix="geoplan-load-pg-", announce=False))
+        url = store.url
         with db.transaction(url) as conn:
-            load_layers(conn, get_settings().layers_dir)
             key, _ = create_key(conn, "bench.load", "write")
         datasets = [] if args.no_shipped and args.rows else [("shipped data", 0)]
         if args.rows and not args.shipped_only:
             datasets.append((f"{args.rows:,} generated premises", args.rows))
         all_met = True
         for label, rows in datasets:
-            if rows:
-                with db.transaction(url) as conn:
-                    generate_premises(conn, rows)
-            with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
-                conn.execute("VACUUM ANALYZE")
-                total = conn.execute("SELECT count(*) FROM premises").fetchone()[0]
-                lon, lat = conn.execute(
-                    "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Transform(ST_Centroid(geom), 4326) "
-                    "c FROM boundary LIMIT 1) s"
-                ).fetchone()
-            bbox = f"{lon - 0.009:.5f},{lat - 0.0045:.5f},{lon + 0.009:.5f},{lat + 0.0045:.5f}"
+            total = store.add_premises(rows) if rows else store.premises
+            lon, lat = store.centre()
+            bbox = centre_bbox(lon, lat)
             trees = {"this": REPO_ROOT}
             if args.against:
                 trees = {"this": REPO_ROOT, "against": Path(args.against).resolve()}
@@ -263,9 +250,6 @@ def main(argv: list[str] | None = None) -> None:
                   "and no timeouts; at 1 024 only fast 503s", flush=True)  # fmt: skip
             print("\n".join(summary), flush=True)
         print("\nall targets met" if all_met else "\nsome targets NOT met (see above)")
-    finally:
-        cluster.destroy()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench._harness import throwaway_cluster
 from geoplan.config import REPO_ROOT
 from geoplan.store import db
 from geoplan.store.cluster import LocalCluster
@@ -102,10 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     from maps.base import render_html
     from maps.overview import build_overview
 
-    home = Path(tempfile.mkdtemp(prefix="geoplan-bench-", dir="/tmp"))
-    from tests.conftest import free_port
-
-    cluster = LocalCluster(home, free_port(), durable=False, log=lambda *_: None)
+    cluster = throwaway_cluster()
     cluster.up()
     out_dir = Path(tempfile.mkdtemp(prefix="geoplan-bench-html-"))
     try:

@@ -22,7 +22,6 @@ import json
 import math
 import re
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,12 +36,6 @@ AOR = REAL / "netex" / "ruter_AOR_romerike_2017.zip"
 KOMMUNER = REAL / "boundaries" / "kommuner_norge_2024_generalised.geojson"
 JOURNEY = re.compile(rb"<ServiceJourney\b.*?</ServiceJourney>", re.DOTALL)
 JOURNEY_ID = re.compile(rb'(<ServiceJourney\b[^>]*?\bid=")([^"]+)(")')
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _sizes(src: zipfile.ZipFile) -> tuple[int, int]:
@@ -156,8 +149,8 @@ def main(argv: list[str] | None = None) -> None:
         _child(*args.child)
         return
 
+    from bench._harness import throwaway_cluster
     from geoplan.store import db
-    from geoplan.store.cluster import LocalCluster
 
     work = tempfile.TemporaryDirectory(prefix="geoplan-bench-netex-")
     big = (args.keep or Path(work.name)) / "AOR-x10.zip"
@@ -170,8 +163,7 @@ def main(argv: list[str] | None = None) -> None:
             return sum(i.file_size for i in z.infolist()) / 1e6
 
     sizes = {p: (p.stat().st_size / 1e6, xml_mb(p)) for p in (AOR, big)}
-    home = Path(tempfile.mkdtemp(prefix="geoplan-bench-", dir="/tmp"))
-    cluster = LocalCluster(home, _free_port(), durable=False, log=lambda *_: None)
+    cluster = throwaway_cluster()
     url = cluster.up()
     try:
         db.upgrade(url=url)

@@ -27,18 +27,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-import psycopg
 
-from bench._harness import free_port, generate_premises, server, wrk
-from geoplan.config import REPO_ROOT, get_settings
-from geoplan.ingest.shipped import load_layers
-from geoplan.store import db
-from geoplan.store.cluster import LocalCluster
+from bench._harness import free_port, loaded_store, server, wrk
+from geoplan.config import REPO_ROOT
 
 TARGET_RATIO = 5.0
 TARGET_P99_MS = 50.0
@@ -116,20 +111,9 @@ def main(argv: list[str] | None = None) -> None:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    pg_home = Path(tempfile.mkdtemp(prefix="geoplan-bench-pg-", dir="/tmp"))
-    cluster = LocalCluster(pg_home, free_port(), durable=False, log=lambda *_: None)
-    try:
-        print(f"starting a throwaway PostGIS in {pg_home} ...", flush=True)
-        url = cluster.up()
-        db.upgrade(url=url)
-        t0 = time.monotonic()
-        with db.transaction(url) as conn:
-            load_layers(conn, get_settings().layers_dir)
-            generate_premises(conn, args.rows)
-        with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
-            total = conn.execute("SELECT count(*) FROM premises").fetchone()[0]
-        print(f"loaded {total} premises in {time.monotonic() - t0:.1f} s", flush=True)
+    with ExitStack() as cleanup:  # on the way out: the store, then the temp directory
+        cleanup.callback(shutil.rmtree, home, ignore_errors=True)
+        url = cleanup.enter_context(loaded_store(args.rows)).url
         script = home / "mix.lua"
         script.write_text(MIX_LUA % ", ".join(json.dumps(f"/premises?{q}") for q in MIX))
         ports = {"before": free_port(), "after": free_port()}
@@ -191,9 +175,6 @@ def main(argv: list[str] | None = None) -> None:
                 f"{'met' if a.p99_ms < TARGET_P99_MS else 'NOT met'}",
                 flush=True,
             )
-    finally:
-        cluster.destroy()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -20,24 +20,15 @@ What is compared (straight-line nearest existing hub):
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import psycopg
 import shapely
 
+from bench._harness import bench_database
 from geoplan.config import REPO_ROOT, STORAGE_SRID
 from geoplan.store import db
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _timed(fn: Callable[[], object]) -> tuple[float, object]:
@@ -294,13 +285,6 @@ def _summary(straight: list[dict], network: list[dict]) -> None:
     console.print(n)
 
 
-def _throwaway_cluster():
-    from geoplan.store.cluster import LocalCluster
-
-    home = Path(tempfile.mkdtemp(prefix="geoplan-bench-", dir="/tmp"))
-    return LocalCluster(home, _free_port(), durable=False, log=lambda *_: None)
-
-
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(
         prog="python -m bench.proximity", description=__doc__.split("\n")[0]
@@ -315,21 +299,8 @@ def main(argv: list[str] | None = None) -> None:
         help="just the batch nearest hub at one size, e.g. --only 1000000 5000",
     )
     args = p.parse_args(argv)
-    url = os.environ.get("GEOPLAN_BENCH_DATABASE_URL")
-    cluster = None
-    if not url:
-        cluster = _throwaway_cluster()
-        cluster.up()
-        url = cluster.url
-    try:
-        with psycopg.connect(db.conninfo(url), autocommit=True) as c:
-            c.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-            c.execute("CREATE EXTENSION IF NOT EXISTS pgrouting")
-        db.upgrade(url=url)
+    with bench_database(extensions=("postgis", "pgrouting")) as url:
         run(url, quick=args.quick, full=args.full, only=args.only)
-    finally:
-        if cluster is not None:
-            cluster.destroy()
 
 
 if __name__ == "__main__":

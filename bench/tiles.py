@@ -45,12 +45,10 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench._harness import free_port, generate_premises, server, wrk
-from geoplan.config import REPO_ROOT, get_settings
-from geoplan.ingest.shipped import load_layers
+from bench._harness import free_port, loaded_store, server, wrk
+from geoplan.config import REPO_ROOT
 from geoplan.ogc.tiles import TILE_LAYERS
 from geoplan.store import db
-from geoplan.store.cluster import LocalCluster
 
 TARGET_P95_MS = 50.0
 TARGET_RATIO = 3.0
@@ -184,25 +182,16 @@ def main(argv: list[str] | None = None) -> None:
         args.no_tipg = True
 
     home = Path(tempfile.mkdtemp(prefix="geoplan-bench-tiles-", dir="/tmp"))
-    pg_home = Path(tempfile.mkdtemp(prefix="geoplan-bench-tiles-pg-", dir="/tmp"))
-    cluster = LocalCluster(pg_home, free_port(), durable=False, log=lambda *_: None)
-    try:
-        print(f"starting a throwaway PostGIS in {pg_home} ...", flush=True)
-        url = cluster.up()
-        db.upgrade(url=url)
-        t0 = time.monotonic()
-        with db.transaction(url) as conn:
-            load_layers(conn, get_settings().layers_dir)
-            generate_premises(conn, args.rows)
-        with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")
-            total = conn.execute("SELECT count(*) FROM premises").fetchone()[0]
+    with ExitStack() as cleanup:  # on the way out: the store, then the temp directory
+        cleanup.callback(shutil.rmtree, home, ignore_errors=True)
+        store = cleanup.enter_context(loaded_store(args.rows, prefix="geoplan-bench-tiles-pg-"))
+        url, total = store.url, store.premises
+        with psycopg.connect(db.conninfo(url)) as conn:
             bbox = conn.execute(
                 "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
                 "ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, 25833), 4326) e "
                 "FROM boundary) s"
             ).fetchone()
-        print(f"loaded {total} premises in {time.monotonic() - t0:.1f} s", flush=True)
         sets = {
             "browse": tile_set(bbox, range(12, 18), 40),
             "features": tile_set(bbox, range(16, 18), 60),
@@ -323,9 +312,6 @@ def main(argv: list[str] | None = None) -> None:
                     f"{load['interactive_s']:.2f} s ({'met' if ok_time else 'NOT met'})",
                     flush=True,
                 )
-    finally:
-        cluster.destroy()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

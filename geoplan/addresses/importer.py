@@ -34,7 +34,7 @@ from geoplan.addresses.matrikkel import SHOW_ERRORS, AddressFileError, AddressRo
 from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
 from geoplan.geo.region import region
-from geoplan.layers.spec import provenance_columns
+from geoplan.layers.spec import ProvenanceDefaults, provenance_columns
 
 LICENCE = "CC BY 4.0 © Kartverket"
 SOURCE_URL = (
@@ -76,16 +76,8 @@ COLUMNS = (
 )
 
 
-@dataclass
-class AddressProvenance:
-    """Provenance for the imported rows; ``None`` means the default named in the module doc."""
-
-    source: str | None = None
-    source_url: str | None = None
-    licence: str | None = None
-    accuracy_m: float | None = None
-    verified: bool | None = None
-    sample: bool | None = None
+AddressProvenance = ProvenanceDefaults
+"""Provenance for the imported rows; ``None`` means the default named in the module doc."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,13 @@ from geoplan.config import STORAGE_SRID
 from geoplan.errors import ValidationError
 from geoplan.geo import region as regions
 from geoplan.geo.region import Region
-from geoplan.layers.spec import MAX_UNITS, ColumnSpec, LayerSpec, normalise_name
+from geoplan.layers.spec import (
+    MAX_UNITS,
+    ColumnSpec,
+    LayerSpec,
+    ProvenanceDefaults,
+    normalise_name,
+)
 
 SHOW_ERRORS = 20
 """How many row errors a message lists before it says "... and N more"."""
@@ -70,18 +76,6 @@ class RowValidationError(ValidationError):
             errors=[{"field": e.column, "row": e.row, "message": e.message} for e in errors],
         )
         self.row_errors = errors
-
-
-@dataclass
-class ProvenanceDefaults:
-    """Provenance for rows whose file leaves it out (options of ``geoplan import``)."""
-
-    source: str | None = None
-    source_url: str | None = None
-    licence: str | None = None
-    accuracy_m: float | None = None
-    verified: bool | None = None
-    sample: bool | None = None
 
 
 @dataclass

@@ -346,6 +346,19 @@ _PROVENANCE_FIELDS: tuple[ColumnSpec, ...] = (
 PROVENANCE_NAMES = tuple(c.name for c in _PROVENANCE_FIELDS)
 
 
+@dataclass
+class ProvenanceDefaults:
+    """Provenance for rows whose file leaves it out (options of ``geoplan import`` and
+    ``geoplan import-addresses``); ``None`` leaves the importer's own default."""
+
+    source: str | None = None
+    source_url: str | None = None
+    licence: str | None = None
+    accuracy_m: float | None = None
+    verified: bool | None = None
+    sample: bool | None = None
+
+
 def provenance_columns() -> tuple[ColumnSpec, ...]:
     """The provenance fields every layer carries (for tables described elsewhere, e.g. zoning)."""
     return _PROVENANCE_FIELDS

@@ -22,12 +22,6 @@ from tests.api.test_assessment_api import AUTH, KEY, add_key, body
 EXECUTABLE_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\b(?:src|type=\"application/json\"))[^>]*>")
 
 
-@pytest.fixture
-def client(loaded_db):
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
-
-
 def test_map_pages_have_language_zoom_landmarks_and_skip_links(client):
     for path, skips in (
         ("/", ["#gp-filter", "#gp-lists"]),

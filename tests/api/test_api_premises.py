@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from geoplan.auth import keys
 from geoplan.store import db
 from tests.conftest import table_counts
@@ -13,12 +11,6 @@ from tests.conftest import table_counts
 LORENSKOG_HUS = [10.9548, 59.9267]
 LORENSKOG_ST = [10.944995, 59.945007]
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def client(loaded_db):
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
 
 
 @pytest.fixture

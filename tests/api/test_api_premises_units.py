@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from geoplan.auth import keys
 from geoplan.store import db
-
-
-@pytest.fixture
-def client(loaded_db):
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -20,12 +19,6 @@ from geoplan.store import db
 
 ITEMS = "/ogc/collections/premises/items?limit=5"
 HUBS = "/ogc/collections/hubs/items"
-
-
-@pytest.fixture
-def client(loaded_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
 
 
 @pytest.fixture

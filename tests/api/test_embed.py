@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,12 +12,6 @@ from api.app import create_app
 from geoplan.config import Settings
 from maps.embed import Embedding
 from maps.overview import render_overview
-
-
-@pytest.fixture
-def client(loaded_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
 
 
 def share_options(page: str) -> dict | None:

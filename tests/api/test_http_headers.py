@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import html
 import re
-from collections.abc import Iterator
 
 import brotli
 import pytest
@@ -24,12 +23,6 @@ from geoplan.config import Settings
 from maps.base import BASE_LAYERS
 
 ITEMS = "/ogc/collections/premises/items?limit=45"
-
-
-@pytest.fixture
-def client(loaded_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
 
 
 def app_with(loaded_db: str, **settings) -> TestClient:

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from geoplan.geo import crs as crs_registry
 from geoplan.store import db
-
-
-@pytest.fixture
-def client(loaded_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
 
 
 def rel(doc: dict, name: str) -> list[dict]:

@@ -11,25 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from geoplan.store import db
 from maps.assets import STATIC_DIR
 
 ITEMS = "/ogc/collections/{}/items"
 BIG = "9" * 400
-
-
-@pytest.fixture
-def client(loaded_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
 
 
 def sql(url: str, query: str, *params) -> list[tuple]:

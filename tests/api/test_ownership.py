@@ -18,12 +18,6 @@ from tests.conftest import table_counts
 
 
 @pytest.fixture
-def client(loaded_db):
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
-
-
-@pytest.fixture
 def brokers(loaded_db) -> dict[str, str]:
     """Two brokers' write keys, the municipality's admin key."""
     with db.transaction(loaded_db) as conn:

@@ -5,18 +5,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from fastapi.testclient import TestClient
-
-from api.app import create_app
-
 BOX = "POLYGON((10.94 59.92, 10.97 59.92, 10.97 59.935, 10.94 59.935, 10.94 59.92))"
-
-
-@pytest.fixture
-def client(loaded_db):
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
 
 
 def ids(response) -> set[str]:

@@ -11,7 +11,6 @@ import json
 
 import pytest
 import shapely
-from fastapi.testclient import TestClient
 from pyproj import Geod, Transformer
 from typer.testing import CliRunner
 
@@ -74,14 +73,6 @@ def test_shipped_premises_are_annotated_with_existing_hubs(loaded_db, conn) -> N
 
 
 # -- API ------------------------------------------------------------------------------------------
-@pytest.fixture
-def client(loaded_db):
-    from api.app import create_app
-
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
-
-
 def test_api_nearest(client) -> None:
     lon, lat = landmarks()["lorenskog_hus"]
     r = client.get("/proximity/nearest", params={"lon": lon, "lat": lat, "k": 2})

@@ -52,6 +52,21 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def add_listing(c: TestClient, key: str, address: str, lon: float, lat: float, **props) -> dict:
+    """A new office listing at (lon, lat) through the API, as a broker adds one."""
+    r = c.post(
+        "/premises",
+        headers=auth(key),
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"address": address, "uses": ["office"], **props},
+        },
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def named(response, status: int, field: str) -> dict:
     assert response.status_code == status, response.text[:500]
     assert response.headers["content-type"].startswith(PROBLEM)
@@ -119,20 +134,8 @@ def test_the_feed_is_valid_atom_with_new_and_changed_listings(
     r = client.patch(f"/premises/{changed_id}", json={"properties": {"rent_nok_m2_year": 1999}},
                      headers=auth(admin_key))  # fmt: skip
     assert r.status_code == 200, r.text
-    new = client.post(
-        "/premises",
-        headers=auth(write_key),
-        json={
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [10.955, 59.927]},
-            "properties": {
-                "address": "Nytorget 3, 1470 Lørenskog",
-                "uses": ["office"],
-                "floor_area_m2": 420,
-                "rent_nok_m2_year": 2100,
-            },
-        },  # fmt: skip
-    ).json()
+    new = add_listing(client, write_key, "Nytorget 3, 1470 Lørenskog", 10.955, 59.927,
+                      floor_area_m2=420, rent_nok_m2_year=2100)  # fmt: skip
 
     r = client.get(feed_url)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
@@ -235,103 +238,89 @@ class Receiver:
         self.server.server_close()
 
 
-def test_a_webhook_gets_new_matches_after_retries(loaded_db, write_key):
-    receiver = Receiver(fail=2)
-    try:
-        with app_for(loaded_db, webhook_allow_private=True) as c:
-            created = c.post(
-                "/premises/searches",
-                json={"filters": {"within": BOX}, "webhook_url": receiver.url},
-                headers=auth(write_key),
-            )
-            assert created.status_code == 201, created.text
-            search = created.json()
-            secret = search["webhook"]["secret"]
-            assert "secret" not in c.get(f"/premises/searches/{search['id']}").json()["webhook"]
-            new = c.post(
-                "/premises",
-                headers=auth(write_key),
-                json={
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [10.955, 59.927]},
-                    "properties": {
-                        "address": "Nytorget 5, 1470 Lørenskog",
-                        "uses": ["office"],
-                        "floor_area_m2": 300,
-                    },
-                },  # fmt: skip
-            ).json()
-            outside = c.post(
-                "/premises",
-                headers=auth(write_key),
-                json={
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [10.99, 59.95]},
-                    "properties": {
-                        "address": "Utenfor 1",
-                        "uses": ["office"],
-                        "floor_area_m2": 300,
-                    },
-                },  # fmt: skip
-            ).json()
-        waits: list[float] = []
-        with db.connect(loaded_db) as conn:
-            report = alerts.run_once(
-                conn, base_url="http://geoplan.test", allow_private=True, sleep=waits.append
-            )
-            assert [d.delivered for d in report.deliveries] == [True], report
-            assert waits == [1.0, 2.0]  # backoff between the three attempts
-            assert len(receiver.received) == 3
-            headers, body = receiver.received[-1]
-            payload = json.loads(body)
-            assert [m["id"] for m in payload["matches"]] == [new["id"]]
-            assert outside["id"] not in body.decode()
-            assert payload["matches"][0]["change"] == "new"
-            assert payload["matches"][0]["url"] == f"http://geoplan.test/maps/premises/{new['id']}"
-            expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-            assert headers["X-Geoplan-Signature"] == f"sha256={expected}"
-            # nothing new: no request; the same change is never sent twice
-            alerts.run_once(conn, base_url="http://geoplan.test", allow_private=True)
-            assert len(receiver.received) == 3
-            # with private targets no longer allowed, nothing is sent to loopback
-            conn.execute(
-                "UPDATE premises SET rent_nok_m2_year = 1000, updated_at = now() WHERE id = %s",
-                (new["id"],),
-            )
-            conn.commit()
-            refused = alerts.run_once(conn, base_url="http://geoplan.test", allow_private=False)
-            assert not refused.deliveries[0].delivered
-            assert "non-public" in refused.deliveries[0].error
-            assert len(receiver.received) == 3
-            failures, next_attempt = conn.execute(
-                "SELECT webhook_failures, webhook_next_attempt FROM saved_searches"
-            ).fetchone()
-            assert failures == 1 and next_attempt is not None
-    finally:
-        receiver.close()
+@pytest.fixture
+def receiver():
+    """A Receiver that answers every request 204 until the test sets ``fail``; closed after."""
+    started = Receiver(fail=0)
+    yield started
+    started.close()
 
 
-def test_a_webhook_that_keeps_failing_is_retried_later_not_lost(loaded_db, write_key, admin_key):
-    receiver = Receiver(fail=100)
-    try:
-        with app_for(loaded_db, webhook_allow_private=True) as c:
-            c.post("/premises/searches", headers=auth(write_key),
-                   json={"filters": {}, "webhook_url": receiver.url})  # fmt: skip
-            c.patch("/premises/sample-001", headers=auth(admin_key),
-                    json={"properties": {"rent_nok_m2_year": 1234}})  # fmt: skip
-        with db.connect(loaded_db) as conn:
-            report = alerts.run_once(conn, base_url="http://x", allow_private=True,
-                                     sleep=lambda s: None, attempts=3)  # fmt: skip
-            assert not report.deliveries[0].delivered and report.deliveries[0].error == "HTTP 503"
-            assert len(receiver.received) == 3
-            # not due yet: the next pass sends nothing
-            alerts.run_once(conn, base_url="http://x", allow_private=True, sleep=lambda s: None)
-            assert len(receiver.received) == 3
-            receiver.fail = 0
-            conn.execute("UPDATE saved_searches SET webhook_next_attempt = now()")
-            conn.commit()
-            report = alerts.run_once(conn, base_url="http://x", allow_private=True)
-            assert report.deliveries[0].delivered
-            assert "sample-001" in receiver.received[-1][1].decode()
-    finally:
-        receiver.close()
+def webhook_app(loaded_db: str) -> TestClient:
+    """The API with webhooks to loopback allowed (where the test's receiver listens)."""
+    return app_for(loaded_db, webhook_allow_private=True)
+
+
+def test_a_webhook_gets_new_matches_after_retries(loaded_db, write_key, receiver):
+    receiver.fail = 2
+    with webhook_app(loaded_db) as c:
+        created = c.post(
+            "/premises/searches",
+            json={"filters": {"within": BOX}, "webhook_url": receiver.url},
+            headers=auth(write_key),
+        )
+        assert created.status_code == 201, created.text
+        search = created.json()
+        secret = search["webhook"]["secret"]
+        assert "secret" not in c.get(f"/premises/searches/{search['id']}").json()["webhook"]
+        new = add_listing(c, write_key, "Nytorget 5, 1470 Lørenskog", 10.955, 59.927,
+                          floor_area_m2=300)  # fmt: skip
+        outside = add_listing(c, write_key, "Utenfor 1", 10.99, 59.95, floor_area_m2=300)
+    waits: list[float] = []
+    with db.connect(loaded_db) as conn:
+        report = alerts.run_once(
+            conn, base_url="http://geoplan.test", allow_private=True, sleep=waits.append
+        )
+        assert [d.delivered for d in report.deliveries] == [True], report
+        assert waits == [1.0, 2.0]  # backoff between the three attempts
+        assert len(receiver.received) == 3
+        headers, body = receiver.received[-1]
+        payload = json.loads(body)
+        assert [m["id"] for m in payload["matches"]] == [new["id"]]
+        assert outside["id"] not in body.decode()
+        assert payload["matches"][0]["change"] == "new"
+        assert payload["matches"][0]["url"] == f"http://geoplan.test/maps/premises/{new['id']}"
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        assert headers["X-Geoplan-Signature"] == f"sha256={expected}"
+        # nothing new: no request; the same change is never sent twice
+        alerts.run_once(conn, base_url="http://geoplan.test", allow_private=True)
+        assert len(receiver.received) == 3
+        # with private targets no longer allowed, nothing is sent to loopback
+        conn.execute(
+            "UPDATE premises SET rent_nok_m2_year = 1000, updated_at = now() WHERE id = %s",
+            (new["id"],),
+        )
+        conn.commit()
+        refused = alerts.run_once(conn, base_url="http://geoplan.test", allow_private=False)
+        assert not refused.deliveries[0].delivered
+        assert "non-public" in refused.deliveries[0].error
+        assert len(receiver.received) == 3
+        failures, next_attempt = conn.execute(
+            "SELECT webhook_failures, webhook_next_attempt FROM saved_searches"
+        ).fetchone()
+        assert failures == 1 and next_attempt is not None
+
+
+def test_a_webhook_that_keeps_failing_is_retried_later_not_lost(
+    loaded_db, write_key, admin_key, receiver
+):
+    receiver.fail = 100
+    with webhook_app(loaded_db) as c:
+        c.post("/premises/searches", headers=auth(write_key),
+               json={"filters": {}, "webhook_url": receiver.url})  # fmt: skip
+        c.patch("/premises/sample-001", headers=auth(admin_key),
+                json={"properties": {"rent_nok_m2_year": 1234}})  # fmt: skip
+    with db.connect(loaded_db) as conn:
+        report = alerts.run_once(conn, base_url="http://x", allow_private=True,
+                                 sleep=lambda s: None, attempts=3)  # fmt: skip
+        assert not report.deliveries[0].delivered and report.deliveries[0].error == "HTTP 503"
+        assert len(receiver.received) == 3
+        # not due yet: the next pass sends nothing
+        alerts.run_once(conn, base_url="http://x", allow_private=True, sleep=lambda s: None)
+        assert len(receiver.received) == 3
+        receiver.fail = 0
+        conn.execute("UPDATE saved_searches SET webhook_next_attempt = now()")
+        conn.commit()
+        report = alerts.run_once(conn, base_url="http://x", allow_private=True)
+        assert report.deliveries[0].delivered
+        assert "sample-001" in receiver.received[-1][1].decode()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
 
 import mapbox_vector_tile
 import psycopg
@@ -21,12 +20,6 @@ from geoplan.store import db
 
 MVT = "application/vnd.mapbox-vector-tile"
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def client(loaded_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(database_url=loaded_db)) as c:
-        yield c
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:

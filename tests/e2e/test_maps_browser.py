@@ -20,20 +20,10 @@ import uvicorn
 from playwright import sync_api as playwright_api
 
 from tests.conftest import free_port
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("GEOPLAN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TILE_HOSTS = ("cache.kartverket.no", "tile.openstreetmap.org")
 
 if not Path(CHROMIUM).exists():  # pragma: no cover - the Makefile installs chromium
