@@ -139,10 +139,15 @@ def build_premises_map(
         s, w, n, e = view.bounds
         base.fit_bounds(m, [[s, w], [n, e]])
 
-    shown = f"{len(found)} av {result.number_matched}" if result.number_matched > len(found) else ""
+    about = "" if result.number_matched_exact else "ca. "  # an estimate past COUNT_CAP
+    shown = (
+        f"{len(found)} av {about}{result.number_matched}"
+        if result.number_matched > len(found)
+        else ""
+    )
     intro = (
         f"<p><b>Filter:</b> {base.esc(describe_query(q, area_names, view.served))}</p>"
-        f"<p><b>{result.number_matched}</b> treff {base.esc(shown)} – "
+        f"<p>{about}<b>{result.number_matched}</b> treff {base.esc(shown)} – "
         '<a href="#gp-results">se listen under kartet</a>.'
         f' <a class="gp-wide" href="{base.esc(link_base)}/">Til oversiktskartet</a></p>'
     )
@@ -163,7 +168,14 @@ def build_premises_map(
     base.add_controls(m)
     base.add_below_map(
         m,
-        results_table_html(found, result.number_matched, q, area_names, link_base=link_base),
+        results_table_html(
+            found,
+            result.number_matched,
+            q,
+            area_names,
+            link_base=link_base,
+            exact=result.number_matched_exact,
+        ),
     )
     base.add_below_map(
         m,
