@@ -21,6 +21,7 @@ from maps.assets import GEOPLAN_JS
 from maps.embed import Embedding, add_title
 from maps.labels import USE_LABELS
 from maps.page import filter_form_html, map_lists_html, results_table_html, title_panel_html
+from maps.save_search import SAVE_HTML, SaveSearch
 
 
 def title(place: str) -> str:
@@ -155,6 +156,9 @@ def build_premises_map(
     form = filter_form_html(
         q, area_names, link_base=link_base, kommune_names=view.served, place=True
     )
+    if embedding is not None and not embedding.embed:  # served, with its panel: "Lagre søket"
+        form += SAVE_HTML
+        m.add_child(SaveSearch(q, link_base))
     panel = title_panel_html(heading, notes, intro=intro, form=form)
     add_title(m, panel, title=heading, notes=notes, embedding=embedding)
     base.add_legend(
