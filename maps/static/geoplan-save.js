@@ -48,6 +48,11 @@
 
   /* o: {filters: the search's filters (names as GET /premises), base: the API's address} */
   geoplan.saveSearch = function (map, o) {
+    // the button is in the title panel, which page scripts add after this one: wire it after
+    setTimeout(function () { wire(o); }, 0);
+  };
+
+  function wire(o) {
     var doc = root.document;
     var button = doc.getElementById('gp-save-search');
     if (!button || !root.fetch || !/^https?:$/.test(root.location.protocol)) { return; }
@@ -97,5 +102,5 @@
         say('Søket kunne ikke lagres: ingen forbindelse med tjenesten. Prøv igjen.', true);
       });
     });
-  };
+  }
 })(window);
