@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
-import pandas as pd
 import psycopg
 import shapely
 
@@ -26,7 +25,7 @@ from geoplan.geo.municipalities import join_names, served
 from geoplan.geo.region import FALLBACK_BOX_25833
 from geoplan.ingest.gtfs import ID_PREFIX as GTFS_PREFIX
 from geoplan.ingest.netex.hubs import ID_PREFIX as NETEX_PREFIX
-from geoplan.premises import PremisesQuery, SearchResult, search
+from geoplan.premises import MAX_LIMIT, PremisesQuery, SearchResult, search_frame
 from geoplan.premises import get as get_premises
 from geoplan.proximity import WalkSettings, default_walk
 from geoplan.store.db import read_gdf
@@ -37,8 +36,8 @@ WGS84 = 4326
 CATCHMENT_MINUTES: tuple[int, ...] = (5, 10, 15)
 DISPLAY_TOLERANCE_M = 5.0
 """Polygon simplification for display: far below the layers' own accuracy (100–500 m)."""
-SEARCH_PAGE = 10_000
-"""Premises are fetched through :func:`geoplan.premises.search` in pages of this size."""
+SEARCH_PAGE = MAX_LIMIT
+"""Premises are fetched through :func:`geoplan.premises.search_frame` in pages of this size."""
 
 _PROVENANCE = "source, source_url, licence, accuracy_m, verified, sample"
 
@@ -289,30 +288,17 @@ def premises(
     everything: bool = False,
     walk: WalkSettings | None = None,
 ) -> SearchResult:
-    """Premises matching ``q`` through :func:`geoplan.premises.search`, in WGS84 with ``area_id``.
+    """Premises matching ``q`` through the fast search (:func:`geoplan.premises.search_frame`,
+    what ``GET /premises`` answers), in WGS84 with ``area_id``.
 
     With ``everything``, all matches are fetched page by page (the overview draws thousands);
-    otherwise ``q.limit``/``q.offset`` apply as in the API. ``walk`` as for the search.
+    otherwise ``q.limit``/``q.offset`` apply as in the API, and past
+    :data:`~geoplan.premises.COUNT_CAP` matches ``number_matched`` is an estimate, flagged as in
+    the API. ``walk`` as for the search.
     """
     q = q or PremisesQuery()
-    if not everything:
-        result = search(conn, q, walk=walk)
-        frames = [result.features]
-    else:
-        page = replace(q, limit=SEARCH_PAGE, offset=0)
-        result = search(conn, page, walk=walk)
-        frames = [result.features]
-        fetched = len(result.features)
-        while fetched < result.number_matched and len(frames[-1]) > 0:
-            page = replace(page, offset=fetched)
-            frames.append(search(conn, page, walk=walk).features)
-            fetched += len(frames[-1])
-    gdf = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    gdf = gpd.GeoDataFrame(gdf, geometry="geometry", crs=frames[0].crs)
-    if gdf.crs is None:
-        gdf = gdf.set_crs(STORAGE_SRID)
-    gdf = _with_areas(conn, gdf.to_crs(WGS84))
-    return SearchResult(gdf, result.number_matched, q)
+    result = search_frame(conn, q, walk=walk, everything=everything, page_size=SEARCH_PAGE)
+    return replace(result, features=_with_areas(conn, result.features))
 
 
 def premises_one(conn: psycopg.Connection, premises_id: str) -> gpd.GeoDataFrame:

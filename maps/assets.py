@@ -57,6 +57,7 @@ OWN: dict[str, str] = {
     "geoplan.css": "geoplan.css",
     "geoplan-tiles.js": "geoplan-tiles.js",
     "geoplan-share.js": "geoplan-share.js",
+    "geoplan-save.js": "geoplan-save.js",
 }
 """geoplan's own files in ``maps/static/`` (basename of the link -> file), inlined like the rest."""
 

@@ -276,13 +276,16 @@ def results_table_html(
     area_names: dict[str, str],
     *,
     link_base: str = "",
+    exact: bool = True,
 ) -> str:
     """The search results under the map (a table, or cards on phones), each linking to its
-    page, its record and its area map; with links to the previous and next page."""
+    page, its record and its area map; with links to the previous and next page. ``exact``:
+    False when ``number_matched`` is the search's estimate (said as "ca.")."""
     shown = len(features)
     first = q.offset + 1 if shown else 0
+    about = "" if exact else "ca. "
     head = (
-        f'<h2 id="gp-results-h">{number_matched} ledige lokaler passer'
+        f'<h2 id="gp-results-h">{about}{number_matched} ledige lokaler passer'
         f"{f' – viser {first}–{q.offset + shown}' if number_matched > shown else ''}</h2>"
     )
     if not shown:

@@ -21,6 +21,7 @@ from maps.assets import GEOPLAN_JS
 from maps.embed import Embedding, add_title
 from maps.labels import USE_LABELS
 from maps.page import filter_form_html, map_lists_html, results_table_html, title_panel_html
+from maps.save_search import SAVE_HTML, SaveSearch
 
 
 def title(place: str) -> str:
@@ -139,10 +140,15 @@ def build_premises_map(
         s, w, n, e = view.bounds
         base.fit_bounds(m, [[s, w], [n, e]])
 
-    shown = f"{len(found)} av {result.number_matched}" if result.number_matched > len(found) else ""
+    about = "" if result.number_matched_exact else "ca. "  # an estimate past COUNT_CAP
+    shown = (
+        f"{len(found)} av {about}{result.number_matched}"
+        if result.number_matched > len(found)
+        else ""
+    )
     intro = (
         f"<p><b>Filter:</b> {base.esc(describe_query(q, area_names, view.served))}</p>"
-        f"<p><b>{result.number_matched}</b> treff {base.esc(shown)} – "
+        f"<p>{about}<b>{result.number_matched}</b> treff {base.esc(shown)} – "
         '<a href="#gp-results">se listen under kartet</a>.'
         f' <a class="gp-wide" href="{base.esc(link_base)}/">Til oversiktskartet</a></p>'
     )
@@ -150,6 +156,9 @@ def build_premises_map(
     form = filter_form_html(
         q, area_names, link_base=link_base, kommune_names=view.served, place=True
     )
+    if embedding is not None and not embedding.embed:  # served, with its panel: "Lagre søket"
+        form += SAVE_HTML
+        m.add_child(SaveSearch(q, link_base))
     panel = title_panel_html(heading, notes, intro=intro, form=form)
     add_title(m, panel, title=heading, notes=notes, embedding=embedding)
     base.add_legend(
@@ -163,7 +172,14 @@ def build_premises_map(
     base.add_controls(m)
     base.add_below_map(
         m,
-        results_table_html(found, result.number_matched, q, area_names, link_base=link_base),
+        results_table_html(
+            found,
+            result.number_matched,
+            q,
+            area_names,
+            link_base=link_base,
+            exact=result.number_matched_exact,
+        ),
     )
     base.add_below_map(
         m,

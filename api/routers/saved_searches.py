@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import psycopg
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request, Response, Security
+from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +33,7 @@ from maps.search import describe_query
 
 router = APIRouter(prefix="/premises/searches", tags=["saved searches"])
 ATOM = "application/atom+xml"
+HTML = "text/html"
 SearchId = Annotated[str, Path(max_length=64, description="The saved search's id (its token)")]
 
 
@@ -200,17 +202,35 @@ def create_saved_search(
     return _out(request, record)
 
 
+def _wants_html(request: Request) -> bool:
+    """Whether the client prefers a page to JSON (a browser following the saved search's link)."""
+    accept = request.headers.get("accept", "")
+    return HTML in accept and "json" not in accept.split(HTML)[0]
+
+
 @router.get(
     "/{search_id}",
     summary="A saved search: its filters and links to its results, map and feed",
+    description="A browser (`Accept` preferring `text/html`) is sent on to the search map with "
+    "the saved filters (`303`, the `alternate` link), so the saved search's URL is a link a "
+    "person can follow and share; other clients get the saved search as JSON.",
     response_model=SavedSearchOut,
     response_model_exclude_none=True,
-    responses=problems(404, 422),
-)
+    responses={303: {"description": "To the search map with the saved filters (browsers)"},
+               **problems(404, 422)},
+)  # fmt: skip
 def get_saved_search(
-    request: Request, search_id: SearchId, conn: psycopg.Connection = Depends(get_read_conn)
-) -> SavedSearchOut:
-    return _out(request, saved.get(conn, search_id))
+    request: Request,
+    response: Response,
+    search_id: SearchId,
+    conn: psycopg.Connection = Depends(get_read_conn),
+) -> Any:
+    out = _out(request, saved.get(conn, search_id))
+    response.headers["Vary"] = "Accept"
+    if _wants_html(request):
+        (page,) = [link.href for link in out.links if link.rel == "alternate"]
+        return RedirectResponse(page, status_code=303, headers={"Vary": "Accept"})
+    return out
 
 
 @router.delete(

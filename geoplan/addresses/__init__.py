@@ -50,7 +50,9 @@ from geoplan.addresses.positions import (
     POSITION_MARK,
     NoAddressesLoaded,
     geocoded_note,
+    geocoded_position,
     geocoded_provenance,
+    own_provenance,
     require_addresses,
 )
 
@@ -80,7 +82,9 @@ __all__ = [
     "geocode_many",
     "geocode_report",
     "geocoded_note",
+    "geocoded_position",
     "geocoded_provenance",
+    "own_provenance",
     "import_addresses",
     "loose",
     "parse_query",

@@ -68,3 +68,22 @@ def geocoded_provenance(
         "licence": "; ".join(p for p in (licence, position_licence) if p) or None,
         "accuracy_m": match.accuracy_m,
     }
+
+
+def _parts(text: str | None) -> list[str]:
+    return [p for p in (text or "").split("; ") if p]
+
+
+def geocoded_position(source: str | None) -> str | None:
+    """The note on a geocoded position in a row's ``source`` (:func:`geocoded_note`), or None
+    when the row's position was given (surveyed, clicked in a map, sent as coordinates)."""
+    notes = [p for p in _parts(source) if p.startswith(POSITION_MARK)]
+    return notes[-1] if notes else None
+
+
+def own_provenance(source: str | None, licence: str | None) -> tuple[str | None, str | None]:
+    """A geocoded row's own ``source`` and ``licence``, without the parts about its position
+    (what :func:`geocoded_provenance` added); a row that was not geocoded as it is."""
+    own_source = "; ".join(p for p in _parts(source) if not p.startswith(POSITION_MARK))
+    own_licence = "; ".join(p for p in _parts(licence) if not p.startswith("position: "))
+    return own_source or None, own_licence or None

@@ -1,6 +1,8 @@
 """``geoplan premises search | show | history``: find vacant premises from the terminal.
 
-The same search as ``GET /premises`` (both call :func:`geoplan.premises.search`). Sample
+The same search as ``GET /premises``: both run the fast search
+(:func:`geoplan.premises.search_features`; the table and CSV read its page as rows through
+:func:`geoplan.premises.search_frame`), so they list the same values. Sample
 listings are marked SAMPLE in the table and carry ``sample: true`` in GeoJSON/CSV, so invented
 data can never pass for a real offer.
 """
@@ -81,10 +83,10 @@ def search(
             )
             sys.stdout.write(collection + "\n")
             return
-        result = core.search(conn, q, walk=settings_walk())
+        result = core.search_frame(conn, q, walk=settings_walk())
     gdf = result.features
     if fmt is Format.csv:
-        wgs = gdf.to_crs(4326)
+        wgs = gdf.to_crs(4326)  # already WGS84: the search's GeoJSON positions
         writer = csv.DictWriter(sys.stdout, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for (_, row), point in zip(wgs.iterrows(), wgs.geometry, strict=True):
@@ -99,7 +101,8 @@ def search(
 def _print_table(result: Any, q: Any) -> None:
     gdf = result.features
     walk_col, walk_title = ("hub_walk_min", f"walk to {q.hub}") if q.hub else ("walk_min", "walk")
-    table = Table(title=f"Vacant premises: {len(gdf)} of {result.number_matched} matching")
+    about = "" if result.number_matched_exact else "about "  # an estimate past COUNT_CAP
+    table = Table(title=f"Vacant premises: {len(gdf)} of {about}{result.number_matched} matching")
     for title, justify in (
         ("id", "left"),
         ("address", "left"),

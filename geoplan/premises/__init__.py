@@ -8,7 +8,8 @@ The register is kept current by the municipality and by brokers, so two promises
 * **Nothing is stale.** Each write re-annotates the premises' nearest hub and walking time via
   :func:`geoplan.proximity.annotate_premises` inside the same transaction.
 
-:mod:`~geoplan.premises.query` (what a seeker asks), :mod:`~geoplan.premises.search` and
+:mod:`~geoplan.premises.query` (what a seeker asks), :mod:`~geoplan.premises.search`,
+:mod:`~geoplan.premises.frames` (its pages as data frames) and
 :mod:`~geoplan.premises.register` (writes with history).
 
 Both the HTTP API and the CLI call these functions; they never commit. Each write runs in a
@@ -16,6 +17,7 @@ Both the HTTP API and the CLI call these functions; they never commit. Each writ
 the caller does with its own transaction.
 """
 
+from geoplan.premises.frames import features_frame, search_frame
 from geoplan.premises.query import (
     API_MAX_LIMIT,
     MAX_LIMIT,
@@ -86,6 +88,7 @@ __all__ = [
     "checked_without_database",
     "create",
     "default_source",
+    "features_frame",
     "get",
     "history",
     "listings",
@@ -94,6 +97,7 @@ __all__ = [
     "search",
     "search_features",
     "search_features_async",
+    "search_frame",
     "to_feature",
     "update",
     "validate_query",

@@ -340,9 +340,12 @@ _BY_FIELD: dict[str, SearchFilter] = {f.attr: f for f in SEARCH_FILTERS}
 
 @dataclass
 class SearchResult:
-    features: gpd.GeoDataFrame  # EPSG:25833, one row per premises, with nearest hub + walk time
+    features: gpd.GeoDataFrame  # one row per premises, with nearest hub + walk time (its crs)
     number_matched: int
     query: PremisesQuery = field(default_factory=PremisesQuery)
+    number_matched_exact: bool = True
+    """False when ``number_matched`` is an estimate (past :data:`~geoplan.premises.search.
+    COUNT_CAP` matches, :attr:`~geoplan.premises.search.FeaturePage.number_matched_exact`)."""
 
 
 _KOMMUNE = re.compile(KOMMUNENUMMER_PATTERN)

@@ -27,7 +27,9 @@ from geoplan.addresses import (
     AddressNotResolved,
     Candidate,
     NoAddressesLoaded,
+    geocoded_position,
     geocoded_provenance,
+    own_provenance,
     require_addresses,
     resolve,
 )
@@ -638,11 +640,21 @@ def update(
     ``unverify``: a change clears ``verified`` (the changed listing is no longer the one that
     was checked); ``source`` becomes the writer's. ``editor``: the API key writing, which must
     own the listing unless it is an admin key (:class:`NotOwnerError`).
+
+    A PATCH that changes the address of a listing geocoding placed moves it to the new address
+    (or is refused naming ``address``, with the candidates, as a create is); a listing whose
+    position was given keeps it (:func:`_moves_with_address`). The position's provenance follows
+    the position (:func:`_position_provenance`).
     """
     values = _clean(conn, data, required=not partial)
     match = values.pop(GEOCODED, None)
     with conn.transaction():
         before = _lock(conn, premises_id, expected_version, editor)
+        errors: list[dict] = []
+        if partial and _moves_with_address(before, values):
+            match = _geocode(conn, values["address"].strip(), errors)
+            _raise(errors)
+            values["geom_xy"] = (match.x, match.y)
         sent = {k: v for k, v in values.items() if k != "units"}
         if not partial:  # fields left out are cleared; a flag is false, status is kept
             values.setdefault("units", [])
@@ -655,7 +667,6 @@ def update(
                     values[col.name] = False if col.kind == "bool" else before[col.name]
             if values["units"] and "floor_area_m2" not in values:
                 values["floor_area_m2"] = before["floor_area_m2"]  # the units decide it below
-        errors: list[dict] = []
         years = ("year_built", "year_renovated")
         _check_years({k: values.get(k, before[k]) for k in years}, errors)
         _raise(errors)
@@ -665,9 +676,7 @@ def update(
             return _record(conn, premises_id)  # type: ignore[return-value]
         if unverify:
             values["verified"] = False
-        values = _geocoded_provenance(
-            values | ({GEOCODED: match} if match else {}), source or default_source(actor)
-        )
+        values = _position_provenance(values, before, match, source or default_source(actor))
         sets, params = _assign(values)
         conn.execute(
             f"""UPDATE premises SET {", ".join(sets)}, version = version + 1,
@@ -677,6 +686,47 @@ def update(
         )
         _write_units(conn, premises_id, {} if units is None else {"units": units}, sent)
         return _finish(conn, premises_id, "update", actor, before)
+
+
+def _moves_with_address(before: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    """Whether a PATCH of ``values`` moves the listing ``before`` to its new address: it changes
+    the address, sends no position, and the listing stands where geocoding placed it (its
+    ``source`` says so). A position someone gave (coordinates, a surveyed point) is theirs and
+    stays; they send a new one when the listing moves."""
+    address = values.get("address")
+    return (
+        "geom_xy" not in values
+        and isinstance(address, str)
+        and address != before["address"]
+        and geocoded_position(before["source"]) is not None
+    )
+
+
+def _position_provenance(
+    values: dict[str, Any], before: Mapping[str, Any], match: Candidate | None, source: str
+) -> dict[str, Any]:
+    """``values`` of a change with the provenance of the listing's position: the position's
+    part of ``source``, ``licence`` and ``accuracy_m`` follows the position.
+
+    Placed at an address now (``match``): the address register's, after the listing's own
+    licence (sent, else the stored one without its old position part). Given a position now,
+    where geocoding had placed it: the old position's parts go (``accuracy_m`` too, unless
+    sent: the address's accuracy is not the given point's). Position unchanged: a geocoded
+    listing keeps saying so in ``source``, whoever writes."""
+    note = geocoded_position(before["source"])
+    _, own_licence = own_provenance(before["source"], before["licence"])
+    if match is not None:
+        return values | geocoded_provenance(
+            match,
+            source=source,
+            source_url=values.get("source_url", before["source_url"]),
+            licence=values.get("licence", own_licence),
+        )
+    if note is None:
+        return values | {"source": source}
+    if "geom_xy" in values:
+        return {"licence": own_licence, "accuracy_m": None} | values | {"source": source}
+    return values | {"source": f"{source}; {note}"}
 
 
 def _changes(conn: psycopg.Connection, premises_id: str, values: Mapping[str, Any]) -> bool:

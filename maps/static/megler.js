@@ -16,7 +16,8 @@
   var STORE = 'geoplan.megler.key';
   var PAGE = 50;
   var STATUS_WORDS = { available: 'Ledig', withdrawn: 'Trukket tilbake' };
-  var state = { key: null, me: null, offset: 0, total: 0, editing: null, map: null, marker: null };
+  var state = { key: null, me: null, offset: 0, total: 0, editing: null, map: null, marker: null,
+               filledPosition: null };
 
   function $(id) { return document.getElementById(id); }
   function show(el, on) { el.hidden = !on; }
@@ -244,8 +245,14 @@
     var coords = feature && feature.geometry ? feature.geometry.coordinates : null;
     $('f-lon').value = coords ? String(round(coords[0])) : '';
     $('f-lat').value = coords ? String(round(coords[1])) : '';
+    state.filledPosition = position();
     placeMarker();
   }
+
+  // the position fields as filled in; a PATCH sends a geometry only when the user changed them,
+  // so an edit that does not move the listing leaves its position (and, for a listing placed at
+  // its address, the address's provenance and re-placing on a new address) to the server
+  function position() { return $('f-lon').value + ',' + $('f-lat').value; }
 
   function round(x) { return Math.round(x * 1e7) / 1e7; }
 
@@ -437,7 +444,7 @@
     var request;
     if (e) {
       var patch = { type: 'Feature', properties: got.props };
-      if (got.geometry) patch.geometry = got.geometry;
+      if (got.geometry && position() !== state.filledPosition) patch.geometry = got.geometry;
       request = api('PATCH', '/premises/' + encodeURIComponent(e.feature.id), patch, { 'If-Match': e.etag });
     } else {
       var props = {};

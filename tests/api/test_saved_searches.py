@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,6 +95,45 @@ def test_a_saved_search_has_a_stable_url_with_its_filters_and_links(client):
     assert client.get(links["alternate"].replace("http://testserver", "")).status_code == 200
     assert client.delete(f"/premises/searches/{body['id']}").status_code == 204
     named(client.get(f"/premises/searches/{body['id']}"), 404, "")
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_following_the_stable_url_lands_on_the_search_map(client):
+    body = client.post(
+        "/premises/searches", json={"filters": {"use": ["office", "retail"], "within": BOX}}
+    ).json()
+    own = f"/premises/searches/{body['id']}"
+    r = client.get(own, headers={"Accept": BROWSER}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["vary"] == "Accept"
+    alternate = next(link["href"] for link in body["links"] if link["rel"] == "alternate")
+    assert r.headers["location"] == alternate
+    page = client.get(own, headers={"Accept": BROWSER})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "i et tegnet område" in page.text  # the saved filters, in words
+    # API clients keep getting JSON, whatever else they accept
+    for accept in (None, "application/json", "*/*", "application/json, text/html"):
+        headers = {"Accept": accept} if accept else {}
+        r = client.get(own, headers=headers, follow_redirects=False)
+        assert r.status_code == 200 and r.json()["id"] == body["id"], accept
+        assert r.headers["vary"] == "Accept"
+    named(client.get("/premises/searches/nope", headers={"Accept": BROWSER}), 404, "")
+
+
+def test_the_search_map_offers_to_save_the_search_it_shows(client):
+    page = client.get("/maps/premises", params={"use": "office", "within": BOX, "offset": 0})
+    assert page.status_code == 200
+    html = page.text
+    # the panel is written by a script (its HTML in JSON): quotes may be escaped
+    assert re.search(r'id=\\?"gp-save-search\\?"', html)
+    assert re.search(r'id=\\?"gp-save-status\\?" role=\\?"status', html)
+    m = re.search(r"geoplan\.saveSearch\(\w+, (\{.*?\})\);", html)
+    assert m is not None
+    # the filters the page shows (not paging), as POST /premises/searches takes them
+    assert json.loads(m.group(1)) == {"filters": {"use": ["office"], "within": BOX}, "base": ""}
+    embedded = client.get("/maps/premises?embed=1").text
+    assert "gp-save-search" not in embedded and "saveSearch(" not in embedded
 
 
 @pytest.mark.parametrize(

@@ -279,3 +279,85 @@ def test_post_without_geometry_or_address_is_422_geometry_required(api) -> None:
     r = api.post("/premises", json=body("  "))
     assert r.status_code == 422
     assert "geometry" in {e["field"] for e in r.json()["errors"]}
+
+
+# -- PATCH /premises/{id}: the position follows the address when geocoding placed it -----------
+def patch(api, premises_id: str, properties: dict, geometry: dict | None = None):
+    doc: dict = {"properties": properties}
+    if geometry is not None:
+        doc["geometry"] = geometry
+    return api.patch(f"/premises/{premises_id}", json=doc)
+
+
+def test_patch_of_the_address_moves_a_geocoded_listing(api, clean) -> None:
+    doc = body("Storgata 2, Elverum")
+    doc["properties"]["licence"] = "Megler AS"
+    r = api.post("/premises", json=doc)
+    assert r.status_code == 201, r.text
+    pid = r.json()["id"]
+    assert stored(clean, pid)["licence"] == "Megler AS; position: CC BY 4.0 © Kartverket"
+    r = patch(api, pid, {"address": "Storgata 10, Elverum"})
+    assert r.status_code == 200, r.text
+    assert r.json()["properties"]["version"] == 2
+    row = stored(clean, pid)
+    assert (row["x"], row["y"]) == pytest.approx(register_xy("Storgata 10"), abs=0.01)
+    assert row["source"].startswith("geoplan API (key: megler-elverum); position: geocoded ")
+    assert "(exact) from Storgata 10, 2408 ELVERUM" in row["source"]
+    assert "Storgata 2," not in row["source"]
+    assert row["licence"] == "Megler AS; position: CC BY 4.0 © Kartverket"  # not doubled
+    assert row["accuracy_m"] == 10.0
+    history = api.get(f"/premises/{pid}/history").json()["history"]
+    (entry,) = [h for h in history if h["action"] == "update"]
+    assert entry["before"]["geometry"] != entry["after"]["geometry"]
+    # another change keeps saying where the position came from
+    r = patch(api, pid, {"rent_nok_m2_year": 1500})
+    assert r.status_code == 200, r.text
+    assert "position: geocoded (exact) from Storgata 10" in stored(clean, pid)["source"]
+    # the same address again is no change
+    assert patch(api, pid, {"address": "Storgata 10, Elverum"}).json()["properties"]["version"] == 3
+
+
+@pytest.mark.parametrize(
+    ("address", "candidates"),
+    [("Anne Moes gate 20", ["Anne Moes gate 20A", "Anne Moes gate 20B"]), ("Qwxzy 12", [])],
+)
+def test_patch_to_an_unresolved_address_is_refused_with_candidates(
+    api, clean, address: str, candidates: list[str]
+) -> None:
+    pid = api.post("/premises", json=body("Storgata 2, Elverum")).json()["id"]
+    before = stored(clean, pid)
+    r = patch(api, pid, {"address": address, "rent_nok_m2_year": 900})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == PROBLEM
+    (error,) = r.json()["errors"]
+    assert error["field"] == "address"
+    assert [c["address"] for c in error["candidates"]][:2] == candidates
+    assert stored(clean, pid) == before
+    assert api.get(f"/premises/{pid}").json()["properties"]["version"] == 1
+
+
+def test_patch_of_the_address_keeps_a_given_position(api, clean) -> None:
+    own = {"type": "Point", "coordinates": [11.5630, 60.8810]}
+    pid = api.post("/premises", json=body("Storgata 2, Elverum", own)).json()["id"]
+    before = stored(clean, pid)
+    r = patch(api, pid, {"address": "Storgata 10, Elverum"})
+    assert r.status_code == 200, r.text
+    after = stored(clean, pid)
+    assert (after["x"], after["y"]) == (before["x"], before["y"])
+    assert "geocoded" not in after["source"]
+    # an address no register knows is fine too: nothing is looked up
+    assert patch(api, pid, {"address": "Qwxzy 12"}).status_code == 200
+
+
+def test_a_position_given_to_a_geocoded_listing_drops_the_address_provenance(api, clean) -> None:
+    pid = api.post("/premises", json=body("Storgata 2, Elverum")).json()["id"]
+    own = {"type": "Point", "coordinates": [11.5630, 60.8810]}
+    r = patch(api, pid, {"address": "Storgata 10, Elverum"}, own)
+    assert r.status_code == 200, r.text
+    row = stored(clean, pid)
+    assert (row["x"], row["y"]) != pytest.approx(register_xy("Storgata 10"), abs=1)
+    assert row["source"] == "geoplan API (key: megler-elverum)"
+    assert row["licence"] is None and row["accuracy_m"] is None
+    # from now on its address is only text: a new one does not move it
+    assert patch(api, pid, {"address": "Storgata 2, Elverum"}).status_code == 200
+    assert (stored(clean, pid)["x"], stored(clean, pid)["y"]) == (row["x"], row["y"])

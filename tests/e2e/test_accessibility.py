@@ -191,6 +191,35 @@ def test_the_share_control_open_passes_too(site, tmp_path, size):
         assert page.errors == []
 
 
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_save_search_part_passes_too(site, tmp_path, size):
+    """ "Lagre søket" (maps/save_search.py) used from the keyboard: the saved search's link (a
+    labelled field, focused), its copy button and the feed link shown, said in the status line;
+    axe-clean in that state, nothing over the map's controls."""
+    base, _ = site
+    path = "/maps/premises?use=office&max_walk_min=15"
+    with browser_page(tmp_path, SIZES[size], phone=size == "phone") as page:
+        open_page(page, base + path)
+        if not page.evaluate("document.querySelector('details.gp-search').open"):
+            page.locator("details.gp-search > summary").focus()  # phones: a button
+            page.keyboard.press("Enter")
+        page.locator("#gp-save-search").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_function("!document.getElementById('gp-saved').hidden")
+        assert "Søket er lagret" in page.inner_text("#gp-save-status")
+        assert page.evaluate("document.activeElement.id") == "gp-saved-link"
+        assert "/premises/searches/" in page.input_value("#gp-saved-link")
+        blocking = [v for v in run_axe(page) if v["impact"] in BLOCKING]
+        assert not blocking, f"{size}:\n{describe(blocking)}"
+        got = page.evaluate(LAYOUT)
+        assert got["overlaps"] == [] and got["sideways"] <= 0, (size, got)
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "gp-saved-copy"
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "gp-saved-feed"
+        assert page.errors == []
+
+
 LAYOUT = """() => {
   const vis = el => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
     return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
