@@ -22,7 +22,13 @@ from geoplan.layers.spec import (
     ColumnSpec,
 )
 from geoplan.layers.sql import json_pairs, select_list
-from geoplan.premises.conditions import field_conditions, matching_units_sql, size_conditions
+from geoplan.premises.conditions import (
+    either,
+    field_conditions,
+    matching_units_sql,
+    size_conditions,
+    unit_alternatives,
+)
 from geoplan.premises.query import (
     SEARCH_FILTERS,
     SORTS,
@@ -296,15 +302,25 @@ class FeaturePage:
     """Whether matches follow this page (its ``next`` link)."""
 
 
-def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str) -> str:
+def _count_sql(source: str, parts: list[str]) -> str:
+    """How many rows of ``source`` meet one of the disjoint conditions ``parts``, each counted
+    up to :data:`COUNT_CAP` + 1 (a sum over :data:`COUNT_CAP` means "more than that")."""
+    return " + ".join(
+        f"(SELECT count(*) FROM (SELECT FROM {source} WHERE {part} LIMIT {COUNT_CAP + 1}) c)"
+        for part in parts
+    )
+
+
+def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str, count: str) -> str:
     """The fast path's one statement (see :func:`search_features`): ``source``, ``cond`` and
-    ``order`` are the search's; the page's features from the stored heads (with the units the
-    search lists), or built live for a listing without one."""
+    ``order`` are the search's, ``count`` its capped count (:func:`_count_sql`); the page's
+    features from the stored heads (with the units the search lists), or built live for a
+    listing without one."""
     return f"""
     WITH k AS MATERIALIZED (
         SELECT s.seq, s.id, row_number() OVER (ORDER BY {order}) AS n FROM {source}
         WHERE {cond} ORDER BY {order} LIMIT %(limit)s + 1 OFFSET %(offset)s)
-    SELECT (SELECT count(*) FROM (SELECT FROM {source} WHERE {cond} LIMIT {COUNT_CAP + 1}) c),
+    SELECT {count},
            (SELECT count(*) FROM k),
            (SELECT '[' || coalesce(string_agg(
                 coalesce({_stored_feature_sql(matching_units_sql(q, "k"))},
@@ -348,10 +364,18 @@ def _fast_search(q: PremisesQuery, walking: WalkSettings) -> _FastSearch | None:
     source = "premises_search s"
     if where.rest:  # a condition premises_search cannot answer: on the listing, joined
         source += " JOIN premises_annotated p ON p.seq = s.seq"
-    cond = " AND ".join(where.search + where.rest)
+    conditions = where.search + where.rest
+    cond = " AND ".join(conditions)
     order = f"{_SEARCH_ORDER[q.sort]}, s.id"
+    # a unit filter's two halves (single spaces; listings with units) are counted apart: each
+    # is a range of one index, their disjunction of none (migration search_units)
+    halves = unit_alternatives(q, "s")
+    parts = [cond]
+    if halves and either(halves) in conditions:
+        common = [c for c in conditions if c != either(halves)]
+        parts = [" AND ".join([*common, half]) for half in halves]
     return _FastSearch(
-        _fast_sql(q, source, cond, order),
+        _fast_sql(q, source, cond, order, _count_sql(source, parts)),
         f"EXPLAIN (FORMAT JSON) SELECT FROM {source} WHERE {cond}",
         where.params | {"limit": q.limit, "offset": q.offset},
         q.limit,
