@@ -30,7 +30,6 @@ from geoplan.premises.conditions import (
     unit_alternatives,
 )
 from geoplan.premises.query import (
-    SEARCH_FILTERS,
     SORTS,
     PremisesQuery,
     SearchResult,
@@ -406,31 +405,22 @@ def search_features(
     return fast.page(row, conn.execute(fast.estimate_sql, fast.params).fetchone()[0])
 
 
-CHECKED_WITHOUT_DATABASE = frozenset(
-    {"uses", "min_area_m2", "max_area_m2", "max_rent_nok_m2", "available_by", "max_walk_min"}
-    | {"sort", "limit", "offset", "include_withdrawn"}
-)
-"""The :class:`PremisesQuery` fields whose checks need no database (``kommune``, ``area`` and
-``hub`` are looked up; a filter added later counts as looked up until it is listed here)."""
-
-
-def checked_without_database(q: PremisesQuery) -> bool:
-    """Whether :func:`~geoplan.premises.query.check_query` of ``q`` reads nothing from the
-    database, and :func:`search_features_async` can answer it."""
-    return all(
-        f.attr in CHECKED_WITHOUT_DATABASE or getattr(q, f.attr) in (None, [], f.default)
-        for f in SEARCH_FILTERS
-    )
+def answered_async(q: PremisesQuery) -> bool:
+    """Whether :func:`search_features_async` can answer ``q``: every search but one naming
+    ``hub``, whose walks are computed for it on a synchronous connection (its checks, lookups
+    included, run on either: :func:`~geoplan.premises.query.check_query_async`)."""
+    return not q.hub
 
 
 async def search_features_async(
     conn: psycopg.AsyncConnection, q: PremisesQuery, *, walk: WalkSettings | None = None
 ) -> FeaturePage:
     """:func:`search_features` on an asyncio connection (the API's read pool), for a query
-    already checked that reads no listing (:func:`checked_without_database`)."""
-    fast = _fast_search(q, default_walk(walk))
-    if fast is None or not checked_without_database(q):
-        raise ValueError("search_features_async: a checked query without kommune, area or hub")
+    already checked (:func:`~geoplan.premises.query.check_query_async`) that
+    :func:`answered_async` allows."""
+    fast = _fast_search(q, default_walk(walk)) if answered_async(q) else None
+    if fast is None:
+        raise ValueError("search_features_async: a checked query without hub")
     row = await (await conn.execute(fast.sql, fast.params)).fetchone()
     if row[0] <= COUNT_CAP:
         return fast.page(row)
