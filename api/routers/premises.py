@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import psycopg
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
@@ -171,7 +171,18 @@ class PremisesPatchIn(BaseModel):
 
 
 # -- responses ----------------------------------------------------------------------------------
-PremisesOutProperties = response_model("PremisesOutProperties", PREMISES)
+PremisesOutProperties = create_model(
+    "PremisesOutProperties",
+    __base__=response_model("PremisesOutProperties", PREMISES),
+    distance_m=(
+        float | None,
+        Field(
+            None,
+            description="Only in a search sorted by distance (`sort=distance`, which needs "
+            "`near`): metres on the ground from the `near` point, to 0.1 m",
+        ),
+    ),
+)
 
 
 class PointOut(BaseModel):

@@ -300,11 +300,29 @@ def place_where(
             f"ST_DWithin({geom}, ST_SetSRID(ST_MakePoint(%(place_x)s, %(place_y)s), "
             f"{STORAGE_SRID}), %(place_r)s * 1.01 + 1)"
         )
-        where.append(
-            f"ST_DWithin(ST_Transform({geom}, 4326)::geography, "
-            "ST_SetSRID(ST_MakePoint(%(place_lon)s, %(place_lat)s), 4326)::geography, "
-            "%(place_r)s)"
-        )
+        where.append(f"ST_DWithin({_geography(alias)}, {_NEAR}, %(place_r)s)")
         params |= {"place_x": point.x, "place_y": point.y, "place_r": radius}
         params |= {"place_lon": lon, "place_lat": lat}
     return where, params
+
+
+_NEAR = "ST_SetSRID(ST_MakePoint(%(place_lon)s, %(place_lat)s), 4326)::geography"
+"""The ``near`` point on the ellipsoid (parameters of :func:`place_where`)."""
+
+
+def _geography(alias: str) -> str:
+    """The row ``alias``'s position on the ellipsoid, from its CRS84 ``lonlat`` (the numbers
+    ``ST_Transform(geom, 4326)`` gives, kept on ``premises`` and ``premises_search``): reprojecting
+    each candidate instead cost ≈ 17 µs a row."""
+    return f"ST_SetSRID(ST_MakePoint({alias}.lonlat[0], {alias}.lonlat[1]), 4326)::geography"
+
+
+def distance_sql(alias: str = "p") -> str:
+    """The distance in metres on the ground (the ellipsoid, as ``radius_m``) from the ``near``
+    point to the premises row ``alias``: ``sort=distance`` orders by it and each feature then
+    carries it as ``distance_m``. Reads the parameters :func:`place_where` sets for ``near``."""
+    return f"ST_Distance({_geography(alias)}, {_NEAR})"
+
+
+DISTANCE_DECIMALS = 1
+"""``distance_m`` is rounded to decimetres, as the walks are."""

@@ -65,6 +65,7 @@ class Sort(StrEnum):
     area = "area"
     rent = "rent"
     updated = "updated"
+    distance = "distance"
 
 
 SORTS: dict[Sort, str] = {
@@ -72,12 +73,16 @@ SORTS: dict[Sort, str] = {
     Sort.area: "p.floor_area_m2 DESC",
     Sort.rent: "p.rent_nok_m2_year ASC NULLS LAST",
     Sort.updated: "p.updated_at DESC",
+    Sort.distance: f"{place.distance_sql('p')} ASC",
 }
-"""Each ``sort`` value's SQL order (``walk`` means to ``hub`` when one is named)."""
+"""Each ``sort`` value's SQL order (``walk`` means to ``hub`` when one is named; ``distance``
+from ``near``, which it needs)."""
 _SORT_NOTES: dict[Sort, str] = {
     Sort.walk: "shortest first",
     Sort.area: "largest",
     Sort.rent: "cheapest",
+    Sort.distance: "nearest to `near` first; only with `near`; each feature then carries "
+    "`distance_m`",
 }
 
 
@@ -293,6 +298,7 @@ class PremisesQuery:
         Sort.walk,
         help=", ".join(f"{s} ({_SORT_NOTES[s]})" if s in _SORT_NOTES else s for s in Sort),
         cli="--sort",
+        form=FormField("Sortering", "gp-sort"),
     )
     limit: int = search_filter(
         100,
@@ -408,6 +414,8 @@ def _problems(q: PremisesQuery) -> Checking[list[tuple[str, str]]]:
         bad("available_by", "must be a date (YYYY-MM-DD)")
     if q.sort not in SORTS:
         bad("sort", f"must be one of {', '.join(SORTS)}, not {q.sort!r}")
+    elif q.sort == Sort.distance and q.near is None:
+        bad("sort", "distance is the distance from near: give near=lon,lat too")
     for f in SEARCH_FILTERS:
         if f.kind is not int:
             continue

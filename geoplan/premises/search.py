@@ -29,6 +29,7 @@ from geoplan.premises.conditions import (
     size_conditions,
     unit_alternatives,
 )
+from geoplan.premises.place import DISTANCE_DECIMALS, distance_sql
 from geoplan.premises.query import (
     SORTS,
     PremisesQuery,
@@ -188,7 +189,8 @@ def search(
     gdf = read_gdf(
         conn,
         f"""SELECT {_SELECT_COLUMNS}{_HUB_COLUMNS if q.hub else ""},
-                   {matching_units_sql(q)} AS units, ST_AsBinary(p.geom) AS geom
+                   {matching_units_sql(q)} AS units{_distance_column(q, "p")},
+                   ST_AsBinary(p.geom) AS geom
             FROM {source} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s""",
         params | {"limit": q.limit, "offset": q.offset},
     )
@@ -200,11 +202,24 @@ def _feature_sql(q: PremisesQuery) -> str:
     :data:`~geoplan.layers.spec.API_ORDER` (the search's own with ``hub``), walks rounded, and
     its units that match the search (:func:`~geoplan.premises.conditions.matching_units_sql`)."""
     fields = PREMISES.by_role(*(API_ORDER if q.hub else RECORD_ROLES))
+    distance = f", 'distance_m', {_distance(q, 'p')}" if q.sort == Sort.distance else ""
     return f"""json_build_object(
         'type', 'Feature', 'id', p.id,
         'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 7)::json,
         'properties', json_build_object({json_pairs(fields, "p", _SOURCES, rounded=True)},
-                                        'units', {matching_units_sql(q)}))"""
+                                        'units', {matching_units_sql(q)}{distance}))"""
+
+
+def _distance(q: PremisesQuery, alias: str) -> str:
+    """``distance_m`` of the row ``alias`` (rounded), for a search sorted by distance."""
+    return f"round(({distance_sql(alias)})::numeric, {DISTANCE_DECIMALS})"
+
+
+def _distance_column(q: PremisesQuery, alias: str) -> str:
+    """``, <distance> AS distance_m`` in a select list of a search sorted by distance."""
+    if q.sort != Sort.distance:
+        return ""
+    return f", {_distance(q, alias)}::float8 AS distance_m"
 
 
 def _split(text: str, name: str, part: int) -> str:
@@ -212,7 +227,7 @@ def _split(text: str, name: str, part: int) -> str:
     return f"""split_part({text}, ', "{name}" : ', {part})"""
 
 
-def _stored_feature_sql(units: str) -> str:
+def _stored_feature_sql(units: str, distance: str | None = None) -> str:
     """:func:`_feature_sql` (without ``hub``) made from the listing's stored OGC head
     (``premises_features.head``, rendered when the listing was written, migration 0003/0004),
     as text: the same bytes, at a fraction of the cost of building 24 properties per row.
@@ -223,7 +238,8 @@ def _stored_feature_sql(units: str) -> str:
     (the walk, live from ``w``/``h``), provenance, kept — so the head is cut before its first
     kept and its first provenance property and put together again in that order. A property
     name followed by ``" : "`` cannot occur inside a value (JSON escapes the quotes).
-    ``units``: the listing's units the search lists (the head does not hold them).
+    ``units``: the listing's units the search lists (the head does not hold them);
+    ``distance``: its ``distance_m`` as text, in a search sorted by distance.
     ``x.attributes`` and ``x.rest`` are the stored head cut before ``version``
     (:data:`_HEAD_CUT`), ``k.id`` the listing's id.
     """
@@ -235,12 +251,13 @@ def _stored_feature_sql(units: str) -> str:
         f"""', "{c.name}" : ' || coalesce({_json_value(c)}, 'null')"""
         for c in PREMISES.by_role(DERIVED)
     )
+    tail = "" if distance is None else f""" || ', "distance_m" : ' || {distance}"""
     return f"""replace({attributes}, '"properties" : {{',
                        '"properties" : {{"{key}" : ' || to_json(k.id)::text || ', ')
         || {derived}
         || ', "{provenance}" : ' || {_split(rest, provenance, 2)}
         || ', "{kept}" : ' || {_split(rest, provenance, 1)}
-        || ', "units" : ' || ({units})::text || '}}}}'"""
+        || ', "units" : ' || ({units})::text{tail} || '}}}}'"""
 
 
 _KEPT = PREMISES.by_role(KEPT)[0].name
@@ -284,6 +301,7 @@ _SEARCH_ORDER = {
     Sort.area: "s.floor_area_m2 DESC",
     Sort.rent: "s.rent_nok_m2_year ASC NULLS LAST",
     Sort.updated: "s.updated_at DESC",
+    Sort.distance: f"{distance_sql('s')} ASC",
 }
 """:data:`~geoplan.premises.query.SORTS` on ``premises_search`` (each has an index there)."""
 
@@ -315,14 +333,17 @@ def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str, count: str) 
     ``order`` are the search's, ``count`` its capped count (:func:`_count_sql`); the page's
     features from the stored heads (with the units the search lists), or built live for a
     listing without one."""
+    distance, stored = "", None
+    if q.sort == Sort.distance:  # computed once per row of the page, in k
+        distance, stored = f", {_distance(q, 's')} AS distance_m", "k.distance_m::text"
     return f"""
     WITH k AS MATERIALIZED (
-        SELECT s.seq, s.id, row_number() OVER (ORDER BY {order}) AS n FROM {source}
+        SELECT s.seq, s.id, row_number() OVER (ORDER BY {order}) AS n{distance} FROM {source}
         WHERE {cond} ORDER BY {order} LIMIT %(limit)s + 1 OFFSET %(offset)s)
     SELECT {count},
            (SELECT count(*) FROM k),
            (SELECT '[' || coalesce(string_agg(
-                coalesce({_stored_feature_sql(matching_units_sql(q, "k"))},
+                coalesce({_stored_feature_sql(matching_units_sql(q, "k"), stored)},
                          (SELECT ({_feature_sql(q)})::text
                           FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id
                           WHERE p.seq = k.seq)),

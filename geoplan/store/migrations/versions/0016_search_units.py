@@ -1,5 +1,5 @@
 """search units: ``premises_search`` carries ``unit_count``, so a size, rent or date filter is
-answered on the narrow table.
+answered on the narrow table, and ``lonlat``, so a distance is measured without reprojecting.
 
 Since revision 0014 a listing may hold units, and ``min_area_m2``, ``max_area_m2``,
 ``max_rent_nok_m2``, ``available_by`` match a listing with units by one of its vacant units
@@ -12,6 +12,10 @@ reads the narrow row, and only a listing with units looks at its units.
 
 - ``unit_count`` (integer, NOT NULL, default 0), copied by the upsert trigger like the other
   columns (the function is replaced with the same body plus the column);
+- ``lonlat`` (point, NOT NULL): the listing's position in CRS84 (``premises.lonlat``, revision
+  0003: the very numbers ``ST_Transform(geom, 4326)`` gives). ``near=`` refines on the ellipsoid
+  and ``sort=distance`` measures there; reprojecting each candidate cost ≈ 17 µs, the geography
+  from these numbers a fraction of that;
 - the covering indexes of the walk, use, area, rent and updated orders are rebuilt with
   ``unit_count`` in their ``INCLUDE`` list, so counts and pages stay index-only scans;
 - ``premises_search_with_units``: the (few) listings with units, a partial index. The search
@@ -94,11 +98,13 @@ def upgrade() -> None:
         "premises_search",
         sa.Column("unit_count", sa.Integer(), nullable=False, server_default="0"),
     )
+    op.execute("ALTER TABLE premises_search ADD COLUMN lonlat point")
     op.execute(
-        "UPDATE premises_search s SET unit_count = p.unit_count FROM premises p "
-        "WHERE p.seq = s.seq AND p.unit_count <> 0"
+        "UPDATE premises_search s SET unit_count = p.unit_count, lonlat = p.lonlat "
+        "FROM premises p WHERE p.seq = s.seq"
     )
-    op.execute(_upsert(f"{COLUMNS}, unit_count", f"{SELECT}, n.unit_count"))
+    op.alter_column("premises_search", "lonlat", nullable=False)
+    op.execute(_upsert(f"{COLUMNS}, unit_count, lonlat", f"{SELECT}, n.unit_count, n.lonlat"))
     _rebuild_indexes(INCLUDE.replace(", seq", ", unit_count, seq"))
     op.execute(
         "CREATE INDEX premises_search_with_units ON premises_search (seq) WHERE unit_count > 0"
@@ -109,4 +115,5 @@ def downgrade() -> None:
     op.execute("DROP INDEX premises_search_with_units")
     op.execute(_upsert(COLUMNS, SELECT))
     _rebuild_indexes(INCLUDE)
+    op.drop_column("premises_search", "lonlat")
     op.drop_column("premises_search", "unit_count")
