@@ -202,7 +202,7 @@ def _feature_sql(q: PremisesQuery) -> str:
     :data:`~geoplan.layers.spec.API_ORDER` (the search's own with ``hub``), walks rounded, and
     its units that match the search (:func:`~geoplan.premises.conditions.matching_units_sql`)."""
     fields = PREMISES.by_role(*(API_ORDER if q.hub else RECORD_ROLES))
-    distance = f", 'distance_m', {_distance(q, 'p')}" if q.sort == Sort.distance else ""
+    distance = f", 'distance_m', {_distance('p')}" if q.sort == Sort.distance else ""
     return f"""json_build_object(
         'type', 'Feature', 'id', p.id,
         'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 7)::json,
@@ -210,7 +210,7 @@ def _feature_sql(q: PremisesQuery) -> str:
                                         'units', {matching_units_sql(q)}{distance}))"""
 
 
-def _distance(q: PremisesQuery, alias: str) -> str:
+def _distance(alias: str) -> str:
     """``distance_m`` of the row ``alias`` (rounded), for a search sorted by distance."""
     return f"round(({distance_sql(alias)})::numeric, {DISTANCE_DECIMALS})"
 
@@ -219,7 +219,7 @@ def _distance_column(q: PremisesQuery, alias: str) -> str:
     """``, <distance> AS distance_m`` in a select list of a search sorted by distance."""
     if q.sort != Sort.distance:
         return ""
-    return f", {_distance(q, alias)}::float8 AS distance_m"
+    return f", {_distance(alias)}::float8 AS distance_m"
 
 
 def _split(text: str, name: str, part: int) -> str:
@@ -335,7 +335,7 @@ def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str, count: str) 
     listing without one."""
     distance, stored = "", None
     if q.sort == Sort.distance:  # computed once per row of the page, in k
-        distance, stored = f", {_distance(q, 's')} AS distance_m", "k.distance_m::text"
+        distance, stored = f", {_distance('s')} AS distance_m", "k.distance_m::text"
     return f"""
     WITH k AS MATERIALIZED (
         SELECT s.seq, s.id, row_number() OVER (ORDER BY {order}) AS n{distance} FROM {source}
