@@ -45,8 +45,8 @@ MIX = (
     "use=retail&min_area_m2=500&max_rent_nok_m2=2000&sort=rent&limit=100",
     "sort=area&min_area_m2=2000&limit=20",
     "available_by=2026-06-01&max_area_m2=300&sort=updated&limit=100",
-    "kommune=3222&use=warehouse_logistics,production&limit=100",  # looked up: worker thread
-    "area=sentrum&limit=100",  # looked up: worker thread
+    "kommune=3222&use=warehouse_logistics,production&limit=100",  # looked up (asyncio)
+    "area=sentrum&limit=100",  # looked up (asyncio)
 )
 """What premises seekers run (``hub=``, which computes walks to one hub per search, is not in
 it: it is answered as before)."""

@@ -35,6 +35,7 @@ SORT_LABELS: dict[str, str] = {
     "area": "Størst areal",
     "rent": "Lavest leie",
     "updated": "Sist oppdatert",
+    "distance": "Nærmest søkepunktet",
 }
 
 

@@ -16,11 +16,20 @@ from geoplan.premises import (
     FormField,
     PremisesQuery,
     SearchFilter,
+    Sort,
     query_params,
 )
 from geoplan.vocab import ENERGY_LABELS
 from maps.base import esc, hub_position_words, notes_html
-from maps.labels import METHOD_LABELS, MODE_LABELS, ROLE_LABELS, STATUS_LABELS, USE_LABELS, nok
+from maps.labels import (
+    METHOD_LABELS,
+    MODE_LABELS,
+    ROLE_LABELS,
+    SORT_LABELS,
+    STATUS_LABELS,
+    USE_LABELS,
+    nok,
+)
 
 WALK_CHOICES = (5, 10, 15, 20)
 
@@ -36,10 +45,11 @@ def _value(v: float | None) -> str:
 
 
 def _choices(
-    name: str, area_names: dict[str, str], kommune_names: dict[str, str]
-) -> tuple[str, list[tuple[object, str]]] | None:
-    """What the form offers for a filter as a select: the "any" label and (value, label) pairs;
-    None: the filter is a number input."""
+    name: str, area_names: dict[str, str], kommune_names: dict[str, str], near: bool = False
+) -> tuple[str | None, list[tuple[object, str]]] | None:
+    """What the form offers for a filter as a select: the "any" label (None: no such option)
+    and (value, label) pairs; None: the filter is a number input. ``near``: the search has a
+    ``near`` point (``sort`` may then be by distance from it)."""
     if name == "use":
         return "alle", list(USE_LABELS.items())
     if name == "kommune":
@@ -50,6 +60,8 @@ def _choices(
         return "uansett", [(label, f"{label} eller bedre") for label in ENERGY_LABELS]
     if name == "max_walk_min":
         return "uansett", [(w, f"inntil {w} min") for w in WALK_CHOICES]
+    if name == "sort":  # no "any": a search has an order (distance only from a near point)
+        return None, [(s.value, SORT_LABELS[s]) for s in Sort if s != Sort.distance or near]
     return None
 
 
@@ -65,14 +77,14 @@ def _field_html(
     if f.many:
         value = value[0] if value else ""
     label = f'<label for="{form.id}">{esc(form.label)}</label>'
-    choices = _choices(f.name, area_names, kommune_names)
+    choices = _choices(f.name, area_names, kommune_names, near=q.near is not None)
     if choices is None:
         return (
             f'{label}<input id="{form.id}" name="{f.name}" type="number" '
             f'min="{f.minimum:g}" step="{form.step:g}" value="{_value(value)}">'
         )
     anything, items = choices
-    options = [f'<option value="">{anything}</option>'] + [
+    options = ([f'<option value="">{anything}</option>'] if anything is not None else []) + [
         f'<option value="{esc(v)}"{" selected" if v == value else ""}>{esc(text)}</option>'
         for v, text in items
     ]

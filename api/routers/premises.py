@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import psycopg
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
@@ -171,7 +171,18 @@ class PremisesPatchIn(BaseModel):
 
 
 # -- responses ----------------------------------------------------------------------------------
-PremisesOutProperties = response_model("PremisesOutProperties", PREMISES)
+PremisesOutProperties = create_model(
+    "PremisesOutProperties",
+    __base__=response_model("PremisesOutProperties", PREMISES),
+    distance_m=(
+        float | None,
+        Field(
+            None,
+            description="Only in a search sorted by distance (`sort=distance`, which needs "
+            "`near`): metres on the ground from the `near` point, to 0.1 m",
+        ),
+    ),
+)
 
 
 class PointOut(BaseModel):
@@ -295,13 +306,12 @@ async def search_premises(
     request: Request, q: Annotated[core.PremisesQuery, Depends(premises_query)]
 ) -> Response:
     # The query parameters are the search filters, declared once in geoplan.premises.query.
-    # async: a search whose checks need no lookup (the common one) runs on the asyncio read
-    # pool, like the OGC items page; one naming kommune, area or hub (or a filter added later)
-    # is checked and answered on a pooled connection in a worker thread, hub on the primary.
+    # async: a search is checked (its lookups too) and answered on the asyncio read pool, like
+    # the OGC items page; one naming hub computes its walks on the primary in a worker thread.
     walk = app_walk(request)
-    if core.checked_without_database(q):
-        core.check_query(None, q)  # type: ignore[arg-type]  # reads nothing for such a query
+    if core.answered_async(q):
         async with read_connection(request) as aconn:
+            await core.check_query_async(aconn, q)
             page = await core.search_features_async(aconn, q, walk=walk)
     else:
         async with sync_read_connection(request, on_primary=bool(q.hub)) as conn:

@@ -58,13 +58,41 @@ def unit_conditions(q: PremisesQuery) -> list[str]:
     return [unit for name, _, unit, _ in _UNIT_FILTERS if getattr(q, name) is not None]
 
 
+_NOT_ON_SEARCH = frozenset({"floor"})
+"""Unit filters whose listing value ``premises_search`` does not copy."""
+
+
+def unit_alternatives(q: PremisesQuery, a: str = "p") -> tuple[str, str] | None:
+    """The two disjoint ways the row ``a`` meets the unit filters of ``q`` — as a single space,
+    on its own values, or by one of its vacant units — or None when ``q`` has no unit filter
+    (or, on ``s``, one that ``premises_search`` cannot answer). Counted apart, each half is a
+    range of one index (the search counts them so, :mod:`geoplan.premises.search`)."""
+    units = unit_conditions(q)
+    if not units or (a == "s" and any(getattr(q, n) is not None for n in _NOT_ON_SEARCH)):
+        return None
+    single = "".join(
+        f" AND {listing.format(a=a)}"
+        for name, listing, _, bounds in _UNIT_FILTERS
+        if not bounds and getattr(q, name) is not None
+    )
+    return (
+        f"({a}.unit_count = 0{single})",
+        f"({a}.unit_count > 0 AND EXISTS (SELECT 1 FROM {UNITS_TABLE} u "
+        f"WHERE u.premises_seq = {a}.seq AND u.status = 'available' AND {' AND '.join(units)}))",
+    )
+
+
+def either(alternatives: tuple[str, str]) -> str:
+    return f"({alternatives[0]} OR {alternatives[1]})"
+
+
 def size_conditions(q: PremisesQuery, params: dict[str, Any]) -> list[tuple[str, str | None]]:
     """``WHERE`` conditions of the size, rent, availability and floor filters, unit-aware; sets
     their ``params``. Each is a pair: the condition on a listing ``p`` and, where it reads only
     what the narrow search table holds, the same on its row ``s`` (``premises_search``, which
-    copies the listing's derived values); else None."""
+    copies the listing's derived values and ``unit_count``, migration ``search_units``); else
+    None."""
     where: list[tuple[str, str | None]] = []
-    single = []
     for name, listing, _, bounds in _UNIT_FILTERS:
         value = getattr(q, name)
         if value is None:
@@ -72,18 +100,9 @@ def size_conditions(q: PremisesQuery, params: dict[str, Any]) -> list[tuple[str,
         params[_PARAM[name]] = value
         if bounds:
             where.append((listing.format(a="p"), listing.format(a="s")))
-        else:
-            single.append(listing.format(a="p"))
-    units = unit_conditions(q)
-    if units:
-        where.append(
-            (
-                f"((p.unit_count = 0{''.join(' AND ' + c for c in single)}) OR (p.unit_count > 0 "
-                f"AND EXISTS (SELECT 1 FROM {UNITS_TABLE} u WHERE u.premises_seq = p.seq "
-                f"AND u.status = 'available' AND {' AND '.join(units)})))",
-                None,
-            )
-        )
+    on_listing, on_search = unit_alternatives(q, "p"), unit_alternatives(q, "s")
+    if on_listing:
+        where.append((either(on_listing), either(on_search) if on_search else None))
     return where
 
 

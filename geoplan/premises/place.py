@@ -23,7 +23,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import psycopg
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -31,6 +30,7 @@ from geoplan.config import STORAGE_SRID, get_settings
 from geoplan.errors import ValidationError
 from geoplan.geo.crs import CRS84_SRS, crs_member_name, parse_crs
 from geoplan.geo.region import FALLBACK_BOX_25833
+from geoplan.premises.lookups import Checking
 
 MAX_WITHIN_CHARS = 100_000
 """Longest ``within`` text (1 000 vertices with 15 decimals fit well inside)."""
@@ -209,11 +209,12 @@ _TOUCHES_REGION = f"""
     FROM (SELECT ST_GeomFromWKB(%(wkb)s, {STORAGE_SRID}) AS g) g"""
 
 
-def _touches_region(conn: psycopg.Connection, geom: BaseGeometry) -> bool:
+def _touches_region(geom: BaseGeometry) -> Checking[bool]:
     x0, y0, x1, y1 = FALLBACK_BOX_25833
     params = {"wkb": shapely.to_wkb(geom), "m": get_settings().region_margin_m}
     params |= {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
-    return bool(conn.execute(_TOUCHES_REGION, params).fetchone()[0])
+    rows = yield _TOUCHES_REGION, params
+    return bool(rows[0][0])
 
 
 def _near_point(lon: float, lat: float) -> BaseGeometry:
@@ -222,15 +223,12 @@ def _near_point(lon: float, lat: float) -> BaseGeometry:
 
 
 def place_problems(
-    conn: psycopg.Connection,
-    within: Any,
-    within_crs: Any,
-    near: Any,
-    radius_m: Any,
-) -> list[tuple[str, str]]:
+    within: Any, within_crs: Any, near: Any, radius_m: Any
+) -> Checking[list[tuple[str, str]]]:
     """``(field, message)`` for each bad place filter: unreadable, invalid, too large, in an
     unknown CRS, or away from the served region (the municipality and
-    ``settings.region_margin_m`` around it)."""
+    ``settings.region_margin_m`` around it). A check that reads the database (see
+    :data:`Checking`)."""
     problems: list[tuple[str, str]] = []
     if within_crs is not None and within is None:
         problems.append(("within_crs", "is the CRS of within; give within too"))
@@ -243,7 +241,7 @@ def place_problems(
             except ValidationError as exc:
                 problems.append((exc.field or "within", str(exc)))
             else:
-                if not _touches_region(conn, geom):
+                if not (yield from _touches_region(geom)):
                     problems.append(
                         (
                             "within",
@@ -262,8 +260,9 @@ def place_problems(
             except ValidationError as exc:
                 problems.append(("near", str(exc)))
             else:
-                if not _touches_region(conn, _near_point(lon, lat)):
-                    swapped = -90 <= lon <= 90 and _touches_region(conn, _near_point(lat, lon))
+                if not (yield from _touches_region(_near_point(lon, lat))):
+                    swapped = -90 <= lon <= 90
+                    swapped = swapped and (yield from _touches_region(_near_point(lat, lon)))
                     hint = "; did you give lat,lon? near is lon,lat" if swapped else ""
                     problems.append(
                         (
@@ -301,11 +300,29 @@ def place_where(
             f"ST_DWithin({geom}, ST_SetSRID(ST_MakePoint(%(place_x)s, %(place_y)s), "
             f"{STORAGE_SRID}), %(place_r)s * 1.01 + 1)"
         )
-        where.append(
-            f"ST_DWithin(ST_Transform({geom}, 4326)::geography, "
-            "ST_SetSRID(ST_MakePoint(%(place_lon)s, %(place_lat)s), 4326)::geography, "
-            "%(place_r)s)"
-        )
+        where.append(f"ST_DWithin({_geography(alias)}, {_NEAR}, %(place_r)s)")
         params |= {"place_x": point.x, "place_y": point.y, "place_r": radius}
         params |= {"place_lon": lon, "place_lat": lat}
     return where, params
+
+
+_NEAR = "ST_SetSRID(ST_MakePoint(%(place_lon)s, %(place_lat)s), 4326)::geography"
+"""The ``near`` point on the ellipsoid (parameters of :func:`place_where`)."""
+
+
+def _geography(alias: str) -> str:
+    """The row ``alias``'s position on the ellipsoid, from its CRS84 ``lonlat`` (the numbers
+    ``ST_Transform(geom, 4326)`` gives, kept on ``premises`` and ``premises_search``): reprojecting
+    each candidate instead cost ≈ 17 µs a row."""
+    return f"ST_SetSRID(ST_MakePoint({alias}.lonlat[0], {alias}.lonlat[1]), 4326)::geography"
+
+
+def distance_sql(alias: str = "p") -> str:
+    """The distance in metres on the ground (the ellipsoid, as ``radius_m``) from the ``near``
+    point to the premises row ``alias``: ``sort=distance`` orders by it and each feature then
+    carries it as ``distance_m``. Reads the parameters :func:`place_where` sets for ``near``."""
+    return f"ST_Distance({_geography(alias)}, {_NEAR})"
+
+
+DISTANCE_DECIMALS = 1
+"""``distance_m`` is rounded to decimetres, as the walks are."""

@@ -29,7 +29,6 @@ import geopandas as gpd
 import psycopg
 
 from geoplan.errors import ValidationError
-from geoplan.geo.municipalities import national_loaded
 from geoplan.layers.spec import (
     MAX_CEILING_HEIGHT_M,
     MAX_FLOOR,
@@ -42,6 +41,7 @@ from geoplan.layers.spec import (
     number_text,
 )
 from geoplan.premises import place
+from geoplan.premises.lookups import Checking, answer, answer_async
 from geoplan.proximity.checks import MAX_MINUTES
 from geoplan.vocab import ENERGY_LABELS, KOMMUNENUMMER_PATTERN, USE_CATEGORIES
 
@@ -65,6 +65,7 @@ class Sort(StrEnum):
     area = "area"
     rent = "rent"
     updated = "updated"
+    distance = "distance"
 
 
 SORTS: dict[Sort, str] = {
@@ -72,12 +73,16 @@ SORTS: dict[Sort, str] = {
     Sort.area: "p.floor_area_m2 DESC",
     Sort.rent: "p.rent_nok_m2_year ASC NULLS LAST",
     Sort.updated: "p.updated_at DESC",
+    Sort.distance: f"{place.distance_sql('p')} ASC",
 }
-"""Each ``sort`` value's SQL order (``walk`` means to ``hub`` when one is named)."""
+"""Each ``sort`` value's SQL order (``walk`` means to ``hub`` when one is named; ``distance``
+from ``near``, which it needs)."""
 _SORT_NOTES: dict[Sort, str] = {
     Sort.walk: "shortest first",
     Sort.area: "largest",
     Sort.rent: "cheapest",
+    Sort.distance: "nearest to `near` first; only with `near`; each feature then carries "
+    "`distance_m`",
 }
 
 
@@ -293,6 +298,7 @@ class PremisesQuery:
         Sort.walk,
         help=", ".join(f"{s} ({_SORT_NOTES[s]})" if s in _SORT_NOTES else s for s in Sort),
         cli="--sort",
+        form=FormField("Sortering", "gp-sort"),
     )
     limit: int = search_filter(
         100,
@@ -349,13 +355,19 @@ class SearchResult:
 
 
 _KOMMUNE = re.compile(KOMMUNENUMMER_PATTERN)
+_KNOWN_KOMMUNER = """
+    SELECT array(SELECT kommunenummer FROM municipalities WHERE kommunenummer = ANY(%s)),
+           EXISTS (SELECT 1 FROM municipalities)"""
+"""Which of the numbers are municipalities, and whether the national register is loaded."""
 
 
-def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str]]:
+def _problems(q: PremisesQuery) -> Checking[list[tuple[str, str]]]:
     """``(field, message)`` for every bad value in ``q``, fields named as in :class:`PremisesQuery`.
 
     Bounds are the declared ones, except that pages may be up to :data:`MAX_LIMIT` long for
-    geoplan's own callers (:func:`check_query` holds users to the declared maximum).
+    geoplan's own callers (:func:`check_query` holds users to the declared maximum). A check
+    that reads the database (``kommune``, ``area``, ``hub``, the place filters) through
+    :mod:`geoplan.premises.lookups`, so it runs on either kind of connection.
     """
     problems: list[tuple[str, str]] = []
 
@@ -395,21 +407,18 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
                 f"{str(malformed[0])[:40]!r} is not a kommunenummer (four digits, e.g. 3222)",
             )
         else:
-            known = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT kommunenummer FROM municipalities WHERE kommunenummer = ANY(%s)",
-                    (list(q.kommune),),
-                )
-            }
+            rows = yield _KNOWN_KOMMUNER, (list(q.kommune),)
+            known, national = set(rows[0][0]), rows[0][1]
             unknown = [k for k in q.kommune if k not in known]
             # without the national register (never loaded) only the form can be checked
-            if unknown and (known or national_loaded(conn)):
+            if unknown and national:
                 bad("kommune", f"unknown kommunenummer {unknown[0]!r}")
     if q.available_by is not None and not isinstance(q.available_by, date):
         bad("available_by", "must be a date (YYYY-MM-DD)")
     if q.sort not in SORTS:
         bad("sort", f"must be one of {', '.join(SORTS)}, not {q.sort!r}")
+    elif q.sort == Sort.distance and q.near is None:
+        bad("sort", "distance is the distance from near: give near=lon,lat too")
     for f in SEARCH_FILTERS:
         if f.kind is not int:
             continue
@@ -428,11 +437,11 @@ def _problems(conn: psycopg.Connection, q: PremisesQuery) -> list[tuple[str, str
             bad(name, problem)
             continue
         table, what = ("areas", "focus area") if name == "area" else ("hubs", "hub")
-        if conn.execute(f"SELECT 1 FROM {table} WHERE id = %s", (value,)).fetchone() is None:
-            known = [r[0] for r in conn.execute(f"SELECT id FROM {table} ORDER BY id")]
+        if not (yield f"SELECT 1 FROM {table} WHERE id = %s", (value,)):
+            known = [r[0] for r in (yield f"SELECT id FROM {table} ORDER BY id", ())]
             hint = f"; known: {', '.join(known)}" if known and len(known) <= 30 else ""
             bad(name, f"unknown {what} {value!r}{hint}")
-    problems += place.place_problems(conn, q.within, q.within_crs, q.near, q.radius_m)
+    problems += yield from place.place_problems(q.within, q.within_crs, q.near, q.radius_m)
     problems.extend(_field_problems(q))
     return problems
 
@@ -469,11 +478,11 @@ def _raise_if_any(errors: list[dict[str, Any]]) -> None:
 def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
     """Raise :class:`ValidationError` naming every bad value in ``q`` (all at once) by its
     :class:`PremisesQuery` field (``uses``)."""
-    _raise_if_any([{"field": name, "message": m} for name, m in _problems(conn, q)])
+    _raise_if_any([{"field": name, "message": m} for name, m in answer(conn, _problems(q))])
 
 
 def check_query(
-    conn: psycopg.Connection, q: PremisesQuery, *, max_limit: int = API_MAX_LIMIT
+    conn: psycopg.Connection | None, q: PremisesQuery, *, max_limit: int = API_MAX_LIMIT
 ) -> PremisesQuery:
     """:func:`validate_query` for a query a user typed, with errors named as the user typed them.
 
@@ -481,11 +490,21 @@ def check_query(
     ``--use``, not the field ``uses``). Pages are at most ``max_limit`` (the API's limit;
     geoplan's own callers may page further through :func:`search`). A search map for a misspelt
     area would silently show nothing; a planner deserves to be told, so the maps check through
-    here too.
+    here too. ``conn`` may be None for a query that looks nothing up.
     """
-    errors = [
-        {"field": _BY_FIELD[attr].name, "message": message} for attr, message in _problems(conn, q)
-    ]
+    return _checked(q, answer(conn, _problems(q)), max_limit)
+
+
+async def check_query_async(
+    conn: psycopg.AsyncConnection, q: PremisesQuery, *, max_limit: int = API_MAX_LIMIT
+) -> PremisesQuery:
+    """:func:`check_query` on an asyncio connection (the API's read pool): the same checks,
+    their lookups awaited instead of run in a worker thread."""
+    return _checked(q, await answer_async(conn, _problems(q)), max_limit)
+
+
+def _checked(q: PremisesQuery, problems: list[tuple[str, str]], max_limit: int) -> PremisesQuery:
+    errors = [{"field": _BY_FIELD[attr].name, "message": message} for attr, message in problems]
     if not any(e["field"] == "limit" for e in errors) and not 1 <= q.limit <= max_limit:
         errors.append({"field": "limit", "message": f"must be an integer from 1 to {max_limit}"})
     _raise_if_any(errors)

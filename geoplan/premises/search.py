@@ -22,9 +22,15 @@ from geoplan.layers.spec import (
     ColumnSpec,
 )
 from geoplan.layers.sql import json_pairs, select_list
-from geoplan.premises.conditions import field_conditions, matching_units_sql, size_conditions
+from geoplan.premises.conditions import (
+    either,
+    field_conditions,
+    matching_units_sql,
+    size_conditions,
+    unit_alternatives,
+)
+from geoplan.premises.place import DISTANCE_DECIMALS, distance_sql
 from geoplan.premises.query import (
-    SEARCH_FILTERS,
     SORTS,
     PremisesQuery,
     SearchResult,
@@ -183,7 +189,8 @@ def search(
     gdf = read_gdf(
         conn,
         f"""SELECT {_SELECT_COLUMNS}{_HUB_COLUMNS if q.hub else ""},
-                   {matching_units_sql(q)} AS units, ST_AsBinary(p.geom) AS geom
+                   {matching_units_sql(q)} AS units{_distance_column(q, "p")},
+                   ST_AsBinary(p.geom) AS geom
             FROM {source} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s""",
         params | {"limit": q.limit, "offset": q.offset},
     )
@@ -195,11 +202,24 @@ def _feature_sql(q: PremisesQuery) -> str:
     :data:`~geoplan.layers.spec.API_ORDER` (the search's own with ``hub``), walks rounded, and
     its units that match the search (:func:`~geoplan.premises.conditions.matching_units_sql`)."""
     fields = PREMISES.by_role(*(API_ORDER if q.hub else RECORD_ROLES))
+    distance = f", 'distance_m', {_distance('p')}" if q.sort == Sort.distance else ""
     return f"""json_build_object(
         'type', 'Feature', 'id', p.id,
         'geometry', ST_AsGeoJSON(ST_Transform(p.geom, {WGS84}), 7)::json,
         'properties', json_build_object({json_pairs(fields, "p", _SOURCES, rounded=True)},
-                                        'units', {matching_units_sql(q)}))"""
+                                        'units', {matching_units_sql(q)}{distance}))"""
+
+
+def _distance(alias: str) -> str:
+    """``distance_m`` of the row ``alias`` (rounded), for a search sorted by distance."""
+    return f"round(({distance_sql(alias)})::numeric, {DISTANCE_DECIMALS})"
+
+
+def _distance_column(q: PremisesQuery, alias: str) -> str:
+    """``, <distance> AS distance_m`` in a select list of a search sorted by distance."""
+    if q.sort != Sort.distance:
+        return ""
+    return f", {_distance(alias)}::float8 AS distance_m"
 
 
 def _split(text: str, name: str, part: int) -> str:
@@ -207,7 +227,7 @@ def _split(text: str, name: str, part: int) -> str:
     return f"""split_part({text}, ', "{name}" : ', {part})"""
 
 
-def _stored_feature_sql(units: str) -> str:
+def _stored_feature_sql(units: str, distance: str | None = None) -> str:
     """:func:`_feature_sql` (without ``hub``) made from the listing's stored OGC head
     (``premises_features.head``, rendered when the listing was written, migration 0003/0004),
     as text: the same bytes, at a fraction of the cost of building 24 properties per row.
@@ -218,7 +238,8 @@ def _stored_feature_sql(units: str) -> str:
     (the walk, live from ``w``/``h``), provenance, kept — so the head is cut before its first
     kept and its first provenance property and put together again in that order. A property
     name followed by ``" : "`` cannot occur inside a value (JSON escapes the quotes).
-    ``units``: the listing's units the search lists (the head does not hold them).
+    ``units``: the listing's units the search lists (the head does not hold them);
+    ``distance``: its ``distance_m`` as text, in a search sorted by distance.
     ``x.attributes`` and ``x.rest`` are the stored head cut before ``version``
     (:data:`_HEAD_CUT`), ``k.id`` the listing's id.
     """
@@ -230,12 +251,13 @@ def _stored_feature_sql(units: str) -> str:
         f"""', "{c.name}" : ' || coalesce({_json_value(c)}, 'null')"""
         for c in PREMISES.by_role(DERIVED)
     )
+    tail = "" if distance is None else f""" || ', "distance_m" : ' || {distance}"""
     return f"""replace({attributes}, '"properties" : {{',
                        '"properties" : {{"{key}" : ' || to_json(k.id)::text || ', ')
         || {derived}
         || ', "{provenance}" : ' || {_split(rest, provenance, 2)}
         || ', "{kept}" : ' || {_split(rest, provenance, 1)}
-        || ', "units" : ' || ({units})::text || '}}}}'"""
+        || ', "units" : ' || ({units})::text{tail} || '}}}}'"""
 
 
 _KEPT = PREMISES.by_role(KEPT)[0].name
@@ -279,6 +301,7 @@ _SEARCH_ORDER = {
     Sort.area: "s.floor_area_m2 DESC",
     Sort.rent: "s.rent_nok_m2_year ASC NULLS LAST",
     Sort.updated: "s.updated_at DESC",
+    Sort.distance: f"{distance_sql('s')} ASC",
 }
 """:data:`~geoplan.premises.query.SORTS` on ``premises_search`` (each has an index there)."""
 
@@ -296,18 +319,31 @@ class FeaturePage:
     """Whether matches follow this page (its ``next`` link)."""
 
 
-def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str) -> str:
+def _count_sql(source: str, parts: list[str]) -> str:
+    """How many rows of ``source`` meet one of the disjoint conditions ``parts``, each counted
+    up to :data:`COUNT_CAP` + 1 (a sum over :data:`COUNT_CAP` means "more than that")."""
+    return " + ".join(
+        f"(SELECT count(*) FROM (SELECT FROM {source} WHERE {part} LIMIT {COUNT_CAP + 1}) c)"
+        for part in parts
+    )
+
+
+def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str, count: str) -> str:
     """The fast path's one statement (see :func:`search_features`): ``source``, ``cond`` and
-    ``order`` are the search's; the page's features from the stored heads (with the units the
-    search lists), or built live for a listing without one."""
+    ``order`` are the search's, ``count`` its capped count (:func:`_count_sql`); the page's
+    features from the stored heads (with the units the search lists), or built live for a
+    listing without one."""
+    distance, stored = "", None
+    if q.sort == Sort.distance:  # computed once per row of the page, in k
+        distance, stored = f", {_distance('s')} AS distance_m", "k.distance_m::text"
     return f"""
     WITH k AS MATERIALIZED (
-        SELECT s.seq, s.id, row_number() OVER (ORDER BY {order}) AS n FROM {source}
+        SELECT s.seq, s.id, row_number() OVER (ORDER BY {order}) AS n{distance} FROM {source}
         WHERE {cond} ORDER BY {order} LIMIT %(limit)s + 1 OFFSET %(offset)s)
-    SELECT (SELECT count(*) FROM (SELECT FROM {source} WHERE {cond} LIMIT {COUNT_CAP + 1}) c),
+    SELECT {count},
            (SELECT count(*) FROM k),
            (SELECT '[' || coalesce(string_agg(
-                coalesce({_stored_feature_sql(matching_units_sql(q, "k"))},
+                coalesce({_stored_feature_sql(matching_units_sql(q, "k"), stored)},
                          (SELECT ({_feature_sql(q)})::text
                           FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id
                           WHERE p.seq = k.seq)),
@@ -348,10 +384,18 @@ def _fast_search(q: PremisesQuery, walking: WalkSettings) -> _FastSearch | None:
     source = "premises_search s"
     if where.rest:  # a condition premises_search cannot answer: on the listing, joined
         source += " JOIN premises_annotated p ON p.seq = s.seq"
-    cond = " AND ".join(where.search + where.rest)
+    conditions = where.search + where.rest
+    cond = " AND ".join(conditions)
     order = f"{_SEARCH_ORDER[q.sort]}, s.id"
+    # a unit filter's two halves (single spaces; listings with units) are counted apart: each
+    # is a range of one index, their disjunction of none (migration search_units)
+    halves = unit_alternatives(q, "s")
+    parts = [cond]
+    if halves and either(halves) in conditions:
+        common = [c for c in conditions if c != either(halves)]
+        parts = [" AND ".join([*common, half]) for half in halves]
     return _FastSearch(
-        _fast_sql(q, source, cond, order),
+        _fast_sql(q, source, cond, order, _count_sql(source, parts)),
         f"EXPLAIN (FORMAT JSON) SELECT FROM {source} WHERE {cond}",
         where.params | {"limit": q.limit, "offset": q.offset},
         q.limit,
@@ -382,31 +426,22 @@ def search_features(
     return fast.page(row, conn.execute(fast.estimate_sql, fast.params).fetchone()[0])
 
 
-CHECKED_WITHOUT_DATABASE = frozenset(
-    {"uses", "min_area_m2", "max_area_m2", "max_rent_nok_m2", "available_by", "max_walk_min"}
-    | {"sort", "limit", "offset", "include_withdrawn"}
-)
-"""The :class:`PremisesQuery` fields whose checks need no database (``kommune``, ``area`` and
-``hub`` are looked up; a filter added later counts as looked up until it is listed here)."""
-
-
-def checked_without_database(q: PremisesQuery) -> bool:
-    """Whether :func:`~geoplan.premises.query.check_query` of ``q`` reads nothing from the
-    database, and :func:`search_features_async` can answer it."""
-    return all(
-        f.attr in CHECKED_WITHOUT_DATABASE or getattr(q, f.attr) in (None, [], f.default)
-        for f in SEARCH_FILTERS
-    )
+def answered_async(q: PremisesQuery) -> bool:
+    """Whether :func:`search_features_async` can answer ``q``: every search but one naming
+    ``hub``, whose walks are computed for it on a synchronous connection (its checks, lookups
+    included, run on either: :func:`~geoplan.premises.query.check_query_async`)."""
+    return not q.hub
 
 
 async def search_features_async(
     conn: psycopg.AsyncConnection, q: PremisesQuery, *, walk: WalkSettings | None = None
 ) -> FeaturePage:
     """:func:`search_features` on an asyncio connection (the API's read pool), for a query
-    already checked that reads no listing (:func:`checked_without_database`)."""
-    fast = _fast_search(q, default_walk(walk))
-    if fast is None or not checked_without_database(q):
-        raise ValueError("search_features_async: a checked query without kommune, area or hub")
+    already checked (:func:`~geoplan.premises.query.check_query_async`) that
+    :func:`answered_async` allows."""
+    fast = _fast_search(q, default_walk(walk)) if answered_async(q) else None
+    if fast is None:
+        raise ValueError("search_features_async: a checked query without hub")
     row = await (await conn.execute(fast.sql, fast.params)).fetchone()
     if row[0] <= COUNT_CAP:
         return fast.page(row)

@@ -268,6 +268,9 @@
       field('gp-within').value = within;
       field('gp-within-crs').value = '';
       if (within) { field('gp-near').value = ''; field('gp-radius').value = ''; }
+      // sort=distance measures from near: without it, the default order
+      var sort = field('gp-sort');
+      if (sort && sort.value === 'distance' && !field('gp-near').value) { sort.value = 'walk'; }
       say('Søker i området …');
       if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
     }
