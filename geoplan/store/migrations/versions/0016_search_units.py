@@ -24,7 +24,7 @@ reads the narrow row, and only a listing with units looks at its units.
   their disjunction is a range of no index (``available_by=…&max_area_m2=300`` was counted by
   reading all 10⁵ rows, ≈ 38 ms).
 
-Revision ID: search_units
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-08 09:00:00
 """
@@ -32,7 +32,7 @@ Create Date: 2026-12-08 09:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "search_units"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
