@@ -90,7 +90,7 @@ def size_conditions(q: PremisesQuery, params: dict[str, Any]) -> list[tuple[str,
     """``WHERE`` conditions of the size, rent, availability and floor filters, unit-aware; sets
     their ``params``. Each is a pair: the condition on a listing ``p`` and, where it reads only
     what the narrow search table holds, the same on its row ``s`` (``premises_search``, which
-    copies the listing's derived values and ``unit_count``, migration ``search_units``); else
+    copies the listing's derived values and ``unit_count``, migration 0016); else
     None."""
     where: list[tuple[str, str | None]] = []
     for name, listing, _, bounds in _UNIT_FILTERS:

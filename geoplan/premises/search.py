@@ -388,7 +388,7 @@ def _fast_search(q: PremisesQuery, walking: WalkSettings) -> _FastSearch | None:
     cond = " AND ".join(conditions)
     order = f"{_SEARCH_ORDER[q.sort]}, s.id"
     # a unit filter's two halves (single spaces; listings with units) are counted apart: each
-    # is a range of one index, their disjunction of none (migration search_units)
+    # is a range of one index, their disjunction of none (migration 0016)
     halves = unit_alternatives(q, "s")
     parts = [cond]
     if halves and either(halves) in conditions:

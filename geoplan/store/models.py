@@ -394,10 +394,10 @@ class PremisesSearch(Base):
     geom = mapped_column(_geom("POINT"), nullable=False)
     walk_min: Mapped[float | None] = mapped_column(Float)
     unit_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    """The listing's (migration ``search_units``): a size, rent or date filter on a listing
+    """The listing's (migration 0016): a size, rent or date filter on a listing
     without units is answered by this row alone."""
     lonlat = mapped_column(_Point(), nullable=False)
-    """``premises.lonlat`` (migration ``search_units``): distances from ``near`` on the
+    """``premises.lonlat`` (migration 0016): distances from ``near`` on the
     ellipsoid without reprojecting each row."""
 
 

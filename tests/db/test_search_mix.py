@@ -1,4 +1,4 @@
-"""The query mix's searches on the narrow table (migration ``search_units``), their checks on
+"""The query mix's searches on the narrow table (migration 0016), their checks on
 either kind of connection, and ``sort=distance`` (issue 13).
 
 - A unit filter (``min_area_m2``, ``max_area_m2``, ``max_rent_nok_m2``, ``available_by``)
@@ -101,7 +101,7 @@ def test_unit_filters_count_buildings_by_their_units(loaded_db, conn):
 def test_the_count_of_a_unit_filter_reads_no_listing(loaded_db, conn):
     """The count of ``available_by=…&max_area_m2=…`` is two ranges of indexes of
     ``premises_search``: the area index (single spaces) and the partial index of listings with
-    units — not a scan of the listings (≈ 38 ms at 10⁵ before migration ``search_units``)."""
+    units — not a scan of the listings (≈ 38 ms at 10⁵ before migration 0016)."""
     _buildings(conn)
     conn.execute("SET enable_seqscan = off")  # a tiny test table would rather be scanned
     q = PremisesQuery(available_by=date(2026, 6, 1), max_area_m2=300, sort="updated")
