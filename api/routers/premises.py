@@ -18,15 +18,13 @@ import psycopg
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     app_walk,
     get_conn,
-    get_read_conn,
+    on_read_connection,
     read_connection,
     require_scope,
-    sync_read_connection,
 )
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA
 from api.layer_models import FiniteFloat, request_model, response_model
@@ -297,15 +295,15 @@ async def search_premises(
     # The query parameters are the search filters, declared once in geoplan.premises.query.
     # async: a search whose checks need no lookup (the common one) runs on the asyncio read
     # pool, like the OGC items page; one naming kommune, area or hub (or a filter added later)
-    # is checked and answered on a pooled connection in a worker thread, hub on the primary.
+    # is checked and answered on a pooled connection in one worker-thread crossing, hub on the
+    # primary.
     walk = app_walk(request)
     if core.checked_without_database(q):
         core.check_query(None, q)  # type: ignore[arg-type]  # reads nothing for such a query
         async with read_connection(request) as aconn:
             page = await core.search_features_async(aconn, q, walk=walk)
     else:
-        async with sync_read_connection(request, on_primary=bool(q.hub)) as conn:
-            page = await run_in_threadpool(_search_features, conn, q, walk)
+        page = await on_read_connection(request, _search_features, q, walk, primary=bool(q.hub))
     base = _base_url(request) + request.url.path
 
     def href(new_offset: int) -> str:
@@ -342,10 +340,8 @@ def _search_features(
     response_class=GeoJSONDoc,
     responses={200: {"model": PremisesFeature, "headers": _ETAG_HEADER}, **problems(404, 422)},
 )
-def get_premises(
-    premises_id: PremisesId, conn: psycopg.Connection = Depends(get_read_conn)
-) -> Response:
-    return _feature_response(core.get(conn, premises_id))
+async def get_premises(premises_id: PremisesId, request: Request) -> Response:
+    return _feature_response(await on_read_connection(request, core.get, premises_id))
 
 
 @router.get(
@@ -354,10 +350,8 @@ def get_premises(
     response_model=PremisesHistory,
     responses=problems(404, 422),
 )
-def get_history(
-    premises_id: PremisesId, conn: psycopg.Connection = Depends(get_read_conn)
-) -> PremisesHistory:
-    entries = core.history(conn, premises_id)
+async def get_history(premises_id: PremisesId, request: Request) -> PremisesHistory:
+    entries = await on_read_connection(request, core.history, premises_id)
     return PremisesHistory(premises_id=premises_id, history=[HistoryEntry(**e) for e in entries])
 
 
