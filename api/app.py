@@ -18,7 +18,6 @@ from api.database import Server
 from api.head import HeadAsGet
 from api.http_headers import ReadCors, SecurityHeaders, compression
 from api.load_shedding import LoadShedding
-from api.page_cache import PageCache
 from api.request_guard import RequestGuard
 from api.routers import (
     assessments,
@@ -107,14 +106,14 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.page_cache = PageCache(settings.page_cache_mb * 1024**2)  # rendered map pages
     errors.install(app)
-    # the layers' data versions, one keeper per worker: validators (api/conditional.py) and the
-    # warm tiles kept per worker (api/answer_cache.py) both key by them
+    # the layers' data versions, one keeper per worker: validators (api/conditional.py), the
+    # warm tiles and the rendered map pages kept per worker (api/answer_cache.py) all key by
+    # them, so a write to a layer a page does not show leaves the page warm
     data_versions = DataVersions()
-    app.state.tile_cache = AnswerCache(
-        settings.tile_cache_mb * 1_000_000, DataVersionsSource(data_versions)
-    )
+    versions = DataVersionsSource(data_versions)
+    app.state.tile_cache = AnswerCache(settings.tile_cache_mb * 1_000_000, versions)
+    app.state.page_cache = AnswerCache(settings.page_cache_mb * 1024**2, versions)
     app.add_middleware(InvalidateOnWrite, cache=app.state.tile_cache)
     for module in (
         health,

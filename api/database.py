@@ -203,12 +203,12 @@ class Server:
             check=self._check,
         )
         # The asyncio pool of autocommit connections for the hot read path (OGC items). Why a
-        # second pool: a sync endpoint costs three thread-pool hops per request in FastAPI (the
-        # dependency in, the endpoint, the dependency out), which on a busy 2-core server cost
-        # as much CPU as building the page; an ``async def`` endpoint on an AsyncConnection
-        # costs none. Autocommit, because each read is one statement: no BEGIN/COMMIT round
-        # trips. Fixed size (unless ``read_pool_min``): requests beyond it wait in the gate,
-        # which keeps latency even instead of letting backends fight over the cores.
+        # second pool: sync work costs at least one thread-pool crossing per request (run(),
+        # three with connection()), which on a busy 2-core server costs as much CPU as
+        # building a page; an ``async def`` endpoint on an AsyncConnection costs none.
+        # Autocommit, because each read is one statement: no BEGIN/COMMIT round trips. Fixed
+        # size (unless ``read_pool_min``): requests beyond it wait in the gate, which keeps
+        # latency even instead of letting backends fight over the cores.
         size = settings.read_pool_size
         self.read_pool = AsyncConnectionPool(
             self.conninfo,
@@ -271,7 +271,8 @@ class Server:
         The request waits for its turn on the event loop (:class:`api.admission.Admission`, no
         thread held), takes a connection only when one is free, and gives it back without
         needing a second thread-pool slot — the arrangement that stalled the server past 40
-        concurrent requests (issue #16).
+        concurrent requests (issue #16). Three crossings to the thread pool (take, the block's
+        work, give back): an ``async def`` endpoint does its work through :meth:`run` in one.
         """
         await self._admit()
         scope = request.scope

@@ -4,21 +4,24 @@
 Thin: each page is built by a function in ``maps/`` that reads through ``geoplan.mapdata``.
 Bad filter values are 422 problem+json naming the parameter; an unknown area or premises is 404.
 Every page takes ``?embed=1`` (the map alone, for an ``<iframe>`` on another site; see
-``maps.embed``). A built page is kept until the data changes (``api/page_cache.py``): a
-repeated page costs a lookup, not a rendering. The lookup, or the building, runs in one
-thread-pool crossing (:func:`api.deps.on_read_connection`).
+``maps.embed``). A built page is kept until a layer it shows changes (the app's ``page_cache``, an
+:class:`api.answer_cache.AnswerCache` keyed by the layers' ``data_versions``, as the warm tiles
+are): a repeated page costs a lookup on the event loop — no connection, no thread. A page
+not kept is built in one thread-pool crossing (:func:`api.deps.on_read_connection`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from api.answer_cache import AnswerCache
+from api.conditional import MAP_LAYERS
 from api.deps import app_walk, on_read_connection
-from api.page_cache import PageCache
 from api.search_filters import premises_form_query
 from geoplan.geo import municipalities
 from geoplan.premises import PremisesQuery
@@ -51,16 +54,26 @@ async def _page(
     *,
     primary: bool = False,
 ) -> HTMLResponse:
-    """The page of this request: from the app's page cache, else ``build(conn)`` and kept —
-    on a read connection (the primary's when ``primary``), in one thread-pool crossing. The
-    key is the path and query string as sent (``embed=1`` included)."""
-    cache: PageCache = request.app.state.page_cache
-    key = (request.url.path, request.scope["query_string"])
+    """The page of this request: from the app's page cache, else ``build(conn)`` — on a read
+    connection (the primary's when ``primary``), in one thread-pool crossing — and kept.
 
-    def page(conn: psycopg.Connection) -> str:
-        return cache.page(conn, key, lambda: build(conn))
+    The key: the map layers' versions, read *before* the page is built (so a kept page is
+    never older than its key says), the path and query string as sent (``embed=1``
+    included) and the day (pages say "ledig nå" by today's date). The app's settings
+    (walking model, public URL, tile threshold) are fixed per app and so per cache."""
+    cache: AnswerCache = request.app.state.page_cache
+    key = await cache.key(
+        request, MAP_LAYERS, request.url.path, request.scope["query_string"], date.today()
+    )
+    body = cache.get(key)
+    if body is None:
+        body = await on_read_connection(request, _encoded, build, primary=primary)
+        cache.put(key, body, len(body))
+    return HTMLResponse(body)
 
-    return HTMLResponse(await on_read_connection(request, page, primary=primary))
+
+def _encoded(conn: psycopg.Connection, build: Callable[[psycopg.Connection], str]) -> bytes:
+    return build(conn).encode()
 
 
 def _link_base(request: Request) -> str:
