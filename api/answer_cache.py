@@ -23,8 +23,9 @@ A key's version is read *before* the answer is made and the counter is bumped *a
 committed, so an entry never holds data older than its version: a request racing a write
 stores what it read under the old version, which no later request asks for.
 
-A route that holds a database connection anyway can key by the snapshot it reads on it (exact,
-:mod:`geoplan.store.snapshot`) and use a cache without a source: the overview page does.
+The app keeps two instances on the one :class:`DataVersionsSource`: the warm tiles
+(``tile_cache``) and the rendered map pages (``page_cache``, ``api/routers/maps.py``; a page
+survives writes to layers the maps do not show, such as a stored assessment).
 
 Entries are bounded by bytes (``GEOPLAN_TILE_CACHE_MB``, least recently used out first); 0
 turns the cache off. One cache per worker process; nothing is shared or persisted.

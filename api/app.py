@@ -18,7 +18,6 @@ from api.database import Server
 from api.head import HeadAsGet
 from api.http_headers import ReadCors, SecurityHeaders, compression
 from api.load_shedding import LoadShedding
-from api.page_cache import PageCache
 from api.request_guard import RequestGuard
 from api.routers import (
     assessments,
@@ -36,6 +35,10 @@ from api.routers import (
 )
 from api.static_files import VendoredStatic
 from geoplan.config import Settings, get_settings
+
+GC_THRESHOLD = 50_000
+"""Net allocations between two collections of the youngest generation while the app runs
+(Python's default is 700); see ``lifespan``."""
 
 OPEN_PATHS = ("/premises/searches",)
 """Routes that read a body without an API key: saving a search (rate-limited, bounded)."""
@@ -78,9 +81,18 @@ def create_app(
         # walks it. Measured: OGC items p99 under load fell from ≈ 110-180 ms to ≈ 80-90 ms.
         gc.collect()
         gc.freeze()
+        # A collection every GC_THRESHOLD net allocations rather than Python's 700: with 1 024
+        # connections, every request in flight outlived a few collections, reached the oldest
+        # generation and was scanned again by full collections of 200-400 ms each — a sixth of
+        # the server's time, growing with the connections (docs/api.md "Under load").
+        # Requests leave no reference cycles behind (api/load_shedding.py), so little waits
+        # for the collector.
+        thresholds = gc.get_threshold()
+        gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
         try:
             yield
         finally:
+            gc.set_threshold(*thresholds)
             gc.unfreeze()  # collectable again (tests build many apps in one process)
             for server in reversed(opened):
                 await server.close()
@@ -94,14 +106,14 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.page_cache = PageCache(settings.page_cache_mb * 1024**2)  # rendered map pages
     errors.install(app)
-    # the layers' data versions, one keeper per worker: validators (api/conditional.py) and the
-    # warm tiles kept per worker (api/answer_cache.py) both key by them
+    # the layers' data versions, one keeper per worker: validators (api/conditional.py), the
+    # warm tiles and the rendered map pages kept per worker (api/answer_cache.py) all key by
+    # them, so a write to a layer a page does not show leaves the page warm
     data_versions = DataVersions()
-    app.state.tile_cache = AnswerCache(
-        settings.tile_cache_mb * 1_000_000, DataVersionsSource(data_versions)
-    )
+    versions = DataVersionsSource(data_versions)
+    app.state.tile_cache = AnswerCache(settings.tile_cache_mb * 1_000_000, versions)
+    app.state.page_cache = AnswerCache(settings.page_cache_mb * 1024**2, versions)
     app.add_middleware(InvalidateOnWrite, cache=app.state.tile_cache)
     for module in (
         health,

@@ -19,7 +19,8 @@ be a load balancer over several replicas, each at its own position.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 import psycopg
@@ -40,6 +41,8 @@ LSN_COOKIE = "geoplan_lsn"
 COOKIE_MAX_AGE_S = 600
 """How long a browser keeps sending its last write's position: long past any healthy replica's
 lag (normally well under a second)."""
+
+T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _WRITES = "geoplan.writes"  # scope key: where the primary connection of a write request is kept
@@ -96,6 +99,32 @@ def forget_write_connection(request: Request) -> None:
         holder.pop("conn", None)
 
 
+def with_write_position(
+    request: Request, work: Callable[[psycopg.Connection], T]
+) -> Callable[[psycopg.Connection], T]:
+    """``work``, followed — for a write request when :class:`WritePosition` is installed — by
+    its commit and the WAL position after it, kept for :class:`WritePosition` to send.
+
+    For work done in one crossing (:func:`api.deps.on_primary`): the connection goes back to
+    the pool before the response starts, so the position is read on it while it is still the
+    request's. A failed commit fails the request (nothing was stored); a position that cannot
+    be read after the commit only goes unpromised."""
+    holder = request.scope.get(_WRITES)
+    if holder is None or request.method in SAFE_METHODS:
+        return work
+
+    def positioned(conn: psycopg.Connection) -> T:
+        result = work(conn)
+        conn.commit()
+        try:
+            holder["lsn"] = wal_position(conn)
+        except psycopg.Error:
+            holder["lsn"] = None  # the primary went away after the commit: nothing to promise
+        return result
+
+    return positioned
+
+
 def _committed_position(conn: psycopg.Connection) -> int:
     """The WAL position past the request's writes (committed now if the endpoint did not)."""
     conn.commit()
@@ -122,24 +151,28 @@ class WritePosition:
 
         async def send_with_position(message: Message) -> None:
             conn = holder.get("conn")
-            if message["type"] == "http.response.start" and message["status"] < 400 and conn:
+            start = message["type"] == "http.response.start" and message["status"] < 400
+            lsn = None
+            if start and holder.get("lsn") is not None:  # read in the work's own crossing
+                lsn = format_lsn(holder["lsn"])
+            elif start and conn:
                 try:
                     lsn = format_lsn(await run_in_threadpool(_committed_position, conn))
                 except psycopg.Error:
                     lsn = None  # the primary went away after the commit: nothing to promise
-                if lsn is not None:
-                    cookie = (
-                        f"{LSN_COOKIE}={lsn}; Max-Age={COOKIE_MAX_AGE_S}; Path=/; HttpOnly; "
-                        "SameSite=Lax"
-                    )
-                    message = {
-                        **message,
-                        "headers": [
-                            *message.get("headers", []),
-                            (LSN_HEADER.lower().encode(), lsn.encode()),
-                            (b"set-cookie", cookie.encode()),
-                        ],
-                    }
+            if lsn is not None:
+                cookie = (
+                    f"{LSN_COOKIE}={lsn}; Max-Age={COOKIE_MAX_AGE_S}; Path=/; HttpOnly; "
+                    "SameSite=Lax"
+                )
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", []),
+                        (LSN_HEADER.lower().encode(), lsn.encode()),
+                        (b"set-cookie", cookie.encode()),
+                    ],
+                }
             await send(message)
 
         await self.app(scope, receive, send_with_position)

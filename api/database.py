@@ -28,8 +28,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from enum import Enum
+from typing import Final, Literal, TypeVar
 
 import psycopg
 from fastapi import Request
@@ -62,6 +64,19 @@ CONNECTION_DEFAULTS = {
     "tcp_user_timeout": "10000",
 }
 """libpq parameters the API's connections get unless the database URL sets them."""
+
+
+T = TypeVar("T")
+
+
+class Declined(Enum):
+    """What :meth:`Server.run` returns when its ``ready`` check said no (the type of
+    :data:`DECLINED`)."""
+
+    DECLINED = "declined"
+
+
+DECLINED: Final[Literal[Declined.DECLINED]] = Declined.DECLINED
 
 
 class DatabaseDownError(DatabaseUnavailableError):
@@ -188,12 +203,12 @@ class Server:
             check=self._check,
         )
         # The asyncio pool of autocommit connections for the hot read path (OGC items). Why a
-        # second pool: a sync endpoint costs three thread-pool hops per request in FastAPI (the
-        # dependency in, the endpoint, the dependency out), which on a busy 2-core server cost
-        # as much CPU as building the page; an ``async def`` endpoint on an AsyncConnection
-        # costs none. Autocommit, because each read is one statement: no BEGIN/COMMIT round
-        # trips. Fixed size (unless ``read_pool_min``): requests beyond it wait in the gate,
-        # which keeps latency even instead of letting backends fight over the cores.
+        # second pool: sync work costs at least one thread-pool crossing per request (run(),
+        # three with connection()), which on a busy 2-core server costs as much CPU as
+        # building a page; an ``async def`` endpoint on an AsyncConnection costs none.
+        # Autocommit, because each read is one statement: no BEGIN/COMMIT round trips. Fixed
+        # size (unless ``read_pool_min``): requests beyond it wait in the gate, which keeps
+        # latency even instead of letting backends fight over the cores.
         size = settings.read_pool_size
         self.read_pool = AsyncConnectionPool(
             self.conninfo,
@@ -256,7 +271,8 @@ class Server:
         The request waits for its turn on the event loop (:class:`api.admission.Admission`, no
         thread held), takes a connection only when one is free, and gives it back without
         needing a second thread-pool slot — the arrangement that stalled the server past 40
-        concurrent requests (issue #16).
+        concurrent requests (issue #16). Three crossings to the thread pool (take, the block's
+        work, give back): an ``async def`` endpoint does its work through :meth:`run` in one.
         """
         await self._admit()
         scope = request.scope
@@ -274,6 +290,60 @@ class Server:
                 ok = True
             finally:
                 await run_in_threadpool(_give_back, self.pool, conn, ok)
+
+    async def run(
+        self,
+        request: Request,
+        work: Callable[[psycopg.Connection], T],
+        *,
+        ready: Callable[[psycopg.Connection], bool] | None = None,
+    ) -> T | Declined:
+        """``work(conn)`` on a pooled connection, in ONE crossing to the thread pool.
+
+        The request waits for its slot on the event loop, as with :meth:`connection`; then one
+        worker thread takes the connection, runs ``work``, commits (or rolls back when
+        ``work`` raised) and gives the connection back. :meth:`connection` costs three
+        crossings (take, work, give back); under load the hand-offs cost as much interpreter
+        time as cheap work itself (docs/api.md "Under load").
+
+        ``ready(conn)``, when given, is asked first: False (or a connection error, or no
+        connection to be had) gives the connection back untouched and returns
+        :data:`DECLINED` — how a read tries a replica that may be down or behind the client.
+        """
+        await self._admit()
+        scope = request.scope
+        async with self.admission.slot(
+            request.is_disconnected, lane=lane_of(scope), gone=client_gone(scope)
+        ):
+            return await run_in_threadpool(self._on_connection, work, ready)
+
+    def _on_connection(
+        self,
+        work: Callable[[psycopg.Connection], T],
+        ready: Callable[[psycopg.Connection], bool] | None,
+    ) -> T | Declined:
+        """The body of :meth:`run`, on its worker thread."""
+        try:
+            conn = self.pool.getconn()
+        except PoolTimeout as exc:
+            lost = self._lost(exc)
+            if ready is not None:
+                return DECLINED
+            raise lost from exc
+        self.reach.reachable()
+        ok = False
+        try:
+            if ready is not None:
+                try:
+                    if not ready(conn):
+                        return DECLINED
+                except psycopg.OperationalError:
+                    return DECLINED  # gone mid-check
+            result = work(conn)
+            ok = True
+            return result
+        finally:
+            _give_back(self.pool, conn, ok)
 
     @asynccontextmanager
     async def read_connection(self, request: Request) -> AsyncIterator[psycopg.AsyncConnection]:

@@ -5,7 +5,7 @@ API-key auth."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -14,13 +14,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api import consistency
-from api.database import Server
+from api.database import DECLINED, Server
 from geoplan.assessment.policy import Policy, load_policy
 from geoplan.auth.keys import ApiKey
 from geoplan.proximity import WalkSettings
 from geoplan.store.db import DatabaseUnavailableError
 
 C = TypeVar("C", psycopg.Connection, psycopg.AsyncConnection)
+T = TypeVar("T")
 
 
 # -- database connections ------------------------------------------------------------------------
@@ -28,6 +29,13 @@ C = TypeVar("C", psycopg.Connection, psycopg.AsyncConnection)
 # GEOPLAN_READ_DATABASE_URL, read-only work goes to the replica unless the client's own last
 # write is newer than what the replica has replayed (api/consistency.py), or the replica is
 # down (then the primary serves it: reads keep working, only slower under load).
+#
+# An ``async def`` endpoint hands its database work to on_primary / on_read_connection: the
+# request waits for its slot on the event loop, then ONE crossing to the thread pool takes the
+# connection, does the work, commits and gives the connection back (api/database.py
+# Server.run). The ``yield`` dependencies get_conn / get_read_conn cost three crossings (take,
+# endpoint, give back) and remain for the ``def`` writes whose API key is checked by a
+# dependency (require_scope), where the key's 401/403 must come before the body's 422.
 async def get_conn(request: Request) -> AsyncIterator[psycopg.Connection]:
     """A pooled connection to the primary for one request; committed when the request
     succeeds. Writes, and reads that must see the latest, take this one."""
@@ -40,32 +48,58 @@ async def get_read_conn(request: Request) -> AsyncIterator[psycopg.Connection]:
     and has replayed the client's own last write; the primary's otherwise.
 
     Only for routes that never write, not even to a session temp table: a hot standby refuses
-    both (see :func:`read_conn_unless`).
+    both (``on_read_connection(..., primary=True)`` for those).
     """
     async with _for_reading(request) as conn:
         yield conn
 
 
-def read_conn_unless(*params: str) -> Callable[[Request], AsyncIterator[psycopg.Connection]]:
-    """:func:`get_read_conn`, except that a request with any of the query ``params`` goes to
-    the primary: the work they start cannot run on a replica (``hub=`` on the premises search
-    computes its walks in session temp tables, which a hot standby cannot create)."""
+async def on_primary(request: Request, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``fn(conn, *args, **kwargs)`` on a connection to the primary, committed if it returns:
+    the connection taken, the work done, the commit and the give-back on ONE worker thread
+    (:meth:`api.database.Server.run`). Writes, and reads that must see the latest, go here.
 
-    async def dependency(request: Request) -> AsyncIterator[psycopg.Connection]:
-        on_primary = any(request.query_params.get(p) for p in params)
-        async with (_primary if on_primary else _for_reading)(request) as conn:
-            yield conn
-
-    return dependency
+    With a read replica, a write's WAL position is read on the same thread after its commit,
+    for :class:`api.consistency.WritePosition` to send back (read-your-writes)."""
+    work = consistency.with_write_position(request, _bound(fn, args, kwargs))
+    return await request.app.state.primary.run(request, work)  # type: ignore[return-value]
 
 
-def sync_read_connection(
-    request: Request, *, on_primary: bool = False
-) -> AbstractAsyncContextManager[psycopg.Connection]:
-    """``async with sync_read_connection(request) as conn``: what :func:`get_read_conn` (or,
-    ``on_primary``, :func:`get_conn`) yields, taken inside an ``async`` endpoint that decides
-    per request whether it needs a synchronous connection at all."""
-    return (_primary if on_primary else _for_reading)(request)
+async def on_read_connection(
+    request: Request, fn: Callable[..., T], /, *args: Any, primary: bool = False, **kwargs: Any
+) -> T:
+    """``fn(conn, *args, **kwargs)`` for read-only work in one thread-pool crossing, on the
+    replica when one is configured, reachable and has replayed the client's own last write;
+    on the primary otherwise (or when ``primary``: work a hot standby cannot do, such as
+    session temp tables).
+
+    Only for work that never writes: what :func:`get_read_conn` is to a ``def`` endpoint, this
+    is to an ``async def`` one."""
+    work = _bound(fn, args, kwargs)
+    state = request.app.state
+    replica: Server | None = state.replica
+    if not primary and replica is not None and await replica.reach.usable():
+        lsn = consistency.client_lsn(request)
+        try:
+            result = await replica.run(request, work, ready=_replayed_check(lsn))
+        except DatabaseUnavailableError:
+            result = DECLINED  # went down since it was asked: this read goes to the primary
+        if result is not DECLINED:
+            return result
+    return await state.primary.run(request, work)  # type: ignore[return-value]
+
+
+def _bound(fn: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> Callable[..., T]:
+    if not args and not kwargs:
+        return fn
+    return lambda conn: fn(conn, *args, **kwargs)
+
+
+def _replayed_check(lsn: int | None) -> Callable[[psycopg.Connection], bool]:
+    """Whether a replica connection may serve a client whose last write was at ``lsn``."""
+    if lsn is None:
+        return lambda conn: True
+    return lambda conn: consistency.has_replayed(conn, lsn)
 
 
 @asynccontextmanager
@@ -186,15 +220,25 @@ def require_scope(scope: str) -> Callable[..., ApiKey]:
         credentials: HTTPAuthorizationCredentials | None = Security(bearer_scheme),
         conn: psycopg.Connection = Depends(get_conn),
     ) -> ApiKey:
-        from geoplan.auth.keys import verify_key
-
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise unauthorized(NO_KEY)
-        key = verify_key(conn, credentials.credentials)
-        if key is None:
-            raise unauthorized(UNKNOWN_KEY, "invalid_token")
-        if not key.allows(scope):
-            raise HTTPException(403, f"the key {key.name!r} lacks the {scope!r} scope")
-        return key
+        return authorize(conn, credentials, scope)
 
     return dependency
+
+
+def authorize(
+    conn: psycopg.Connection, credentials: HTTPAuthorizationCredentials | None, scope: str
+) -> ApiKey:
+    """The active key of ``credentials`` if it is allowed ``scope`` (see :func:`require_scope`).
+
+    Called inside an ``async def`` endpoint's one crossing (:func:`on_primary`), so the key is
+    checked on the connection the write then uses."""
+    from geoplan.auth.keys import verify_key
+
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthorized(NO_KEY)
+    key = verify_key(conn, credentials.credentials)
+    if key is None:
+        raise unauthorized(UNKNOWN_KEY, "invalid_token")
+    if not key.allows(scope):
+        raise HTTPException(403, f"the key {key.name!r} lacks the {scope!r} scope")
+    return key

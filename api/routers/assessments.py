@@ -2,7 +2,9 @@
 
 Thin: the work is in :mod:`geoplan.assessment`; this router parses, authorises and stores.
 Creating an assessment needs an API key with the ``write`` scope (``admin`` includes it), checked
-by the same dependency as the premises writes (:func:`api.deps.require_scope`).
+as for the premises writes (:func:`api.deps.authorize`), on the connection the case is then
+assessed and stored on — key check, assessment, commit and give-back in one thread-pool
+crossing (:func:`api.deps.on_primary`); the reads likewise (:func:`api.deps.on_read_connection`).
 """
 
 from __future__ import annotations
@@ -10,18 +12,26 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response, Security
 from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.deps import app_policy, app_walk, get_conn, get_read_conn, require_scope
+from api.deps import (
+    app_policy,
+    app_walk,
+    authorize,
+    bearer_scheme,
+    on_primary,
+    on_read_connection,
+)
 from api.layer_models import FiniteFloat, StrictInt
 from geoplan.assessment import AssessmentInput, assess, get_assessment, store_assessment
 from geoplan.assessment.case import MAX_FLOOR_AREA_M2, MAX_PEOPLE
-from geoplan.auth.keys import ApiKey
+from geoplan.assessment.policy import Policy
+from geoplan.proximity import WalkSettings
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
-require_writer = require_scope("write")
 
 
 def _crs_value(value: Any) -> Any:
@@ -60,18 +70,20 @@ class AssessmentRequest(BaseModel):
 
 
 @router.post("", status_code=201, summary="Assess and store a case")
-def create_assessment(
+async def create_assessment(
     body: AssessmentRequest,
     request: Request,
     response: Response,
-    key: ApiKey = Depends(require_writer),
-    conn: psycopg.Connection = Depends(get_conn),
+    credentials: HTTPAuthorizationCredentials | None = Security(bearer_scheme),
 ) -> dict[str, Any]:
-    result = assess(
-        conn, AssessmentInput(**body.model_dump()), app_policy(request), walk=app_walk(request)
+    record = await on_primary(
+        request,
+        _assess_and_store,
+        credentials,
+        AssessmentInput(**body.model_dump()),
+        app_policy(request),
+        app_walk(request),
     )
-    record = store_assessment(conn, result, created_by=key.name)
-    conn.commit()
     path = request.url_for("read_assessment", case_id=record["id"]).path
     public = request.app.state.settings.public_url
     base = public.rstrip("/") if public else str(request.base_url).rstrip("/")
@@ -79,11 +91,21 @@ def create_assessment(
     return record
 
 
-@router.get("/{case_id}", summary="A stored assessment")
-def read_assessment(
-    case_id: str, conn: psycopg.Connection = Depends(get_read_conn)
+def _assess_and_store(
+    conn: psycopg.Connection,
+    credentials: HTTPAuthorizationCredentials | None,
+    case: AssessmentInput,
+    policy: Policy,
+    walk: WalkSettings,
 ) -> dict[str, Any]:
-    return get_assessment(conn, case_id)
+    key = authorize(conn, credentials, "write")
+    result = assess(conn, case, policy, walk=walk)
+    return store_assessment(conn, result, created_by=key.name)
+
+
+@router.get("/{case_id}", summary="A stored assessment")
+async def read_assessment(case_id: str, request: Request) -> dict[str, Any]:
+    return await on_read_connection(request, get_assessment, case_id)
 
 
 @router.get(
@@ -91,12 +113,15 @@ def read_assessment(
     response_class=HTMLResponse,
     summary="Printable HTML report: verdict, reasons with citations, facts and map",
 )
-def assessment_report(
-    case_id: str, request: Request, conn: psycopg.Connection = Depends(get_read_conn)
-) -> HTMLResponse:
+async def assessment_report(case_id: str, request: Request) -> HTMLResponse:
+    html = await on_read_connection(
+        request, _report, case_id, app_policy(request), app_walk(request)
+    )
+    return HTMLResponse(html)
+
+
+def _report(conn: psycopg.Connection, case_id: str, policy: Policy, walk: WalkSettings) -> str:
     from maps.assessment import assessment_report_html
 
     record = get_assessment(conn, case_id)
-    return HTMLResponse(
-        assessment_report_html(conn, record, policy=app_policy(request), walk=app_walk(request))
-    )
+    return assessment_report_html(conn, record, policy=policy, walk=walk)

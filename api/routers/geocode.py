@@ -6,17 +6,17 @@ Thin: the query and limit are checked by :mod:`geoplan.addresses` (a ``Validatio
 
 from __future__ import annotations
 
-import psycopg
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query, Request
 
-from api.deps import get_read_conn
+from api.deps import on_read_connection
 from geoplan import addresses
 
 router = APIRouter(tags=["geocoding"])
 
 
 @router.get("/geocode", summary="Ranked address candidates for a free-text address")
-def geocode(
+async def geocode(
+    request: Request,
     q: str = Query(
         ...,
         description="The address: street, house number and letter, optionally postnummer, "
@@ -27,11 +27,10 @@ def geocode(
     limit: int = Query(
         addresses.DEFAULT_LIMIT, description=f"How many candidates (1–{addresses.MAX_LIMIT})"
     ),
-    conn: psycopg.Connection = Depends(get_read_conn),
 ) -> dict:
     """Candidates best first, each with WGS84 ``lon``/``lat`` and EPSG:25833 ``x``/``y``, the
     address text, kommunenummer, ``score`` (0–1), ``match_kind`` (``exact``,
     ``nearest_house_number``, ``street_only``) and provenance (source, licence, dataset date,
     accuracy). An unknown address gives an empty list; an ambiguous one several candidates —
     never a silent guess."""
-    return addresses.geocode_report(conn, q, limit)
+    return await on_read_connection(request, addresses.geocode_report, q, limit)

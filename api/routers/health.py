@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 from fastapi import APIRouter, Depends, Request
 
-from api.deps import get_conn
+from api.deps import on_primary
 from geoplan.store import db
 from geoplan.store.replication import format_lsn, standby_state, wal_position
 
@@ -35,10 +35,13 @@ async def replica_health(request: Request) -> dict[str, Any] | None:
 
 
 @router.get("/healthz", summary="Service and database health")
-def healthz(
-    conn: psycopg.Connection = Depends(get_conn),
-    replica: dict[str, Any] | None = Depends(replica_health),
+async def healthz(
+    request: Request, replica: dict[str, Any] | None = Depends(replica_health)
 ) -> dict:
+    return await on_primary(request, _health, replica)
+
+
+def _health(conn: psycopg.Connection, replica: dict[str, Any] | None) -> dict:
     health: dict[str, Any] = {
         "status": "ok",
         "database": "reachable",

@@ -4,20 +4,24 @@
 Thin: each page is built by a function in ``maps/`` that reads through ``geoplan.mapdata``.
 Bad filter values are 422 problem+json naming the parameter; an unknown area or premises is 404.
 Every page takes ``?embed=1`` (the map alone, for an ``<iframe>`` on another site; see
-``maps.embed``). A built page is kept until the data changes (``api/page_cache.py``): a
-repeated page costs a lookup, not a rendering.
+``maps.embed``). A built page is kept until a layer it shows changes (the app's ``page_cache``, an
+:class:`api.answer_cache.AnswerCache` keyed by the layers' ``data_versions``, as the warm tiles
+are): a repeated page costs a lookup on the event loop — no connection, no thread. A page
+not kept is built in one thread-pool crossing (:func:`api.deps.on_read_connection`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import app_walk, get_read_conn, read_conn_unless
-from api.page_cache import PageCache
+from api.answer_cache import AnswerCache
+from api.conditional import MAP_LAYERS
+from api.deps import app_walk, on_read_connection
 from api.search_filters import premises_form_query
 from geoplan.geo import municipalities
 from geoplan.premises import PremisesQuery
@@ -30,7 +34,7 @@ from maps.search import render_premises_map
 router = APIRouter(tags=["maps"])
 
 
-def embed_mode(
+async def embed_mode(
     embed: bool = Query(
         False,
         description="1: the map alone, for an <iframe> on another site: no side panel or result "
@@ -44,12 +48,32 @@ def embed_mode(
 EMBED = Depends(embed_mode)
 
 
-def _page(request: Request, conn: psycopg.Connection, build: Callable[[], str]) -> HTMLResponse:
-    """The page of this request: from the app's page cache, else ``build()`` (reading through
-    ``conn``) and kept. The key is the path and query string as sent (``embed=1`` included)."""
-    cache: PageCache = request.app.state.page_cache
-    key = (request.url.path, request.scope["query_string"])
-    return HTMLResponse(cache.page(conn, key, build))
+async def _page(
+    request: Request,
+    build: Callable[[psycopg.Connection], str],
+    *,
+    primary: bool = False,
+) -> HTMLResponse:
+    """The page of this request: from the app's page cache, else ``build(conn)`` — on a read
+    connection (the primary's when ``primary``), in one thread-pool crossing — and kept.
+
+    The key: the map layers' versions, read *before* the page is built (so a kept page is
+    never older than its key says), the path and query string as sent (``embed=1``
+    included) and the day (pages say "ledig nå" by today's date). The app's settings
+    (walking model, public URL, tile threshold) are fixed per app and so per cache."""
+    cache: AnswerCache = request.app.state.page_cache
+    key = await cache.key(
+        request, MAP_LAYERS, request.url.path, request.scope["query_string"], date.today()
+    )
+    body = cache.get(key)
+    if body is None:
+        body = await on_read_connection(request, _encoded, build, primary=primary)
+        cache.put(key, body, len(body))
+    return HTMLResponse(body)
+
+
+def _encoded(conn: psycopg.Connection, build: Callable[[psycopg.Connection], str]) -> bytes:
+    return build(conn).encode()
 
 
 def _link_base(request: Request) -> str:
@@ -65,9 +89,8 @@ def _embedding(request: Request, embed: bool) -> Embedding:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map (HTML)")
-def overview(
+async def overview(
     request: Request,
-    conn: psycopg.Connection = Depends(get_read_conn),
     kommune: list[str] | None = Query(
         None,
         description="Municipality number(s) (kommunenummer) to show; repeat or "
@@ -76,10 +99,9 @@ def overview(
     embed: bool = EMBED,
 ) -> HTMLResponse:
     """Boundary, focus areas, hubs, walking catchments and all vacant premises."""
-    return _page(
+    return await _page(
         request,
-        conn,
-        lambda: render_overview(
+        lambda conn: render_overview(
             conn,
             link_base=_link_base(request),
             walk=app_walk(request),
@@ -91,9 +113,8 @@ def overview(
 
 
 @router.get("/maps/premises", response_class=HTMLResponse, summary="Premises search map (HTML)")
-def premises_map(
+async def premises_map(
     request: Request,
-    conn: psycopg.Connection = Depends(read_conn_unless("hub")),
     q: PremisesQuery = Depends(premises_form_query),
     embed: bool = EMBED,
 ) -> HTMLResponse:
@@ -102,10 +123,10 @@ def premises_map(
     Empty parameters (as a submitted HTML form sends them) mean "no filter"; otherwise the
     parameters and their checks are those of ``GET /premises``.
     """
-    return _page(
+    # hub= computes its walks in session temp tables, which a hot standby cannot create
+    return await _page(
         request,
-        conn,
-        lambda: render_premises_map(
+        lambda conn: render_premises_map(
             conn,
             q,
             link_base=_link_base(request),
@@ -113,21 +134,20 @@ def premises_map(
             tiles_threshold=request.app.state.settings.map_tiles_threshold,
             embedding=_embedding(request, embed),
         ),
+        primary=bool(request.query_params.get("hub")),
     )
 
 
 @router.get("/maps/areas/{slug}", response_class=HTMLResponse, summary="Focus-area map (HTML)")
-def area_map(
+async def area_map(
     slug: str,
     request: Request,
-    conn: psycopg.Connection = Depends(get_read_conn),
     embed: bool = EMBED,
 ) -> HTMLResponse:
     """One focus area: identity, the hubs serving it with catchments, premises around it."""
-    return _page(
+    return await _page(
         request,
-        conn,
-        lambda: render_area_map(
+        lambda conn: render_area_map(
             conn,
             slug,
             link_base=_link_base(request),
@@ -140,17 +160,15 @@ def area_map(
 @router.get(
     "/maps/premises/{premises_id}", response_class=HTMLResponse, summary="One premises (HTML)"
 )
-def premises_page(
+async def premises_page(
     premises_id: str,
     request: Request,
-    conn: psycopg.Connection = Depends(get_read_conn),
     embed: bool = EMBED,
 ) -> HTMLResponse:
     """One vacant premises: its facts in words, on a map with its nearest hub's walking rings."""
-    return _page(
+    return await _page(
         request,
-        conn,
-        lambda: render_listing_map(
+        lambda conn: render_listing_map(
             conn,
             premises_id,
             link_base=_link_base(request),

@@ -17,12 +17,12 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import psycopg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api import query_params
-from api.deps import get_read_conn, read_connection
+from api.deps import on_read_connection, read_connection
 from api.geojson import FEATURE_COLLECTION_SCHEMA, FEATURE_SCHEMA, GEOJSON, LINKS_SCHEMA
 from api.query_params import Param
 from api.static_files import static_url
@@ -266,16 +266,15 @@ def _collection_doc(request: Request, conn: psycopg.Connection, coll: ogc.Collec
     responses=_ok(JSON, _OBJECT_WITH_LINKS, "The landing page with links to the API."),
 )
 @router.get("/", include_in_schema=False)  # the same page, not a redirect to it
-def landing(
-    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_read_conn)
-) -> Response:
+async def landing(request: Request, f: str | None = FORMAT) -> Response:
     root = _root(request)
     html = _wants_html(request, f)
+    place = await on_read_connection(request, ogc.municipality_phrase)
     doc = {
         "title": "geoplan – OGC API – Features",
         "description": "Focus areas, transit hubs, vacant premises (SAMPLE data in the shipped "
         "set), walking catchments and the municipality boundary of "
-        f"{ogc.municipality_phrase(conn)}.",
+        f"{place}.",
         "links": [
             *_self_links(request, html, JSON, "This document"),
             {"href": f"{root}/api", "rel": "service-desc", "type": OPENAPI, "title": "OpenAPI"},
@@ -352,13 +351,14 @@ def ogc_openapi(request: Request) -> dict[str, Any]:
         "All collections with extent, CRS and links.",
     ),
 )  # fmt: skip
-def collections(
-    request: Request, f: str | None = FORMAT, conn: psycopg.Connection = Depends(get_read_conn)
-) -> Response:
+async def collections(request: Request, f: str | None = FORMAT) -> Response:
     html = _wants_html(request, f)
+    docs = await on_read_connection(
+        request, lambda conn: [_collection_doc(request, conn, c) for c in ogc.COLLECTIONS.values()]
+    )
     doc = {
         "links": _self_links(request, html, JSON, "Collections"),
-        "collections": [_collection_doc(request, conn, c) for c in ogc.COLLECTIONS.values()],
+        "collections": docs,
         "crs": list(crs_registry.SUPPORTED_CRS),
     }
     headers = {"Link": link_header(doc["links"])}
@@ -372,14 +372,9 @@ def collections(
     summary="One feature collection",
     responses=_ok(JSON, _OBJECT_WITH_LINKS, "The collection with extent, CRS and links."),
 )
-def collection(
-    request: Request,
-    collection_id: str,
-    f: str | None = FORMAT,
-    conn: psycopg.Connection = Depends(get_read_conn),
-) -> Response:
+async def collection(request: Request, collection_id: str, f: str | None = FORMAT) -> Response:
     coll = ogc.get_collection(collection_id)
-    doc = _collection_doc(request, conn, coll)
+    doc = await on_read_connection(request, lambda conn: _collection_doc(request, conn, coll))
     headers = {"Link": link_header(doc["links"])}
     if _wants_html(request, f):
         return _render(request, "ogc/collection.html", headers, doc=doc, coll=coll)
@@ -508,16 +503,15 @@ async def items(request: Request, collection_id: str) -> Response:
     responses=_ok(GEOJSON, _FEATURE, "A GeoJSON Feature."),
     response_class=Response,
 )
-def item(
+async def item(
     request: Request,
     collection_id: str,
     feature_id: str,
     f: str | None = FORMAT,
     crs: str | None = Query(None, description="Output CRS (default CRS84)."),
-    conn: psycopg.Connection = Depends(get_read_conn),
 ) -> Response:
     coll = ogc.get_collection(collection_id)
-    feature = ogc.get_item(conn, coll, feature_id, crs)
+    feature = await on_read_connection(request, ogc.get_item, coll, feature_id, crs)
     output_crs = crs_registry.served_crs(crs)
     html = _wants_html(request, f)
     url = f"{_root(request)}/collections/{coll.id}"

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.broker_form import form_groups
-from api.deps import get_read_conn
+from api.deps import on_read_connection
 from geoplan import mapdata
 from maps.base import BASE_LAYERS, KARTVERKET_ATTR
 
@@ -65,9 +64,7 @@ def accessibility_statement(request: Request) -> HTMLResponse:
     response_class=HTMLResponse,
     summary="Broker page: add, change and withdraw one's own listings (HTML, Norwegian)",
 )
-def broker_page(
-    request: Request, conn: psycopg.Connection = Depends(get_read_conn)
-) -> HTMLResponse:
+async def broker_page(request: Request) -> HTMLResponse:
     """A form over the JSON API, signed in with an API key that the page keeps in the browser
     tab's ``sessionStorage`` only (never a cookie, never in a URL) and sends as
     ``Authorization: Bearer``. Everything it does, the API does: ``/me``, ``/me/premises``,
@@ -76,7 +73,7 @@ def broker_page(
     ``maps/static/megler.js`` (no inline script or handler, for a strict Content-Security-Policy).
     """
     public = request.app.state.settings.public_url
-    view = mapdata.map_view(conn)
+    view = await on_read_connection(request, mapdata.map_view)
     south, west, north, east = view.bounds
     return TEMPLATES.TemplateResponse(
         request,

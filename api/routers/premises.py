@@ -18,15 +18,13 @@ import psycopg
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import (
     app_walk,
     get_conn,
-    get_read_conn,
+    on_read_connection,
     read_connection,
     require_scope,
-    sync_read_connection,
 )
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA
 from api.layer_models import FiniteFloat, request_model, response_model
@@ -307,15 +305,15 @@ async def search_premises(
 ) -> Response:
     # The query parameters are the search filters, declared once in geoplan.premises.query.
     # async: a search is checked (its lookups too) and answered on the asyncio read pool, like
-    # the OGC items page; one naming hub computes its walks on the primary in a worker thread.
+    # the OGC items page; one naming hub computes its walks on the primary, in one
+    # worker-thread crossing.
     walk = app_walk(request)
     if core.answered_async(q):
         async with read_connection(request) as aconn:
             await core.check_query_async(aconn, q)
             page = await core.search_features_async(aconn, q, walk=walk)
     else:
-        async with sync_read_connection(request, on_primary=bool(q.hub)) as conn:
-            page = await run_in_threadpool(_search_features, conn, q, walk)
+        page = await on_read_connection(request, _search_features, q, walk, primary=bool(q.hub))
     base = _base_url(request) + request.url.path
 
     def href(new_offset: int) -> str:
@@ -352,10 +350,8 @@ def _search_features(
     response_class=GeoJSONDoc,
     responses={200: {"model": PremisesFeature, "headers": _ETAG_HEADER}, **problems(404, 422)},
 )
-def get_premises(
-    premises_id: PremisesId, conn: psycopg.Connection = Depends(get_read_conn)
-) -> Response:
-    return _feature_response(core.get(conn, premises_id))
+async def get_premises(premises_id: PremisesId, request: Request) -> Response:
+    return _feature_response(await on_read_connection(request, core.get, premises_id))
 
 
 @router.get(
@@ -364,10 +360,8 @@ def get_premises(
     response_model=PremisesHistory,
     responses=problems(404, 422),
 )
-def get_history(
-    premises_id: PremisesId, conn: psycopg.Connection = Depends(get_read_conn)
-) -> PremisesHistory:
-    entries = core.history(conn, premises_id)
+async def get_history(premises_id: PremisesId, request: Request) -> PremisesHistory:
+    entries = await on_read_connection(request, core.history, premises_id)
     return PremisesHistory(premises_id=premises_id, history=[HistoryEntry(**e) for e in entries])
 
 

@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import bearer_scheme, get_conn, get_read_conn, require_scope
+from api.deps import bearer_scheme, get_conn, on_primary, on_read_connection, require_scope
 from api.routers.premises import _base_url, problems
 from geoplan.premises import alerts, saved
 from geoplan.premises.query import PremisesQuery
@@ -219,13 +219,8 @@ def _wants_html(request: Request) -> bool:
     responses={303: {"description": "To the search map with the saved filters (browsers)"},
                **problems(404, 422)},
 )  # fmt: skip
-def get_saved_search(
-    request: Request,
-    response: Response,
-    search_id: SearchId,
-    conn: psycopg.Connection = Depends(get_read_conn),
-) -> Any:
-    out = _out(request, saved.get(conn, search_id))
+async def get_saved_search(request: Request, response: Response, search_id: SearchId) -> Any:
+    out = _out(request, await on_read_connection(request, saved.get, search_id))
     response.headers["Vary"] = "Accept"
     if _wants_html(request):
         (page,) = [link.href for link in out.links if link.rel == "alternate"]
@@ -239,11 +234,8 @@ def get_saved_search(
     summary="Delete a saved search (its feed and webhook stop)",
     responses=problems(404, 422),
 )
-def delete_saved_search(
-    search_id: SearchId, conn: psycopg.Connection = Depends(get_conn)
-) -> Response:
-    saved.delete(conn, search_id)
-    conn.commit()
+async def delete_saved_search(search_id: SearchId, request: Request) -> Response:
+    await on_primary(request, saved.delete, search_id)
     return Response(status_code=204)
 
 
@@ -253,13 +245,15 @@ def delete_saved_search(
     response_class=Response,
     responses={200: {"content": {ATOM: {}}}, **problems(404, 422)},
 )
-def saved_search_feed(
-    request: Request, search_id: SearchId, conn: psycopg.Connection = Depends(get_read_conn)
-) -> Response:
+async def saved_search_feed(request: Request, search_id: SearchId) -> Response:
+    body = await on_read_connection(request, _feed, _base_url(request), search_id)
+    return Response(body, media_type=ATOM)
+
+
+def _feed(conn: psycopg.Connection, base_url: str, search_id: str) -> bytes:
     record = saved.get(conn, search_id)
     entries = saved.feed_entries(conn, record)
-    body = atom_feed(_base_url(request), record, saved.query_of(record), entries)
-    return Response(body, media_type=ATOM)
+    return atom_feed(base_url, record, saved.query_of(record), entries)
 
 
 # -- Atom (RFC 4287) ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import hashlib
@@ -13,11 +14,17 @@ import pytest
 import zstandard
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.routing import Route
 
 from api.app import create_app
-from api.http_headers import TILE_ORIGINS, compression, content_security_policy
+from api.http_headers import (
+    TILE_ORIGINS,
+    SecurityHeaders,
+    compression,
+    content_security_policy,
+)
 from api.static_files import IMMUTABLE, static_url
 from geoplan.config import Settings
 from maps.base import BASE_LAYERS
@@ -292,3 +299,38 @@ def test_a_304_has_no_body_and_no_content_encoding(client):
     )
     assert again.status_code == 304 and again.content == b""
     assert "content-encoding" not in again.headers
+
+
+def test_a_policy_kept_for_a_page_is_that_page_s_own():
+    # SecurityHeaders keeps the policies of the pages it sent last (a cached map page is sent
+    # again as the same bytes): the same page on a path that may not be framed, or another
+    # page on the same path, gets its own
+    pages = {
+        "/maps/overview": b"<html><script>var a = 1;</script></html>",
+        "/ogc": b"<html><script>var a = 1;</script></html>",
+    }
+
+    async def app(scope, receive, send):
+        page = pages[scope["path"]]
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": page})
+
+    middleware = SecurityHeaders(app, Settings(frame_ancestors="https://kommune.example"))
+
+    def policy(path: str) -> dict[str, list[str]]:
+        sent: list[dict] = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "path": path, "method": "GET", "headers": []}
+        asyncio.run(middleware(scope, None, send))
+        return directives(dict(MutableHeaders(raw=sent[0]["headers"]))["content-security-policy"])
+
+    for _ in range(2):
+        assert policy("/maps/overview")["frame-ancestors"] == ["https://kommune.example"]
+        assert policy("/ogc")["frame-ancestors"] == ["'self'"]
+        assert policy("/maps/overview")["script-src"] == ["'self'", _sha("var a = 1;")]
+    pages["/maps/overview"] = b"<html><script>var b = 2;</script></html>"
+    assert policy("/maps/overview")["script-src"] == ["'self'", _sha("var b = 2;")]

@@ -1,8 +1,11 @@
 """Under load: refusals cost nothing but the refusal, map pages come from the page cache until
-the data changes (api/load_shedding.py, api/page_cache.py; docs/api.md "Under load")."""
+a layer they show changes (api/load_shedding.py, the app's page_cache; docs/api.md "Under
+load")."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import psycopg
@@ -71,6 +74,22 @@ def test_paths_name_their_gate_and_lane() -> None:
     assert classify("/healthz") is None and classify("/static/leaflet.js") is None
 
 
+PREMISES_ITEMS = "/ogc/collections/premises/items?limit=1"
+
+
+def committed_and_seen(client: TestClient, write: Callable[[], None]) -> None:
+    """``write()`` (a commit outside the worker, as ``geoplan import`` or another worker makes)
+    and wait until the worker's data versions have seen it: its notification reaches the
+    worker's ``LISTEN`` within moments (api/conditional.py). Watched on a route that keeps no
+    page (the premises items' tag), so the page cache's counts stay the page requests' own."""
+    before = client.get(PREMISES_ITEMS).headers["etag"]
+    write()
+    deadline = time.monotonic() + 5
+    while client.get(PREMISES_ITEMS).headers["etag"] == before:
+        assert time.monotonic() < deadline, "the write never reached the worker"
+        time.sleep(0.05)
+
+
 def _office_address(url: str, html: str) -> tuple[str, str]:
     with psycopg.connect(db.conninfo(url)) as conn:
         rows = conn.execute(
@@ -98,11 +117,15 @@ def test_a_map_page_is_built_once_and_built_again_after_a_write(loaded_db: str) 
         assert cache.misses == 2
 
         premises_id, address = _office_address(loaded_db, first.text)
-        with db.transaction(loaded_db) as conn:
-            conn.execute(
-                "UPDATE premises SET address = 'Hurtigbufferveien 7' WHERE id = %s",
-                (premises_id,),
-            )
+
+        def write() -> None:
+            with db.transaction(loaded_db) as conn:
+                conn.execute(
+                    "UPDATE premises SET address = 'Hurtigbufferveien 7' WHERE id = %s",
+                    (premises_id,),
+                )
+
+        committed_and_seen(client, write)
         third = client.get(path)
         assert (cache.hits, cache.misses) == (1, 3)
         assert "Hurtigbufferveien 7" in third.text

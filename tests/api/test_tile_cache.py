@@ -15,6 +15,7 @@ from api.app import create_app
 from geoplan.auth import keys
 from geoplan.config import Settings
 from geoplan.store import db
+from tests.api.test_load_shedding import committed_and_seen
 from tests.api.test_tiles_api import tile_of, url
 
 
@@ -109,7 +110,10 @@ def test_bad_queries_are_refused_every_time(loaded_db):
         assert len(client.app.state.tile_cache) == 0
 
 
-def test_the_overview_page_is_kept_until_anything_is_committed(loaded_db):
+def test_the_overview_page_is_kept_until_a_layer_it_shows_changes(loaded_db):
+    with psycopg.connect(db.conninfo(loaded_db)) as conn:
+        key, _ = keys.create_key(conn, "saksbehandler", "write")
+        conn.commit()
     with app(loaded_db) as client:
         cache = client.app.state.page_cache
         first = client.get("/")
@@ -117,6 +121,18 @@ def test_the_overview_page_is_kept_until_anything_is_committed(loaded_db):
         again = client.get("/")
         assert again.text == first.text and cache.hits == 1
         assert client.get("/?kommune=3222").status_code == 200 and cache.hits == 1  # own entry
-        with psycopg.connect(db.conninfo(loaded_db)) as conn:  # any commit, from anywhere
-            conn.execute("UPDATE premises SET address = 'Snapshotgata 9' WHERE id = 'sample-001'")
+        # an assessment stored: a layer the map does not show, so the page stays warm
+        case = {"site": {"type": "Point", "coordinates": [10.95, 59.93]}, "use": "office",
+                "floor_area_m2": 500}  # fmt: skip
+        r = client.post("/assessments", json=case, headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 201, r.text
+        assert client.get("/").text == first.text and cache.hits == 2
+
+        def write() -> None:  # a commit from anywhere to a layer the map shows
+            with psycopg.connect(db.conninfo(loaded_db)) as conn:
+                conn.execute(
+                    "UPDATE premises SET address = 'Snapshotgata 9' WHERE id = 'sample-001'"
+                )
+
+        committed_and_seen(client, write)
         assert "Snapshotgata 9" in client.get("/").text
