@@ -35,6 +35,7 @@ from api.routers import (
     tiles,
 )
 from api.static_files import VendoredStatic
+from api.warm_tiles import WarmTiles
 from geoplan.config import Settings, get_settings
 
 OPEN_PATHS = ("/premises/searches",)
@@ -103,6 +104,8 @@ def create_app(
         settings.tile_cache_mb * 1_000_000, DataVersionsSource(data_versions)
     )
     app.add_middleware(InvalidateOnWrite, cache=app.state.tile_cache)
+    # a kept tile is answered before routing (innermost: every header below is still added)
+    app.add_middleware(WarmTiles, cache=app.state.tile_cache, max_age_s=settings.tile_max_age_s)
     for module in (
         health,
         ogc,

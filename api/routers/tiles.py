@@ -22,6 +22,7 @@ import psycopg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from api import warm_tiles
 from api.answer_cache import AnswerCache
 from api.deps import get_conn, read_connection
 from geoplan import ogc
@@ -311,13 +312,15 @@ async def tile(
     tiles.check_tile_matrix_set(tileMatrixSetId)
     address = tiles.parse_tile(tileMatrix, tileRow, tileCol)
     query = request.query_params
-    # a tile made before is sent again while its layer's data version is the same; the key
-    # holds the whole query, so only a query that once passed validation is ever found
+    # a tile made before is sent again while its layer's data version is the same (a warm one
+    # already by api/warm_tiles.py, before routing); the key holds the whole query, so only a
+    # query that once passed validation is ever found
     cache: AnswerCache = request.app.state.tile_cache
-    key = await cache.key(
-        request, (layer.name,), layer.name, address, tuple(sorted(query.multi_items()))
-    )
-    kept = cache.get(key)
+    key = request.scope.get(warm_tiles.LOOKED_UP)
+    kept = None
+    if key is None:
+        key = await warm_tiles.tile_key(cache, request, layer, address)
+        kept = cache.get(key)
     if kept is not None:
         data, tag = kept
     else:
@@ -332,10 +335,6 @@ async def tile(
             data = await tiles.query_tile_async(conn, stmt)
         tag = tiles.etag(data)
         cache.put(key, (data, tag), len(data) + 200)
-    max_age = request.app.state.settings.tile_max_age_s
-    headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
-    if tiles.not_modified(request.headers.get("if-none-match"), tag):
-        return Response(status_code=304, headers=headers)
-    if not data:
-        return Response(status_code=204, headers=headers)
-    return Response(data, media_type=tiles.MVT, headers=headers)
+    return warm_tiles.tile_response(
+        data, tag, request.app.state.settings.tile_max_age_s, request.headers.get("if-none-match")
+    )
