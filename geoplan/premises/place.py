@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -209,16 +210,73 @@ _TOUCHES_REGION = f"""
     FROM (SELECT ST_GeomFromWKB(%(wkb)s, {STORAGE_SRID}) AS g) g"""
 
 
-def _touches_region(conn: psycopg.Connection, geom: BaseGeometry) -> bool:
+def _region_params(geom: BaseGeometry) -> dict[str, Any]:
     x0, y0, x1, y1 = FALLBACK_BOX_25833
     params = {"wkb": shapely.to_wkb(geom), "m": get_settings().region_margin_m}
-    params |= {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
-    return bool(conn.execute(_TOUCHES_REGION, params).fetchone()[0])
+    return params | {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
+
+
+def _touches_region(conn: psycopg.Connection, geom: BaseGeometry) -> bool:
+    return bool(conn.execute(_TOUCHES_REGION, _region_params(geom)).fetchone()[0])
+
+
+async def _touches_region_async(conn: psycopg.AsyncConnection, geom: BaseGeometry) -> bool:
+    cur = await conn.execute(_TOUCHES_REGION, _region_params(geom))
+    return bool((await cur.fetchone())[0])
 
 
 def _near_point(lon: float, lat: float) -> BaseGeometry:
     x, y = _to_storage(CRS84_SRS).transform(lon, lat)
     return shapely.Point(x, y)
+
+
+_OUTSIDE = "lies outside the served municipality and the region around it"
+
+
+@dataclass(frozen=True)
+class _RegionCheck:
+    """A place filter read well, still to be found near the served region (a query)."""
+
+    field: str
+    geom: BaseGeometry
+    message: str
+    swapped: BaseGeometry | None = None  # near= read as lat,lon: the hint's check
+
+
+def _read_place(
+    within: Any, within_crs: Any, near: Any, radius_m: Any
+) -> list[tuple[str, str] | _RegionCheck]:
+    """Every problem of reading the place filters, in order, and the region checks left (in
+    their place in that order): what :func:`place_problems` needs no database for."""
+    out: list[tuple[str, str] | _RegionCheck] = []
+    if within_crs is not None and within is None:
+        out.append(("within_crs", "is the CRS of within; give within too"))
+    if within is not None:
+        if not isinstance(within, str) or "\x00" in within:
+            out.append(("within", "must be GeoJSON or WKT text"))
+        else:
+            try:
+                geom = read_within(within, within_crs)
+            except ValidationError as exc:
+                out.append((exc.field or "within", str(exc)))
+            else:
+                out.append(
+                    _RegionCheck("within", geom, f"{_OUTSIDE} (wrong CRS, or lat/lon swapped?)")
+                )
+    if radius_m is not None and near is None:
+        out.append(("radius_m", "is the radius around near; give near=lon,lat too"))
+    if near is not None:
+        if not isinstance(near, str):
+            out.append(("near", "must be lon,lat text"))
+        else:
+            try:
+                lon, lat = read_near(near)
+            except ValidationError as exc:
+                out.append(("near", str(exc)))
+            else:
+                swapped = _near_point(lat, lon) if -90 <= lon <= 90 else None
+                out.append(_RegionCheck("near", _near_point(lon, lat), _OUTSIDE, swapped))
+    return out
 
 
 def place_problems(
@@ -232,46 +290,34 @@ def place_problems(
     unknown CRS, or away from the served region (the municipality and
     ``settings.region_margin_m`` around it)."""
     problems: list[tuple[str, str]] = []
-    if within_crs is not None and within is None:
-        problems.append(("within_crs", "is the CRS of within; give within too"))
-    if within is not None:
-        if not isinstance(within, str) or "\x00" in within:
-            problems.append(("within", "must be GeoJSON or WKT text"))
-        else:
-            try:
-                geom = read_within(within, within_crs)
-            except ValidationError as exc:
-                problems.append((exc.field or "within", str(exc)))
-            else:
-                if not _touches_region(conn, geom):
-                    problems.append(
-                        (
-                            "within",
-                            "lies outside the served municipality and the "
-                            "region around it (wrong CRS, or lat/lon swapped?)",
-                        )
-                    )
-    if radius_m is not None and near is None:
-        problems.append(("radius_m", "is the radius around near; give near=lon,lat too"))
-    if near is not None:
-        if not isinstance(near, str):
-            problems.append(("near", "must be lon,lat text"))
-        else:
-            try:
-                lon, lat = read_near(near)
-            except ValidationError as exc:
-                problems.append(("near", str(exc)))
-            else:
-                if not _touches_region(conn, _near_point(lon, lat)):
-                    swapped = -90 <= lon <= 90 and _touches_region(conn, _near_point(lat, lon))
-                    hint = "; did you give lat,lon? near is lon,lat" if swapped else ""
-                    problems.append(
-                        (
-                            "near",
-                            f"lies outside the served municipality and the region around it{hint}",
-                        )
-                    )
+    for item in _read_place(within, within_crs, near, radius_m):
+        if not isinstance(item, _RegionCheck):
+            problems.append(item)
+        elif not _touches_region(conn, item.geom):
+            swapped = item.swapped is not None and _touches_region(conn, item.swapped)
+            problems.append((item.field, item.message + (_SWAPPED if swapped else "")))
     return problems
+
+
+async def place_problems_async(
+    conn: psycopg.AsyncConnection,
+    within: Any,
+    within_crs: Any,
+    near: Any,
+    radius_m: Any,
+) -> list[tuple[str, str]]:
+    """:func:`place_problems` on an asyncio connection (the API's tile route)."""
+    problems: list[tuple[str, str]] = []
+    for item in _read_place(within, within_crs, near, radius_m):
+        if not isinstance(item, _RegionCheck):
+            problems.append(item)
+        elif not await _touches_region_async(conn, item.geom):
+            swapped = item.swapped is not None and await _touches_region_async(conn, item.swapped)
+            problems.append((item.field, item.message + (_SWAPPED if swapped else "")))
+    return problems
+
+
+_SWAPPED = "; did you give lat,lon? near is lon,lat"
 
 
 # -- the predicates -----------------------------------------------------------------------------
@@ -309,3 +355,23 @@ def place_where(
         params |= {"place_x": point.x, "place_y": point.y, "place_r": radius}
         params |= {"place_lon": lon, "place_lat": lat}
     return where, params
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def place_condition(
+    within: str | None,
+    within_crs: str | None,
+    near: str | None,
+    radius_m: float | None,
+    alias: str = "t",
+) -> tuple[str, list[Any]]:
+    """:func:`place_where` as one condition with positional parameters (``%s``), for statements
+    built that way (the vector tiles, :mod:`geoplan.ogc.tiles`); ``("true", [])`` for none."""
+    where, named = place_where(within, within_crs, near, radius_m, alias)
+    if not where:
+        return "true", []
+    sql = " AND ".join(where)
+    params = [named[m] for m in _NAMED.findall(sql)]
+    return _NAMED.sub("%s", sql), params
