@@ -386,9 +386,11 @@ class PremisesCount:
 
 def premises_count(conn: psycopg.Connection) -> PremisesCount:
     """The vacant (available) premises the overview draws: the count decides whether it carries
-    them inline or loads them as vector tiles."""
+    them inline or loads them as vector tiles. Read from the counts kept by triggers
+    (``premises_counts``): counting 10⁶ listings took 0.3–0.45 s of every render."""
     matched, sample = conn.execute(
-        "SELECT count(*), count(*) FILTER (WHERE sample) FROM premises WHERE status = 'available'"
+        "SELECT coalesce(sum(n), 0)::bigint, coalesce(sum(n) FILTER (WHERE sample), 0)::bigint "
+        "FROM premises_counts WHERE status = 'available'"
     ).fetchone()
     return PremisesCount(matched, sample)
 
