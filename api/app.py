@@ -34,6 +34,7 @@ from api.routers import (
     tiles,
 )
 from api.static_files import VendoredStatic
+from api.warm_tiles import WarmTiles
 from geoplan.config import Settings, get_settings
 
 GC_THRESHOLD = 50_000
@@ -115,6 +116,8 @@ def create_app(
     app.state.tile_cache = AnswerCache(settings.tile_cache_mb * 1_000_000, versions)
     app.state.page_cache = AnswerCache(settings.page_cache_mb * 1024**2, versions)
     app.add_middleware(InvalidateOnWrite, cache=app.state.tile_cache)
+    # a kept tile is answered before routing (innermost: every header below is still added)
+    app.add_middleware(WarmTiles, cache=app.state.tile_cache, max_age_s=settings.tile_max_age_s)
     for module in (
         health,
         ogc,

@@ -118,6 +118,24 @@ def measure_page(base: str) -> dict[str, dict[str, float]] | None:
             browser.close()
 
 
+def measure_pages(bases: dict[str, str], url: str) -> list[tuple[str, str, dict]] | None:
+    """The overview of each server (``bases``: name → URL) as :func:`measure_page` loads it,
+    twice: the servers alternated, and a commit between the two passes (the page made afresh)."""
+    out = []
+    for n, order in enumerate((list(bases), list(reversed(bases)))):
+        if n:
+            with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+                conn.execute("UPDATE premises SET address = address WHERE seq = (SELECT min(seq) "
+                             "FROM premises)")  # fmt: skip
+            time.sleep(0.5)  # the commit's notification reaches the workers
+        for who in order:
+            page = measure_page(bases[who])
+            if page is None:
+                return None
+            out += [(who, f"{when}, pass {n + 1}", load) for when, load in page.items()]
+    return out
+
+
 def _load_page(browser, base: str) -> dict[str, float]:
     """One load of the overview in a fresh context (no HTTP cache): sizes and seconds until the
     premises tiles of the first view are drawn."""
@@ -174,6 +192,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-tipg", action="store_true")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another geoplan tree (e.g. a worktree of main) served beside this one as "
+        "'before' on the same store: warm tiles alternated round by round, the overview page "
+        "alternated too",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("error: wrk is missing; install it with: apt-get install -y wrk")
@@ -218,6 +243,9 @@ def main(argv: list[str] | None = None) -> None:
             },
         }  # fmt: skip
         paths["uncached"] = paths["geoplan"]
+        paths["before"] = paths["geoplan"]
+        before_port = free_port()
+        before = f"http://127.0.0.1:{before_port}"
         env = {"GEOPLAN_DATABASE_URL": url, "PYTHONPATH": str(REPO_ROOT)}
         ours_cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
                     "--host", "127.0.0.1", "--port", str(ours_port), "--workers", "1",
@@ -245,6 +273,13 @@ def main(argv: list[str] | None = None) -> None:
                        home / "uncached.log")
             )  # fmt: skip
             who_runs = [("geoplan", ours), ("uncached", bare)]
+            if args.against is not None:
+                before_cmd = [str(before_port) if a == str(ours_port) else a for a in ours_cmd]
+                servers.enter_context(
+                    server(before_cmd, {**env, "PYTHONPATH": str(args.against.resolve())},
+                           f"{before}/healthz", home / "before.log", cwd=args.against)
+                )  # fmt: skip
+                who_runs.insert(0, ("before", before))
             if not args.no_tipg:
                 servers.enter_context(
                     server(tipg_cmd, tipg_env, f"{theirs}/collections", home / "tipg.log")
@@ -276,7 +311,9 @@ def main(argv: list[str] | None = None) -> None:
                         if (who, key) not in best or run.rps > best[(who, key)].rps:
                             best[(who, key)] = run
             load_tiles = _load()
-            page = measure_page(ours)
+            pages = measure_pages(
+                {"geoplan": ours, **({"before": before} if args.against else {})}, url
+            )
         print(
             f"\nsummary ({total} premises, 1 worker each, best of {args.rounds} rounds; load "
             f"average after the tiles {load_tiles}, now {_load()}); targets: warm p95 < "
@@ -284,7 +321,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         for key in sets:
             t = best.get(("tipg", key))
-            for who in ("geoplan", "uncached"):
+            for who in ("before", "geoplan", "uncached"):
+                if (who, key) not in best:
+                    continue
                 g = best[(who, key)]
                 line = (
                     f"  {key:<9} {who:<8} {g.rps:7.1f} tiles/s, p95 {g.p95_ms:6.1f} ms "
@@ -297,21 +336,20 @@ def main(argv: list[str] | None = None) -> None:
                         f"{ratio:5.1f}× ({'met' if ratio >= TARGET_RATIO else 'NOT met'})"
                     )
                 print(line, flush=True)
-        if page is None:
+        if pages is None:
             print("  overview page: playwright or chromium missing, not measured")
-        else:
-            for when, load in page.items():
-                ok_size = load["total"] < TARGET_PAGE_BYTES
-                ok_time = load["interactive_s"] < TARGET_INTERACTIVE_S
-                print(
-                    f"  overview page ({when}): document {load['document'] / 1e3:.0f} kB, "
-                    f"everything {load['total'] / 1e3:.0f} kB ({load['tiles']:.0f} premises "
-                    f"tiles, {load['tile_bytes'] / 1e3:.0f} kB) "
-                    f"({'met' if ok_size else 'NOT met'}); page received after "
-                    f"{load['response_s']:.2f} s, premises drawn after "
-                    f"{load['interactive_s']:.2f} s ({'met' if ok_time else 'NOT met'})",
-                    flush=True,
-                )
+        for who, when, load in pages or []:
+            ok_size = load["total"] < TARGET_PAGE_BYTES
+            ok_time = load["interactive_s"] < TARGET_INTERACTIVE_S
+            print(
+                f"  overview page, {who} ({when}): document {load['document'] / 1e3:.0f} kB, "
+                f"everything {load['total'] / 1e3:.0f} kB ({load['tiles']:.0f} premises "
+                f"tiles, {load['tile_bytes'] / 1e3:.0f} kB) "
+                f"({'met' if ok_size else 'NOT met'}); page received after "
+                f"{load['response_s']:.2f} s, premises drawn after "
+                f"{load['interactive_s']:.2f} s ({'met' if ok_time else 'NOT met'})",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -372,9 +372,11 @@ class PremisesCount:
 
 def premises_count(conn: psycopg.Connection) -> PremisesCount:
     """The vacant (available) premises the overview draws: the count decides whether it carries
-    them inline or loads them as vector tiles."""
+    them inline or loads them as vector tiles. Read from the counts kept by triggers
+    (``premises_counts``): counting 10⁶ listings took 0.3–0.45 s of every render."""
     matched, sample = conn.execute(
-        "SELECT count(*), count(*) FILTER (WHERE sample) FROM premises WHERE status = 'available'"
+        "SELECT coalesce(sum(n), 0)::bigint, coalesce(sum(n) FILTER (WHERE sample), 0)::bigint "
+        "FROM premises_counts WHERE status = 'available'"
     ).fetchone()
     return PremisesCount(matched, sample)
 
@@ -383,11 +385,17 @@ def premises_tile_query(q: PremisesQuery) -> dict[str, str] | None:
     """The query string that narrows premises tiles to the matches of ``q`` (OGC simple filters
     and CQL2, as ``/ogc/collections/premises/tiles/...`` takes them), or None when ``q`` names
     something tiles cannot express (a focus ``area``; the walk to a named ``hub``, which is
-    computed per search; a drawn polygon or a circle, ``within``/``near``)."""
+    computed per search). A drawn polygon or a circle (``within``, ``near``) travels as the
+    same parameters: the premises tiles take the search's place filters."""
     # the unit-level floor and the broker's name (a substring, any case) are not expressed
-    if q.area or q.hub or q.within or q.near or q.floor is not None or q.broker_org:
+    if q.area or q.hub or q.floor is not None or q.broker_org:
         return None
     params = {"status": "available"}
+    for name in ("within", "within_crs", "near"):
+        if getattr(q, name):
+            params[name] = getattr(q, name)
+    if q.near and q.radius_m is not None:
+        params["radius_m"] = repr(float(q.radius_m))
     if q.uses:
         params["uses"] = ",".join(q.uses)
     cql = []

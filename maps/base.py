@@ -33,6 +33,9 @@ from folium.template import Template
 
 from maps.assets import GEOPLAN_CSS, GEOPLAN_JS, inline_assets
 from maps.labels import METHOD_LABELS, MODE_LABELS, ROLE_LABELS, STATUS_LABELS, USE_LABELS
+from maps.rendered_text import keep_rendered_text
+
+keep_rendered_text()  # every page this package renders (maps/rendered_text.py)
 
 KARTVERKET_ATTR = '&copy; <a href="https://www.kartverket.no/">Kartverket</a> (CC BY 4.0)'
 KARTVERKET_WMTS = (

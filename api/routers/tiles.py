@@ -22,13 +22,16 @@ import psycopg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from api import warm_tiles
 from api.answer_cache import AnswerCache
 from api.deps import get_conn, read_connection
-from geoplan import ogc
+from geoplan import ogc, premises
 from geoplan.ogc import tiles
 
 JSON = "application/json"
 TILE_FILTER_PARAMS = ("filter", "filter-lang")
+PLACE_PARAMS = tuple(f.name for f in premises.PLACE_FILTERS)
+"""The search's place filters, which premises tiles take as ``/premises`` does."""
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Tiles"])
 
@@ -296,6 +299,16 @@ def tilejson(
                 "description": "cql2-text (default) or cql2-json.",
                 "schema": {"type": "string"},
             },
+            *(
+                {
+                    "name": f.name,
+                    "in": "query",
+                    "required": False,
+                    "description": f"Premises only, as on /premises: {f.help}",
+                    "schema": {"type": "number" if f.kind is float else "string"},
+                }
+                for f in premises.PLACE_FILTERS
+            ),
         ]
     },  # fmt: skip
 )
@@ -311,31 +324,38 @@ async def tile(
     tiles.check_tile_matrix_set(tileMatrixSetId)
     address = tiles.parse_tile(tileMatrix, tileRow, tileCol)
     query = request.query_params
-    # a tile made before is sent again while its layer's data version is the same; the key
-    # holds the whole query, so only a query that once passed validation is ever found
+    # a tile made before is sent again while its layer's data version is the same (a warm one
+    # already by api/warm_tiles.py, before routing); the key holds the whole query, so only a
+    # query that once passed validation is ever found
     cache: AnswerCache = request.app.state.tile_cache
-    key = await cache.key(
-        request, (layer.name,), layer.name, address, tuple(sorted(query.multi_items()))
-    )
-    kept = cache.get(key)
+    key = request.scope.get(warm_tiles.LOOKED_UP)
+    kept = None
+    if key is None:
+        key = await warm_tiles.tile_key(cache, request, layer, address)
+        kept = cache.get(key)
     if kept is not None:
         data, tag = kept
     else:
-        stmt = tiles.tile_statement(
-            layer,
-            address,
-            filters={k: v for k, v in query.items() if k not in TILE_FILTER_PARAMS},
-            filter=query.get("filter"),
-            filter_lang=query.get("filter-lang"),
-        )
+        # premises tiles take the search's place filters too (within=, near= + radius_m)
+        place = PLACE_PARAMS if layer.name == "premises" else ()
         async with read_connection(request) as conn:
+            condition = None
+            if any(name in query for name in place):
+                q = premises.query_from_params({k: query.getlist(k) for k in place if k in query})
+                condition = premises.place_condition(await premises.check_place_async(conn, q))
+            stmt = tiles.tile_statement(
+                layer,
+                address,
+                filters={
+                    k: v for k, v in query.items() if k not in TILE_FILTER_PARAMS and k not in place
+                },
+                filter=query.get("filter"),
+                filter_lang=query.get("filter-lang"),
+                condition=condition,
+            )
             data = await tiles.query_tile_async(conn, stmt)
         tag = tiles.etag(data)
         cache.put(key, (data, tag), len(data) + 200)
-    max_age = request.app.state.settings.tile_max_age_s
-    headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
-    if tiles.not_modified(request.headers.get("if-none-match"), tag):
-        return Response(status_code=304, headers=headers)
-    if not data:
-        return Response(status_code=204, headers=headers)
-    return Response(data, media_type=tiles.MVT, headers=headers)
+    return warm_tiles.tile_response(
+        data, tag, request.app.state.settings.tile_max_age_s, request.headers.get("if-none-match")
+    )

@@ -266,21 +266,27 @@ def tile_statement(
     filters: dict[str, str] | None = None,
     filter: str | None = None,
     filter_lang: str | None = None,
+    condition: tuple[str, list[Any]] | None = None,
 ) -> TileStatement:
     """Validate the filters and build the statement for ``tile`` of ``layer``.
 
     ``filters`` (``?property=value``) and ``filter`` (CQL2) narrow the features as on the
-    items page (:func:`geoplan.ogc.items.build_where`, the same checks and messages).
+    items page (:func:`geoplan.ogc.items.build_where`, the same checks and messages);
+    ``condition`` is one more, already checked, on the row ``t`` with ``%s`` parameters (the
+    API's premises place filters, :func:`geoplan.premises.place.place_condition`).
     """
     coll = layer.coll
     where = build_where(
         coll, ItemsQuery(filters=filters or {}, filter=filter, filter_lang=filter_lang)
     )
+    if condition is not None:
+        where.add(f"({condition[0]})", *condition[1])
     clustered = layer.cluster_below is not None and tile.z < layer.cluster_below
     filters = filters or {}
     if (
         clustered
         and layer.cell_table
+        and condition is None
         and not (filter or "").strip()
         and set(filters) <= CELL_FILTERS
         and tile.z <= CELL_LEVELS[-1]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -273,6 +274,7 @@ def place_problems(
     return problems
 
 
+
 # -- the predicates -----------------------------------------------------------------------------
 def place_where(
     within: str | None,
@@ -326,3 +328,23 @@ def distance_sql(alias: str = "p") -> str:
 
 DISTANCE_DECIMALS = 1
 """``distance_m`` is rounded to decimetres, as the walks are."""
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def place_condition(
+    within: str | None,
+    within_crs: str | None,
+    near: str | None,
+    radius_m: float | None,
+    alias: str = "t",
+) -> tuple[str, list[Any]]:
+    """:func:`place_where` as one condition with positional parameters (``%s``), for statements
+    built that way (the vector tiles, :mod:`geoplan.ogc.tiles`); ``("true", [])`` for none."""
+    where, named = place_where(within, within_crs, near, radius_m, alias)
+    if not where:
+        return "true", []
+    sql = " AND ".join(where)
+    params = [named[m] for m in _NAMED.findall(sql)]
+    return _NAMED.sub("%s", sql), params

@@ -369,25 +369,11 @@ def _problems(q: PremisesQuery) -> Checking[list[tuple[str, str]]]:
     that reads the database (``kommune``, ``area``, ``hub``, the place filters) through
     :mod:`geoplan.premises.lookups`, so it runs on either kind of connection.
     """
-    problems: list[tuple[str, str]] = []
+    problems = _number_problems(q, SEARCH_FILTERS)
 
     def bad(name: str, message: str) -> None:
         problems.append((name, message))
 
-    for f in SEARCH_FILTERS:
-        if f.kind is not float:
-            continue
-        value = getattr(q, f.attr)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            bad(f.attr, "must be a number")
-        elif not math.isfinite(value):
-            bad(f.attr, "must be a finite number")
-        elif f.minimum is not None and value < f.minimum:
-            bad(f.attr, f"must be ≥ {f.minimum:g}")
-        elif f.maximum is not None and value > f.maximum:
-            bad(f.attr, f"must be ≤ {number_text(f.maximum)}")
     if (
         not problems
         and q.min_area_m2 is not None
@@ -444,6 +430,50 @@ def _problems(q: PremisesQuery) -> Checking[list[tuple[str, str]]]:
     problems += yield from place.place_problems(q.within, q.within_crs, q.near, q.radius_m)
     problems.extend(_field_problems(q))
     return problems
+
+
+def _number_problems(q: PremisesQuery, filters: Iterable[SearchFilter]) -> list[tuple[str, str]]:
+    """The number filters among ``filters`` that are no finite number within their bounds."""
+    problems: list[tuple[str, str]] = []
+    for f in filters:
+        if f.kind is not float:
+            continue
+        value = getattr(q, f.attr)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append((f.attr, "must be a number"))
+        elif not math.isfinite(value):
+            problems.append((f.attr, "must be a finite number"))
+        elif f.minimum is not None and value < f.minimum:
+            problems.append((f.attr, f"must be ≥ {f.minimum:g}"))
+        elif f.maximum is not None and value > f.maximum:
+            problems.append((f.attr, f"must be ≤ {number_text(f.maximum)}"))
+    return problems
+
+
+PLACE_FILTERS: tuple[SearchFilter, ...] = tuple(
+    f for f in SEARCH_FILTERS if f.attr in ("within", "within_crs", "near", "radius_m")
+)
+"""The filters saying where to look (:mod:`geoplan.premises.place`): the ones the premises
+vector tiles take besides their own (``api/routers/tiles.py``)."""
+
+
+async def check_place_async(conn: psycopg.AsyncConnection, q: PremisesQuery) -> PremisesQuery:
+    """:func:`check_query`'s checks of the place filters of ``q`` (:data:`PLACE_FILTERS`; the
+    others are not looked at), on an asyncio connection; errors named as users type them."""
+    problems = _number_problems(q, PLACE_FILTERS)
+    problems += await answer_async(
+        conn, place.place_problems(q.within, q.within_crs, q.near, q.radius_m)
+    )
+    _raise_if_any([{"field": _BY_FIELD[attr].name, "message": m} for attr, m in problems])
+    return q
+
+
+def place_condition(q: PremisesQuery, alias: str = "t") -> tuple[str, list[Any]]:
+    """The place filters of a checked ``q`` as one SQL condition on the row ``alias`` with
+    positional parameters (:func:`geoplan.premises.place.place_condition`)."""
+    return place.place_condition(q.within, q.within_crs, q.near, q.radius_m, alias)
 
 
 def _field_problems(q: PremisesQuery) -> list[tuple[str, str]]:

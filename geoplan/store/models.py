@@ -297,7 +297,8 @@ class Premises(Kommunenummer, Provenance, Base):
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
     # The position in CRS84 as a PostgreSQL point, for index-only CRS84 bbox scans (GiST index
-    # premises_lonlat_gist INCLUDE (id, seq), made by migration 0003 like the other GiST indexes).
+    # premises_lonlat_gist, made by migration 0003 like the other GiST indexes, INCLUDE (id, seq);
+    # since migration 0017 INCLUDE every column a premises vector tile carries as well).
     lonlat = mapped_column(
         _Point(),
         Computed(
@@ -456,6 +457,20 @@ class PremisesTileCell(Base):
         _finite("premises_tile_cells", "sx"),
         _finite("premises_tile_cells", "sy"),
     )
+
+
+class PremisesCount(Base):
+    """How many premises there are per ``status`` and ``sample``: what the overview says and
+    how it decides between inline premises and tiles, without counting a million listings.
+
+    Written only by the triggers of migration 0017 (every INSERT, UPDATE, DELETE and
+    TRUNCATE of ``premises``); a combination with none has no row.
+    """
+
+    __tablename__ = "premises_counts"
+    status: Mapped[str] = mapped_column(Text, primary_key=True)
+    sample: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 # The view ``premises_annotated`` (created by migration 0002, recreated with ``lonlat`` by 0003,

@@ -79,6 +79,42 @@ def test_a_warm_tile_is_sent_from_memory_and_an_api_write_replaces_it(loaded_db)
         assert total(fewer.content) == total(counts.content) - 1
 
 
+def test_a_warm_tile_answered_before_routing_has_the_routes_headers(loaded_db):
+    """api/warm_tiles.py answers kept tiles without the router: the answer must be the one the
+    route gives — body, ETag, caching, CORS, the coding's tag suffix, 304 and 204 alike."""
+    z, x, y = sample_tile(loaded_db)
+    empty = url("premises", 16, 0, 0)  # in the Pacific: no premises, 204
+    path = url("premises", z, x, y, "status=available")
+
+    def seen(client: TestClient, target: str, **headers: str) -> tuple:
+        r = client.get(target, headers=headers)
+        kept = {k: v for k, v in r.headers.items() if k != "date"}
+        return r.status_code, kept, r.content
+
+    variants = [
+        {"accept-encoding": "identity"},
+        {"accept-encoding": "gzip", "origin": "https://kart.example"},
+    ]
+    with app(loaded_db) as client:
+        cache = client.app.state.tile_cache
+        for target in (path, empty):
+            for headers in variants:
+                client.app.state.tile_cache.clear()
+                made = seen(client, target, **headers)
+                hits = cache.hits
+                assert seen(client, target, **headers) == made
+                assert cache.hits == hits + 1
+            tag = made[1]["etag"]
+            assert seen(client, target, **{"if-none-match": tag})[0] == 304
+        assert seen(client, empty)[0] == 204
+        assert made[1]["access-control-allow-origin"]
+        # the same address read by the route after a miss counts one miss, not two
+        cache.clear()
+        misses = cache.misses
+        client.get(url("premises", z, x, y, "status=withdrawn"))
+        assert cache.misses == misses + 1
+
+
 def test_a_write_the_worker_cannot_see_shows_within_the_snapshot_interval(loaded_db):
     z, x, y = sample_tile(loaded_db)
     with app(loaded_db) as client:

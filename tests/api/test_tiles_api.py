@@ -4,6 +4,8 @@ and checked against the database, queried independently with PostGIS's own tile 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import time
 
@@ -401,3 +403,95 @@ def test_search_filters_become_tile_filters_that_match_the_search(client, loaded
         if r.status_code == 200:
             seen |= {f["properties"]["id"] for f in decode(r.content, "premises")}
     assert seen == expected
+
+
+# -- premises: the search's place filters ---------------------------------------------------------
+def _place_queries(conn: psycopg.Connection) -> list:
+    from geoplan.premises import PremisesQuery
+
+    lon, lat = conn.execute(
+        "SELECT lonlat[0], lonlat[1] FROM premises WHERE id = 'sample-001'"
+    ).fetchone()
+    d = 0.01
+    square = f"POLYGON(({lon - d} {lat - d}, {lon + d} {lat - d}, {lon + d} {lat + d}, " \
+             f"{lon - d} {lat + d}, {lon - d} {lat - d}))"  # fmt: skip
+    x, y = conn.execute(
+        "SELECT ST_X(g), ST_Y(g) FROM ST_Transform(ST_SetSRID(ST_MakePoint(%s, %s), 4326), "
+        "25833) g",
+        (lon, lat),
+    ).fetchone()
+    utm = json.dumps({"type": "Polygon", "coordinates": [[
+        [x - 900, y - 600], [x + 900, y - 600], [x + 900, y + 600], [x - 900, y + 600],
+        [x - 900, y - 600]]]})  # fmt: skip
+    return [
+        PremisesQuery(within=square),
+        PremisesQuery(within=utm, within_crs="EPSG:25833", uses=["office"]),
+        PremisesQuery(near=f"{lon},{lat}", radius_m=700),
+        PremisesQuery(near=f"{lon},{lat}"),  # the default radius
+    ]
+
+
+def test_place_filters_in_tiles_match_the_search(client, loaded_db):
+    """within= and near= + radius_m on premises tiles: single premises and clusters hold
+    exactly what the search with the same place finds (and nothing outside it)."""
+    from geoplan import mapdata
+    from geoplan.premises import MAX_LIMIT, search
+
+    with psycopg.connect(db.conninfo(loaded_db)) as conn:
+        add_premises(conn, 2000)
+        conn.commit()
+        queries = _place_queries(conn)
+        positions = list(conn.execute("SELECT id, lonlat[0], lonlat[1] FROM premises"))
+        checked = 0
+        for q in queries:
+            params = mapdata.premises_tile_query(q)
+            assert params is not None and ("within" in params or "near" in params)
+            found = search(conn, dataclasses.replace(q, limit=MAX_LIMIT))
+            expected = set(found.features["id"])
+            assert len(expected) == found.number_matched
+            assert 0 < len(expected) < len(positions)
+            seen: set[str] = set()
+            for x, y in {tile_of(lon, lat, 16) for i, lon, lat in positions if i in expected}:
+                r = client.get(url("premises", 16, x, y), params=params)
+                assert r.status_code in (200, 204), r.text
+                if r.status_code == 200:
+                    seen |= {f["properties"]["id"] for f in decode(r.content, "premises")}
+            assert seen == expected, q
+            # clusters: the counts of the tiles covering the place sum to the matches
+            total = 0
+            for x, y in {tile_of(lon, lat, 13) for i, lon, lat in positions if i in expected}:
+                r = client.get(url("premises", 13, x, y), params=params)
+                assert r.status_code in (200, 204), r.text
+                if r.status_code == 200:
+                    total += sum(f["properties"]["count"] for f in decode(r.content, "premises"))
+            assert total == len(expected), q
+            checked += 1
+    assert checked == len(queries)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("within=POLYGON((1 2, 3 4))", "within"),
+        ("within=not%20a%20polygon", "within"),
+        ("within=POLYGON((0%200,%201%200,%201%201,%200%201,%200%200))", "within"),  # far away
+        ("within_crs=EPSG:25833", "within_crs"),
+        ("near=10.95", "near"),
+        ("near=59.93,10.95", "near"),  # lat,lon
+        ("near=10.95,59.93&radius_m=abc", "radius_m"),
+        ("near=10.95,59.93&radius_m=1e9", "radius_m"),
+        ("radius_m=100", "radius_m"),
+    ],
+)
+def test_bad_place_filters_on_tiles_are_400_naming_the_parameter(client, query, field):
+    for _ in range(2):  # refused every time, never kept
+        r = client.get(url("premises", 16, 34764, 19070, query))
+        assert r.status_code == 400, r.text
+        assert r.headers["content-type"] == PROBLEM
+        assert field in [e["field"] for e in r.json()["errors"]], r.json()
+    assert len(client.app.state.tile_cache) == 0
+
+
+def test_place_filters_are_premises_filters_only(client):
+    r = client.get(url("areas", 12, 2193, 1191, "near=10.95,59.93"))
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "near"

@@ -191,3 +191,50 @@ def test_premises_fields_upgrade_keeps_listings_as_single_spaces(make_database) 
     db.downgrade("0010", url=url)
     with psycopg.connect(db.conninfo(url)) as conn:
         assert conn.execute("SELECT head FROM premises_features").fetchone()[0] == before
+
+
+def test_tile_reads_upgrade_counts_the_listings_there_and_keeps_counting(make_database) -> None:
+    """Upgrading a 0015 store with listings: premises_counts holds their counts, the triggers
+    keep them exact through inserts, updates, deletes and TRUNCATE; the tile index covers the
+    tile's columns; downgrading restores 0003's index."""
+    url = make_database()
+    db.upgrade("0015", url=url)
+    insert = (
+        "INSERT INTO premises (id, address, uses, floor_area_m2, source, sample, status, geom) "
+        "SELECT 'p' || i, 'Storgata ' || i, ARRAY['office'], 100 + i, 'test', i %% 3 = 0, "
+        "CASE WHEN i %% 5 = 0 THEN 'withdrawn' ELSE 'available' END, "
+        "ST_SetSRID(ST_MakePoint(273962 + i, 6650157), 25833) FROM generate_series(1, %s) i"
+    )
+    truth = "SELECT status, sample, count(*) FROM premises GROUP BY 1, 2 ORDER BY 1, 2"
+    kept = "SELECT status, sample, n FROM premises_counts ORDER BY 1, 2"
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        conn.execute(insert, (30,))
+    db.upgrade(url=url)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        index = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'premises_lonlat_gist'"
+        ).fetchone()[0]
+        assert "INCLUDE (id, seq, address, uses" in index and "sample)" in index
+        assert conn.execute(kept).fetchall() == conn.execute(truth).fetchall()
+        assert len(conn.execute(kept).fetchall()) == 4
+        for statement in (
+            "UPDATE premises SET status = 'withdrawn' WHERE id IN ('p1', 'p2', 'p3')",
+            "UPDATE premises SET sample = NOT sample WHERE id LIKE 'p1%'",
+            "UPDATE premises SET address = 'Ny 1' WHERE id = 'p4'",  # moves no count
+            "DELETE FROM premises WHERE id IN ('p6', 'p9', 'p12')",
+            "DELETE FROM premises WHERE status = 'withdrawn' AND sample",  # a combination empties
+        ):
+            conn.execute(statement)
+            assert conn.execute(kept).fetchall() == conn.execute(truth).fetchall(), statement
+        assert all(n > 0 for *_, n in conn.execute(kept))
+        conn.execute("TRUNCATE premises CASCADE")
+        assert conn.execute(kept).fetchall() == []
+        conn.execute(insert.replace("'p' || i", "'q' || i"), (7,))
+        assert conn.execute(kept).fetchall() == conn.execute(truth).fetchall()
+    db.downgrade("0015", url=url)
+    with psycopg.connect(db.conninfo(url)) as conn:
+        index = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'premises_lonlat_gist'"
+        ).fetchone()[0]
+        assert index.endswith("INCLUDE (id, seq)")
+        assert "premises_counts" not in _tables(url)

@@ -129,3 +129,71 @@ def test_search_map_past_the_threshold_draws_all_matches_as_tiles(tiled_server, 
     assert all("uses=office" in u and "filter=walk_min" in u for u in tile_urls)
     assert page.locator("#gp-results tbody tr").count() > 0  # the table lists the page
     assert_only_tiles_failed(page)
+
+
+@pytest.fixture
+def low_threshold_server(loaded_db: str) -> Iterator[str]:
+    settings = Settings(database_url=loaded_db, map_tiles_threshold=2)
+    with live_server(loaded_db, free_port(), settings) as base:
+        yield base
+
+
+def test_a_drawn_area_search_past_the_threshold_draws_from_tiles_inside_it(
+    low_threshold_server,
+    page,  # noqa: F811
+    loaded_db,
+):
+    """Draw a rectangle on the search map (Leaflet.draw, as a user does): past the threshold the
+    matches come as tiles asked for with the area (within=), and the tiles hold exactly the
+    premises the search finds inside it — not the others on the map."""
+    import httpx
+
+    base = low_threshold_server
+    with psycopg.connect(db.conninfo(loaded_db)) as conn:
+        lon, lat = conn.execute(
+            "SELECT lonlat[0], lonlat[1] FROM premises WHERE id = 'sample-001'"
+        ).fetchone()
+        available = conn.execute(
+            "SELECT count(*) FROM premises WHERE status = 'available'"
+        ).fetchone()[0]
+        for d in (0.004, 0.006, 0.008, 0.012, 0.016, 0.024, 0.03):
+            inside = conn.execute(
+                "SELECT count(*) FROM premises WHERE status = 'available' AND lonlat <@ "
+                "box(point(%s, %s), point(%s, %s))",
+                (lon - d, lat - d / 2, lon + d, lat + d / 2),
+            ).fetchone()[0]
+            if 6 <= inside < available:  # a drag may draw a little less than asked
+                break
+    assert 6 <= inside < available
+    tile_urls: list[str] = []
+    page.on("response", lambda r: TILES in r.url and tile_urls.append(r.url))
+    page.goto(base + "/maps/premises", wait_until="load")
+    page.wait_for_function(READY, timeout=20_000)
+    page.click("#gp-draw-rectangle")
+    south_west, north_east = (
+        point_of(page, lat - d / 2, lon - d),
+        point_of(page, lat + d / 2, lon + d),
+    )
+    page.mouse.move(south_west["x"], south_west["y"])
+    page.mouse.down()
+    page.mouse.move(north_east["x"], north_east["y"], steps=8)
+    tile_urls.clear()
+    with page.expect_navigation():
+        page.mouse.up()
+    page.wait_for_function(READY, timeout=20_000)
+    assert "within=" in page.url
+    polygon = httpx.QueryParams(page.url.split("?", 1)[1])["within"]
+    matched = httpx.get(base + "/premises", params={"within": polygon}).json()["numberMatched"]
+    assert 2 < matched < available  # the drawn area, not the whole map
+    assert tile_urls and all("within=" in u for u in tile_urls)
+    drawn_total = page.evaluate(
+        f"(() => {{ const map = {MAP}, layer = window.geoplanLayers.premises; let n = 0;"
+        " for (const key in layer._vectorTiles) {"
+        "  if (+key.split(':')[2] !== map.getZoom()) continue;"
+        "  for (const f of Object.values(layer._vectorTiles[key]._features || {}))"
+        "   n += f.feature.properties.count || 1; }"
+        " return n; })()"
+    )
+    assert drawn_total == matched
+    assert page.locator("#gp-results tbody tr").count() > 0
+    assert_only_tiles_failed(page)
