@@ -274,7 +274,6 @@ def place_problems(
     return problems
 
 
-
 # -- the predicates -----------------------------------------------------------------------------
 def place_where(
     within: str | None,

@@ -194,11 +194,11 @@ def test_premises_fields_upgrade_keeps_listings_as_single_spaces(make_database) 
 
 
 def test_tile_reads_upgrade_counts_the_listings_there_and_keeps_counting(make_database) -> None:
-    """Upgrading a 0015 store with listings: premises_counts holds their counts, the triggers
+    """Upgrading a 0016 store with listings: premises_counts holds their counts, the triggers
     keep them exact through inserts, updates, deletes and TRUNCATE; the tile index covers the
     tile's columns; downgrading restores 0003's index."""
     url = make_database()
-    db.upgrade("0015", url=url)
+    db.upgrade("0016", url=url)
     insert = (
         "INSERT INTO premises (id, address, uses, floor_area_m2, source, sample, status, geom) "
         "SELECT 'p' || i, 'Storgata ' || i, ARRAY['office'], 100 + i, 'test', i %% 3 = 0, "
@@ -231,7 +231,7 @@ def test_tile_reads_upgrade_counts_the_listings_there_and_keeps_counting(make_da
         assert conn.execute(kept).fetchall() == []
         conn.execute(insert.replace("'p' || i", "'q' || i"), (7,))
         assert conn.execute(kept).fetchall() == conn.execute(truth).fetchall()
-    db.downgrade("0015", url=url)
+    db.downgrade("0016", url=url)
     with psycopg.connect(db.conninfo(url)) as conn:
         index = conn.execute(
             "SELECT indexdef FROM pg_indexes WHERE indexname = 'premises_lonlat_gist'"
