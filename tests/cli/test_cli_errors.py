@@ -25,7 +25,7 @@ CASES: list[tuple[list[str], str]] = [
     ),
     (
         ["premises", "search", "--sort", "nonsense"],
-        "error: --sort: 'nonsense' is not one of 'walk', 'area', 'rent', 'updated'",
+        "error: --sort: 'nonsense' is not one of 'walk', 'area', 'rent', 'updated', 'distance'",
     ),
     (
         ["premises", "search", "--min-area", "big"],

@@ -143,9 +143,11 @@ def test_api_features_and_records_carry_the_descriptions_fields(loaded_db):
         "units",
     ]
     assert set(record["properties"]) == {*PREMISES.names(*RECORD_ROLES), "units"}
+    # and, in a search sorted by distance (only there), its distance_m
     assert list(schema["PremisesOutProperties"]["properties"]) == [
         *PREMISES.names(*API_ORDER),
         "units",
+        "distance_m",
     ]
     writable = [*(c.name for c in PREMISES.writable), "units"]
     assert [
