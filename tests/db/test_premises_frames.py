@@ -10,7 +10,7 @@ import csv
 import importlib
 import io
 import math
-from datetime import date, datetime
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -20,21 +20,14 @@ from geoplan import mapdata
 from geoplan.cli import app
 from geoplan.premises import PremisesQuery, check_query, search
 from maps.search import render_premises_map
+from tests.db.test_premises_search_table import QUERIES as FAST_PATH_QUERIES
 
 search_module = importlib.import_module("geoplan.premises.search")
 
 QUERIES = [
-    PremisesQuery(),
-    PremisesQuery(uses=["office"], max_walk_min=15),
-    PremisesQuery(uses=["office", "retail"], sort="area", limit=7, offset=3),
-    PremisesQuery(min_area_m2=300, max_area_m2=2000, sort="rent"),
-    PremisesQuery(max_rent_nok_m2=2000, sort="updated", limit=5, offset=10),
-    PremisesQuery(kommune=["3222"], available_by=date(2026, 6, 1)),
-    PremisesQuery(area="visperud", sort="area"),
-    PremisesQuery(include_withdrawn=True, max_walk_min=8, sort="rent"),
+    *FAST_PATH_QUERIES,  # the fast path's own comparisons (tests/db/test_premises_search_table.py)
     PremisesQuery(hub="lorenskog_st", max_walk_min=20, sort="walk"),  # the listing path itself
     PremisesQuery(near="10.9548,59.9267", radius_m=1500),
-    PremisesQuery(uses=["warehouse_logistics"], offset=1000),
 ]
 ROUNDED = {"walk_m", "walk_min", "hub_walk_m", "hub_walk_min"}
 """Values the search rounds to one decimal (the listing search gives them unrounded)."""
