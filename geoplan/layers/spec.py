@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 
 from geoplan.vocab import (
     AREA_ROLES,
@@ -182,8 +183,12 @@ class ColumnSpec:
 
 
 def number_text(value: float) -> str:
-    """A bound as people write it: ``1000000``, ``0.5`` (not ``1e+06``)."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    """A number as people write it, and exactly the number: ``1000000``, ``0.5``, ``12345.75``
+    (not ``1e+06``, nor ``12345.8`` as ``{:g}``'s six digits would make it)."""
+    if float(value).is_integer():
+        return str(int(value))
+    text = repr(float(value))  # the shortest text that reads back as the same float
+    return format(Decimal(text), "f") if "e" in text else text
 
 
 @dataclass(frozen=True)

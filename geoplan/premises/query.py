@@ -647,7 +647,7 @@ def query_params(q: PremisesQuery, **override: Any) -> list[tuple[str, str]]:
             if v is None or v is False:
                 continue
             if isinstance(v, float):
-                text = f"{v:g}"
+                text = number_text(v)  # exact: a link or a saved search keeps the very filter
             elif isinstance(v, date):
                 text = v.isoformat()
             elif isinstance(v, bool):

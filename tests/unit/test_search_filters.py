@@ -185,3 +185,13 @@ def test_errors_name_the_filter_as_typed_and_unparsable_ones_all_at_once():
     assert str(parsed.value) == (
         "min_area_m2 must be a number, got 'abc'; limit must be a whole number, got 'x'"
     )
+
+
+@pytest.mark.parametrize("value", [12345.75, 1234567.5, 0.5, 1e-5 + 1, 2.0e-5, 999999.99])
+def test_query_params_write_numbers_exactly(value):
+    # a link to the next page, the map's form and a saved search are written by query_params:
+    # six significant digits ({:g}) turned min_area_m2=12345.75 into 12345.8, another filter
+    q = PremisesQuery(min_area_m2=value)
+    (text,) = [v for k, v in premises.query_params(q) if k == "min_area_m2"]
+    assert "e" not in text and float(text) == value
+    assert premises.query_from_params({"min_area_m2": [text]}) == q
