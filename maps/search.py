@@ -128,7 +128,7 @@ def build_premises_map(
     m.add_child(SearchArea(place))
     if place and place["area"]:
         w, so, e, n = shapely.geometry.shape(place["area"]).bounds
-        m.fit_bounds([[so, w], [n, e]])
+        base.fit_bounds(m, [[so, w], [n, e]])
     elif len(found):
         b = found.total_bounds
         pad = 0.004
