@@ -4,14 +4,13 @@ API-key auth."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from api import consistency
 from api.database import DECLINED, Server
@@ -20,7 +19,6 @@ from geoplan.auth.keys import ApiKey
 from geoplan.proximity import WalkSettings
 from geoplan.store.db import DatabaseUnavailableError
 
-C = TypeVar("C", psycopg.Connection, psycopg.AsyncConnection)
 T = TypeVar("T")
 
 
@@ -33,24 +31,13 @@ T = TypeVar("T")
 # An ``async def`` endpoint hands its database work to on_primary / on_read_connection: the
 # request waits for its slot on the event loop, then ONE crossing to the thread pool takes the
 # connection, does the work, commits and gives the connection back (api/database.py
-# Server.run). The ``yield`` dependencies get_conn / get_read_conn cost three crossings (take,
-# endpoint, give back) and remain for the ``def`` writes whose API key is checked by a
-# dependency (require_scope), where the key's 401/403 must come before the body's 422.
+# Server.run). The ``yield`` dependency get_conn costs three crossings (take, endpoint, give
+# back) and remains for the ``def`` writes whose API key is checked by a dependency
+# (require_scope), where the key's 401/403 must come before the body's 422.
 async def get_conn(request: Request) -> AsyncIterator[psycopg.Connection]:
     """A pooled connection to the primary for one request; committed when the request
     succeeds. Writes, and reads that must see the latest, take this one."""
     async with _primary(request) as conn:
-        yield conn
-
-
-async def get_read_conn(request: Request) -> AsyncIterator[psycopg.Connection]:
-    """A pooled connection for read-only work: the replica's when one is configured, reachable
-    and has replayed the client's own last write; the primary's otherwise.
-
-    Only for routes that never write, not even to a session temp table: a hot standby refuses
-    both (``on_read_connection(..., primary=True)`` for those).
-    """
-    async with _for_reading(request) as conn:
         yield conn
 
 
@@ -73,8 +60,8 @@ async def on_read_connection(
     on the primary otherwise (or when ``primary``: work a hot standby cannot do, such as
     session temp tables).
 
-    Only for work that never writes: what :func:`get_read_conn` is to a ``def`` endpoint, this
-    is to an ``async def`` one."""
+    Only for work that never writes, not even to a session temp table: a hot standby refuses
+    both."""
     work = _bound(fn, args, kwargs)
     state = request.app.state
     replica: Server | None = state.replica
@@ -113,22 +100,10 @@ async def _primary(request: Request) -> AsyncIterator[psycopg.Connection]:
 
 
 @asynccontextmanager
-async def _for_reading(request: Request) -> AsyncIterator[psycopg.Connection]:
-    if request.app.state.replica is None:
-        async with request.app.state.primary.connection(request) as conn:
-            yield conn
-        return
-    async with AsyncExitStack() as stack:
-        conn = await _from_replica(
-            request, stack, Server.connection, _replayed_sync
-        ) or await stack.enter_async_context(request.app.state.primary.connection(request))
-        yield conn
-
-
-@asynccontextmanager
 async def read_connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
     """``async with read_connection(request) as conn``: a pooled autocommit asyncio connection
-    for one request's reads, from the replica or the primary as :func:`get_read_conn` chooses.
+    for one request's reads, from the replica or the primary as :func:`on_read_connection`
+    chooses.
 
     Taken inside the endpoint rather than as a FastAPI dependency: a dependency with ``yield``
     costs an exit stack and a context manager per request, on the route that runs most. Each
@@ -141,32 +116,23 @@ async def read_connection(request: Request) -> AsyncIterator[psycopg.AsyncConnec
             yield conn
         return
     async with AsyncExitStack() as stack:
-        conn = await _from_replica(
-            request, stack, Server.read_connection, consistency.has_replayed_async
-        ) or await stack.enter_async_context(state.primary.read_connection(request))
+        conn = await _from_replica(request, stack) or await stack.enter_async_context(
+            state.primary.read_connection(request)
+        )
         yield conn
 
 
-async def _replayed_sync(conn: psycopg.Connection, lsn: int) -> bool:
-    return await run_in_threadpool(consistency.has_replayed, conn, lsn)
-
-
-async def _from_replica(
-    request: Request,
-    stack: AsyncExitStack,
-    open_connection: Callable[[Server, Request], Any],
-    replayed: Callable[[C, int], Awaitable[bool]],
-) -> C | None:
-    """A replica connection entered into ``stack``, or None when the read must go to the
-    primary: no replica, the replica down, or behind the client's own last write."""
+async def _from_replica(request: Request, stack: AsyncExitStack) -> psycopg.AsyncConnection | None:
+    """A replica's asyncio read connection entered into ``stack``, or None when the read must
+    go to the primary: no replica, the replica down, or behind the client's own last write."""
     replica: Server | None = request.app.state.replica
     if replica is None or not await replica.reach.usable():
         return None
     lsn = consistency.client_lsn(request)
     attempt = AsyncExitStack()
     try:
-        conn = await attempt.enter_async_context(open_connection(replica, request))
-        if lsn is not None and not await replayed(conn, lsn):
+        conn = await attempt.enter_async_context(replica.read_connection(request))
+        if lsn is not None and not await consistency.has_replayed_async(conn, lsn):
             await attempt.aclose()
             return None
     except (DatabaseUnavailableError, psycopg.OperationalError):
