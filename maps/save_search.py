@@ -13,29 +13,14 @@ to), and the embed mode has no panel to hold it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
-from geoplan.premises import SEARCH_FILTERS, PremisesQuery, query_params
-from geoplan.premises.saved import NOT_KEPT
+from geoplan.premises import PremisesQuery
+from geoplan.premises.saved import saved_filters
 from maps import base
 
 SAVE_JS = ("geoplan_save_js", "geoplan-save.js")
-_MANY = frozenset(f.name for f in SEARCH_FILTERS if f.many)
-
-
-def saved_filters(q: PremisesQuery) -> dict[str, Any]:
-    """The filters of the search ``q`` as ``POST /premises/searches`` takes them (names as
-    ``GET /premises``; repeatable ones as lists), without paging and order."""
-    filters: dict[str, Any] = {}
-    for name, value in query_params(q):
-        if name in NOT_KEPT:
-            continue
-        filters[name] = [*filters.get(name, []), value] if name in _MANY else value
-    return filters
-
 
 SAVE_HTML = (
     '<div class="gp-save" id="gp-save">'

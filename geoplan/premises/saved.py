@@ -75,13 +75,19 @@ def checked_filters(conn: psycopg.Connection, filters: Mapping[str, Any]) -> dic
         q = check_query(conn, query_from_params({n: filters[n] for n in kept}))
     except ValidationError as exc:
         raise _prefixed(exc) from None
-    canonical: dict[str, Any] = {}
+    return saved_filters(q)
+
+
+def saved_filters(q: PremisesQuery) -> dict[str, Any]:
+    """The filters of the search ``q`` as a saved search keeps them (and ``POST
+    /premises/searches`` takes them): names as ``GET /premises``, repeatable ones as lists,
+    without paging and order."""
+    filters: dict[str, Any] = {}
     for name, value in query_params(q):
         if name in NOT_KEPT:
             continue
-        many = name in _REPEATABLE
-        canonical[name] = [*canonical.get(name, []), value] if many else value
-    return canonical
+        filters[name] = [*filters.get(name, []), value] if name in _REPEATABLE else value
+    return filters
 
 
 def query_of(record: Mapping[str, Any], **override: Any) -> PremisesQuery:
