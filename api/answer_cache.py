@@ -23,9 +23,11 @@ A key's version is read *before* the answer is made and the counter is bumped *a
 committed, so an entry never holds data older than its version: a request racing a write
 stores what it read under the old version, which no later request asks for.
 
-The app keeps two instances on the one :class:`DataVersionsSource`: the warm tiles
-(``tile_cache``) and the rendered map pages (``page_cache``, ``api/routers/maps.py``; a page
-survives writes to layers the maps do not show, such as a stored assessment).
+The app keeps three instances on the one :class:`DataVersionsSource`: the warm tiles
+(``tile_cache``), the rendered map pages (``page_cache``, ``api/routers/maps.py``; a page
+survives writes to layers the maps do not show, such as a stored assessment) and the rows of
+the searches' lookups (``lookup_cache``, :class:`KeptLookups`: is ``area=`` a focus area, does
+``near=`` lie in the region — asked once per version of the reference layers, not per search).
 
 Entries are bounded by bytes (``GEOPLAN_TILE_CACHE_MB``, least recently used out first); 0
 turns the cache off. One cache per worker process; nothing is shared or persisted.
@@ -231,3 +233,20 @@ class InvalidateOnWrite:
             await self.app(scope, receive, send)
         finally:
             self.cache.versions.written()
+
+
+class KeptLookups:
+    """The rows of a search's lookups (:class:`geoplan.premises.lookups.Known`) kept in an
+    :class:`AnswerCache` under ``version``, a key of :data:`~geoplan.premises.lookups.
+    LOOKUP_LAYERS` (:meth:`AnswerCache.key`)."""
+
+    def __init__(self, cache: AnswerCache, version: Hashable) -> None:
+        self._cache = cache
+        self._version = version
+
+    def get(self, lookup: Hashable) -> list[tuple[Any, ...]] | None:
+        return self._cache.get((self._version, lookup))
+
+    def put(self, lookup: Hashable, rows: list[tuple[Any, ...]]) -> None:
+        # the size counts what dominates: the statement's text, its parameters and its rows
+        self._cache.put((self._version, lookup), rows, len(repr(lookup)) + len(repr(rows)))

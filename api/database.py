@@ -9,7 +9,10 @@ path (OGC items), each behind its own admission gate (``api/admission.py``), and
 
 What an outage costs (issue #14):
 
-* A pooled connection is checked on checkout (an empty query). The first stale one — the server
+* A pooled connection is checked on checkout: if its socket has something to read — the server
+  closed it (a restart, ``pg_terminate_backend``) or wrote to it unasked — an empty query tells
+  whether it still works; if not, it is as good as that query would show, and the check costs a
+  ``poll`` instead of a round trip to the server on every request. The first stale one — the server
   restarted, or dropped it — has the pool test all its idle connections at once, so after
   PostgreSQL comes back one request finds fresh connections instead of every stale connection
   failing a request of its own.
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -224,6 +228,8 @@ class Server:
 
     # -- checked on checkout -----------------------------------------------------------------
     def _check(self, conn: psycopg.Connection) -> None:
+        if not _server_spoke(conn):
+            return
         try:
             ConnectionPool.check_connection(conn)
         except Exception:
@@ -231,6 +237,8 @@ class Server:
             raise
 
     async def _check_async(self, conn: psycopg.AsyncConnection) -> None:
+        if not _server_spoke(conn):
+            return
         try:
             await AsyncConnectionPool.check_connection(conn)
         except Exception:
@@ -361,6 +369,24 @@ class Server:
                 yield conn
             finally:
                 await self.read_pool.putconn(conn)
+
+
+def _server_spoke(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
+    """Whether an idle pooled connection needs the empty-query check: it is closed, or its socket
+    is readable — the server closed it or sent something unasked (an idle connection gets no
+    answer it did not ask for). Nothing to read means the server neither closed nor wrote to
+    it, which is what the round trip would show too (a host that vanished without closing the
+    connection hangs either check alike); ``poll``, not ``select``: the socket's number may pass
+    ``FD_SETSIZE`` with a thousand clients connected."""
+    if conn.closed or conn.broken:
+        return True
+    try:
+        fd = conn.pgconn.socket
+    except psycopg.OperationalError:
+        return True
+    readable = select.poll()
+    readable.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(readable.poll(0))  # POLLHUP and POLLERR are reported whatever was asked
 
 
 def _give_back(pool: ConnectionPool, conn: psycopg.Connection, commit: bool) -> None:

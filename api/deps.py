@@ -13,9 +13,11 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import consistency
+from api.answer_cache import AnswerCache, KeptLookups
 from api.database import DECLINED, Server
 from geoplan.assessment.policy import Policy, load_policy
 from geoplan.auth.keys import ApiKey
+from geoplan.premises.lookups import LOOKUP_LAYERS
 from geoplan.proximity import WalkSettings
 from geoplan.store.db import DatabaseUnavailableError
 
@@ -144,6 +146,14 @@ async def _from_replica(request: Request, stack: AsyncExitStack) -> psycopg.Asyn
 
 
 # -- the app's settings, as the core functions take them ----------------------------------------
+async def known_lookups(request: Request) -> KeptLookups | None:
+    """The lookups of searches answered since the reference layers last changed (None: not
+    kept now), for :func:`geoplan.premises.check_query_async`."""
+    cache: AnswerCache = request.app.state.lookup_cache
+    version = await cache.key(request, LOOKUP_LAYERS, "lookups")
+    return None if version is None else KeptLookups(cache, version)
+
+
 def app_walk(request: Request) -> WalkSettings:
     """The walking model of this app's settings (``create_app(settings)``), passed to every core
     call whose result depends on it, so the app's settings govern it, not the process's."""

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from api.deps import (
     app_walk,
     get_conn,
+    known_lookups,
     on_read_connection,
     read_connection,
     require_scope,
@@ -309,8 +310,10 @@ async def search_premises(
     # worker-thread crossing.
     walk = app_walk(request)
     if core.answered_async(q):
+        # the kept lookups' version before the connection: reading it may take one
+        known = await known_lookups(request)
         async with read_connection(request) as aconn:
-            await core.check_query_async(aconn, q)
+            await core.check_query_async(aconn, q, known=known)
             page = await core.search_features_async(aconn, q, walk=walk)
     else:
         page = await on_read_connection(request, _search_features, q, walk, primary=bool(q.hub))

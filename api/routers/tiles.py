@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api import warm_tiles
 from api.answer_cache import AnswerCache
-from api.deps import get_conn, read_connection
+from api.deps import get_conn, known_lookups, read_connection
 from geoplan import ogc, premises
 from geoplan.ogc import tiles
 
@@ -338,11 +338,16 @@ async def tile(
     else:
         # premises tiles take the search's place filters too (within=, near= + radius_m)
         place = PLACE_PARAMS if layer.name == "premises" else ()
+        placed = any(name in query for name in place)
+        # the kept lookups' version before the connection: reading it may take one
+        known = await known_lookups(request) if placed else None
         async with read_connection(request) as conn:
             condition = None
-            if any(name in query for name in place):
+            if placed:
                 q = premises.query_from_params({k: query.getlist(k) for k in place if k in query})
-                condition = premises.place_condition(await premises.check_place_async(conn, q))
+                condition = premises.place_condition(
+                    await premises.check_place_async(conn, q, known)
+                )
             stmt = tiles.tile_statement(
                 layer,
                 address,

@@ -6,12 +6,16 @@ does ``near`` lie in the served region). Written as generators that *yield* each
 are *sent* its rows, they are one piece of code whatever runs them: :func:`answer` on a
 ``psycopg.Connection`` (the CLI, the maps, a search naming ``hub``), :func:`answer_async` on
 the API's asyncio read pool, where ``GET /premises`` runs them without a worker thread.
+
+A lookup reads only the reference layers (:data:`LOOKUP_LAYERS`), so its rows stay true until
+one of them is written: the API keeps them per data version (:class:`Known`) and a repeated
+search asks the database only for its results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any, TypeVar
+from collections.abc import Generator, Hashable
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 
@@ -23,6 +27,33 @@ Checking = Generator[Lookup, list[tuple[Any, ...]], T]
 :data:`Lookup` and is sent back its rows, and returns its result — so one check runs on a
 synchronous connection (:func:`answer`) or on the API's asyncio read pool
 (:func:`answer_async`)."""
+
+
+LOOKUP_LAYERS: tuple[str, ...] = ("boundary", "areas", "hubs", "municipalities")
+"""The layers every lookup reads (``data_versions`` names): its rows hold while none of them
+is written."""
+
+Rows = list[tuple[Any, ...]]
+
+
+class Known(Protocol):
+    """Rows of lookups asked before, while :data:`LOOKUP_LAYERS` are unchanged."""
+
+    def get(self, lookup: Hashable) -> Rows | None: ...
+
+    def put(self, lookup: Hashable, rows: Rows) -> None: ...
+
+
+def lookup_key(lookup: Lookup) -> Hashable:
+    """``lookup`` as a dictionary key (its parameters' lists as tuples)."""
+    sql, params = lookup
+
+    def frozen(value: Any) -> Hashable:
+        return tuple(value) if isinstance(value, list) else value
+
+    if isinstance(params, dict):
+        return sql, tuple(sorted((k, frozen(v)) for k, v in params.items()))
+    return sql, tuple(frozen(v) for v in params)
 
 
 def answer(conn: psycopg.Connection | None, checking: Checking[T]) -> T:
@@ -37,12 +68,20 @@ def answer(conn: psycopg.Connection | None, checking: Checking[T]) -> T:
         return done.value
 
 
-async def answer_async(conn: psycopg.AsyncConnection, checking: Checking[T]) -> T:
-    """Run ``checking`` on an asyncio connection."""
+async def answer_async(
+    conn: psycopg.AsyncConnection, checking: Checking[T], known: Known | None = None
+) -> T:
+    """Run ``checking`` on an asyncio connection; a lookup ``known`` holds is not asked again
+    (and one asked is kept there)."""
     try:
         lookup = next(checking)
         while True:
-            rows = await (await conn.execute(*lookup)).fetchall()
+            key = lookup_key(lookup) if known is not None else None
+            rows = known.get(key) if known is not None else None
+            if rows is None:
+                rows = await (await conn.execute(*lookup)).fetchall()
+                if known is not None:
+                    known.put(key, rows)
             lookup = checking.send(rows)
     except StopIteration as done:
         return done.value

@@ -41,7 +41,7 @@ from geoplan.layers.spec import (
     number_text,
 )
 from geoplan.premises import place
-from geoplan.premises.lookups import Checking, answer, answer_async
+from geoplan.premises.lookups import Checking, Known, answer, answer_async
 from geoplan.proximity.checks import MAX_MINUTES
 from geoplan.vocab import ENERGY_LABELS, KOMMUNENUMMER_PATTERN, USE_CATEGORIES
 
@@ -459,12 +459,15 @@ PLACE_FILTERS: tuple[SearchFilter, ...] = tuple(
 vector tiles take besides their own (``api/routers/tiles.py``)."""
 
 
-async def check_place_async(conn: psycopg.AsyncConnection, q: PremisesQuery) -> PremisesQuery:
+async def check_place_async(
+    conn: psycopg.AsyncConnection, q: PremisesQuery, known: Known | None = None
+) -> PremisesQuery:
     """:func:`check_query`'s checks of the place filters of ``q`` (:data:`PLACE_FILTERS`; the
-    others are not looked at), on an asyncio connection; errors named as users type them."""
+    others are not looked at), on an asyncio connection; errors named as users type them.
+    ``known``: lookups answered before (:class:`~geoplan.premises.lookups.Known`)."""
     problems = _number_problems(q, PLACE_FILTERS)
     problems += await answer_async(
-        conn, place.place_problems(q.within, q.within_crs, q.near, q.radius_m)
+        conn, place.place_problems(q.within, q.within_crs, q.near, q.radius_m), known
     )
     _raise_if_any([{"field": _BY_FIELD[attr].name, "message": m} for attr, m in problems])
     return q
@@ -526,11 +529,16 @@ def check_query(
 
 
 async def check_query_async(
-    conn: psycopg.AsyncConnection, q: PremisesQuery, *, max_limit: int = API_MAX_LIMIT
+    conn: psycopg.AsyncConnection,
+    q: PremisesQuery,
+    *,
+    max_limit: int = API_MAX_LIMIT,
+    known: Known | None = None,
 ) -> PremisesQuery:
     """:func:`check_query` on an asyncio connection (the API's read pool): the same checks,
-    their lookups awaited instead of run in a worker thread."""
-    return _checked(q, await answer_async(conn, _problems(q)), max_limit)
+    their lookups awaited instead of run in a worker thread, and those ``known`` holds not
+    asked again (:class:`~geoplan.premises.lookups.Known`)."""
+    return _checked(q, await answer_async(conn, _problems(q), known), max_limit)
 
 
 def _checked(q: PremisesQuery, problems: list[tuple[str, str]], max_limit: int) -> PremisesQuery:

@@ -336,14 +336,17 @@ def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str, count: str) 
     distance, stored = "", None
     if q.sort == Sort.distance:  # computed once per row of the page, in k
         distance, stored = f", {_distance('s')} AS distance_m", "k.distance_m::text"
+    # a listing without units (most) lists none: no per-row subquery for it
+    units = f"CASE WHEN k.unit_count = 0 THEN '[]'::jsonb ELSE {matching_units_sql(q, 'k')} END"
     return f"""
     WITH k AS MATERIALIZED (
-        SELECT s.seq, s.id, row_number() OVER (ORDER BY {order}) AS n{distance} FROM {source}
+        SELECT s.seq, s.id, s.unit_count, row_number() OVER (ORDER BY {order}) AS n{distance}
+        FROM {source}
         WHERE {cond} ORDER BY {order} LIMIT %(limit)s + 1 OFFSET %(offset)s)
     SELECT {count},
            (SELECT count(*) FROM k),
            (SELECT '[' || coalesce(string_agg(
-                coalesce({_stored_feature_sql(matching_units_sql(q, "k"), stored)},
+                coalesce({_stored_feature_sql(units, stored)},
                          (SELECT ({_feature_sql(q)})::text
                           FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id
                           WHERE p.seq = k.seq)),

@@ -36,7 +36,13 @@ async def _burst(url: str, n: int) -> list[httpx.Response]:
 
 @pytest.mark.parametrize(
     "path",
-    ["/premises?use=office&limit=20", "/proximity/nearest?lon=10.955&lat=59.927&k=3"],
+    [
+        "/premises?use=office&limit=20",
+        # its lookup (is sentrum a focus area) is kept per data version; reading the version
+        # while holding a read connection stalled a burst wider than the read pool
+        "/premises?area=sentrum&limit=20",
+        "/proximity/nearest?lon=10.955&lat=59.927&k=3",
+    ],
 )
 def test_more_concurrent_requests_than_threads_all_finish(loaded_db: str, path: str) -> None:
     n = 3 * THREADS
