@@ -13,10 +13,7 @@ from geoplan.geo.crs import WGS84
 from geoplan.layers.spec import (
     API_ORDER,
     DERIVED,
-    KEPT,
-    KEY,
     PREMISES,
-    PROVENANCE,
     RECORD_ROLES,
     SEARCH,
     ColumnSpec,
@@ -222,51 +219,26 @@ def _distance_column(q: PremisesQuery, alias: str) -> str:
     return f", {_distance(alias)}::float8 AS distance_m"
 
 
-def _split(text: str, name: str, part: int) -> str:
-    """The text before (1) or after (2) the property ``name`` in a rendered object."""
-    return f"""split_part({text}, ', "{name}" : ', {part})"""
-
-
 def _stored_feature_sql(units: str, distance: str | None = None) -> str:
-    """:func:`_feature_sql` (without ``hub``) made from the listing's stored OGC head
-    (``premises_features.head``, rendered when the listing was written, migration 0003/0004),
-    as text: the same bytes, at a fraction of the cost of building 24 properties per row.
+    """:func:`_feature_sql` (without ``hub``) made from the listing's stored search head
+    (``premises_search_heads`` ``x``, migration 0018: its OGC head, rendered when the listing
+    was written, cut into the pieces before and after the walk), as text: the same bytes, at a
+    fraction of the cost of building 24 properties per row.
 
-    The head holds the Feature up to the end of the listing's own properties in
-    :data:`~geoplan.layers.spec.OGC_ORDER`: attributes, then kept (from ``version``), then
-    provenance (from ``source``). A search's record is in API order — key, attributes, derived
-    (the walk, live from ``w``/``h``), provenance, kept — so the head is cut before its first
-    kept and its first provenance property and put together again in that order. A property
-    name followed by ``" : "`` cannot occur inside a value (JSON escapes the quotes).
+    A search's record is in API order — key, attributes, derived (the walk, live from
+    ``w``/``h``), provenance, kept: ``x.head`` holds the Feature up to the end of the
+    attributes, key first, ``x.tail`` the provenance and kept properties.
     ``units``: the listing's units the search lists (the head does not hold them);
     ``distance``: its ``distance_m`` as text, in a search sorted by distance.
-    ``x.attributes`` and ``x.rest`` are the stored head cut before ``version``
-    (:data:`_HEAD_CUT`), ``k.id`` the listing's id.
     """
-    kept = PREMISES.by_role(KEPT)[0].name
-    provenance = PREMISES.by_role(PROVENANCE)[0].name
-    key = PREMISES.by_role(KEY)[0].name
-    attributes, rest = "x.attributes", "x.rest"
     derived = " || ".join(
         f"""', "{c.name}" : ' || coalesce({_json_value(c)}, 'null')"""
         for c in PREMISES.by_role(DERIVED)
     )
     tail = "" if distance is None else f""" || ', "distance_m" : ' || {distance}"""
-    return f"""replace({attributes}, '"properties" : {{',
-                       '"properties" : {{"{key}" : ' || to_json(k.id)::text || ', ')
-        || {derived}
-        || ', "{provenance}" : ' || {_split(rest, provenance, 2)}
-        || ', "{kept}" : ' || {_split(rest, provenance, 1)}
+    return f"""x.head || {derived} || x.tail
         || ', "units" : ' || ({units})::text{tail} || '}}}}'"""
 
-
-_KEPT = PREMISES.by_role(KEPT)[0].name
-_HEAD_CUT = (
-    f"CROSS JOIN LATERAL (SELECT {_split('f.head', _KEPT, 1)} AS attributes, "
-    f"{_split('f.head', _KEPT, 2)} AS rest) x"
-)
-"""The stored head ``f.head`` cut once, before its first kept property (see
-:func:`_stored_feature_sql`)."""
 
 _DERIVED_SOURCES = {
     "nearest_hub_id": "w.hub_id",
@@ -351,7 +323,7 @@ def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str, count: str) 
                           FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id
                           WHERE p.seq = k.seq)),
                 ', ' ORDER BY k.n), '') || ']'
-            FROM k LEFT JOIN premises_features f ON f.seq = k.seq {_HEAD_CUT}
+            FROM k LEFT JOIN premises_search_heads x ON x.seq = k.seq
             LEFT JOIN premises_walk w ON w.premises_seq = k.seq
             LEFT JOIN hubs h ON h.id = w.hub_id
             WHERE k.n <= %(offset)s + %(limit)s)"""

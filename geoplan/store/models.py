@@ -363,6 +363,28 @@ class PremisesFeature(Base):
     head: Mapped[str] = mapped_column(Text, nullable=False)
 
 
+class PremisesSearchHead(Base):
+    """Each listing's stored Feature cut, once, into the pieces a ``GET /premises`` page puts
+    its live values between: ``head`` (the Feature up to the end of the listing's attributes,
+    the key first among its properties) and ``tail`` (provenance, then kept), so a page is
+    ``head || walk || tail || units`` instead of cutting 100 heads per request
+    (:func:`geoplan.premises.search._stored_feature_sql`).
+
+    Written only by the triggers of migration 0018, on every INSERT/UPDATE of
+    ``premises_features`` (so they follow its head whatever renders it); deletes cascade.
+    """
+
+    __tablename__ = "premises_search_heads"
+    seq: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("premises_features.seq", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    head: Mapped[str] = mapped_column(Text, nullable=False)
+    tail: Mapped[str] = mapped_column(Text, nullable=False)
+
+
 class PremisesSearch(Base):
     """What ``GET /premises`` filters and sorts on, one narrow row per premises: the listing's
     columns of that name, its use categories as bits (``uses_mask``, SQL function

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import psycopg
 import pytest
 
+from geoplan.premises import PremisesQuery, search_features
+from geoplan.proximity import default_walk
 from geoplan.store import db
+
+search_module = importlib.import_module("geoplan.premises.search")
 
 TABLES = {
     "boundary",
@@ -238,3 +243,32 @@ def test_tile_reads_upgrade_counts_the_listings_there_and_keeps_counting(make_da
         ).fetchone()[0]
         assert index.endswith("INCLUDE (id, seq)")
         assert "premises_counts" not in _tables(url)
+
+
+def test_search_heads_upgrade_cuts_the_stored_heads_there(make_database) -> None:
+    """Upgrading a 0017 store with listings: each stored head gets its search pieces, a search
+    page made of them is the page built live, writes keep them in step; downgrading drops them
+    and keeps the heads."""
+    url = make_database()
+    db.upgrade("0017", url=url)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO premises (id, address, uses, floor_area_m2, source, description, geom) "
+            "SELECT 'p' || i, 'Gate \"' || i || '\" ø', ARRAY['office'], 100 + i, 'test', "
+            "'a \\ b, \"version\" : x', ST_SetSRID(ST_MakePoint(273962 + i, 6650157), 25833) "
+            "FROM generate_series(1, 12) i"
+        )
+        heads = conn.execute("SELECT seq, head FROM premises_features ORDER BY seq").fetchall()
+    db.upgrade(url=url)
+    q = PremisesQuery(limit=100)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM premises_search_heads").fetchone()[0] == 12
+        page = search_features(conn, q).features_json
+        assert page == search_module._listing_features(conn, q, default_walk(None)).features_json
+        conn.execute("UPDATE premises SET address = 'Ny 1' WHERE id = 'p4'")
+        assert '"address" : "Ny 1"' in search_features(conn, q).features_json
+    db.downgrade("0017", url=url)
+    assert "premises_search_heads" not in _tables(url)
+    with psycopg.connect(db.conninfo(url)) as conn:
+        after = conn.execute("SELECT seq, head FROM premises_features ORDER BY seq").fetchall()
+    assert [seq for seq, _ in after] == [seq for seq, _ in heads]

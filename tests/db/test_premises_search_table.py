@@ -81,9 +81,16 @@ def test_premises_search_follows_writes_and_annotation(loaded_db, conn):
     after = search_features(conn, walk)
     assert after.features_json == _reference(conn, walk).features_json
     assert after.number_matched < before
-    # and a listing that is deleted leaves the search
-    conn.execute("DELETE FROM premises WHERE id = 'new-1'")
+    # a listing renamed keeps its stored search head in step (the key is its first property)
+    conn.execute("UPDATE premises SET id = 'new-1-renamed' WHERE id = 'new-1'")
+    fast = search_features(conn, q)
+    assert '"id" : "new-1-renamed"' in fast.features_json
+    assert fast.features_json == _reference(conn, q).features_json
+    # and a listing that is deleted leaves the search, and its stored pieces with it
+    conn.execute("DELETE FROM premises WHERE id = 'new-1-renamed'")
     assert search_features(conn, q).number_matched == 1
+    orphans = "SELECT count(*) FROM premises_search_heads x LEFT JOIN premises p USING (seq) "
+    assert conn.execute(orphans + "WHERE p.seq IS NULL").fetchone()[0] == 0
 
 
 def test_uses_mask_follows_the_vocabulary(loaded_db, conn):
