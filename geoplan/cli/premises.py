@@ -87,10 +87,12 @@ def search(
     gdf = result.features
     if fmt is Format.csv:
         wgs = gdf.to_crs(4326)  # already WGS84: the search's GeoJSON positions
-        writer = csv.DictWriter(sys.stdout, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        # a search sorted by distance says how far each listing is, as GET /premises does
+        columns = (*CSV_COLUMNS, "distance_m") if "distance_m" in gdf else CSV_COLUMNS
+        writer = csv.DictWriter(sys.stdout, columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for (_, row), point in zip(wgs.iterrows(), wgs.geometry, strict=True):
-            record = {k: row.get(k) for k in CSV_COLUMNS}
+            record = {k: row.get(k) for k in columns}
             record["uses"] = ";".join(row["uses"])
             record["lon"], record["lat"] = round(point.x, 7), round(point.y, 7)
             writer.writerow({k: "" if v is None or v != v else v for k, v in record.items()})
@@ -103,6 +105,8 @@ def _print_table(result: Any, q: Any) -> None:
     walk_col, walk_title = ("hub_walk_min", f"walk to {q.hub}") if q.hub else ("walk_min", "walk")
     about = "" if result.number_matched_exact else "about "  # an estimate past COUNT_CAP
     table = Table(title=f"Vacant premises: {len(gdf)} of {about}{result.number_matched} matching")
+    # sorted by distance (--sort distance with --near): the distance it was sorted by
+    distance = "distance_m" in gdf
     for title, justify in (
         ("id", "left"),
         ("address", "left"),
@@ -110,6 +114,7 @@ def _print_table(result: Any, q: Any) -> None:
         ("m²", "right"),
         ("NOK/m²/yr", "right"),
         ("from", "left"),
+        *([("distance (m)", "right")] if distance else []),
         ("nearest hub", "left"),
         (f"{walk_title} (min)", "right"),
         ("data", "left"),
@@ -128,6 +133,7 @@ def _print_table(result: Any, q: Any) -> None:
             _fmt(row.floor_area_m2),
             _fmt(row.rent_nok_m2_year),
             _fmt(row.available_from),
+            *([_fmt(row.distance_m)] if distance else []),
             _fmt(row.nearest_hub_name),
             _fmt(walk, 1) + ("*" if method == "straight_line" else ""),
             data,

@@ -25,7 +25,7 @@ import shapely
 
 from geoplan.geo.crs import WGS84
 from geoplan.layers.spec import API_ORDER, PREMISES, RECORD_ROLES
-from geoplan.premises.query import MAX_LIMIT, PremisesQuery, SearchResult
+from geoplan.premises.query import MAX_LIMIT, PremisesQuery, SearchResult, Sort
 from geoplan.premises.search import FeaturePage, search_features
 from geoplan.proximity import WalkSettings
 
@@ -39,9 +39,11 @@ _READ: dict[str, Callable[[Any], Any]] = {
 
 def _columns(q: PremisesQuery) -> list[tuple[str, Callable[[Any], Any] | None]]:
     """The search's fields in its order (a search naming ``hub`` adds the walk to it), each with
-    its reader, then the matching ``units``."""
+    its reader, then the matching ``units`` and, in a search sorted by distance, the
+    ``distance_m`` it was sorted by."""
     fields = PREMISES.by_role(*(API_ORDER if q.hub else RECORD_ROLES))
-    return [(c.name, _READ.get(c.kind)) for c in fields] + [("units", None)]
+    distance = [("distance_m", float)] if q.sort == Sort.distance else []
+    return [(c.name, _READ.get(c.kind)) for c in fields] + [("units", None), *distance]
 
 
 def features_frame(features_json: str, q: PremisesQuery) -> gpd.GeoDataFrame:

@@ -145,3 +145,25 @@ def test_search_and_map_take_the_same_filters_from_one_list(loaded_db, tmp_path)
     r = runner.invoke(app, ["map", "premises", "--out", str(out), *filters, "--limit", "3"])
     assert r.exit_code == 0, r.output
     assert f"{matched} premises match; 3 on the map" in r.stdout
+
+
+def test_sorted_by_distance_the_table_and_csv_say_how_far(loaded_db):
+    """``--sort distance`` lists the distance it sorted by, in the table and in CSV, the
+    numbers ``GET /premises`` gives; another order has no distance column."""
+    near = ("--near", "10.9548,59.9267", "--radius", "3000")
+    r = invoke("search", *near, "--sort", "distance", "--limit", "5")
+    assert r.exit_code == 0, r.output
+    assert "distance (m)" in r.stdout
+    r = invoke("search", *near, "--sort", "distance", "--limit", "1000", "--format", "csv")
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    distances = [float(row["distance_m"]) for row in rows]
+    assert len(distances) > 3 and distances == sorted(distances) and distances[-1] <= 3000
+    geojson = invoke(
+        "search", *near, "--sort", "distance", "--limit", "1000", "--format", "geojson"
+    )
+    api = [f["properties"]["distance_m"] for f in json.loads(geojson.stdout)["features"]]
+    assert distances == api
+    walk = invoke("search", *near, "--limit", "5", "--format", "csv")
+    assert "distance_m" not in next(csv.reader(io.StringIO(walk.stdout)))
+    assert "distance (m)" not in invoke("search", *near, "--limit", "5").stdout
