@@ -117,8 +117,9 @@ def create_app(
     # them, so a write to a layer a page does not show leaves the page warm
     data_versions = DataVersions()
     versions = DataVersionsSource(data_versions)
+    # both settings in MB (10⁶ bytes), as their names and descriptions say
     app.state.tile_cache = AnswerCache(settings.tile_cache_mb * 1_000_000, versions)
-    app.state.page_cache = AnswerCache(settings.page_cache_mb * 1024**2, versions)
+    app.state.page_cache = AnswerCache(settings.page_cache_mb * 1_000_000, versions)
     app.state.lookup_cache = AnswerCache(LOOKUP_CACHE_BYTES, versions)  # api/deps.py
     app.add_middleware(InvalidateOnWrite, cache=app.state.tile_cache)
     # a kept tile is answered before routing (innermost: every header below is still added)

@@ -130,7 +130,7 @@ class Settings(BaseSettings):
         default=64,
         ge=0,
         le=100_000,
-        description="Memory per API worker for rendered map pages, reused until the data "
+        description="Memory per API worker for rendered map pages, MB, reused until the data "
         "changes (0: no cache).",
     )
     max_waiting: int = Field(
