@@ -27,6 +27,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from geoplan.errors import NotFoundError, ValidationError
+from geoplan.premises.frames import search_frame
 from geoplan.premises.query import (
     MAX_ID,
     SEARCH_FILTERS,
@@ -38,7 +39,6 @@ from geoplan.premises.query import (
     query_params,
     text_problem,
 )
-from geoplan.premises.search import search
 
 NOT_KEPT = ("limit", "offset", "sort")
 """Search parameters that are no filter: a saved search keeps none of them."""
@@ -206,7 +206,7 @@ def feed_entries(conn: psycopg.Connection, record: Mapping[str, Any]) -> list[Ma
     """The :data:`FEED_SIZE` matches of a saved search changed last, newest first, each with
     its times from the listing's history (first and last change)."""
     q = query_of(record, sort=Sort.updated, limit=FEED_SIZE, offset=0)
-    found = search(conn, q).features
+    found = search_frame(conn, q).features
     return sorted(
         _matches(conn, found.drop(columns="geometry").to_dict("records")),
         key=lambda m: (m.updated, m.id),
@@ -223,7 +223,7 @@ def changed_since(
     offset = 0
     while True:
         q = query_of(record, sort=Sort.updated, limit=page, offset=offset)
-        found = search(conn, q).features.drop(columns="geometry").to_dict("records")
+        found = search_frame(conn, q).features.drop(columns="geometry").to_dict("records")
         newer = [r for r in found if _when(r["updated_at"]) > since]
         rows += newer
         if len(newer) < len(found) or len(found) < page:
