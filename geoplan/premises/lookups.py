@@ -76,12 +76,18 @@ async def answer_async(
     try:
         lookup = next(checking)
         while True:
-            key = lookup_key(lookup) if known is not None else None
-            rows = known.get(key) if known is not None else None
-            if rows is None:
-                rows = await (await conn.execute(*lookup)).fetchall()
-                if known is not None:
-                    known.put(key, rows)
-            lookup = checking.send(rows)
+            lookup = checking.send(await _rows_async(conn, lookup, known))
     except StopIteration as done:
         return done.value
+
+
+async def _rows_async(conn: psycopg.AsyncConnection, lookup: Lookup, known: Known | None) -> Rows:
+    """The rows of ``lookup``: those ``known`` holds, else asked (and kept there)."""
+    if known is None:
+        return await (await conn.execute(*lookup)).fetchall()
+    key = lookup_key(lookup)
+    rows = known.get(key)
+    if rows is None:
+        rows = await (await conn.execute(*lookup)).fetchall()
+        known.put(key, rows)
+    return rows
