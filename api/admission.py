@@ -13,12 +13,14 @@ slots as pooled connections, so a slot holder gets its connection at once and th
 always has threads to spare for teardowns.
 
 **Lanes** share the slots fairly between cheap and expensive work. Each request waits in the
-queue of its lane (``api``, or ``pages`` for the HTML map pages, see
-:mod:`api.load_shedding`); a lane may hold at most its *cap* of the slots at once, and a freed
-slot goes to the lanes' queues in turn. So a flood of map pages (≈ 70 ms of Python each, which
-more threads cannot speed up: one interpreter lock) holds at most ``GEOPLAN_PAGE_SLOTS``
-connections and threads, and a ``/premises`` search arriving behind 500 map requests waits for
-the searches ahead of it, not for the maps.
+queue of its lane (``api``; ``pages`` for the HTML map pages; ``searches`` for ``GET
+/premises``, see :mod:`api.load_shedding`); a lane may hold at most its *cap* of the slots at
+once, and a freed slot goes to the lanes' queues in turn. So a flood of map pages (≈ 70 ms of
+Python each, which more threads cannot speed up: one interpreter lock) holds at most
+``GEOPLAN_PAGE_SLOTS`` connections and threads, and a ``/premises`` search arriving behind 500
+map requests waits for the searches ahead of it, not for the maps. The searches hold at most
+``GEOPLAN_SEARCH_SLOTS`` (cores + 1) of the read pool: on two cores, eight searches at once
+each took longer than three did in turn, and the slowest of them much longer (docs/premises.md).
 
 **The queue is bounded by time**, not only by length: load beyond what the server can do is
 turned away *at once* with 503 and ``Retry-After`` instead of piling up behind a timeout.
@@ -61,10 +63,14 @@ from dataclasses import dataclass, field
 from geoplan.errors import GeoplanError
 
 API = "api"
-"""The default lane: every request that is not an HTML map page."""
+"""The default lane: every request that is not an HTML map page or a premises search."""
 
 PAGES = "pages"
 """The lane of the HTML map pages (expensive in Python, capped at ``GEOPLAN_PAGE_SLOTS``)."""
+
+SEARCHES = "searches"
+"""The lane of the premises searches (``GET /premises``) on the read pool, capped at
+``GEOPLAN_SEARCH_SLOTS``: on two cores, three searches at once finish sooner than eight."""
 
 RATE_WINDOW_S = 5.0
 """A lane's service rate is measured over its last this many seconds of *saturated* service

@@ -43,7 +43,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
-from api.admission import PAGES, Admission
+from api.admission import PAGES, SEARCHES, Admission
 from api.load_shedding import client_gone, lane_of
 from geoplan.config import Settings
 from geoplan.store.db import DatabaseUnavailableError, conninfo
@@ -194,7 +194,14 @@ class Server:
             name=f"{name} pool",
             **queue,
         )
-        self.read_admission = Admission(settings.read_pool_size, name=f"{name} read pool", **queue)
+        # premises searches hold at most GEOPLAN_SEARCH_SLOTS of the read pool (their own lane):
+        # the rest stays free for OGC items and tiles, and fewer searches run at once
+        self.read_admission = Admission(
+            settings.read_pool_size,
+            lanes={SEARCHES: settings.search_slots},
+            name=f"{name} read pool",
+            **queue,
+        )
         tag = "geoplan" if name == "database" else f"geoplan-{name.replace(' ', '-')}"
         self.pool = ConnectionPool(
             self.conninfo,
@@ -357,8 +364,9 @@ class Server:
     async def read_connection(self, request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
         """A pooled autocommit asyncio connection for one request's reads."""
         await self._admit()
+        scope = request.scope
         async with self.read_admission.slot(
-            request.is_disconnected, gone=client_gone(request.scope)
+            request.is_disconnected, lane=lane_of(scope), gone=client_gone(scope)
         ):
             try:
                 conn = await self.read_pool.getconn()

@@ -9,12 +9,13 @@ refusals took the CPU the accepted requests needed, the measured service rate fe
 were refused (docs/api.md "Under load").
 
 :class:`LoadShedding` is a pure ASGI middleware right inside ``HeadAsGet``. It names the
-request's *lane* from its path (:func:`classify`: the HTML map pages, or everything else) and the
-pool whose gate will admit it (the sync pool, or the asyncio read pool of OGC items and vector
-tiles), asks that gate :meth:`api.admission.Admission.refusal` — a few comparisons — and, if
-the gate would refuse, sends a pre-encoded ``503`` problem+json with ``Retry-After``. Nothing
-is parsed, validated, built or read from the database. Otherwise the request goes on with its
-lane in the ASGI scope, and the connection dependency queues it in that lane.
+request's *lane* from its path (:func:`classify`: the HTML map pages, the premises search, or
+everything else) and the pool whose gate will admit it (the sync pool, or the asyncio read pool
+of OGC items, vector tiles and the search), asks that gate
+:meth:`api.admission.Admission.refusal` — a few comparisons — and, if the gate would refuse,
+sends a pre-encoded ``503`` problem+json with ``Retry-After``. Nothing is parsed, validated,
+built or read from the database. Otherwise the request goes on with its lane in the ASGI
+scope, and the connection dependency queues it in that lane.
 
 With a read replica, reads may be served by either server: a request is turned away here only
 when every server's gate would refuse it. The gate in the dependency still has the last word
@@ -31,7 +32,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.admission import API, PAGES, OverloadedError
+from api.admission import API, PAGES, SEARCHES, OverloadedError
 
 LANE = "geoplan.lane"
 """The ASGI scope key holding the request's lane (read by :func:`lane_of`)."""
@@ -41,6 +42,10 @@ CONNECTION = "geoplan.connection"
 
 PAGE_PATHS = re.compile(r"/|/maps/.+")
 """The HTML map pages (``api/routers/maps.py``): the :data:`api.admission.PAGES` lane."""
+
+SEARCH_PATH = "/premises"
+"""The premises search: the :data:`api.admission.SEARCHES` lane of the read pool (a search
+naming ``hub=`` is served on the sync pool, where that lane is the API's)."""
 
 READ_POOL_PATHS = re.compile(r"/ogc/collections/[^/]+/(items|tiles/[^/]+/[^/]+/[^/]+/[^/]+)")
 """Routes on the asyncio read pool (``api.deps.read_connection``): OGC items, vector tiles."""
@@ -59,6 +64,8 @@ def classify(path: str) -> tuple[str, str] | None:
         return SYNC_POOL, PAGES
     if path.startswith(NO_DATABASE):
         return None
+    if path == SEARCH_PATH:
+        return READ_POOL, SEARCHES
     if READ_POOL_PATHS.fullmatch(path):
         return READ_POOL, API
     return SYNC_POOL, API

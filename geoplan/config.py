@@ -126,6 +126,15 @@ class Settings(BaseSettings):
         "once (their own queue; the other routes are served in turn with them, so a flood of map "
         "pages cannot starve the API).",
     )
+    search_slots: int = Field(
+        default_factory=lambda: (os.cpu_count() or 2) + 1,
+        ge=1,
+        le=100,
+        description="Of GEOPLAN_READ_POOL_SIZE, how many connections premises searches "
+        "(`GET /premises`) may hold at once; the others wait their turn on the event loop. "
+        "Default: this machine's cores + 1 (the database's, when it runs elsewhere, is what "
+        "counts): more searches at once than cores slow each other down.",
+    )
     page_cache_mb: int = Field(
         default=64,
         ge=0,

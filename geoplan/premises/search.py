@@ -300,33 +300,55 @@ def _count_sql(source: str, parts: list[str]) -> str:
     )
 
 
-def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str, count: str) -> str:
+def _fast_sql(q: PremisesQuery, source: str, cond: str, order: str, count: str, live: bool) -> str:
     """The fast path's one statement (see :func:`search_features`): ``source``, ``cond`` and
     ``order`` are the search's, ``count`` its capped count (:func:`_count_sql`); the page's
-    features from the stored heads (with the units the search lists), or built live for a
-    listing without one."""
+    features from the stored heads (with the units the search lists), and how many of the
+    page's listings have none (``missing``). With ``live``, such a listing's Feature is built
+    live instead: the statement the (rare) page with one is answered by — planning the live
+    build costs every search ≈ a quarter of its planning time, though it is never run."""
     distance, stored = "", None
     if q.sort == Sort.distance:  # computed once per row of the page, in k
         distance, stored = f", {_distance('s')} AS distance_m", "k.distance_m::text"
     # a listing without units (most) lists none: no per-row subquery for it
     units = f"CASE WHEN k.unit_count = 0 THEN '[]'::jsonb ELSE {matching_units_sql(q, 'k')} END"
+    feature = _stored_feature_sql(units, stored)
+    if live:
+        feature = f"""coalesce({feature},
+                         (SELECT ({_feature_sql(q)})::text
+                          FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id
+                          WHERE p.seq = k.seq))"""
     return f"""
     WITH k AS MATERIALIZED (
         SELECT s.seq, s.id, s.unit_count, row_number() OVER (ORDER BY {order}) AS n{distance}
         FROM {source}
         WHERE {cond} ORDER BY {order} LIMIT %(limit)s + 1 OFFSET %(offset)s)
-    SELECT {count},
-           (SELECT count(*) FROM k),
-           (SELECT '[' || coalesce(string_agg(
-                coalesce({_stored_feature_sql(units, stored)},
-                         (SELECT ({_feature_sql(q)})::text
-                          FROM premises_annotated p LEFT JOIN hubs h ON h.id = p.nearest_hub_id
-                          WHERE p.seq = k.seq)),
-                ', ' ORDER BY k.n), '') || ']'
-            FROM k LEFT JOIN premises_search_heads x ON x.seq = k.seq
-            LEFT JOIN premises_walk w ON w.premises_seq = k.seq
-            LEFT JOIN hubs h ON h.id = w.hub_id
-            WHERE k.n <= %(offset)s + %(limit)s)"""
+    SELECT {count}, (SELECT count(*) FROM k), f.features, f.missing
+    FROM (SELECT '[' || coalesce(string_agg({feature}, ', ' ORDER BY k.n), '') || ']'
+                 AS features,
+                 count(*) - count(x.seq) AS missing
+          FROM k LEFT JOIN premises_search_heads x ON x.seq = k.seq
+          LEFT JOIN premises_walk w ON w.premises_seq = k.seq
+          LEFT JOIN hubs h ON h.id = w.hub_id
+          WHERE k.n <= %(offset)s + %(limit)s) f"""
+
+
+def _counted_sql(q: PremisesQuery, where: _Where, walking: WalkSettings) -> str | None:
+    """The exact count of a search whose every condition is on status, use or municipality —
+    the search page as it opens, one use, a municipality's warehouses: the broadest, which
+    :func:`_count_sql` would stop counting at :data:`COUNT_CAP` — summed from
+    ``premises_search_counts`` (migration 0019) with the search's own conditions; None for
+    any other search.
+
+    Such a search is told by its conditions: they are those of the same search with every
+    other filter left out."""
+    if where.rest:
+        return None
+    plain = PremisesQuery(uses=q.uses, kommune=q.kommune, include_withdrawn=q.include_withdrawn)
+    if where.search != _filters(plain, walking).search:
+        return None
+    cond = " AND ".join(where.search)
+    return f"(SELECT coalesce(sum(s.n), 0)::bigint FROM premises_search_counts s WHERE {cond})"
 
 
 @dataclass(frozen=True)
@@ -335,14 +357,22 @@ class _FastSearch:
     how its answer becomes a page; shared by the sync and the asyncio callers."""
 
     sql: str
+    live_sql: str
+    """``sql`` building the Feature of a listing without a stored head (asked only then)."""
     estimate_sql: str
     """``EXPLAIN`` of the matches: the planner's estimate, asked only past :data:`COUNT_CAP`."""
     params: dict[str, Any]
     limit: int
     offset: int
+    counted: bool = False
+    """Whether the count comes from ``premises_search_counts`` (exact however many match)."""
 
-    def page(self, row: tuple[int, int, str], plan: Any = None) -> FeaturePage:
-        matched, keys, features = row
+    def exact(self, row: tuple[int, int, str, int]) -> bool:
+        """Whether ``row``'s count is the number of matches (else: past :data:`COUNT_CAP`)."""
+        return self.counted or row[0] <= COUNT_CAP
+
+    def page(self, row: tuple[int, int, str, int], plan: Any = None) -> FeaturePage:
+        matched, keys, features, _ = row
         returned, more = min(keys, self.limit), keys > self.limit
         if plan is None:
             return FeaturePage(features, matched, returned, more=more)
@@ -369,12 +399,16 @@ def _fast_search(q: PremisesQuery, walking: WalkSettings) -> _FastSearch | None:
     if halves and either(halves) in conditions:
         common = [c for c in conditions if c != either(halves)]
         parts = [" AND ".join([*common, half]) for half in halves]
+    counted = _counted_sql(q, where, walking)
+    count = counted or _count_sql(source, parts)
     return _FastSearch(
-        _fast_sql(q, source, cond, order, _count_sql(source, parts)),
+        _fast_sql(q, source, cond, order, count, live=False),
+        _fast_sql(q, source, cond, order, count, live=True),
         f"EXPLAIN (FORMAT JSON) SELECT FROM {source} WHERE {cond}",
         where.params | {"limit": q.limit, "offset": q.offset},
         q.limit,
         q.offset,
+        counted is not None,
     )
 
 
@@ -396,7 +430,9 @@ def search_features(
     if fast is None:
         return _listing_features(conn, q, walking)
     row = conn.execute(fast.sql, fast.params).fetchone()
-    if row[0] <= COUNT_CAP:
+    if row[3]:  # a listing of the page without a stored head
+        row = conn.execute(fast.live_sql, fast.params).fetchone()
+    if fast.exact(row):
         return fast.page(row)
     return fast.page(row, conn.execute(fast.estimate_sql, fast.params).fetchone()[0])
 
@@ -418,7 +454,9 @@ async def search_features_async(
     if fast is None:
         raise ValueError("search_features_async: a checked query without hub")
     row = await (await conn.execute(fast.sql, fast.params)).fetchone()
-    if row[0] <= COUNT_CAP:
+    if row[3]:  # a listing of the page without a stored head
+        row = await (await conn.execute(fast.live_sql, fast.params)).fetchone()
+    if fast.exact(row):
         return fast.page(row)
     plan = await (await conn.execute(fast.estimate_sql, fast.params)).fetchone()
     return fast.page(row, plan[0])

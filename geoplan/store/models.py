@@ -424,6 +424,23 @@ class PremisesSearch(Base):
     ellipsoid without reprojecting each row."""
 
 
+class PremisesSearchCount(Base):
+    """How many listings of ``premises_search`` there are per ``status``, ``uses_mask`` and
+    ``kommunenummer`` (``''`` for none): a search whose every condition is on these three is
+    counted by summing rows here, exactly, instead of reading its matches
+    (:func:`geoplan.premises.search._counted_sql`).
+
+    Written only by the triggers of migration 0019 (every INSERT, UPDATE, DELETE and
+    TRUNCATE of ``premises_search``); a combination with none has no row.
+    """
+
+    __tablename__ = "premises_search_counts"
+    status: Mapped[str] = mapped_column(Text, primary_key=True)
+    uses_mask: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kommunenummer: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
 class PremisesWalk(Base):
     """Each premises' nearest existing hub and walk there: derived data, kept apart from listings.
 

@@ -4,6 +4,7 @@ load")."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -26,13 +27,15 @@ def test_a_refused_request_is_answered_before_it_is_parsed_or_touches_the_databa
     loaded_db: str,
 ) -> None:
     # no queue at all: while the one slot is held, every other request is turned away
-    settings = Settings(pool_size=1, page_slots=1, max_waiting=0)
+    settings = Settings(pool_size=1, page_slots=1, read_pool_size=1, max_waiting=0)
     app = create_app(settings, database_url=loaded_db)
     with TestClient(app) as client:
         primary = app.state.primary
         slot = _held(client, primary.admission.slot())
+        read_slot = _held(client, primary.read_admission.slot())  # /premises: the read pool's
         try:
-            checkouts = primary.pool.get_stats().get("requests_num", 0)
+            pools = (primary.pool, primary.read_pool)
+            checkouts = [pool.get_stats().get("requests_num", 0) for pool in pools]
             # an invalid parameter would be a 422: the refusal comes before any validation
             for path in ("/premises?limit=not-a-number", "/maps/premises?use=office"):
                 r = client.get(path)
@@ -40,9 +43,10 @@ def test_a_refused_request_is_answered_before_it_is_parsed_or_touches_the_databa
                 assert r.headers["content-type"] == "application/problem+json"
                 assert int(r.headers["retry-after"]) >= 1
                 assert r.json()["status"] == 503 and "busy" in r.json()["detail"]
-            assert primary.pool.get_stats().get("requests_num", 0) == checkouts
+            assert [pool.get_stats().get("requests_num", 0) for pool in pools] == checkouts
         finally:
             client.portal.call(slot.__aexit__, None, None, None)
+            client.portal.call(read_slot.__aexit__, None, None, None)
         # the slot is free again: the same requests are served (or refused as invalid)
         assert client.get("/premises?limit=not-a-number").status_code == 422
         assert client.get("/maps/premises?use=office").status_code == 200
@@ -60,11 +64,32 @@ def test_the_api_lane_is_served_while_map_pages_hold_all_their_slots(loaded_db: 
             client.portal.call(slot.__aexit__, None, None, None)
 
 
+def test_searches_hold_at_most_their_slots_of_the_read_pool(loaded_db: str) -> None:
+    # the premises searches' lane is full; OGC items and tiles share the read pool and are not
+    settings = Settings(read_pool_size=2, search_slots=1, max_waiting=0)
+    app = create_app(settings, database_url=loaded_db)
+    with TestClient(app) as client:
+        slot = _held(client, app.state.primary.read_admission.slot(lane="searches"))
+        try:
+            r = client.get("/premises?use=office&limit=5")
+            assert r.status_code == 503, r.text  # searches: full
+            assert client.get("/ogc/collections/premises/items?limit=5").status_code == 200
+        finally:
+            client.portal.call(slot.__aexit__, None, None, None)
+        assert client.get("/premises?use=office&limit=5").status_code == 200
+
+
+def test_search_slots_default_to_the_cores_plus_one() -> None:
+    assert Settings().search_slots == (os.cpu_count() or 2) + 1
+
+
 def test_paths_name_their_gate_and_lane() -> None:
     assert classify("/") == ("admission", "pages")
     assert classify("/maps/premises") == ("admission", "pages")
     assert classify("/maps/areas/sentrum") == ("admission", "pages")
-    assert classify("/premises") == ("admission", "api")
+    assert classify("/premises") == ("read_admission", "searches")
+    assert classify("/premises/searches") == ("admission", "api")  # saved searches
+    assert classify("/premises/bench-0000001") == ("admission", "api")
     assert classify("/ogc/collections/premises/items") == ("read_admission", "api")
     assert classify("/ogc/collections/premises/tiles/WebMercatorQuad/12/1190/2180") == (
         "read_admission",

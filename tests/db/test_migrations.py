@@ -272,3 +272,32 @@ def test_search_heads_upgrade_cuts_the_stored_heads_there(make_database) -> None
     with psycopg.connect(db.conninfo(url)) as conn:
         after = conn.execute("SELECT seq, head FROM premises_features ORDER BY seq").fetchall()
     assert [seq for seq, _ in after] == [seq for seq, _ in heads]
+
+
+def test_search_counts_upgrade_counts_the_listings_there(make_database) -> None:
+    """Upgrading a 0018 store with listings: premises_search_counts holds their numbers per
+    status, uses and municipality, and its triggers keep them; downgrading drops it."""
+    url = make_database()
+    db.upgrade("0018", url=url)
+    truth = (
+        "SELECT status, uses_mask, coalesce(kommunenummer, ''), count(*) FROM premises_search "
+        "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )
+    kept = "SELECT status, uses_mask, kommunenummer, n FROM premises_search_counts ORDER BY 1, 2, 3"
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO premises (id, address, uses, floor_area_m2, source, status, "
+            "kommunenummer, geom) SELECT 'p' || i, 'Storgata ' || i, "
+            "CASE WHEN i % 2 = 0 THEN '{office}'::text[] ELSE '{office,retail}' END, 100, "
+            "'test', CASE WHEN i % 5 = 0 THEN 'withdrawn' ELSE 'available' END, "
+            "CASE WHEN i % 3 = 0 THEN NULL ELSE '3222' END, "
+            "ST_SetSRID(ST_MakePoint(273962 + i, 6650157), 25833) FROM generate_series(1, 30) i"
+        )
+    db.upgrade(url=url)
+    with psycopg.connect(db.conninfo(url), autocommit=True) as conn:
+        assert conn.execute(kept).fetchall() == conn.execute(truth).fetchall()
+        assert len(conn.execute(kept).fetchall()) == 8
+        conn.execute("UPDATE premises SET status = 'withdrawn' WHERE id IN ('p1', 'p2')")
+        assert conn.execute(kept).fetchall() == conn.execute(truth).fetchall()
+    db.downgrade("0018", url=url)
+    assert "premises_search_counts" not in _tables(url)

@@ -101,13 +101,65 @@ def test_uses_mask_follows_the_vocabulary(loaded_db, conn):
     assert conn.execute("SELECT geoplan_uses_mask('{office,retail}')").fetchone()[0] == 3
 
 
+FAR = date(2100, 1, 1)  # available by then: every listing, but a condition the counts lack
+
+
 def test_past_the_cap_number_matched_is_a_flagged_estimate(loaded_db, conn, monkeypatch):
     monkeypatch.setattr(search_module, "COUNT_CAP", 10)  # the statement reads it when built
-    page = search_features(conn, PremisesQuery(limit=20))
+    page = search_features(conn, PremisesQuery(limit=20, available_by=FAR))
     assert not page.number_matched_exact and page.number_matched > 10
     assert page.number_returned == 20 and page.more
-    exact = _reference(conn, PremisesQuery(limit=20))
+    exact = _reference(conn, PremisesQuery(limit=20, available_by=FAR))
     assert page.features_json == exact.features_json
-    last = search_features(conn, PremisesQuery(limit=20, offset=40))
+    last = search_features(conn, PremisesQuery(limit=20, offset=40, available_by=FAR))
     assert last.number_returned == exact.number_matched - 40 and not last.more
     assert last.number_matched >= 40 + last.number_returned
+
+
+COUNTED = [
+    PremisesQuery(limit=20),
+    PremisesQuery(uses=["office"], limit=5),
+    PremisesQuery(uses=["warehouse_logistics", "production"], kommune=["3222"], sort="area"),
+    PremisesQuery(include_withdrawn=True, sort="updated", limit=3),
+    PremisesQuery(kommune=["3222", "0301"], include_withdrawn=True, offset=30),
+    PremisesQuery(kommune=["0301"]),  # none
+]
+
+
+@pytest.mark.parametrize("q", COUNTED, ids=lambda q: repr(q)[:90])
+def test_a_search_on_status_use_and_municipality_alone_is_counted_exactly_past_the_cap(
+    loaded_db, conn, monkeypatch, q
+):
+    # its count is summed from premises_search_counts (migration 0019): exact however many
+    monkeypatch.setattr(search_module, "COUNT_CAP", 2)
+    conn.execute("UPDATE premises SET status = 'withdrawn' WHERE id = 'sample-002'")
+    conn.execute("UPDATE premises SET kommunenummer = NULL WHERE id = 'sample-003'")
+    fast, slow = search_features(conn, q), _reference(conn, q)
+    assert fast.number_matched_exact and fast.number_matched == slow.number_matched
+    assert fast.features_json == slow.features_json and fast.more == slow.more
+    # a search with any other condition is counted in its matches, stopping past the cap
+    other = search_features(conn, PremisesQuery(uses=q.uses, kommune=q.kommune, available_by=FAR))
+    assert other.number_matched_exact == (other.number_matched <= 2)
+
+
+def test_the_search_counts_follow_every_write(loaded_db, conn):
+    truth = (
+        "SELECT status, uses_mask, coalesce(kommunenummer, ''), count(*) FROM premises_search "
+        "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )
+    kept = "SELECT status, uses_mask, kommunenummer, n FROM premises_search_counts ORDER BY 1, 2, 3"
+    assert conn.execute(kept).fetchall() == conn.execute(truth).fetchall() != []
+    for statement in (
+        "UPDATE premises SET status = 'withdrawn' WHERE id IN ('sample-001', 'sample-002')",
+        "UPDATE premises SET uses = '{retail,office}' WHERE id = 'sample-003'",
+        "UPDATE premises SET kommunenummer = NULL WHERE id = 'sample-004'",
+        "UPDATE premises SET address = 'Ny 1' WHERE id = 'sample-005'",  # moves no count
+        "INSERT INTO premises (id, address, uses, floor_area_m2, source, geom) SELECT 'new-1', "
+        "'Ny', '{health}', 100, 'test', geom FROM premises WHERE id = 'sample-006'",
+        "DELETE FROM premises WHERE id IN ('sample-007', 'new-1')",
+    ):
+        conn.execute(statement)
+        assert conn.execute(kept).fetchall() == conn.execute(truth).fetchall(), statement
+    assert all(n > 0 for *_, n in conn.execute(kept))
+    conn.execute("TRUNCATE premises CASCADE")
+    assert conn.execute(kept).fetchall() == []
