@@ -88,6 +88,24 @@ def test_the_mix_gives_the_bytes_and_count_of_the_search_over_the_listings(loade
     assert fast.number_matched_exact
 
 
+PLACES = [q for q in MIX if q.area or q.near] + [PremisesQuery(area="sentrum", sort="walk")]
+
+
+@pytest.mark.parametrize("q", PLACES, ids=lambda q: repr(q)[:90])
+def test_a_search_by_place_past_the_cap_reads_its_page_again(loaded_db, conn, monkeypatch, q):
+    # a search by place reads its matches once, keeping up to COUNT_CAP + 1 of them to count and
+    # sort; past the cap the kept ones are not all, and the page is read again in its order
+    _buildings(conn)
+    q = check_query(conn, q)
+    assert " m AS MATERIALIZED" in search_module._fast_search(q, default_walk(None)).sql
+    slow = _reference(conn, q)
+    assert slow.number_matched > 2  # past the cap below
+    monkeypatch.setattr(search_module, "COUNT_CAP", 2)
+    fast = search_features(conn, q)
+    assert fast.features_json == slow.features_json and fast.more == slow.more
+    assert not fast.number_matched_exact and fast.number_matched > 2
+
+
 def test_unit_filters_count_buildings_by_their_units(loaded_db, conn):
     b0, b1, b2 = _buildings(conn)
     # b0's vacant units: 250 m² now and 600 m² from 2027-06-01; b1: 600 m²; b2 as b0
