@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -300,6 +301,10 @@ def _count_sql(source: str, parts: list[str]) -> str:
     )
 
 
+_KEPT_COUNT = "(SELECT count(*) FROM m)"
+"""The count of a search whose matches are read once (:func:`_fast_sql` with ``once``)."""
+
+
 def _fast_sql(
     q: PremisesQuery, source: str, cond: str, order: str, count: str, live: bool, once: bool
 ) -> str:
@@ -311,8 +316,9 @@ def _fast_sql(
     build costs every search ≈ a quarter of its planning time, though it is never run.
 
     ``once``: the matches are read once (:func:`_scanned_once`), kept (up to
-    :data:`COUNT_CAP` + 1 of them) and both counted and sorted from there; only when more
-    match is the page read again, in the search's own order."""
+    :data:`COUNT_CAP` + 1 of them, the CTE ``m``) and both counted (``count`` is then
+    :data:`_KEPT_COUNT`) and sorted from there; only when more match is the page read again,
+    in the search's own order."""
     distance, stored = "", None
     if q.sort == Sort.distance:  # computed once per row of the page, in k
         distance, stored = f", {_distance('s')} AS distance_m", "k.distance_m::text"
@@ -330,11 +336,10 @@ def _fast_sql(
     if once:
         capped = f"LIMIT {COUNT_CAP + 1}"
         matches = f"m AS MATERIALIZED (SELECT s.* FROM {source} WHERE {cond} {capped}),"
-        count = "(SELECT count(*) FROM m)"
         # one of the two is read: a one-time filter decides before either scans
-        k = f"""({keys} FROM m s WHERE {count} <= {COUNT_CAP} {page})
+        k = f"""({keys} FROM m s WHERE {_KEPT_COUNT} <= {COUNT_CAP} {page})
         UNION ALL
-        ({keys} FROM {source} WHERE {cond} AND {count} > {COUNT_CAP} {page})"""
+        ({keys} FROM {source} WHERE {cond} AND {_KEPT_COUNT} > {COUNT_CAP} {page})"""
     return f"""
     WITH {matches} k AS MATERIALIZED ({k})
     SELECT {count}, (SELECT count(*) FROM k), f.features, f.missing
@@ -380,8 +385,9 @@ class _FastSearch:
     how its answer becomes a page; shared by the sync and the asyncio callers."""
 
     sql: str
-    live_sql: str
-    """``sql`` building the Feature of a listing without a stored head (asked only then)."""
+    live_sql: Callable[[], str]
+    """``sql`` building the Feature of a listing without a stored head (written and asked
+    only then: a rare page, and the statement is long to write on every search)."""
     estimate_sql: str
     """``EXPLAIN`` of the matches: the planner's estimate, asked only past :data:`COUNT_CAP`."""
     params: dict[str, Any]
@@ -423,11 +429,11 @@ def _fast_search(q: PremisesQuery, walking: WalkSettings) -> _FastSearch | None:
         common = [c for c in conditions if c != either(halves)]
         parts = [" AND ".join([*common, half]) for half in halves]
     counted = _counted_sql(q, where, walking)
-    count = counted or _count_sql(source, parts)
     once = counted is None and _scanned_once(q)
+    count = counted or (_KEPT_COUNT if once else _count_sql(source, parts))
     return _FastSearch(
         _fast_sql(q, source, cond, order, count, live=False, once=once),
-        _fast_sql(q, source, cond, order, count, live=True, once=once),
+        lambda: _fast_sql(q, source, cond, order, count, live=True, once=once),
         f"EXPLAIN (FORMAT JSON) SELECT FROM {source} WHERE {cond}",
         where.params | {"limit": q.limit, "offset": q.offset},
         q.limit,
@@ -455,7 +461,7 @@ def search_features(
         return _listing_features(conn, q, walking)
     row = conn.execute(fast.sql, fast.params).fetchone()
     if row[3]:  # a listing of the page without a stored head
-        row = conn.execute(fast.live_sql, fast.params).fetchone()
+        row = conn.execute(fast.live_sql(), fast.params).fetchone()
     if fast.exact(row):
         return fast.page(row)
     return fast.page(row, conn.execute(fast.estimate_sql, fast.params).fetchone()[0])
@@ -479,7 +485,7 @@ async def search_features_async(
         raise ValueError("search_features_async: a checked query without hub")
     row = await (await conn.execute(fast.sql, fast.params)).fetchone()
     if row[3]:  # a listing of the page without a stored head
-        row = await (await conn.execute(fast.live_sql, fast.params)).fetchone()
+        row = await (await conn.execute(fast.live_sql(), fast.params)).fetchone()
     if fast.exact(row):
         return fast.page(row)
     plan = await (await conn.execute(fast.estimate_sql, fast.params)).fetchone()
