@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import pydantic
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -276,4 +277,22 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
+    """The process settings from ``GEOPLAN_*`` (and ``.env``); a value that does not pass
+    raises pydantic's ``ValidationError`` (titled ``Settings``: :func:`settings_error_line`)."""
     return Settings()
+
+
+def settings_error_line(exc: pydantic.ValidationError) -> str:
+    """``GEOPLAN_SEARCH_SLOTS: input should be a valid integer (got 'abc')``: the first setting
+    :class:`Settings` refused, by its variable's name (a check across settings names its
+    variables itself), for the one error line a command or server start ends with."""
+    first = exc.errors()[0]
+    message = " ".join(str(first["msg"]).split()).removeprefix("Value error, ")
+    if not first["loc"]:
+        line = message
+    else:
+        line = f"GEOPLAN_{str(first['loc'][0]).upper()}: {message[:1].lower()}{message[1:]}"
+        if "input" in first and repr(first["input"]) not in line:
+            line += f" (got {first['input']!r})"
+    more = exc.error_count() - 1
+    return line + (f" (and {more} more)" if more else "")

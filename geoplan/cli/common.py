@@ -154,7 +154,8 @@ def usage_error_line(exc: ClickException) -> str:
 class OneLineErrorsGroup(TyperGroup):
     """The root command: errors in the command line (a bad option value, an unknown option, a
     missing argument) end it as :func:`fail` does, with one line, but with exit code 2 as click
-    uses for usage errors.
+    uses for usage errors; a ``GEOPLAN_*`` setting that does not pass, wherever a command reads
+    the settings, with one line naming the variable and exit 1.
 
     Parsing happens in ``make_context`` (the root's options) and ``invoke`` (every subcommand's),
     so catching there covers ``geoplan ...`` from a shell and typer's ``CliRunner`` alike;
@@ -172,12 +173,20 @@ class OneLineErrorsGroup(TyperGroup):
 
 @contextmanager
 def _usage_errors() -> Iterator[None]:
+    import pydantic
+
+    from geoplan.config import Settings, settings_error_line
+
     try:
         yield
     except NoArgsIsHelpError:
         raise  # typer has printed the help already
     except ClickException as exc:
         fail(usage_error_line(exc), code=exc.exit_code)
+    except pydantic.ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        fail(settings_error_line(exc))  # a bad GEOPLAN_* value, wherever a command read them
 
 
 def info(message: str) -> None:

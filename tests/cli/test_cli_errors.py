@@ -67,10 +67,11 @@ def test_help_still_works_and_exits_0() -> None:
         assert "error:" not in result.output
 
 
-def _geoplan(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``geoplan`` console script next to this interpreter."""
+def _geoplan(*args: str, **setting: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``geoplan`` console script next to this interpreter (with ``setting``
+    added to its environment)."""
     exe = Path(sys.executable).parent / "geoplan"
-    env = {**os.environ, "COLUMNS": "80", "TERM": "xterm-256color"}
+    env = {**os.environ, "COLUMNS": "80", "TERM": "xterm-256color", **setting}
     return subprocess.run(
         [str(exe), *args], capture_output=True, text=True, timeout=120, env=env, check=False
     )
@@ -87,3 +88,26 @@ def test_real_process_prints_one_line_without_panel() -> None:
     proc = _geoplan("premises", "search", "--help")
     assert proc.returncode == 0, proc.stderr
     assert "--format" in proc.stdout and proc.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("GEOPLAN_SEARCH_SLOTS", "abc", "valid integer"),
+        ("GEOPLAN_SEARCH_SLOTS", "1e308", "valid integer"),
+        ("GEOPLAN_SEARCH_SLOTS", "inf", "valid integer"),
+        ("GEOPLAN_SEARCH_SLOTS", "", "valid integer"),
+        ("GEOPLAN_SEARCH_SLOTS", "0", "greater than or equal to 1"),
+        ("GEOPLAN_SEARCH_SLOTS", "500", "less than or equal to 100"),
+        ("GEOPLAN_READ_POOL_SIZE", "-1", "greater than or equal to 1"),
+        ("GEOPLAN_CORS_ORIGINS", "https://a.no;script-src *", "is not an origin"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_its_variable(variable: str, value: str, says: str):
+    # read by the command before its own error handling: ends at the root, as one line
+    for args in (("db", "status"), ("premises", "search", "--limit", "1")):
+        proc = _geoplan(*args, **{variable: value})
+        assert proc.returncode == 1, proc.stderr
+        assert len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert proc.stderr.startswith(f"error: {variable}: ") and says in proc.stderr
+        assert "Traceback" not in proc.stderr and proc.stdout == ""
