@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -52,31 +53,32 @@ def test_a_refused_request_is_answered_before_it_is_parsed_or_touches_the_databa
         assert client.get("/maps/premises?use=office").status_code == 200
 
 
-def test_the_api_lane_is_served_while_map_pages_hold_all_their_slots(loaded_db: str) -> None:
-    settings = Settings(pool_size=2, page_slots=1, max_waiting=0)
-    app = create_app(settings, database_url=loaded_db)
+@pytest.mark.parametrize(
+    ("limits", "gate", "lane", "full", "served"),
+    [
+        # the map pages' lane of the sync pool is full; the API's is not
+        ({"pool_size": 2, "page_slots": 1}, "admission", "pages", "/maps/premises?use=office",
+         "/premises?use=office&limit=5"),
+        # the premises searches' lane of the read pool is full; OGC items and tiles share the
+        # read pool and are not
+        ({"read_pool_size": 2, "search_slots": 1}, "read_admission", "searches",
+         "/premises?use=office&limit=5", "/ogc/collections/premises/items?limit=5"),
+    ],
+    ids=["pages", "searches"],
+)  # fmt: skip
+def test_a_lane_holding_all_its_slots_leaves_the_others_served(
+    loaded_db: str, limits: dict[str, int], gate: str, lane: str, full: str, served: str
+) -> None:
+    app = create_app(Settings(**limits, max_waiting=0), database_url=loaded_db)
     with TestClient(app) as client:
-        slot = _held(client, app.state.primary.admission.slot(lane="pages"))
+        slot = _held(client, getattr(app.state.primary, gate).slot(lane=lane))
         try:
-            assert client.get("/maps/premises?use=office").status_code == 503  # pages: full
-            assert client.get("/premises?use=office&limit=5").status_code == 200  # the API: not
+            r = client.get(full)
+            assert r.status_code == 503, r.text  # its lane: full
+            assert client.get(served).status_code == 200  # another lane: not
         finally:
             client.portal.call(slot.__aexit__, None, None, None)
-
-
-def test_searches_hold_at_most_their_slots_of_the_read_pool(loaded_db: str) -> None:
-    # the premises searches' lane is full; OGC items and tiles share the read pool and are not
-    settings = Settings(read_pool_size=2, search_slots=1, max_waiting=0)
-    app = create_app(settings, database_url=loaded_db)
-    with TestClient(app) as client:
-        slot = _held(client, app.state.primary.read_admission.slot(lane="searches"))
-        try:
-            r = client.get("/premises?use=office&limit=5")
-            assert r.status_code == 503, r.text  # searches: full
-            assert client.get("/ogc/collections/premises/items?limit=5").status_code == 200
-        finally:
-            client.portal.call(slot.__aexit__, None, None, None)
-        assert client.get("/premises?use=office&limit=5").status_code == 200
+        assert client.get(full).status_code == 200
 
 
 def test_search_slots_default_to_the_cores_plus_one() -> None:
