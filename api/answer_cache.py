@@ -27,10 +27,13 @@ The app keeps three instances on the one :class:`DataVersionsSource`: the warm t
 (``tile_cache``), the rendered map pages (``page_cache``, ``api/routers/maps.py``; a page
 survives writes to layers the maps do not show, such as a stored assessment) and the rows of
 the searches' lookups (``lookup_cache``, :class:`KeptLookups`: is ``area=`` a focus area, does
-``near=`` lie in the region — asked once per version of the reference layers, not per search).
+``near=`` lie in the region — asked once per version of the reference layers, not per search)
+and, in the same instance, the searches' counts (each with the versions it was made at, which
+the search's statement compares itself).
 
-Entries are bounded by bytes (``GEOPLAN_TILE_CACHE_MB``, least recently used out first); 0
-turns the cache off. One cache per worker process; nothing is shared or persisted.
+Entries are bounded by bytes (``GEOPLAN_TILE_CACHE_MB``, ``GEOPLAN_PAGE_CACHE_MB``,
+``GEOPLAN_SEARCH_CACHE_MB``; least recently used out first); 0 turns a cache off. One cache per
+worker process; nothing is shared or persisted.
 """
 
 from __future__ import annotations
@@ -236,9 +239,10 @@ class InvalidateOnWrite:
 
 
 class KeptLookups:
-    """The rows of a search's lookups (:class:`geoplan.premises.lookups.Known`) kept in an
-    :class:`AnswerCache` under ``version``, a key of :data:`~geoplan.premises.lookups.
-    LOOKUP_LAYERS` (:meth:`AnswerCache.key`)."""
+    """Rows a search asked for (:class:`geoplan.premises.lookups.Known`) kept in an
+    :class:`AnswerCache` under ``version``: a key of :data:`~geoplan.premises.lookups.
+    LOOKUP_LAYERS` (:meth:`AnswerCache.key`) for its lookups, or a constant for its counts,
+    which carry their own data versions (:func:`geoplan.premises.search.search_features_async`)."""
 
     def __init__(self, cache: AnswerCache, version: Hashable) -> None:
         self._cache = cache

@@ -37,10 +37,6 @@ from api.static_files import VendoredStatic
 from api.warm_tiles import WarmTiles
 from geoplan.config import Settings, get_settings
 
-LOOKUP_CACHE_BYTES = 1_000_000
-"""The rows of the searches' lookups kept per worker (api/deps.py ``known_lookups``): a few
-hundred bytes each, so some thousands of distinct ``area``/``kommune``/``near`` values."""
-
 GC_THRESHOLD = 50_000
 """Net allocations between two collections of the youngest generation while the app runs
 (Python's default is 700); see ``lifespan``."""
@@ -120,7 +116,8 @@ def create_app(
     # both settings in MB (10⁶ bytes), as their names and descriptions say
     app.state.tile_cache = AnswerCache(settings.tile_cache_mb * 1_000_000, versions)
     app.state.page_cache = AnswerCache(settings.page_cache_mb * 1_000_000, versions)
-    app.state.lookup_cache = AnswerCache(LOOKUP_CACHE_BYTES, versions)  # api/deps.py
+    # the searches' lookups and counts (api/deps.py): a few hundred bytes each
+    app.state.lookup_cache = AnswerCache(settings.search_cache_mb * 1_000_000, versions)
     app.add_middleware(InvalidateOnWrite, cache=app.state.tile_cache)
     # a kept tile is answered before routing (innermost: every header below is still added)
     app.add_middleware(WarmTiles, cache=app.state.tile_cache, max_age_s=settings.tile_max_age_s)

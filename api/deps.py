@@ -154,6 +154,15 @@ async def known_lookups(request: Request) -> KeptLookups | None:
     return None if version is None else KeptLookups(cache, version)
 
 
+def kept_counts(request: Request) -> KeptLookups | None:
+    """Where this worker keeps the counts of premises searches (None: ``GEOPLAN_SEARCH_CACHE_MB``
+    is 0), for :func:`geoplan.premises.search_features_async`. Each count carries the data
+    versions it was made at and the search's statement checks them itself, so they are kept
+    under no version here."""
+    cache: AnswerCache = request.app.state.lookup_cache
+    return KeptLookups(cache, "counts") if cache.enabled else None
+
+
 def app_walk(request: Request) -> WalkSettings:
     """The walking model of this app's settings (``create_app(settings)``), passed to every core
     call whose result depends on it, so the app's settings govern it, not the process's."""

@@ -136,6 +136,15 @@ class Settings(BaseSettings):
         "Default: this machine's cores + 1 (the database's, when it runs elsewhere, is what "
         "counts): more searches at once than cores slow each other down.",
     )
+    search_cache_mb: int = Field(
+        default=1,
+        ge=0,
+        le=1_000,
+        description="Memory per API worker for what premises searches look up and count (is "
+        "`area=` a focus area, how many listings a search matches), MB, reused until the "
+        "listings or reference layers change (0: off, every search counts afresh). A few "
+        "hundred bytes per distinct search.",
+    )
     page_cache_mb: int = Field(
         default=64,
         ge=0,

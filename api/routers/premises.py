@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from api.deps import (
     app_walk,
     get_conn,
+    kept_counts,
     known_lookups,
     on_read_connection,
     read_connection,
@@ -311,10 +312,10 @@ async def search_premises(
     walk = app_walk(request)
     if core.answered_async(q):
         # the kept lookups' version before the connection: reading it may take one
-        known = await known_lookups(request)
+        known, counts = await known_lookups(request), kept_counts(request)
         async with read_connection(request) as aconn:
             await core.check_query_async(aconn, q, known=known)
-            page = await core.search_features_async(aconn, q, walk=walk)
+            page = await core.search_features_async(aconn, q, walk=walk, counts=counts)
     else:
         page = await on_read_connection(request, _search_features, q, walk, primary=bool(q.hub))
     base = _base_url(request) + request.url.path

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,14 @@ from geoplan.premises.conditions import (
     matching_units_sql,
     size_conditions,
     unit_alternatives,
+)
+from geoplan.premises.lookups import (
+    LOOKUP_LAYERS,
+    Checking,
+    Known,
+    answer,
+    answer_async,
+    lookup_key,
 )
 from geoplan.premises.place import DISTANCE_DECIMALS, distance_sql
 from geoplan.premises.query import (
@@ -301,12 +309,50 @@ def _count_sql(source: str, parts: list[str]) -> str:
     )
 
 
+COUNT_LAYERS: tuple[str, ...] = ("premises", *LOOKUP_LAYERS)
+"""The layers (``data_versions`` names) whose writes may change a search's count: the
+listings, and the reference layers a search names (``area``, ``kommune``)."""
+
+_VERSIONS = (
+    "(SELECT array_agg(version ORDER BY layer) FROM data_versions WHERE layer IN ("
+    + ", ".join(f"'{layer}'" for layer in COUNT_LAYERS)
+    + "))"
+)
+"""The versions of :data:`COUNT_LAYERS` as a statement sees them (in its own snapshot)."""
+
+
+_NOTHING_KEPT = {"kept_count": None, "kept_versions": None}
+"""The parameters of :func:`_reusing` when no count is kept: the statement counts."""
+
+
+def _reusing(count: str) -> str:
+    """``count``, unless the versions of :data:`COUNT_LAYERS` this statement sees are
+    ``%(kept_versions)s``: then ``%(kept_count)s``, which a statement counted seeing them.
+
+    Every write to a layer bumps its version in the writing transaction (migration 0015), so
+    equal versions mean the same data: the kept count is exact, with no wait for a
+    notification and on a replica as on the primary. The count's own subqueries are
+    evaluated only when the CASE needs them (PostgreSQL runs an InitPlan on first use)."""
+    return (
+        f"CASE WHEN {_VERSIONS} = %(kept_versions)s::bigint[] THEN %(kept_count)s::bigint "
+        f"ELSE {count} END"
+    )
+
+
 _KEPT_COUNT = "(SELECT count(*) FROM m)"
 """The count of a search whose matches are read once (:func:`_fast_sql` with ``once``)."""
 
 
 def _fast_sql(
-    q: PremisesQuery, source: str, cond: str, order: str, count: str, live: bool, once: bool
+    q: PremisesQuery,
+    source: str,
+    cond: str,
+    order: str,
+    count: str,
+    *,
+    live: bool = False,
+    once: bool = False,
+    reusable: bool = False,
 ) -> str:
     """The fast path's one statement (see :func:`search_features`): ``source``, ``cond`` and
     ``order`` are the search's, ``count`` its capped count (:func:`_count_sql`); the page's
@@ -318,7 +364,12 @@ def _fast_sql(
     ``once``: the matches are read once (:func:`_scanned_once`), kept (up to
     :data:`COUNT_CAP` + 1 of them, the CTE ``m``) and both counted (``count`` is then
     :data:`_KEPT_COUNT`) and sorted from there; only when more match is the page read again,
-    in the search's own order."""
+    in the search's own order.
+
+    ``reusable``: the statement also returns the versions of :data:`COUNT_LAYERS` it reads
+    (``versions``), and counts only when they differ from ``%(kept_versions)s``: then the
+    data is that of the statement that counted ``%(kept_count)s``, which it returns instead
+    (:func:`_reusing`)."""
     distance, stored = "", None
     if q.sort == Sort.distance:  # computed once per row of the page, in k
         distance, stored = f", {_distance('s')} AS distance_m", "k.distance_m::text"
@@ -342,7 +393,8 @@ def _fast_sql(
         ({keys} FROM {source} WHERE {cond} AND {_KEPT_COUNT} > {COUNT_CAP} {page})"""
     return f"""
     WITH {matches} k AS MATERIALIZED ({k})
-    SELECT {count}, (SELECT count(*) FROM k), f.features, f.missing
+    SELECT {_reusing(count) if reusable else count}, (SELECT count(*) FROM k), f.features,
+           f.missing, {_VERSIONS if reusable else "NULL::bigint[]"}
     FROM (SELECT '[' || coalesce(string_agg({feature}, ', ' ORDER BY k.n), '') || ']'
                  AS features,
                  count(*) - count(x.seq) AS missing
@@ -384,28 +436,46 @@ class _FastSearch:
     """A search as one statement over ``premises_search`` (see :func:`search_features`), and
     how its answer becomes a page; shared by the sync and the asyncio callers."""
 
-    sql: str
-    live_sql: Callable[[], str]
-    """``sql`` building the Feature of a listing without a stored head (written and asked
-    only then: a rare page, and the statement is long to write on every search)."""
+    q: PremisesQuery
+    source: str
+    cond: str
+    order: str
+    count: str
+    """The statement's count (:func:`_count_sql`, :func:`_counted_sql` or :data:`_KEPT_COUNT`)."""
+    once: bool
     estimate_sql: str
     """``EXPLAIN`` of the matches: the planner's estimate, asked only past :data:`COUNT_CAP`."""
     params: dict[str, Any]
-    limit: int
-    offset: int
     counted: bool = False
     """Whether the count comes from ``premises_search_counts`` (exact however many match)."""
+    count_key: Hashable | None = None
+    """What the count depends on besides the data — its SQL and the search's parameters, the
+    page's excepted — as a key to keep it under (:data:`~geoplan.premises.lookups.Known`);
+    None for a count made from the page's own matches (:func:`_scanned_once`), which costs
+    nothing more."""
 
-    def exact(self, row: tuple[int, int, str, int]) -> bool:
-        """Whether ``row``'s count is the number of matches (else: past :data:`COUNT_CAP`)."""
-        return self.counted or row[0] <= COUNT_CAP
+    def sql(self, *, live: bool = False) -> str:
+        """The statement; ``live``: building the Feature of a listing without a stored head
+        (asked only then: a rare page, and the statement is long to plan)."""
+        return _fast_sql(
+            self.q,
+            self.source,
+            self.cond,
+            self.order,
+            self.count,
+            live=live,
+            once=self.once,
+            reusable=self.count_key is not None,
+        )
 
-    def page(self, row: tuple[int, int, str, int], plan: Any = None) -> FeaturePage:
-        matched, keys, features, _ = row
-        returned, more = min(keys, self.limit), keys > self.limit
-        if plan is None:
+    def page(self, row: tuple[Any, ...], matched: int, exact: bool) -> FeaturePage:
+        """The page of the statement's ``row``, with ``matched`` (an estimate if not
+        ``exact``: then at least past the cap and past this page)."""
+        keys, features = row[1], row[2]
+        returned, more = min(keys, self.q.limit), keys > self.q.limit
+        if exact:
             return FeaturePage(features, matched, returned, more=more)
-        estimate = max(int(plan[0]["Plan"]["Plan Rows"]), COUNT_CAP + 1, self.offset + keys)
+        estimate = max(matched, COUNT_CAP + 1, self.q.offset + keys)
         return FeaturePage(features, estimate, returned, number_matched_exact=False, more=more)
 
 
@@ -432,14 +502,45 @@ def _fast_search(q: PremisesQuery, walking: WalkSettings) -> _FastSearch | None:
     once = counted is None and _scanned_once(q)
     count = counted or (_KEPT_COUNT if once else _count_sql(source, parts))
     return _FastSearch(
-        _fast_sql(q, source, cond, order, count, live=False, once=once),
-        lambda: _fast_sql(q, source, cond, order, count, live=True, once=once),
+        q,
+        source,
+        cond,
+        order,
+        count,
+        once,
         f"EXPLAIN (FORMAT JSON) SELECT FROM {source} WHERE {cond}",
-        where.params | {"limit": q.limit, "offset": q.offset},
-        q.limit,
-        q.offset,
+        where.params | {"limit": q.limit, "offset": q.offset} | _NOTHING_KEPT,
         counted is not None,
+        None if once else lookup_key((count, where.params)),
     )
+
+
+def _answering(fast: _FastSearch, counts: Known | None) -> Checking[FeaturePage]:
+    """A search's page as a check (:mod:`geoplan.premises.lookups`: it yields its statements
+    and is sent their rows), so the sync and asyncio callers run the same steps.
+
+    ``counts``: counts made by earlier searches, each with the versions of
+    :data:`COUNT_LAYERS` it was made at (and where this one's is kept). The statement counts
+    only when the versions it sees differ (:func:`_reusing`): the next page of a search, the
+    same search in another order or asked again, is answered without counting while nothing
+    it counts was written — an exact count, whoever wrote."""
+    key = fast.count_key if counts is not None else None
+    kept = counts.get(key) if key is not None else None
+    ((kept_count, kept_exact, kept_versions),) = kept or [(None, None, None)]
+    params = fast.params | {"kept_count": kept_count, "kept_versions": kept_versions}
+    (row,) = yield fast.sql(), params
+    if row[3]:  # a listing of the page without a stored head
+        (row,) = yield fast.sql(live=True), params
+    versions = row[4]
+    if kept is not None and versions == kept_versions:  # the statement answered kept_count
+        return fast.page(row, row[0], kept_exact)
+    matched, exact = row[0], fast.counted or row[0] <= COUNT_CAP
+    if not exact:  # past the cap: the planner's estimate
+        ((plan,),) = yield fast.estimate_sql, fast.params
+        matched = int(plan[0]["Plan"]["Plan Rows"])
+    if key is not None and versions is not None:
+        counts.put(key, [(matched, exact, versions)])
+    return fast.page(row, matched, exact)
 
 
 def search_features(
@@ -459,12 +560,7 @@ def search_features(
     fast = _fast_search(q, walking)
     if fast is None:
         return _listing_features(conn, q, walking)
-    row = conn.execute(fast.sql, fast.params).fetchone()
-    if row[3]:  # a listing of the page without a stored head
-        row = conn.execute(fast.live_sql(), fast.params).fetchone()
-    if fast.exact(row):
-        return fast.page(row)
-    return fast.page(row, conn.execute(fast.estimate_sql, fast.params).fetchone()[0])
+    return answer(conn, _answering(fast, None))
 
 
 def answered_async(q: PremisesQuery) -> bool:
@@ -475,21 +571,22 @@ def answered_async(q: PremisesQuery) -> bool:
 
 
 async def search_features_async(
-    conn: psycopg.AsyncConnection, q: PremisesQuery, *, walk: WalkSettings | None = None
+    conn: psycopg.AsyncConnection,
+    q: PremisesQuery,
+    *,
+    walk: WalkSettings | None = None,
+    counts: Known | None = None,
 ) -> FeaturePage:
     """:func:`search_features` on an asyncio connection (the API's read pool), for a query
     already checked (:func:`~geoplan.premises.query.check_query_async`) that
-    :func:`answered_async` allows."""
+    :func:`answered_async` allows.
+
+    ``counts``: counts of earlier searches, reused while nothing they count was written
+    (:func:`_answering`); the API keeps them per worker."""
     fast = _fast_search(q, default_walk(walk)) if answered_async(q) else None
     if fast is None:
         raise ValueError("search_features_async: a checked query without hub")
-    row = await (await conn.execute(fast.sql, fast.params)).fetchone()
-    if row[3]:  # a listing of the page without a stored head
-        row = await (await conn.execute(fast.live_sql(), fast.params)).fetchone()
-    if fast.exact(row):
-        return fast.page(row)
-    plan = await (await conn.execute(fast.estimate_sql, fast.params)).fetchone()
-    return fast.page(row, plan[0])
+    return await answer_async(conn, _answering(fast, counts))
 
 
 def _listing_features(

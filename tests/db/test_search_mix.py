@@ -97,7 +97,7 @@ def test_a_search_by_place_past_the_cap_reads_its_page_again(loaded_db, conn, mo
     # sort; past the cap the kept ones are not all, and the page is read again in its order
     _buildings(conn)
     q = check_query(conn, q)
-    assert " m AS MATERIALIZED" in search_module._fast_search(q, default_walk(None)).sql
+    assert " m AS MATERIALIZED" in search_module._fast_search(q, default_walk(None)).sql()
     slow = _reference(conn, q)
     assert slow.number_matched > 2  # past the cap below
     monkeypatch.setattr(search_module, "COUNT_CAP", 2)
@@ -124,9 +124,9 @@ def test_the_count_of_a_unit_filter_reads_no_listing(loaded_db, conn):
     conn.execute("SET enable_seqscan = off")  # a tiny test table would rather be scanned
     q = PremisesQuery(available_by=date(2026, 6, 1), max_area_m2=300, sort="updated")
     fast = search_module._fast_search(q, default_walk(None))
-    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + fast.sql, fast.params))
+    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + fast.sql(), fast.params))
     assert "premises_search_area" in plan and "premises_search_with_units" in plan
-    assert "JOIN premises_annotated" not in fast.sql  # the matches: premises_search alone
+    assert "JOIN premises_annotated" not in fast.sql()  # the matches: premises_search alone
 
 
 def test_sort_by_distance_is_nearest_first_within_the_radius(loaded_db, conn):
