@@ -454,9 +454,11 @@ class _FastSearch:
     None for a count made from the page's own matches (:func:`_scanned_once`), which costs
     nothing more."""
 
-    def sql(self, *, live: bool = False) -> str:
+    def sql(self, *, live: bool = False, reusable: bool = False) -> str:
         """The statement; ``live``: building the Feature of a listing without a stored head
-        (asked only then: a rare page, and the statement is long to plan)."""
+        (asked only then: a rare page, and the statement is long to plan); ``reusable``:
+        answering a kept count while its versions hold (:func:`_reusing`; only for a search
+        with a :attr:`count_key`)."""
         return _fast_sql(
             self.q,
             self.source,
@@ -465,7 +467,7 @@ class _FastSearch:
             self.count,
             live=live,
             once=self.once,
-            reusable=self.count_key is not None,
+            reusable=reusable and self.count_key is not None,
         )
 
     def page(self, row: tuple[Any, ...], matched: int, exact: bool) -> FeaturePage:
@@ -528,9 +530,10 @@ def _answering(fast: _FastSearch, counts: Known | None) -> Checking[FeaturePage]
     kept = counts.get(key) if key is not None else None
     ((kept_count, kept_exact, kept_versions),) = kept or [(None, None, None)]
     params = fast.params | {"kept_count": kept_count, "kept_versions": kept_versions}
-    (row,) = yield fast.sql(), params
+    reusable = key is not None
+    (row,) = yield fast.sql(reusable=reusable), params
     if row[3]:  # a listing of the page without a stored head
-        (row,) = yield fast.sql(live=True), params
+        (row,) = yield fast.sql(live=True, reusable=reusable), params
     versions = row[4]
     if kept is not None and versions == kept_versions:  # the statement answered kept_count
         return fast.page(row, row[0], kept_exact)
