@@ -11,6 +11,11 @@ keeps ≥ 80 % of its best 2xx throughput of the sweep, with zero 5xx and zero t
 wrk's timeout is raised to 30 s (its default of 2 s would count a slow map page as a timeout
 at 256 connections whatever the server did); a request still unanswered after that is a hang.
 
+``--passes N`` runs each route's sweep N times, the levels' order reversed every other pass,
+and judges each level by the median of its passes (any 5xx or timeout in any pass still
+counts): on a machine whose speed drifts within the minute a sweep takes, one pass lets the
+drift decide which level looks best.
+
 Each step: a one-second warm-up run, then a wait until the route's queue has drained (a request
 to the route itself, which queues behind whatever the warm-up's wrk abandoned when it stopped:
 1 024 requests nobody reads), then the measured run. Without that wait the measured run at
@@ -23,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -138,27 +144,28 @@ def line(route: str, level: int, run: WrkRun) -> str:
     )
 
 
-def verdict(name: str, sweep: dict[int, WrkRun]) -> tuple[bool, str]:
-    best = max(r.ok_rps for r in sweep.values())
+def verdict(name: str, sweep: dict[int, list[WrkRun]]) -> tuple[bool, str]:
+    """Whether ``sweep`` (each level's runs, one per pass) meets the targets, and a line
+    saying so. A level's throughput is the median of its passes; a 5xx or a timeout in any
+    pass counts."""
+    rate = {level: statistics.median(r.ok_rps for r in runs) for level, runs in sweep.items()}
+    best = max(rate.values())
     problems = []
     for level in (256, 1024):
-        run = sweep.get(level)
-        if run is None:
-            continue
-        share = run.ok_rps / best if best else 0.0
-        if share < KEEP:
+        for run in sweep.get(level, []):
+            other_5xx = run.count(500, 600) - run.count(503, 504)
+            if other_5xx:
+                problems.append(f"{level}: {other_5xx} 5xx other than 503")
+            if level == 256 and (run.count(500, 600) or run.timeouts):
+                problems.append(f"256: {run.count(500, 600)} 5xx, {run.timeouts} timeouts")
+            if level == 1024 and run.timeouts:
+                problems.append(f"1024: {run.timeouts} timeouts (hangs)")
+        if level in rate and (share := rate[level] / best if best else 0.0) < KEEP:
             problems.append(f"{level}: {share:.0%} of best")
-        other_5xx = run.count(500, 600) - run.count(503, 504)
-        if other_5xx:
-            problems.append(f"{level}: {other_5xx} 5xx other than 503")
-        if level == 256 and (run.count(500, 600) or run.timeouts):
-            problems.append(f"256: {run.count(500, 600)} 5xx, {run.timeouts} timeouts")
-        if level == 1024 and run.timeouts:
-            problems.append(f"1024: {run.timeouts} timeouts (hangs)")
-    shares = ", ".join(
-        f"{lv}: {sweep[lv].ok_rps / best:.0%}" for lv in (256, 1024) if lv in sweep and best
-    )
-    text = f"  {name:<20} best {best:8.1f} 2xx/s; kept {shares}"
+    shares = ", ".join(f"{lv}: {rate[lv] / best:.0%}" for lv in (256, 1024) if lv in rate and best)
+    passes = max(len(runs) for runs in sweep.values())
+    of = f" (median of {passes} passes)" if passes > 1 else ""
+    text = f"  {name:<20} best {best:8.1f} 2xx/s{of}; kept {shares}"
     return not problems, text + (
         "  — met" if not problems else "  — NOT met: " + "; ".join(problems)
     )
@@ -178,7 +185,17 @@ def main(argv: list[str] | None = None) -> None:
         help="another checkout (e.g. a worktree of main) served beside this one on the same "
         "data, step by step in turn, for a before/after in one run",
     )
+    parser.add_argument(
+        "--passes",
+        type=int,
+        default=1,
+        help="sweeps per route, the levels' order reversed every other pass; each level's "
+        "throughput is the median of its passes (a machine whose speed drifts within a sweep "
+        "otherwise decides the verdict)",
+    )
     args = parser.parse_args(argv)
+    if args.passes < 1:
+        sys.exit("error: --passes: must be 1 or more")
     if shutil.which("wrk") is None:
         sys.exit("error: wrk is missing; install it with: apt-get install -y wrk")
     levels = [int(v) for v in args.levels.split(",")]
@@ -225,9 +242,10 @@ def main(argv: list[str] | None = None) -> None:
                     if args.only and route.name not in args.only.split(","):
                         continue
                     script = script_for(route, key, work)
-                    sweeps: dict[str, dict[int, WrkRun]] = {name: {} for name in trees}
+                    sweeps: dict[str, dict[int, list[WrkRun]]] = {n: {} for n in trees}
                     probe = route.path if route.method == "GET" else "/healthz"
-                    for level in levels:
+                    order = [levels if i % 2 == 0 else levels[::-1] for i in range(args.passes)]
+                    for level in (level for steps in order for level in steps):
                         for name, base in bases.items():  # alternating step by step
                             settle(base, probe)
                             started = time.monotonic()
@@ -236,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
                             wrk(base + route.path, duration_s=1, **common)  # warm-up
                             settle(base, probe)  # the warm-up's leftovers are not measured
                             run = wrk(base + route.path, duration_s=args.duration, **common)
-                            sweeps[name][level] = run
+                            sweeps[name].setdefault(level, []).append(run)
                             tag = route.name if not args.against else f"{route.name} [{name}]"
                             print(line(tag, level, run), flush=True)
                             if time.monotonic() - started > 10 * args.duration + 60:
