@@ -116,7 +116,7 @@ def create_app(
     # both settings in MB (10⁶ bytes), as their names and descriptions say
     app.state.tile_cache = AnswerCache(settings.tile_cache_mb * 1_000_000, versions)
     app.state.page_cache = AnswerCache(settings.page_cache_mb * 1_000_000, versions)
-    # the searches' lookups and counts (api/deps.py): a few hundred bytes each
+    # the searches' lookups and counts (api/deps.py): up to about a kilobyte each
     app.state.lookup_cache = AnswerCache(settings.search_cache_mb * 1_000_000, versions)
     app.add_middleware(InvalidateOnWrite, cache=app.state.tile_cache)
     # a kept tile is answered before routing (innermost: every header below is still added)

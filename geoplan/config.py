@@ -142,8 +142,8 @@ class Settings(BaseSettings):
         le=1_000,
         description="Memory per API worker for what premises searches look up and count (is "
         "`area=` a focus area, how many listings a search matches), MB, reused until the "
-        "listings or reference layers change (0: off, every search counts afresh). A few "
-        "hundred bytes per distinct search.",
+        "listings or reference layers change (0: off, every search counts afresh). Up to "
+        "about a kilobyte per distinct search: 1 MB keeps the last thousand or more.",
     )
     page_cache_mb: int = Field(
         default=64,
