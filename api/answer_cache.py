@@ -26,7 +26,7 @@ stores what it read under the old version, which no later request asks for.
 The app keeps three instances on the one :class:`DataVersionsSource`: the warm tiles
 (``tile_cache``), the rendered map pages (``page_cache``, ``api/routers/maps.py``; a page
 survives writes to layers the maps do not show, such as a stored assessment) and the rows of
-the searches' lookups (``lookup_cache``, :class:`KeptLookups`: is ``area=`` a focus area, does
+the searches' lookups (``search_cache``, :class:`KeptLookups`: is ``area=`` a focus area, does
 ``near=`` lie in the region — asked once per version of the reference layers, not per search)
 and, in the same instance, the searches' counts (each with the versions it was made at, which
 the search's statement compares itself).

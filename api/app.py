@@ -117,7 +117,7 @@ def create_app(
     app.state.tile_cache = AnswerCache(settings.tile_cache_mb * 1_000_000, versions)
     app.state.page_cache = AnswerCache(settings.page_cache_mb * 1_000_000, versions)
     # the searches' lookups and counts (api/deps.py): up to about a kilobyte each
-    app.state.lookup_cache = AnswerCache(settings.search_cache_mb * 1_000_000, versions)
+    app.state.search_cache = AnswerCache(settings.search_cache_mb * 1_000_000, versions)
     app.add_middleware(InvalidateOnWrite, cache=app.state.tile_cache)
     # a kept tile is answered before routing (innermost: every header below is still added)
     app.add_middleware(WarmTiles, cache=app.state.tile_cache, max_age_s=settings.tile_max_age_s)

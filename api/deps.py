@@ -149,7 +149,7 @@ async def _from_replica(request: Request, stack: AsyncExitStack) -> psycopg.Asyn
 async def known_lookups(request: Request) -> KeptLookups | None:
     """The lookups of searches answered since the reference layers last changed (None: not
     kept now), for :func:`geoplan.premises.check_query_async`."""
-    cache: AnswerCache = request.app.state.lookup_cache
+    cache: AnswerCache = request.app.state.search_cache
     version = await cache.key(request, LOOKUP_LAYERS, "lookups")
     return None if version is None else KeptLookups(cache, version)
 
@@ -159,7 +159,7 @@ def kept_counts(request: Request) -> KeptLookups | None:
     is 0), for :func:`geoplan.premises.search_features_async`. Each count carries the data
     versions it was made at and the search's statement checks them itself, so they are kept
     under no version here."""
-    cache: AnswerCache = request.app.state.lookup_cache
+    cache: AnswerCache = request.app.state.search_cache
     return KeptLookups(cache, "counts") if cache.enabled else None
 
 

@@ -19,7 +19,7 @@ NEW_AREA = "nytt-omraade"
 
 
 def test_a_repeated_search_asks_its_lookups_once(client):
-    cache = client.app.state.lookup_cache
+    cache = client.app.state.search_cache
     first = client.get("/premises", params={"area": "sentrum", "kommune": "3222"})
     assert first.status_code == 200, first.text
     asked = cache.misses
@@ -68,9 +68,9 @@ def test_a_kept_count_follows_a_write_by_another_process_at_once(client, loaded_
     # statement compares: a listing committed elsewhere is counted by the very next search
     params = {"use": "office", "sort": "area"}
     first = client.get("/premises", params=params).json()["numberMatched"]
-    hits = client.app.state.lookup_cache.hits
+    hits = client.app.state.search_cache.hits
     again = client.get("/premises", params=params | {"offset": 1}).json()
-    assert again["numberMatched"] == first and client.app.state.lookup_cache.hits > hits
+    assert again["numberMatched"] == first and client.app.state.search_cache.hits > hits
     with psycopg.connect(db.conninfo(loaded_db)) as conn:  # like `geoplan premises import`
         premises.create(conn, OFFICE, "alice")
     # no wait for the notification
@@ -82,4 +82,4 @@ def test_searches_keep_nothing_with_the_search_cache_off(loaded_db):
         pages = [c.get("/premises", params={"use": "office", "area": "sentrum"}) for _ in "ab"]
         assert [p.status_code for p in pages] == [200, 200]
         assert pages[0].json()["features"] == pages[1].json()["features"]
-        assert len(c.app.state.lookup_cache) == 0
+        assert len(c.app.state.search_cache) == 0
