@@ -20,12 +20,24 @@ Each step: a one-second warm-up run, then a wait until the route's queue has dra
 to the route itself, which queues behind whatever the warm-up's wrk abandoned when it stopped:
 1 024 requests nobody reads), then the measured run. Without that wait the measured run at
 1 024 connections spent its first seconds behind the warm-up's leftovers.
+
+**A step lasts long enough for every connection to ask :data:`ROUNDS` times** (at the route's
+best rate measured so far; ``--duration`` is the least, :data:`MAX_STEP_S` the most). A step's
+answers are what the server did in the window, but each connection's first request — its
+accept, its parsing, its place in the queue — and the requests still queued when wrk stops are
+work the window pays for: ``connections / (rate × seconds)`` of an arrival's cost per answer.
+With 1 024 connections, a 5-second step of a route that answers ≈ 190 requests/s gave every
+connection less than one round: the window measured the burst of 1 024 arrivals and dropped the
+last queue, not the rate the server keeps, and compared it with a 64-connection step that saw
+fifteen rounds. With :data:`ROUNDS` rounds per connection that share is at most ``1 / ROUNDS``
+of an arrival's cost at every level.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -54,6 +66,10 @@ from geoplan.config import REPO_ROOT
 from geoplan.store import db
 
 LEVELS = (1, 16, 64, 256, 1024)
+ROUNDS = 5
+"""Requests each connection makes in a step, at least (see the module docstring)."""
+MAX_STEP_S = 60
+"""The longest a step may last, whatever :data:`ROUNDS` asks for."""
 KEEP = 0.8  # share of the best throughput a route must keep at 256 and 1 024 connections
 WRK_TIMEOUT_S = 30
 ASSESSMENT = {
@@ -135,12 +151,21 @@ def settle(base: str, probe: str = "/healthz", seconds: float = 60) -> None:
         time.sleep(0.5)
 
 
-def line(route: str, level: int, run: WrkRun) -> str:
+def step_seconds(level: int, least_s: int, best_rps: float | None) -> int:
+    """How long a step at ``level`` connections runs: ``least_s``, or longer where the route's
+    best rate so far (``best_rps``; None: not measured yet) gives its connections fewer than
+    :data:`ROUNDS` rounds in that time — at most :data:`MAX_STEP_S`."""
+    if not best_rps:
+        return least_s
+    return max(least_s, min(MAX_STEP_S, math.ceil(ROUNDS * level / best_rps)))
+
+
+def line(route: str, level: int, run: WrkRun, seconds: int) -> str:
     fives = run.count(500, 600)
     return (
-        f"  {route:<20} {level:>5}  {run.rps:8.1f} {run.ok_rps:8.1f}  {run.p50_ms:8.1f} "
-        f"{run.p99_ms:8.1f}  {fives - run.count(503, 504):>5} {run.count(503, 504):>6} "
-        f"{run.timeouts:>8}  {os.getloadavg()[0]:4.1f}"
+        f"  {route:<20} {level:>5} {seconds:>4}  {run.rps:8.1f} {run.ok_rps:8.1f}  "
+        f"{run.p50_ms:8.1f} {run.p99_ms:8.1f}  {fives - run.count(503, 504):>5} "
+        f"{run.count(503, 504):>6} {run.timeouts:>8}  {os.getloadavg()[0]:4.1f}"
     )
 
 
@@ -174,7 +199,13 @@ def verdict(name: str, sweep: dict[int, list[WrkRun]]) -> tuple[bool, str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000, help="generated premises (0: skip)")
-    parser.add_argument("--duration", type=int, default=6, help="seconds per wrk step")
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=6,
+        help=f"seconds per wrk step, at least: a step lasts until each connection could ask "
+        f"{ROUNDS} times at the route's best rate so far (at most {MAX_STEP_S} s)",
+    )
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)))
     parser.add_argument("--only", default="", help="comma-separated route names to run")
     parser.add_argument("--shipped-only", action="store_true", help="skip the 10⁵ data set")
@@ -221,11 +252,12 @@ def main(argv: list[str] | None = None) -> None:
             bases = {name: f"http://127.0.0.1:{free_port()}" for name in trees}
             print(
                 f"\n{label} ({total:,} premises), one worker, wrk -t2 -d{args.duration}s "
+                f"or more ({ROUNDS} rounds per connection) "
                 f"--timeout {WRK_TIMEOUT_S}s; {os.cpu_count()} CPUs, load average "
                 f"{os.getloadavg()[0]:.1f}"
                 + ("".join(f"\n  {n}: {t}" for n, t in trees.items()) if args.against else "")
-                + f"\n  {'route':<20} {'conns':>5}  {'req/s':>8} {'2xx/s':>8}  {'p50 ms':>8} "
-                f"{'p99 ms':>8}  {'5xx':>5} {'503':>6} {'timeouts':>8}  load",
+                + f"\n  {'route':<20} {'conns':>5} {'secs':>4}  {'req/s':>8} {'2xx/s':>8}  "
+                f"{'p50 ms':>8} {'p99 ms':>8}  {'5xx':>5} {'503':>6} {'timeouts':>8}  load",
                 flush=True,
             )
             summary = []
@@ -253,11 +285,13 @@ def main(argv: list[str] | None = None) -> None:
                                       "timeout_s": WRK_TIMEOUT_S, "warmup_s": 0}  # fmt: skip
                             wrk(base + route.path, duration_s=1, **common)  # warm-up
                             settle(base, probe)  # the warm-up's leftovers are not measured
-                            run = wrk(base + route.path, duration_s=args.duration, **common)
+                            seen = [r.ok_rps for runs in sweeps[name].values() for r in runs]
+                            seconds = step_seconds(level, args.duration, max(seen, default=None))
+                            run = wrk(base + route.path, duration_s=seconds, **common)
                             sweeps[name].setdefault(level, []).append(run)
                             tag = route.name if not args.against else f"{route.name} [{name}]"
-                            print(line(tag, level, run), flush=True)
-                            if time.monotonic() - started > 10 * args.duration + 60:
+                            print(line(tag, level, run, seconds), flush=True)
+                            if time.monotonic() - started > 10 * seconds + 60:
                                 print("  (this step took far longer than its duration)")
                     for name, sweep in sweeps.items():
                         tag = route.name if not args.against else f"{route.name} [{name}]"
