@@ -16,7 +16,7 @@ from api.conditional import ConditionalRequests, DataVersions
 from api.consistency import WritePosition
 from api.database import Server
 from api.head import HeadAsGet
-from api.http_headers import ReadCors, SecurityHeaders, compression
+from api.http_headers import KeptPageEncodings, ReadCors, SecurityHeaders, compression
 from api.load_shedding import LoadShedding
 from api.request_guard import RequestGuard
 from api.routers import (
@@ -140,6 +140,7 @@ def create_app(
     app.mount("/static", VendoredStatic(), name="static")
     # HTTP for the open web (issue #17), innermost first: each wraps the ones above it
     app.add_middleware(SecurityHeaders, settings=settings)  # CSP from the page as rendered
+    app.add_middleware(KeptPageEncodings)  # a page sent again is not compressed again
     app.add_middleware(compression)  # zstd / br / gzip
     # ETag, 304 (tags name the coding)
     app.add_middleware(ConditionalRequests, settings=settings, versions=data_versions)

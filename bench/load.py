@@ -16,6 +16,9 @@ and judges each level by the median of its passes (any 5xx or timeout in any pas
 counts): on a machine whose speed drifts within the minute a sweep takes, one pass lets the
 drift decide which level looks best.
 
+The map page is asked for as a browser asks for it (:data:`BROWSER`: compressed), the API
+routes as wrk asks by default (plain).
+
 Each step: a one-second warm-up run, then a wait until the route's queue has drained (a request
 to the route itself, which queues behind whatever the warm-up's wrk abandoned when it stopped:
 1 024 requests nobody reads), then the measured run. Without that wait the measured run at
@@ -87,6 +90,13 @@ class Route:
     body: dict | None = None
     cycle: tuple[str, ...] = ()
     """Paths wrk cycles through, request by request (``path`` is then the first of them)."""
+    headers: dict[str, str] | None = None
+    """Sent with every request (``wrk -H``)."""
+
+
+BROWSER = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+"""What a browser sends with every request: the map page, an HTML page only browsers load, is
+asked for as they ask for it (compressed), not as wrk does by default (plain)."""
 
 
 TILE_ZOOMS = range(13, 17)
@@ -108,7 +118,7 @@ def routes(bbox: str, tiles: tuple[str, ...]) -> list[Route]:
         Route("/premises", "/premises?use=office&max_walk_min=15&sort=walk&limit=100"),
         Route("OGC items", f"/ogc/collections/premises/items?bbox={bbox}&limit=100"),
         Route("/proximity/nearest", "/proximity/nearest?lon=10.955&lat=59.927&k=3"),
-        Route("/maps/premises", "/maps/premises?use=office&max_walk_min=10"),
+        Route("/maps/premises", "/maps/premises?use=office&max_walk_min=10", headers=BROWSER),
         Route("POST /assessments", "/assessments", "POST", ASSESSMENT),
         Route("tiles", tiles[0], cycle=tiles),
     ]
@@ -282,7 +292,8 @@ def main(argv: list[str] | None = None) -> None:
                             settle(base, probe)
                             started = time.monotonic()
                             common = {"connections": level, "script": script,
-                                      "timeout_s": WRK_TIMEOUT_S, "warmup_s": 0}  # fmt: skip
+                                      "timeout_s": WRK_TIMEOUT_S, "warmup_s": 0,
+                                      "headers": route.headers}  # fmt: skip
                             wrk(base + route.path, duration_s=1, **common)  # warm-up
                             settle(base, probe)  # the warm-up's leftovers are not measured
                             seen = [r.ok_rps for runs in sweeps[name].values() for r in runs]

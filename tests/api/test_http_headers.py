@@ -18,9 +18,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api import http_headers
 from api.app import create_app
 from api.http_headers import (
     TILE_ORIGINS,
+    KeptPageEncodings,
     SecurityHeaders,
     compression,
     content_security_policy,
@@ -201,6 +203,98 @@ def test_vector_tiles_and_geojson_are_on_the_compressed_list():
         png = c.get("/png", headers={"Accept-Encoding": "gzip"})
     assert mvt.headers["content-encoding"] == "gzip" and mvt.content == tile
     assert "content-encoding" not in png.headers  # already compressed formats are left alone
+
+
+def test_a_map_page_sent_again_is_not_compressed_again(client, monkeypatch):
+    # a kept map page goes out in the encoding made the first time (KeptPageEncodings); the
+    # policy is still the plain page's, and the tag names the coding
+    made: list[str] = []
+    for coding, encode in list(http_headers.PAGE_ENCODERS.items()):
+        monkeypatch.setitem(
+            http_headers.PAGE_ENCODERS, coding, lambda b, c=coding, e=encode: made.append(c) or e(b)
+        )
+    browser = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+    plain = client.get("/maps/premises?use=office", headers={"Accept-Encoding": "identity"})
+    first = client.get("/maps/premises?use=office", headers=browser)
+    again = client.get("/maps/premises?use=office", headers=browser)
+    gzipped = client.get("/maps/premises?use=office", headers={"Accept-Encoding": "gzip"})
+    assert made == ["zstd", "gzip"]  # once per coding, not per response
+    for r, coding in ((first, "zstd"), (again, "zstd"), (gzipped, "gzip")):
+        assert r.status_code == 200 and r.headers["content-encoding"] == coding
+        assert r.content == plain.content  # httpx decodes what was sent
+        assert int(r.headers["content-length"]) * 3 < len(plain.content)
+        assert "accept-encoding" in r.headers["vary"].lower()
+        assert r.headers["content-security-policy"] == plain.headers["content-security-policy"]
+        assert r.headers["etag"].endswith(f'-{coding}"')
+    assert first.headers["etag"] == again.headers["etag"] != plain.headers["etag"]
+    revalidated = client.get(
+        "/maps/premises?use=office", headers={**browser, "If-None-Match": first.headers["etag"]}
+    )
+    assert revalidated.status_code == 304 and revalidated.content == b""
+
+
+def _kept_encodings(pages: dict[str, tuple[bytes, bytes, bool]]):
+    """KeptPageEncodings around a toy app: path → (content type, body, streamed in two)."""
+
+    async def app(scope, receive, send):
+        media, body, streamed = pages[scope["path"]]
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", media)]})  # fmt: skip
+        if streamed:
+            await send({"type": "http.response.body", "body": body[:10], "more_body": True})
+            body = body[10:]
+        await send({"type": "http.response.body", "body": body})
+
+    middleware = KeptPageEncodings(app)
+
+    def get(path: str, accept: str | None) -> tuple[dict[str, str], bytes]:
+        sent: list[dict] = []
+
+        async def send(message):
+            sent.append(message)
+
+        headers = [(b"accept-encoding", accept.encode())] if accept is not None else []
+        scope = {"type": "http", "path": path, "method": "GET", "headers": headers}
+        asyncio.run(middleware(scope, None, send))
+        body = b"".join(m.get("body", b"") for m in sent[1:])
+        return dict(MutableHeaders(raw=sent[0]["headers"])), body
+
+    return get
+
+
+def test_kept_encodings_follow_the_offer_and_leave_the_rest_to_compression(monkeypatch):
+    made: list[str] = []
+    encode = http_headers.PAGE_ENCODERS["gzip"]
+    monkeypatch.setitem(
+        http_headers.PAGE_ENCODERS, "gzip", lambda b: made.append("gzip") or encode(b)
+    )
+    html_type = b"text/html; charset=utf-8"
+    page = b"<html>" + b"<p>ledige lokaler</p>" * 200 + b"</html>"
+    pages = {
+        "/page": (html_type, page, False),
+        "/json": (b"application/json", b"[" + b"1," * 2000 + b"1]", False),
+        "/small": (html_type, b"<html></html>", False),
+        "/streamed": (html_type, page, True),
+    }
+    get = _kept_encodings(pages)
+    for accept in ("gzip", "zstd;q=0, gzip", "br;q=0, gzip;q=0.5"):
+        headers, body = get("/page", accept)
+        assert headers["content-encoding"] == "gzip" and gzip.decompress(body) == page
+        assert headers["content-length"] == str(len(body))
+    assert made == ["gzip"]
+    headers, body = get("/page", "zstd")
+    assert DECODERS["zstd"](body) == page and headers["content-encoding"] == "zstd"
+    for accept in (None, "identity", "gzip;q=0", "compress"):
+        headers, body = get("/page", accept)
+        assert "content-encoding" not in headers and body == page, accept
+    # not an HTML page, too small to gain, or streamed: untouched here (compression's to do)
+    for path in ("/json", "/small", "/streamed"):
+        headers, body = get(path, "gzip")
+        assert "content-encoding" not in headers and body == pages[path][1], path
+    # another page with the same path gets its own encoding
+    pages["/page"] = (html_type, page.replace(b"ledige", b"utleide"), False)
+    headers, body = get("/page", "gzip")
+    assert gzip.decompress(body) == pages["/page"][1] and made == ["gzip", "gzip"]
 
 
 # -- security headers ------------------------------------------------------------------------
