@@ -162,10 +162,10 @@ PAGES_ENCODED = 16
 class KeptPageEncodings:
     """An HTML page is compressed once per coding, not once per response.
 
-    Why: a map page is ≈ 0.5–0.7 MB of HTML (its layers inline), kept by the page cache and
-    sent again as the same bytes — and every browser asks for it compressed. Compressed per
-    response, zstd took ≈ 3.4 ms of the event loop per page (brotli ≈ 6, gzip ≈ 9): a map page
-    from the cache went from ≈ 1 000 pages/s to ≈ 250 when asked for as browsers ask for it.
+    Why: a map page is a large HTML document (its layers inline), kept by the page cache and
+    sent again as the same bytes — and every browser asks for it compressed. Compressing it
+    again for every response cost the event loop more than everything else about sending a
+    kept page (docs/api.md, "Compression").
 
     Register between :func:`compression` (outside: it passes an encoded body through) and
     :class:`SecurityHeaders` (inside: its policy is computed from the page's text). The

@@ -29,11 +29,11 @@ best rate measured so far; ``--duration`` is the least, :data:`MAX_STEP_S` the m
 answers are what the server did in the window, but each connection's first request — its
 accept, its parsing, its place in the queue — and the requests still queued when wrk stops are
 work the window pays for: ``connections / (rate × seconds)`` of an arrival's cost per answer.
-With 1 024 connections, a 5-second step of a route that answers ≈ 190 requests/s gave every
-connection less than one round: the window measured the burst of 1 024 arrivals and dropped the
-last queue, not the rate the server keeps, and compared it with a 64-connection step that saw
-fifteen rounds. With :data:`ROUNDS` rounds per connection that share is at most ``1 / ROUNDS``
-of an arrival's cost at every level.
+A short step of a route that answers fewer requests a second than it has connections gives
+each connection less than one round: the window measures the burst of arrivals and drops the
+last queue, not the rate the server keeps, and is compared with steps at fewer connections that
+saw many rounds (docs/api.md, "Steps long enough for every connection"). With :data:`ROUNDS`
+rounds per connection that share is at most ``1 / ROUNDS`` of an arrival's cost at every level.
 """
 
 from __future__ import annotations
