@@ -180,21 +180,23 @@ class KeptPageEncodings:
         self._encoded: OrderedDict[bytes, dict[str, bytes]] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        coding = _page_coding(scope) if scope["type"] == "http" else None
-        if coding is None:
+        if scope["type"] != "http" or scope["method"] != "GET":
             await self.app(scope, receive, send)
             return
-        start: Message | None = None
+        held: tuple[Message, str] | None = None  # a page's start, and the coding it gets
 
         async def send_encoded(message: Message) -> None:
-            nonlocal start
+            nonlocal held
             if message["type"] == "http.response.start":
+                # the offer is read only for a page: every other response is compression's
                 if message["status"] == 200 and _plain_html(message):
-                    start = message  # held back until the page is seen whole
-                    return
+                    coding = _page_coding(scope)
+                    if coding is not None:
+                        held = (message, coding)  # until the page is seen whole
+                        return
                 await send(message)
-            elif start is not None and message["type"] == "http.response.body":
-                pending, start = start, None
+            elif held is not None and message["type"] == "http.response.body":
+                (pending, coding), held = held, None
                 page = message.get("body", b"")
                 if message.get("more_body", False) or len(page) < MINIMUM_SIZE:
                     await send(pending)
@@ -227,9 +229,8 @@ class KeptPageEncodings:
 
 
 def _page_coding(scope: Scope) -> str | None:
-    """The coding a ``GET`` of ``scope`` gets (:func:`compression`'s choice), None: identity."""
-    if scope["method"] != "GET":
-        return None
+    """The coding a page asked for by ``scope`` gets (:func:`compression`'s choice), None:
+    identity."""
     offered = [v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-encoding"]
     if not offered:
         return None
