@@ -19,12 +19,11 @@ import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from api import search_filters
 from api.answer_cache import AnswerCache
 from api.conditional import MAP_LAYERS
 from api.deps import app_walk, on_read_connection
-from api.search_filters import premises_form_query
 from geoplan.geo import municipalities
-from geoplan.premises import PremisesQuery
 from maps.area import render_area_map
 from maps.embed import Embedding
 from maps.listing import render_listing_map
@@ -41,7 +40,8 @@ async def embed_mode(
         "table, a link to the full page (sites allowed to embed it: GEOPLAN_FRAME_ANCESTORS).",
     ),
 ) -> bool:
-    """``?embed=1`` (a dependency, so the page's own parameters come first in the docs)."""
+    """``?embed=1`` (a dependency, so the page's own parameters come first in the docs; the
+    premises map's filters, read by the route itself, come after it)."""
     return embed
 
 
@@ -112,17 +112,19 @@ async def overview(
     )
 
 
-@router.get("/maps/premises", response_class=HTMLResponse, summary="Premises search map (HTML)")
-async def premises_map(
-    request: Request,
-    q: PremisesQuery = Depends(premises_form_query),
-    embed: bool = EMBED,
-) -> HTMLResponse:
+@router.get(
+    "/maps/premises",
+    response_class=HTMLResponse,
+    summary="Premises search map (HTML)",
+    openapi_extra=search_filters.openapi(form=True),
+)
+async def premises_map(request: Request, embed: bool = EMBED) -> HTMLResponse:
     """Matching premises, the hubs and catchments the filter used, and a result table.
 
     Empty parameters (as a submitted HTML form sends them) mean "no filter"; otherwise the
     parameters and their checks are those of ``GET /premises``.
     """
+    q = search_filters.premises_form_query(request)
     # hub= computes its walks in session temp tables, which a hot standby cannot create
     return await _page(
         request,

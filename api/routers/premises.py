@@ -19,6 +19,7 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from api import search_filters
 from api.deps import (
     app_walk,
     get_conn,
@@ -30,7 +31,6 @@ from api.deps import (
 )
 from api.errors import PROBLEM_JSON, PROBLEM_SCHEMA
 from api.layer_models import FiniteFloat, request_model, response_model
-from api.search_filters import premises_query
 from geoplan import premises as core
 from geoplan.auth.keys import ApiKey
 from geoplan.errors import ValidationError
@@ -301,11 +301,12 @@ IfMatch = Annotated[
     summary="Search vacant premises",
     response_class=GeoJSONDoc,
     responses={200: {"model": PremisesCollection}, **problems(422)},
+    openapi_extra=search_filters.openapi(),
 )
-async def search_premises(
-    request: Request, q: Annotated[core.PremisesQuery, Depends(premises_query)]
-) -> Response:
-    # The query parameters are the search filters, declared once in geoplan.premises.query.
+async def search_premises(request: Request) -> Response:
+    # The query parameters are the search filters, declared once in geoplan.premises.query
+    # and read by geoplan's own parser (api/search_filters.py says why not FastAPI's).
+    q = search_filters.premises_query(request)
     # async: a search is checked (its lookups too) and answered on the asyncio read pool, like
     # the OGC items page; one naming hub computes its walks on the primary, in one
     # worker-thread crossing.

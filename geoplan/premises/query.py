@@ -549,7 +549,9 @@ def _checked(q: PremisesQuery, problems: list[tuple[str, str]], max_limit: int) 
     return q
 
 
-_TRUE = ("1", "true", "yes", "on")
+_TRUE = ("1", "true", "yes", "on", "t", "y")
+_FALSE = ("0", "false", "no", "off", "f", "n")
+"""The spellings of yes and no that a URL or a form may carry (those pydantic accepts)."""
 
 
 def _from_text(f: SearchFilter, text: str) -> Any:
@@ -563,9 +565,13 @@ def _from_text(f: SearchFilter, text: str) -> Any:
             return date.fromisoformat(text)
     except ValueError:
         what = {float: "a number", int: "a whole number", date: "a date (YYYY-MM-DD)"}[f.kind]
-        raise ValidationError(f"{f.name} must be {what}, got {text!r}", field=f.name) from None
+        raise ValidationError(f"{f.name} must be {what}, got {text[:40]!r}", field=f.name) from None
     if f.kind is bool:
-        return text.lower() in _TRUE
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValidationError(f"{f.name} must be true or false, got {text[:40]!r}", field=f.name)
     return text
 
 

@@ -7,6 +7,7 @@ import pytest
 from geoplan.auth import keys
 from geoplan.store import db
 from tests.conftest import table_counts
+from tests.hostile.test_place_filters import ring
 
 LORENSKOG_HUS = [10.9548, 59.9267]
 LORENSKOG_ST = [10.944995, 59.945007]
@@ -120,6 +121,29 @@ def test_search_bad_parameters_are_422_naming_the_field(client, params, field):
     r = client.get("/premises", params=params)
     assert r.status_code == 422
     assert field in fields(r)
+
+
+def test_the_search_and_its_map_read_their_parameters_alike(client):
+    # Both routes read the filters with geoplan's own parser, not FastAPI's: a flag that is
+    # neither yes nor no, and more text than a URL may carry, are refused on both (the map
+    # took "maybe" for no); a decimal comma and an empty field are read alike on both.
+    for path in ("/premises", "/maps/premises"):
+        for params, field in (
+            ({"loading_dock": "maybe"}, "loading_dock"),
+            ({"include_withdrawn": "2"}, "include_withdrawn"),
+            ({"within": ring(200)}, "within"),  # valid, but 4 200 characters
+        ):
+            r = client.get(path, params=params)
+            assert r.status_code == 422, (path, params)
+            assert field in fields(r), (path, params)
+    typed = client.get("/premises", params={"min_area_m2": "100", "loading_dock": "no"}).json()
+    comma = client.get("/premises", params={"min_area_m2": "100,0", "loading_dock": "false"})
+    empty = client.get("/premises", params={"min_area_m2": "100", "max_area_m2": ""})
+    assert comma.status_code == 200 and empty.status_code == 200
+    assert 0 < typed["numberMatched"] == comma.json()["numberMatched"]
+    assert typed["numberMatched"] == empty.json()["numberMatched"]
+    assert len(ring(180)) < 4000
+    assert client.get("/premises", params={"within": ring(180)}).status_code == 200
 
 
 # -- reads --------------------------------------------------------------------------------------
