@@ -19,13 +19,60 @@ from geoplan.proximity.hubs import EXISTING_HUBS, HubDistance, HubSelection
 from geoplan.proximity.routing import (
     MAX_NETWORK_WALK_M,
     anchor,
-    edges_sql,
-    link_anchors,
     network_loaded,
     reach_from_hubs,
 )
 from geoplan.proximity.walk import WalkSettings, default_walk
 from geoplan.store.copy import copy_in, copy_out, copy_row
+
+_CANDIDATES_SQL = """
+WITH cand AS (
+    SELECT id, name, mode, status, geom, ST_Distance(geom, {site}) AS d
+    FROM hubs
+    WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s))
+      AND (%(modes)s::text[] IS NULL OR mode = ANY(%(modes)s))
+    ORDER BY geom <-> {site}
+    LIMIT %(n)s
+),
+points AS (SELECT NULL::text AS id, {site} AS geom UNION ALL SELECT id, geom FROM cand),
+anchored AS (  -- each point on its nearest walk edge within max_snap (none without a network)
+    SELECT p.id, e.id AS edge, e.source, e.target, e.length_m AS len, e.snap,
+           ST_LineLocatePoint(e.geom, ST_ClosestPoint(e.geom, p.geom)) AS f
+    FROM points p
+    CROSS JOIN LATERAL (
+        SELECT w.id, w.source, w.target, w.length_m, w.geom, ST_Distance(w.geom, p.geom) AS snap
+        FROM walk_edges w ORDER BY w.geom <-> p.geom LIMIT 1
+    ) e
+    WHERE e.snap <= %(max_snap)s
+)
+SELECT c.id, c.name, c.mode, c.status, c.d, a.edge, a.source, a.target, a.len, a.snap, a.f
+FROM cand c LEFT JOIN anchored a ON a.id = c.id
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, a.edge, a.source, a.target, a.len, a.snap, a.f
+FROM anchored a WHERE a.id IS NULL
+""".replace("{site}", f"ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID})")
+"""The ``n`` candidate hubs nearest by straight line (KNN on the GiST index), and where the site
+and each candidate meet the walking network, in one statement: the site's row has no id."""
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """Where a point meets the walking network: ``f`` along ``edge`` (``len`` metres, from
+    ``source`` to ``target``), ``snap`` metres off it."""
+
+    edge: int
+    source: int
+    target: int
+    len: float
+    snap: float
+    f: float
+
+    def links(self, vid: int) -> tuple[tuple[int, int, float], tuple[int, int, float]]:
+        """The two edges joining virtual vertex ``vid`` to the ends of its edge."""
+        return (
+            (vid, self.source, self.snap + self.f * self.len),
+            (vid, self.target, self.snap + (1 - self.f) * self.len),
+        )
 
 
 def nearest_hubs(
@@ -44,6 +91,10 @@ def nearest_hubs(
     candidates in one call, on the part of the network around them). A hub that is near as the
     crow flies but far on foot — across a railway without a crossing — drops down the list.
 
+    Two statements, no temporary tables: this runs for every ``/proximity/nearest`` and twice
+    for every assessment, where creating, analysing and dropping tables cost more than the
+    routing itself.
+
     ``walk``: the walking model (default: the process settings, see :mod:`~.walk`).
     """
     check_k(k)
@@ -53,28 +104,18 @@ def nearest_hubs(
         "n": k + 5,
         "statuses": list(statuses) if statuses else None,
         "modes": list(modes) if modes else None,
+        "max_snap": walk.max_snap_m,
     }
-    site_sql = f"ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID})"
-    rows = conn.execute(
-        f"""
-        SELECT id, name, mode, status, ST_Distance(geom, {site_sql}) AS d
-        FROM hubs
-        WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s))
-          AND (%(modes)s::text[] IS NULL OR mode = ANY(%(modes)s))
-        ORDER BY geom <-> {site_sql}
-        LIMIT %(n)s
-        """,
-        params,
-    ).fetchall()
-    if not rows:
+    rows = conn.execute(_CANDIDATES_SQL, params).fetchall()
+    hubs = [r[:5] for r in rows if r[0] is not None]
+    if not hubs:
         return []
-    walks = {r[0]: (r[4] * walk.detour_factor, "straight_line") for r in rows}
-    if network_loaded(conn):
-        walks.update(
-            _network_walk_from_site(
-                conn, site, [r[0] for r in rows], max(r[4] for r in rows), walk.max_snap_m
-            )
-        )
+    anchors = {r[0]: _Anchor(*r[5:]) for r in rows if r[5] is not None}
+    walks = {r[0]: (r[4] * walk.detour_factor, "straight_line") for r in hubs}
+    site_anchor = anchors.pop(None, None)
+    if site_anchor is not None and anchors:
+        farthest_m = max(r[4] for r in hubs)
+        walks.update(_network_walk_from_site(conn, site, site_anchor, anchors, farthest_m))
     out = [
         HubDistance(
             hub_id,
@@ -86,7 +127,7 @@ def nearest_hubs(
             round(walks[hub_id][0] / walk.m_per_min, 2),
             walks[hub_id][1],
         )
-        for hub_id, name, mode, status, d in rows
+        for hub_id, name, mode, status, d in hubs
     ]
     out.sort(key=lambda h: (h.walk_m, h.straight_m))
     return out[:k]
@@ -95,58 +136,55 @@ def nearest_hubs(
 def _network_walk_from_site(
     conn: psycopg.Connection,
     site: BaseGeometry,
-    hub_ids: list[str],
+    site_anchor: _Anchor,
+    hub_anchors: dict[str, _Anchor],
     farthest_m: float,
-    max_snap_m: float,
 ) -> dict[str, tuple[float, str]]:
-    """Walking metres from ``site`` to each reachable hub of ``hub_ids`` on the network."""
-    site_sql = f"ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID})"
-    n_site = anchor(
-        conn,
-        "_px_site",
-        f"SELECT 'site'::text AS key, {site_sql} AS geom",
-        {"wkb": site.wkb},
-        max_snap_m,
+    """Walking metres from ``site`` to each reachable hub of ``hub_anchors`` on the network.
+
+    The site and the hubs become virtual vertices above every real node id, joined to the ends
+    of their edges by link edges that the edge SQL carries as literal rows (numbers geoplan
+    computed, never a user's text).
+    """
+    top_node, top_edge = conn.execute(
+        "SELECT (SELECT coalesce(max(id), 0) FROM walk_nodes), "
+        "(SELECT coalesce(max(id), 0) FROM walk_edges)"
+    ).fetchone()
+    site_vid = top_node + 1
+    hub_vid = {hub_id: site_vid + 1 + i for i, hub_id in enumerate(hub_anchors)}
+    links = [
+        *site_anchor.links(site_vid),
+        *(link for h, a in hub_anchors.items() for link in a.links(hub_vid[h])),
+    ]
+    rows = ", ".join(
+        f"({top_edge + i}::bigint, {vid}::bigint, {node}::bigint, {c}::float8, {c}::float8)"
+        for i, (vid, node, cost) in enumerate(links, start=1)
+        for c in (repr(float(cost)),)
     )
-    if not n_site:
-        return {}
-    conn.execute("DROP TABLE IF EXISTS _px_hubs_a")
-    n_hubs = anchor(
-        conn,
-        "_px_hubs_a",
-        "SELECT id AS key, geom FROM hubs WHERE id = ANY(%(ids)s)",
-        {"ids": hub_ids},
-        max_snap_m,
-    )
-    if not n_hubs:
-        return {}
-    # virtual vertex ids of the two anchor tables must not collide
-    conn.execute("UPDATE _px_hubs_a SET vid = vid + 1")
-    link_anchors(conn, "_px_links1", ["_px_site", "_px_hubs_a"])
     # Search only the network around the site and candidates: a generous box (the farthest
     # candidate's distance on every side) keeps detours in while keeping pgRouting's load small.
     x0, y0, x1, y1 = site.bounds
     pad = max(farthest_m, 1000.0)
-    bbox = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
-    rows = conn.execute(
-        """
-        WITH site AS (SELECT * FROM _px_site),
-        routed AS (
-            SELECT h.key, d.agg_cost AS m
-            FROM pgr_dijkstraCost(%(edges)s, (SELECT vid FROM site),
-                                  (SELECT array_agg(vid) FROM _px_hubs_a), directed := false) d
-            JOIN _px_hubs_a h ON h.vid = d.end_vid
-        ),
-        same_edge AS (  -- on the same edge the direct way along it may beat going via its ends
-            SELECT h.key, s.snap + abs(s.f - h.f) * s.len + h.snap AS m
-            FROM _px_hubs_a h, site s WHERE h.edge = s.edge
-        )
-        SELECT key, min(m) FROM (SELECT * FROM routed UNION ALL SELECT * FROM same_edge) x
-        GROUP BY key
-        """,
-        {"edges": edges_sql("_px_links1", bbox)},
-    ).fetchall()
-    return {key: (float(m), "network") for key, m in rows}
+    edges = (
+        "SELECT id, source, target, cost, reverse_cost FROM walk_edges "
+        f"WHERE geom && ST_MakeEnvelope({x0 - pad!r}, {y0 - pad!r}, {x1 + pad!r}, {y1 + pad!r}, "
+        f"{STORAGE_SRID}) UNION ALL SELECT * FROM (VALUES {rows}) "
+        "AS links (id, source, target, cost, reverse_cost)"
+    )
+    by_vid = {vid: hub_id for hub_id, vid in hub_vid.items()}
+    walked: dict[str, float] = {
+        by_vid[end]: float(m)
+        for end, m in conn.execute(
+            "SELECT end_vid, agg_cost FROM pgr_dijkstraCost(%s, %s::bigint, %s::bigint[], "
+            "directed := false)",
+            (edges, site_vid, list(by_vid)),
+        ).fetchall()
+    }
+    for hub_id, a in hub_anchors.items():
+        if a.edge == site_anchor.edge:  # along the same edge the direct way may beat its ends
+            direct = site_anchor.snap + abs(site_anchor.f - a.f) * site_anchor.len + a.snap
+            walked[hub_id] = min(walked.get(hub_id, direct), direct)
+    return {hub_id: (m, "network") for hub_id, m in walked.items()}
 
 
 POINT_ROW = copy_row(("seq", ">i8"), ("x", ">f8"), ("y", ">f8"))
