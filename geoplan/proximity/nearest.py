@@ -19,38 +19,32 @@ from geoplan.proximity.hubs import EXISTING_HUBS, HubDistance, HubSelection
 from geoplan.proximity.routing import (
     MAX_NETWORK_WALK_M,
     anchor,
+    anchored_sql,
+    edges_sql,
     network_loaded,
     reach_from_hubs,
 )
 from geoplan.proximity.walk import WalkSettings, default_walk
 from geoplan.store.copy import copy_in, copy_out, copy_row
 
-_CANDIDATES_SQL = """
+_SITE = f"ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID})"
+_CANDIDATES_SQL = f"""
 WITH cand AS (
-    SELECT id, name, mode, status, geom, ST_Distance(geom, {site}) AS d
+    SELECT id, name, mode, status, geom, ST_Distance(geom, {_SITE}) AS d
     FROM hubs
     WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s))
       AND (%(modes)s::text[] IS NULL OR mode = ANY(%(modes)s))
-    ORDER BY geom <-> {site}
+    ORDER BY geom <-> {_SITE}
     LIMIT %(n)s
 ),
-points AS (SELECT NULL::text AS id, {site} AS geom UNION ALL SELECT id, geom FROM cand),
-anchored AS (  -- each point on its nearest walk edge within max_snap (none without a network)
-    SELECT p.id, e.id AS edge, e.source, e.target, e.length_m AS len, e.snap,
-           ST_LineLocatePoint(e.geom, ST_ClosestPoint(e.geom, p.geom)) AS f
-    FROM points p
-    CROSS JOIN LATERAL (
-        SELECT w.id, w.source, w.target, w.length_m, w.geom, ST_Distance(w.geom, p.geom) AS snap
-        FROM walk_edges w ORDER BY w.geom <-> p.geom LIMIT 1
-    ) e
-    WHERE e.snap <= %(max_snap)s
-)
+points AS (SELECT NULL::text AS key, {_SITE} AS geom UNION ALL SELECT id, geom FROM cand),
+anchored AS ({anchored_sql("SELECT key, geom FROM points")})  -- none without a network
 SELECT c.id, c.name, c.mode, c.status, c.d, a.edge, a.source, a.target, a.len, a.snap, a.f
-FROM cand c LEFT JOIN anchored a ON a.id = c.id
+FROM cand c LEFT JOIN anchored a ON a.key = c.id
 UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, a.edge, a.source, a.target, a.len, a.snap, a.f
-FROM anchored a WHERE a.id IS NULL
-""".replace("{site}", f"ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID})")
+FROM anchored a WHERE a.key IS NULL
+"""
 """The ``n`` candidate hubs nearest by straight line (KNN on the GiST index), and where the site
 and each candidate meet the walking network, in one statement: the site's row has no id."""
 
@@ -165,11 +159,9 @@ def _network_walk_from_site(
     # candidate's distance on every side) keeps detours in while keeping pgRouting's load small.
     x0, y0, x1, y1 = site.bounds
     pad = max(farthest_m, 1000.0)
-    edges = (
-        "SELECT id, source, target, cost, reverse_cost FROM walk_edges "
-        f"WHERE geom && ST_MakeEnvelope({x0 - pad!r}, {y0 - pad!r}, {x1 + pad!r}, {y1 + pad!r}, "
-        f"{STORAGE_SRID}) UNION ALL SELECT * FROM (VALUES {rows}) "
-        "AS links (id, source, target, cost, reverse_cost)"
+    edges = edges_sql(
+        f"(VALUES {rows}) AS links (id, source, target, cost, reverse_cost)",
+        (x0 - pad, y0 - pad, x1 + pad, y1 + pad),
     )
     by_vid = {vid: hub_id for hub_id, vid in hub_vid.items()}
     walked: dict[str, float] = {

@@ -30,6 +30,23 @@ def start_column(conn: psycopg.Connection) -> str:
     return _pgr_start_column(conn.execute("SELECT pgr_version()").fetchone()[0])
 
 
+def anchored_sql(points_sql: str) -> str:
+    """SQL of ``points_sql``'s points (``key``, ``geom``) each on its nearest walk edge:
+    ``key, geom, edge, source, target, len, snap, f`` — ``f`` the share of the edge from
+    ``source``, ``snap`` the metres off it. Points farther than ``%(max_snap)s`` are left out."""
+    return f"""
+        SELECT pts.key, pts.geom, e.id AS edge, e.source, e.target, e.length_m AS len, e.snap,
+               ST_LineLocatePoint(e.geom, ST_ClosestPoint(e.geom, pts.geom)) AS f
+        FROM ({points_sql}) pts
+        CROSS JOIN LATERAL (
+            SELECT w.id, w.source, w.target, w.length_m, w.geom,
+                   ST_Distance(w.geom, pts.geom) AS snap
+            FROM walk_edges w ORDER BY w.geom <-> pts.geom LIMIT 1
+        ) e
+        WHERE e.snap <= %(max_snap)s
+        """
+
+
 def anchor(
     conn: psycopg.Connection, table: str, points_sql: str, params: dict, max_snap_m: float
 ) -> int:
@@ -47,18 +64,11 @@ def anchor(
     conn.execute(
         f"""
         INSERT INTO {table}
-        SELECT pts.key, pts.geom,
+        SELECT a.key, a.geom,
                (SELECT coalesce(max(id), 0) FROM walk_nodes)
-                 + row_number() OVER (ORDER BY pts.key) AS vid,
-               e.id AS edge, e.source, e.target, e.length_m AS len, e.snap,
-               ST_LineLocatePoint(e.geom, ST_ClosestPoint(e.geom, pts.geom)) AS f
-        FROM ({points_sql}) pts
-        CROSS JOIN LATERAL (
-            SELECT w.id, w.source, w.target, w.length_m, w.geom,
-                   ST_Distance(w.geom, pts.geom) AS snap
-            FROM walk_edges w ORDER BY w.geom <-> pts.geom LIMIT 1
-        ) e
-        WHERE e.snap <= %(max_snap)s
+                 + row_number() OVER (ORDER BY a.key) AS vid,
+               a.edge, a.source, a.target, a.len, a.snap, a.f
+        FROM ({anchored_sql(points_sql)}) a
         """,
         {**params, "max_snap": max_snap_m},
     )
