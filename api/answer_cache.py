@@ -239,7 +239,7 @@ class InvalidateOnWrite:
 
 
 class KeptLookups:
-    """Rows a search asked for (:class:`geoplan.premises.lookups.Known`) kept in an
+    """Rows a search asked for (:class:`geoplan.store.steps.Known`) kept in an
     :class:`AnswerCache` under ``version``: a key of :data:`~geoplan.premises.lookups.
     LOOKUP_LAYERS` (:meth:`AnswerCache.key`) for its lookups, or a constant for its counts,
     which carry their own data versions (:func:`geoplan.premises.search.search_features_async`)."""

@@ -11,7 +11,7 @@ were refused (docs/api.md "Under load").
 :class:`LoadShedding` is a pure ASGI middleware right inside ``HeadAsGet``. It names the
 request's *lane* from its path (:func:`classify`: the HTML map pages, the premises search, or
 everything else) and the pool whose gate will admit it (the sync pool, or the asyncio read pool
-of OGC items, vector tiles and the search), asks that gate
+of OGC items, vector tiles, nearest hubs and the search), asks that gate
 :meth:`api.admission.Admission.refusal` — a few comparisons — and, if the gate would refuse,
 sends a pre-encoded ``503`` problem+json with ``Retry-After``. Nothing is parsed, validated,
 built or read from the database. Otherwise the request goes on with its lane in the ASGI
@@ -47,8 +47,11 @@ SEARCH_PATH = "/premises"
 """The premises search: the :data:`api.admission.SEARCHES` lane of the read pool (a search
 naming ``hub=`` is served on the sync pool, where that lane is the API's)."""
 
-READ_POOL_PATHS = re.compile(r"/ogc/collections/[^/]+/(items|tiles/[^/]+/[^/]+/[^/]+/[^/]+)")
-"""Routes on the asyncio read pool (``api.deps.read_connection``): OGC items, vector tiles."""
+READ_POOL_PATHS = re.compile(
+    r"/ogc/collections/[^/]+/(items|tiles/[^/]+/[^/]+/[^/]+/[^/]+)|/proximity/nearest"
+)
+"""Routes on the asyncio read pool (``api.deps.read_connection``): OGC items, vector tiles,
+nearest hubs."""
 
 NO_DATABASE = ("/static/", "/healthz", "/openapi.json", "/docs", "/redoc", "/tilgjengelighet")
 """Path prefixes this middleware lets through unexamined."""

@@ -1,8 +1,11 @@
 """``/proximity``: nearest hubs on foot, walking catchments and coverage of vacant premises.
 
 Thin: each endpoint checks nothing itself and calls one function in :mod:`geoplan.proximity`,
-whose ``ValidationError(field=...)`` becomes a 422 problem naming the field. The call runs on
-the primary in one thread-pool crossing (:func:`api.deps.on_primary`).
+whose ``ValidationError(field=...)`` becomes a 422 problem naming the field. ``/nearest``, asked
+for every click on a map and every site a developer looks at, runs on the asyncio read pool
+(:func:`api.deps.read_connection`, no worker thread, the replica when there is one); the
+catchments and the coverage run on the primary in one thread-pool crossing
+(:func:`api.deps.on_primary`): they build temporary tables.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import psycopg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import app_walk, on_primary
+from api.deps import app_walk, on_primary, read_connection
 from api.geojson import GEOJSON, geojson_responses
 from geoplan import proximity
 from geoplan.geo import municipalities
@@ -29,15 +32,9 @@ async def nearest(
     """Each hub with straight-line and walking distance, walking minutes and the ``method``
     (``network`` or ``straight_line`` = straight line × detour factor), nearest on foot first."""
     margin_m = request.app.state.settings.region_margin_m
-    return await on_primary(
-        request,
-        proximity.nearest_report,
-        lon,
-        lat,
-        k,
-        walk=app_walk(request),
-        margin_m=margin_m,
-    )
+    walk = app_walk(request)
+    async with read_connection(request) as conn:
+        return await proximity.nearest_report_async(conn, lon, lat, k, walk=walk, margin_m=margin_m)
 
 
 @router.get(

@@ -37,6 +37,7 @@ from shapely.geometry.base import BaseGeometry
 from geoplan.config import STORAGE_SRID, get_settings
 from geoplan.errors import GeoplanError
 from geoplan.geo.municipalities import kommune_phrase
+from geoplan.store.steps import Steps, run
 
 FALLBACK_BOX_25833: tuple[float, float, float, float] = (270_900, 6_639_900, 278_300, 6_653_600)
 """Envelope of Lørenskog kommune (3222) in EPSG:25833: the municipality when no boundary is
@@ -205,12 +206,10 @@ class PointInRegion:
     boundary_loaded: bool
 
 
-def _locate(
-    conn: psycopg.Connection, point_sql: str, params: dict, margin_m: float | None
-) -> PointInRegion:
+def _locating(point_sql: str, params: dict, margin_m: float | None) -> Steps[PointInRegion]:
     margin = _margin(margin_m)
     fx0, fy0, fx1, fy1 = FALLBACK_BOX_25833
-    x, y, name, loaded, inside, easting_inside = conn.execute(
+    ((x, y, name, loaded, inside, easting_inside),) = yield (
         f"""
         WITH pt AS (SELECT {point_sql} AS g),
              b AS (SELECT (SELECT array_agg(name ORDER BY min_id) FROM (SELECT name,
@@ -228,7 +227,7 @@ def _locate(
         FROM pt, b
         """,
         {**params, "m": margin, "fx0": fx0, "fy0": fy0, "fx1": fx1, "fy1": fy1},
-    ).fetchone()
+    )
     return PointInRegion(
         x=x,
         y=y,
@@ -248,8 +247,11 @@ def locate_point(
     ``ST_DWithin`` against the stored boundary (GiST-indexed, no buffer built); without a
     boundary, against :data:`FALLBACK_BOX_25833`.
     """
-    return _locate(
-        conn, f"ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), {STORAGE_SRID})", {"x": x, "y": y}, margin_m
+    return run(
+        conn,
+        _locating(
+            f"ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), {STORAGE_SRID})", {"x": x, "y": y}, margin_m
+        ),
     )
 
 
@@ -257,8 +259,13 @@ def locate_lonlat(
     conn: psycopg.Connection, lon: float, lat: float, margin_m: float | None = None
 ) -> PointInRegion:
     """:func:`locate_point` for WGS84 ``lon``/``lat`` (transformed in the same query)."""
-    return _locate(
-        conn,
+    return run(conn, locating_lonlat(lon, lat, margin_m))
+
+
+def locating_lonlat(lon: float, lat: float, margin_m: float | None = None) -> Steps[PointInRegion]:
+    """:func:`locate_lonlat` as :mod:`geoplan.store.steps` work, for either kind of
+    connection."""
+    return _locating(
         f"ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), {STORAGE_SRID})",
         {"lon": lon, "lat": lat},
         margin_m,

@@ -31,7 +31,7 @@ from geoplan.config import STORAGE_SRID, get_settings
 from geoplan.errors import ValidationError
 from geoplan.geo.crs import CRS84_SRS, crs_member_name, parse_crs
 from geoplan.geo.region import FALLBACK_BOX_25833
-from geoplan.premises.lookups import Checking
+from geoplan.store.steps import Steps
 
 MAX_WITHIN_CHARS = 100_000
 """Longest ``within`` text (1 000 vertices with 15 decimals fit well inside)."""
@@ -210,7 +210,7 @@ _TOUCHES_REGION = f"""
     FROM (SELECT ST_GeomFromWKB(%(wkb)s, {STORAGE_SRID}) AS g) g"""
 
 
-def _touches_region(geom: BaseGeometry) -> Checking[bool]:
+def _touches_region(geom: BaseGeometry) -> Steps[bool]:
     x0, y0, x1, y1 = FALLBACK_BOX_25833
     params = {"wkb": shapely.to_wkb(geom), "m": get_settings().region_margin_m}
     params |= {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
@@ -225,11 +225,11 @@ def _near_point(lon: float, lat: float) -> BaseGeometry:
 
 def place_problems(
     within: Any, within_crs: Any, near: Any, radius_m: Any
-) -> Checking[list[tuple[str, str]]]:
+) -> Steps[list[tuple[str, str]]]:
     """``(field, message)`` for each bad place filter: unreadable, invalid, too large, in an
     unknown CRS, or away from the served region (the municipality and
     ``settings.region_margin_m`` around it). A check that reads the database (see
-    :data:`Checking`)."""
+    :data:`~geoplan.store.steps.Steps`)."""
     problems: list[tuple[str, str]] = []
     if within_crs is not None and within is None:
         problems.append(("within_crs", "is the CRS of within; give within too"))

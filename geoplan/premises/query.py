@@ -41,8 +41,8 @@ from geoplan.layers.spec import (
     number_text,
 )
 from geoplan.premises import place
-from geoplan.premises.lookups import Checking, Known, answer, answer_async
 from geoplan.proximity.checks import MAX_MINUTES
+from geoplan.store.steps import Known, Steps, run, run_async
 from geoplan.vocab import ENERGY_LABELS, KOMMUNENUMMER_PATTERN, USE_CATEGORIES
 
 MAX_LIMIT = 10_000
@@ -361,13 +361,13 @@ _KNOWN_KOMMUNER = """
 """Which of the numbers are municipalities, and whether the national register is loaded."""
 
 
-def _problems(q: PremisesQuery) -> Checking[list[tuple[str, str]]]:
+def _problems(q: PremisesQuery) -> Steps[list[tuple[str, str]]]:
     """``(field, message)`` for every bad value in ``q``, fields named as in :class:`PremisesQuery`.
 
     Bounds are the declared ones, except that pages may be up to :data:`MAX_LIMIT` long for
     geoplan's own callers (:func:`check_query` holds users to the declared maximum). A check
     that reads the database (``kommune``, ``area``, ``hub``, the place filters) through
-    :mod:`geoplan.premises.lookups`, so it runs on either kind of connection.
+    :mod:`geoplan.store.steps`, so it runs on either kind of connection.
     """
     problems = _number_problems(q, SEARCH_FILTERS)
 
@@ -464,9 +464,9 @@ async def check_place_async(
 ) -> PremisesQuery:
     """:func:`check_query`'s checks of the place filters of ``q`` (:data:`PLACE_FILTERS`; the
     others are not looked at), on an asyncio connection; errors named as users type them.
-    ``known``: lookups answered before (:class:`~geoplan.premises.lookups.Known`)."""
+    ``known``: lookups answered before (:class:`~geoplan.store.steps.Known`)."""
     problems = _number_problems(q, PLACE_FILTERS)
-    problems += await answer_async(
+    problems += await run_async(
         conn, place.place_problems(q.within, q.within_crs, q.near, q.radius_m), known
     )
     _raise_if_any([{"field": _BY_FIELD[attr].name, "message": m} for attr, m in problems])
@@ -511,7 +511,7 @@ def _raise_if_any(errors: list[dict[str, Any]]) -> None:
 def validate_query(conn: psycopg.Connection, q: PremisesQuery) -> None:
     """Raise :class:`ValidationError` naming every bad value in ``q`` (all at once) by its
     :class:`PremisesQuery` field (``uses``)."""
-    _raise_if_any([{"field": name, "message": m} for name, m in answer(conn, _problems(q))])
+    _raise_if_any([{"field": name, "message": m} for name, m in run(conn, _problems(q))])
 
 
 def check_query(
@@ -525,7 +525,7 @@ def check_query(
     area would silently show nothing; a planner deserves to be told, so the maps check through
     here too. ``conn`` may be None for a query that looks nothing up.
     """
-    return _checked(q, answer(conn, _problems(q)), max_limit)
+    return _checked(q, run(conn, _problems(q)), max_limit)
 
 
 async def check_query_async(
@@ -537,8 +537,8 @@ async def check_query_async(
 ) -> PremisesQuery:
     """:func:`check_query` on an asyncio connection (the API's read pool): the same checks,
     their lookups awaited instead of run in a worker thread, and those ``known`` holds not
-    asked again (:class:`~geoplan.premises.lookups.Known`)."""
-    return _checked(q, await answer_async(conn, _problems(q), known), max_limit)
+    asked again (:class:`~geoplan.store.steps.Known`)."""
+    return _checked(q, await run_async(conn, _problems(q), known), max_limit)
 
 
 def _checked(q: PremisesQuery, problems: list[tuple[str, str]], max_limit: int) -> PremisesQuery:

@@ -27,14 +27,7 @@ from geoplan.premises.conditions import (
     size_conditions,
     unit_alternatives,
 )
-from geoplan.premises.lookups import (
-    LOOKUP_LAYERS,
-    Checking,
-    Known,
-    answer,
-    answer_async,
-    lookup_key,
-)
+from geoplan.premises.lookups import LOOKUP_LAYERS
 from geoplan.premises.place import DISTANCE_DECIMALS, distance_sql
 from geoplan.premises.query import (
     SORTS,
@@ -46,6 +39,7 @@ from geoplan.premises.query import (
 )
 from geoplan.proximity import HubSelection, WalkSettings, default_walk, walk_to_nearest_hub
 from geoplan.store.db import read_gdf
+from geoplan.store.steps import Known, Steps, run, run_async, statement_key
 from geoplan.vocab import USE_CATEGORIES
 
 HUB_WALK_TABLE = "_pq_hub_walk"
@@ -450,7 +444,7 @@ class _FastSearch:
     """Whether the count comes from ``premises_search_counts`` (exact however many match)."""
     count_key: Hashable | None = None
     """What the count depends on besides the data — its SQL and the search's parameters, the
-    page's excepted — as a key to keep it under (:data:`~geoplan.premises.lookups.Known`);
+    page's excepted — as a key to keep it under (:data:`~geoplan.store.steps.Known`);
     None for a count made from the page's own matches (:func:`_scanned_once`), which costs
     nothing more."""
 
@@ -513,12 +507,12 @@ def _fast_search(q: PremisesQuery, walking: WalkSettings) -> _FastSearch | None:
         f"EXPLAIN (FORMAT JSON) SELECT FROM {source} WHERE {cond}",
         where.params | {"limit": q.limit, "offset": q.offset} | _NOTHING_KEPT,
         counted is not None,
-        None if once else lookup_key((count, where.params)),
+        None if once else statement_key((count, where.params)),
     )
 
 
-def _answering(fast: _FastSearch, counts: Known | None) -> Checking[FeaturePage]:
-    """A search's page as a check (:mod:`geoplan.premises.lookups`: it yields its statements
+def _answering(fast: _FastSearch, counts: Known | None) -> Steps[FeaturePage]:
+    """A search's page as a check (:mod:`geoplan.store.steps`: it yields its statements
     and is sent their rows), so the sync and asyncio callers run the same steps.
 
     ``counts``: counts made by earlier searches, each with the versions of
@@ -563,7 +557,7 @@ def search_features(
     fast = _fast_search(q, walking)
     if fast is None:
         return _listing_features(conn, q, walking)
-    return answer(conn, _answering(fast, None))
+    return run(conn, _answering(fast, None))
 
 
 def answered_async(q: PremisesQuery) -> bool:
@@ -589,7 +583,7 @@ async def search_features_async(
     fast = _fast_search(q, default_walk(walk)) if answered_async(q) else None
     if fast is None:
         raise ValueError("search_features_async: a checked query without hub")
-    return await answer_async(conn, _answering(fast, counts))
+    return await run_async(conn, _answering(fast, counts))
 
 
 def _listing_features(

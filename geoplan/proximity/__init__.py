@@ -50,7 +50,12 @@ from geoplan.proximity.catchments import (
 from geoplan.proximity.checks import MAX_K, check_k, check_minutes, site_from_lonlat
 from geoplan.proximity.coverage import MUNICIPALITY_ID, CoverageRow, coverage, coverage_report
 from geoplan.proximity.hubs import EXISTING_HUBS, HUB_GROUPS, HubDistance, HubSelection
-from geoplan.proximity.nearest import nearest_hubs, nearest_report, walk_to_nearest_hub
+from geoplan.proximity.nearest import (
+    nearest_hubs,
+    nearest_report,
+    nearest_report_async,
+    walk_to_nearest_hub,
+)
 from geoplan.proximity.routing import MAX_NETWORK_WALK_M, network_loaded
 from geoplan.proximity.walk import WalkSettings, default_walk
 
@@ -79,6 +84,7 @@ __all__ = [
     "default_walk",
     "nearest_hubs",
     "nearest_report",
+    "nearest_report_async",
     "network_loaded",
     "on_hubs_changed",
     "on_network_changed",

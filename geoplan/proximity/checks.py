@@ -9,7 +9,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geoplan.errors import ValidationError
-from geoplan.geo.region import locate_lonlat
+from geoplan.geo.region import locating_lonlat
+from geoplan.store.steps import Steps, run
 
 MAX_K = 50
 """Most hubs one nearest-hubs query may ask for."""
@@ -44,11 +45,17 @@ def site_from_lonlat(
     envelope when no boundary is loaded). The error names the field that is off, so a swapped
     lon/lat pair is easy to spot.
     """
+    return run(conn, locating_site(lon, lat, margin_m))
+
+
+def locating_site(lon: float, lat: float, margin_m: float | None = None) -> Steps[BaseGeometry]:
+    """:func:`site_from_lonlat` as :mod:`geoplan.store.steps` work, for either kind of
+    connection."""
     if not -180 <= lon <= 180:
         raise ValidationError(f"lon must be between -180 and 180, got {lon}", field="lon")
     if not -90 <= lat <= 90:
         raise ValidationError(f"lat must be between -90 and 90, got {lat}", field="lat")
-    where = locate_lonlat(conn, lon, lat, margin_m)
+    where = yield from locating_lonlat(lon, lat, margin_m)
     if not where.inside:
         # name the coordinate that is off (a swapped pair shows up as lon)
         field_name = "lon" if not where.easting_inside else "lat"

@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from geoplan.config import STORAGE_SRID
-from geoplan.proximity.checks import check_k, site_from_lonlat
+from geoplan.proximity.checks import check_k, locating_site
 from geoplan.proximity.hubs import EXISTING_HUBS, HubDistance, HubSelection
 from geoplan.proximity.routing import (
     MAX_NETWORK_WALK_M,
@@ -26,6 +26,7 @@ from geoplan.proximity.routing import (
 )
 from geoplan.proximity.walk import WalkSettings, default_walk
 from geoplan.store.copy import copy_in, copy_out, copy_row
+from geoplan.store.steps import Rows, Statement, Steps, run, run_async
 
 _SITE = f"ST_SetSRID(ST_GeomFromWKB(%(wkb)s), {STORAGE_SRID})"
 _CANDIDATES_SQL = f"""
@@ -39,14 +40,22 @@ WITH cand AS (
 ),
 points AS (SELECT NULL::text AS key, {_SITE} AS geom UNION ALL SELECT id, geom FROM cand),
 anchored AS ({anchored_sql("SELECT key, geom FROM points")})  -- none without a network
-SELECT c.id, c.name, c.mode, c.status, c.d, a.edge, a.source, a.target, a.len, a.snap, a.f
-FROM cand c LEFT JOIN anchored a ON a.key = c.id
-UNION ALL
-SELECT NULL, NULL, NULL, NULL, NULL, a.edge, a.source, a.target, a.len, a.snap, a.f
-FROM anchored a WHERE a.key IS NULL
+SELECT p.key, c.name, c.mode, c.status, c.d,
+       round(ST_X(ll.g)::numeric, 6)::float8, round(ST_Y(ll.g)::numeric, 6)::float8,
+       a.edge, a.source, a.target, a.len, a.snap, a.f,
+       (SELECT EXISTS (SELECT 1 FROM walk_edges)),
+       (SELECT coalesce(max(id), 0) FROM walk_nodes),
+       (SELECT coalesce(max(id), 0) FROM walk_edges)
+FROM points p
+LEFT JOIN cand c ON c.id = p.key
+LEFT JOIN anchored a ON a.key IS NOT DISTINCT FROM p.key
+CROSS JOIN LATERAL (SELECT ST_Transform(c.geom, 4326) AS g) ll
+ORDER BY p.key IS NOT NULL, c.d, p.key
 """
-"""The ``n`` candidate hubs nearest by straight line (KNN on the GiST index), and where the site
-and each candidate meet the walking network, in one statement: the site's row has no id."""
+"""The ``n`` candidate hubs nearest by straight line (KNN on the GiST index), where the site and
+each candidate meet the walking network, and what the routing needs to know of the network
+(loaded? its highest node and edge ids), in one statement. The site's row comes first and has
+no id."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,16 @@ class _Anchor:
         )
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What one nearest-hubs search found: the hubs, nearest on foot first, where each lies
+    (WGS84 lon/lat) and whether a walking network is loaded."""
+
+    hubs: list[HubDistance]
+    lonlat: dict[str, tuple[float, float]]
+    network_loaded: bool
+
+
 def nearest_hubs(
     conn: psycopg.Connection,
     site: BaseGeometry,
@@ -85,14 +104,24 @@ def nearest_hubs(
     candidates in one call, on the part of the network around them). A hub that is near as the
     crow flies but far on foot — across a railway without a crossing — drops down the list.
 
-    Two statements, no temporary tables: this runs for every ``/proximity/nearest`` and twice
-    for every assessment, where creating, analysing and dropping tables cost more than the
+    Two statements at most, no temporary tables: this runs for every ``/proximity/nearest`` and
+    twice for every assessment, where creating, analysing and dropping tables cost more than the
     routing itself.
 
     ``walk``: the walking model (default: the process settings, see :mod:`~.walk`).
     """
+    return run(conn, _finding(site, k, statuses, modes, default_walk(walk))).hubs
+
+
+def _finding(
+    site: BaseGeometry,
+    k: int,
+    statuses: Sequence[str] | None,
+    modes: Sequence[str] | None,
+    walk: WalkSettings,
+) -> Steps[_Found]:
+    """:func:`nearest_hubs` as :mod:`geoplan.store.steps` work, with the hubs' lon/lat."""
     check_k(k)
-    walk = default_walk(walk)
     params = {
         "wkb": site.wkb,
         "n": k + 5,
@@ -100,16 +129,19 @@ def nearest_hubs(
         "modes": list(modes) if modes else None,
         "max_snap": walk.max_snap_m,
     }
-    rows = conn.execute(_CANDIDATES_SQL, params).fetchall()
-    hubs = [r[:5] for r in rows if r[0] is not None]
-    if not hubs:
-        return []
-    anchors = {r[0]: _Anchor(*r[5:]) for r in rows if r[5] is not None}
-    walks = {r[0]: (r[4] * walk.detour_factor, "straight_line") for r in hubs}
-    site_anchor = anchors.pop(None, None)
-    if site_anchor is not None and anchors:
-        farthest_m = max(r[4] for r in hubs)
-        walks.update(_network_walk_from_site(conn, site, site_anchor, anchors, farthest_m))
+    site_row, *rows = yield _CANDIDATES_SQL, params
+    network, top_node, top_edge = site_row[13:]
+    if not rows:
+        return _Found([], {}, network)
+    walks = {r[0]: (r[4] * walk.detour_factor, "straight_line") for r in rows}
+    anchors = {r[0]: _Anchor(*r[7:13]) for r in rows if r[7] is not None}
+    if site_row[7] is not None and anchors:
+        site_anchor = _Anchor(*site_row[7:13])
+        farthest_m = max(r[4] for r in rows)
+        walked = yield _walk_from_site_sql(
+            site, site_anchor, anchors, farthest_m, top_node, top_edge
+        )
+        walks.update(_network_walks(walked, site_anchor, anchors))
     out = [
         HubDistance(
             hub_id,
@@ -121,29 +153,27 @@ def nearest_hubs(
             round(walks[hub_id][0] / walk.m_per_min, 2),
             walks[hub_id][1],
         )
-        for hub_id, name, mode, status, d in hubs
+        for hub_id, name, mode, status, d, *_ in rows
     ]
     out.sort(key=lambda h: (h.walk_m, h.straight_m))
-    return out[:k]
+    return _Found(out[:k], {r[0]: (r[5], r[6]) for r in rows}, network)
 
 
-def _network_walk_from_site(
-    conn: psycopg.Connection,
+def _walk_from_site_sql(
     site: BaseGeometry,
     site_anchor: _Anchor,
     hub_anchors: dict[str, _Anchor],
     farthest_m: float,
-) -> dict[str, tuple[float, str]]:
-    """Walking metres from ``site`` to each reachable hub of ``hub_anchors`` on the network.
+    top_node: int,
+    top_edge: int,
+) -> Statement:
+    """The ``pgr_dijkstraCost`` statement of walking metres from ``site`` to each hub of
+    ``hub_anchors`` it reaches on the network: rows of (hub id, metres).
 
-    The site and the hubs become virtual vertices above every real node id, joined to the ends
-    of their edges by link edges that the edge SQL carries as literal rows (numbers geoplan
-    computed, never a user's text).
+    The site and the hubs become virtual vertices above every real node id (``top_node``),
+    joined to the ends of their edges by link edges that the edge SQL carries as literal rows
+    (numbers geoplan computed, never a user's text).
     """
-    top_node, top_edge = conn.execute(
-        "SELECT (SELECT coalesce(max(id), 0) FROM walk_nodes), "
-        "(SELECT coalesce(max(id), 0) FROM walk_edges)"
-    ).fetchone()
     site_vid = top_node + 1
     hub_vid = {hub_id: site_vid + 1 + i for i, hub_id in enumerate(hub_anchors)}
     links = [
@@ -163,20 +193,25 @@ def _network_walk_from_site(
         f"(VALUES {rows}) AS links (id, source, target, cost, reverse_cost)",
         (x0 - pad, y0 - pad, x1 + pad, y1 + pad),
     )
-    by_vid = {vid: hub_id for hub_id, vid in hub_vid.items()}
-    walked: dict[str, float] = {
-        by_vid[end]: float(m)
-        for end, m in conn.execute(
-            "SELECT end_vid, agg_cost FROM pgr_dijkstraCost(%s, %s::bigint, %s::bigint[], "
-            "directed := false)",
-            (edges, site_vid, list(by_vid)),
-        ).fetchall()
-    }
+    return (
+        "SELECT h.hub_id, d.agg_cost FROM pgr_dijkstraCost(%(edges)s, %(site)s::bigint, "
+        "%(ends)s::bigint[], directed := false) d "
+        "JOIN unnest(%(ends)s::bigint[], %(hubs)s::text[]) AS h (vid, hub_id) ON h.vid = d.end_vid",
+        {"edges": edges, "site": site_vid, "ends": list(hub_vid.values()), "hubs": list(hub_vid)},
+    )
+
+
+def _network_walks(
+    walked: Rows, site_anchor: _Anchor, hub_anchors: dict[str, _Anchor]
+) -> dict[str, tuple[float, str]]:
+    """Walking metres to each hub the network reached (``walked``: hub id, metres), where a
+    hub on the site's own edge may be reached along it directly."""
+    metres: dict[str, float] = {hub_id: float(m) for hub_id, m in walked}
     for hub_id, a in hub_anchors.items():
         if a.edge == site_anchor.edge:  # along the same edge the direct way may beat its ends
             direct = site_anchor.snap + abs(site_anchor.f - a.f) * site_anchor.len + a.snap
-            walked[hub_id] = min(walked.get(hub_id, direct), direct)
-    return {hub_id: (m, "network") for hub_id, m in walked.items()}
+            metres[hub_id] = min(metres.get(hub_id, direct), direct)
+    return {hub_id: (m, "network") for hub_id, m in metres.items()}
 
 
 POINT_ROW = copy_row(("seq", ">i8"), ("x", ">f8"), ("y", ">f8"))
@@ -364,26 +399,38 @@ def nearest_report(
     ``walk``: the walking model; ``margin_m``: how far outside the municipality the point may
     lie (defaults: the process settings).
     """
+    return run(conn, _reporting(lon, lat, k, default_walk(walk), margin_m))
+
+
+async def nearest_report_async(
+    conn: psycopg.AsyncConnection,
+    lon: float,
+    lat: float,
+    k: int = 3,
+    *,
+    walk: WalkSettings | None = None,
+    margin_m: float | None = None,
+) -> dict:
+    """:func:`nearest_report` on an asyncio connection (the API's read pool): the same
+    statements, three at most, without a worker thread."""
+    return await run_async(conn, _reporting(lon, lat, k, default_walk(walk), margin_m))
+
+
+def _reporting(
+    lon: float, lat: float, k: int, walk: WalkSettings, margin_m: float | None
+) -> Steps[dict]:
     check_k(k)
-    walk = default_walk(walk)
-    point = site_from_lonlat(conn, lon, lat, margin_m)
-    hubs = nearest_hubs(conn, point, k, walk=walk)
-    where = {
-        r[0]: (r[1], r[2])
-        for r in conn.execute(
-            "SELECT id, round(ST_X(g)::numeric, 6)::float8, round(ST_Y(g)::numeric, 6)::float8 "
-            "FROM (SELECT id, ST_Transform(geom, 4326) AS g FROM hubs WHERE id = ANY(%s)) h",
-            ([h.hub_id for h in hubs],),
-        ).fetchall()
-    }
+    site = yield from locating_site(lon, lat, margin_m)
+    found = yield from _finding(site, k, None, None, walk)
     return {
         "lon": lon,
         "lat": lat,
         "k": k,
         "walk_speed_kmh": walk.speed_kmh,
         "detour_factor": walk.detour_factor,
-        "network_loaded": network_loaded(conn),
+        "network_loaded": found.network_loaded,
         "hubs": [
-            {**h.to_dict(), "lon": where[h.hub_id][0], "lat": where[h.hub_id][1]} for h in hubs
+            {**h.to_dict(), "lon": found.lonlat[h.hub_id][0], "lat": found.lonlat[h.hub_id][1]}
+            for h in found.hubs
         ],
     }

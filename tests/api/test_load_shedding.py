@@ -98,6 +98,8 @@ def test_paths_name_their_gate_and_lane() -> None:
         "api",
     )
     assert classify("/ogc/collections/premises") == ("admission", "api")
+    assert classify("/proximity/nearest") == ("read_admission", "api")
+    assert classify("/proximity/catchments") == ("admission", "api")  # temp tables: primary
     assert classify("/healthz") is None and classify("/static/leaflet.js") is None
 
 

@@ -1,4 +1,5 @@
-"""A synchronous route's database work crosses to the thread pool ONCE (issue #16).
+"""A synchronous route's database work crosses to the thread pool ONCE, an asyncio one never
+(issue #16).
 
 The request waits for its admission slot on the event loop; then one worker thread takes the
 connection, does the work, commits and gives the connection back (api/database.py
@@ -78,11 +79,12 @@ def test_a_read_runs_its_connection_work_and_give_back_on_one_thread(
     traced: tuple[TestClient, Threads], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, threads = traced
-    monkeypatch.setattr(proximity, "nearest_report", threads.wrap("work", proximity.nearest_report))
+    work = threads.wrap("work", proximity.catchments_geojson)
+    monkeypatch.setattr(proximity, "catchments_geojson", work)
     threads.crossings = 0
-    r = client.get("/proximity/nearest?lon=10.955&lat=59.927&k=3")
+    r = client.get("/proximity/catchments?hub=lorenskog_st&minutes=10")
     assert r.status_code == 200, r.text
-    assert len(r.json()["hubs"]) == 3
+    assert len(r.json()["features"]) == 1
     # taken, worked on, committed and given back on one thread
     (worker,) = set(threads.of("getconn") + threads.of("work") + threads.of("putconn"))
     assert [step for step, _, _ in threads.steps] == ["getconn", "work", "putconn"]
@@ -108,3 +110,17 @@ def test_a_write_is_checked_done_committed_and_given_back_on_one_thread(
     with psycopg.connect(db.conninfo(loaded_db)) as conn:
         stored = conn.execute("SELECT count(*) FROM assessments WHERE id = %s", (r.json()["id"],))
         assert stored.fetchone()[0] == 1
+
+
+def test_nearest_hubs_are_found_on_the_read_pool_without_a_thread(
+    traced: tuple[TestClient, Threads], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/proximity/nearest`` (a click on a map, a site a developer looks at) is answered on the
+    asyncio read pool: no crossing to the thread pool, no connection of the sync pool."""
+    client, threads = traced
+    threads.crossings = 0
+    r = client.get("/proximity/nearest?lon=10.955&lat=59.927&k=3")
+    assert r.status_code == 200, r.text
+    assert len(r.json()["hubs"]) == 3
+    assert threads.crossings == 0
+    assert threads.steps == []  # the sync pool was not asked for a connection

@@ -37,7 +37,7 @@ QUERIES = [
 
 
 class Counts(dict[Hashable, Any]):
-    """The smallest :class:`geoplan.premises.lookups.Known`: a dict (the API's is an LRU)."""
+    """The smallest :class:`geoplan.store.steps.Known`: a dict (the API's is an LRU)."""
 
     def put(self, key: Hashable, rows: Any) -> None:
         self[key] = rows

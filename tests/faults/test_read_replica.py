@@ -187,6 +187,7 @@ def _read_routes(primary: Deployment, api: str) -> list[str]:
         f"/maps/areas/{area}",
         "/plans/land-use/premises",
         "/geocode?q=Storgata 2",
+        "/proximity/nearest?lon=10.9548&lat=59.9267&k=2",
         f"/assessments/{case}",
         f"/assessments/{case}/report",
     ]
@@ -213,7 +214,7 @@ def test_every_read_route_is_served_by_the_replica_alone(
             client.post("/premises", json=premises_feature("Nede 1"), headers=primary.auth)
         )
         assert_unavailable(client.get("/premises?hub=lorenskog_st"))
-        assert_unavailable(client.get("/proximity/nearest?lon=10.9548&lat=59.9267&k=2"))
+        assert_unavailable(client.get("/proximity/catchments?hub=lorenskog_st&minutes=7"))
         primary.start()
         assert client.get("/healthz").status_code == 200
 
