@@ -110,7 +110,8 @@ class Settings(BaseSettings):
         ge=1,
         le=100,
         description="Database connections per API worker for the asyncio read path (OGC "
-        "items); more concurrent requests queue for one.",
+        "items, vector tiles, premises searches, nearest hubs); more concurrent requests "
+        "queue for one.",
     )
     pool_size: int = Field(
         default=10,
